@@ -1,0 +1,84 @@
+# The two commands: `make run` (demo server) and `make test` (the whole suite). See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# make test talks to the machine's PostgreSQL and Redis unless told otherwise;
+# `DATABASE_URL= REDIS_URL= make test` runs on SQLite with eager tasks (PostgreSQL-only tests skip).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test install test-deps chromium lint format bench-snapshot bench-payouts clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-deps: requirements-dev.txt $(VENV)/.deps
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.deps
+test-deps: $(VENV)/.test-deps
+
+# Browser tests drive Debian's Chromium; Playwright's own browser download is not used.
+# A Japanese font, so screenshots of the (Japanese by default) pages show text, not boxes.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/ipafont-gothic ]; then
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo)
+	  $$sudo apt-get update -qq
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null
+	fi
+
+run: install
+	@export DEBUG="$${DEBUG:-1}"
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	if [ -z "$${AUDIT_SIGNING_KEY:-}" ] && [ -z "$${AUDIT_SIGNING_KEY_FILE:-}" ]; then
+	  # Demo only: a key generated on this machine. Production sets AUDIT_SIGNING_KEY(_FILE).
+	  export AUDIT_SIGNING_KEY_FILE="$$PWD/var/audit-signing-key.pem"
+	  [ -f "$$AUDIT_SIGNING_KEY_FILE" ] || $(BIN)/python manage.py audit_keygen "$$AUDIT_SIGNING_KEY_FILE"
+	fi
+	$(BIN)/python manage.py demo_load
+	$(BIN)/python manage.py audit_checkpoint
+	$(BIN)/python manage.py audit_verify
+	if [ -n "$${REDIS_URL:-}" ]; then
+	  echo "Production profile: Celery worker and beat against $${REDIS_URL}"
+	  $(BIN)/celery -A config worker -Q "$${CELERY_QUEUE:-default},$${CELERY_FOLLOWUP_QUEUE:-followup}" --loglevel=INFO --concurrency=2 & worker=$$!
+	  $(BIN)/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule & beat=$$!
+	  trap 'kill $$worker $$beat 2>/dev/null || true' EXIT
+	else
+	  echo "Embedded profile: tasks run in-process"
+	fi
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: test-deps chromium
+	@export DATABASE_URL="$${DATABASE_URL-$(TEST_DATABASE_URL)}"
+	export REDIS_URL="$${REDIS_URL-$(TEST_REDIS_URL)}"
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run >/dev/null || { echo "missing migrations: run makemigrations"; exit 1; }
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: test-deps
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench-snapshot: install
+	$(BIN)/python manage.py bench snapshot --rows 1000000
+
+# Needs DATABASE_URL (PostgreSQL, a scratch database: the ledger is append-only) and REDIS_URL.
+bench-payouts: install
+	$(BIN)/python manage.py bench payouts --claims 100000
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

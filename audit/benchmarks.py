@@ -1,0 +1,132 @@
+"""`python manage.py bench audit_export`: the streamed CSV export of the trail against building it in memory.
+
+Makes sure the trail holds at least --rows events (adding `bench.filler`
+events, one head lock per 10,000; they stay, the trail is append-only, so run
+it against a benchmark database), then downloads /api/regulator/audit/?format=csv
+through Django's test client as a regulator would, and builds the same CSV the
+naive way (all rows in a list, one string, one HttpResponse) for a sample of
+--naive-rows rows. Each is timed once plainly and run once more under
+tracemalloc for its peak Python memory (the naive peak is also scaled to 1M rows).
+"""
+
+import csv
+import io
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+from django.db import connection, transaction
+from django.http import HttpResponse
+from django.test import Client
+from tqdm import tqdm
+
+from audit.export import EVENT_COLUMNS
+from audit.models import ChainHead, Event
+from audit.services import Actor, EventInput, events_record
+from config.roles import Role
+
+CHUNK = 10_000
+ACTOR = Actor.system("system:bench")
+
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("--rows", type=int, default=100_000, help="events the trail must hold (export size)")
+    parser.add_argument("--naive-rows", type=int, default=100_000, help="rows of the in-memory sample")
+
+
+def _fill(rows: int) -> None:
+    head = ChainHead.objects.filter(pk=1).first()
+    missing = rows - (head.seq if head else 0)
+    with tqdm(total=max(missing, 0), desc="adding events", unit="event", file=sys.stderr) as bar:
+        while missing > 0:
+            n = min(CHUNK, missing)
+            with transaction.atomic():
+                events_record(
+                    actor=ACTOR, events=[EventInput("bench.filler", "bench", str(i), {"i": i}) for i in range(n)]
+                )
+            missing -= n
+            bar.update(n)
+
+
+def _regulator_client() -> Client:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-regulator")
+    user.groups.add(Group.objects.get(name=Role.REGULATOR.value))
+    client = Client(HTTP_HOST="localhost")  # a name in the default ALLOWED_HOSTS
+    client.force_login(user)
+    return client
+
+
+def _streamed(client: Client, *, trace: bool) -> tuple[int, int, float, int]:
+    """Download the CSV export; with `trace`, measure peak Python memory (tracemalloc slows it down)."""
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    response = client.get("/api/regulator/audit/", {"format": "csv"})
+    if response.status_code != 200:
+        raise RuntimeError(f"export answered {response.status_code}")
+    size = lines = 0
+    desc = "streamed export (memory traced)" if trace else "streamed export (timed)"
+    with tqdm(unit="B", unit_scale=True, desc=desc, file=sys.stderr, mininterval=0.5) as bar:
+        for chunk in response.streaming_content:
+            size += len(chunk)
+            lines += chunk.count(b"\r\n")
+            bar.update(len(chunk))
+    seconds = time.perf_counter() - started
+    peak = 0
+    if trace:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return lines - 1, size, seconds, peak
+
+
+def _naive(rows: int, *, trace: bool) -> tuple[int, float, int]:
+    """The same CSV built in memory: every row loaded, one string, one response."""
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    events = list(Event.objects.order_by("seq")[:rows])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([c.header for c in EVENT_COLUMNS])
+    for event in events:
+        writer.writerow([c.value(event) for c in EVENT_COLUMNS])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv")
+    seconds = time.perf_counter() - started
+    peak = 0
+    if trace:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert len(response.content) > 0
+    return len(events), seconds, peak
+
+
+def run(*, rows: int, naive_rows: int, **_: Any) -> dict[str, Any]:
+    _fill(rows)
+    client = _regulator_client()
+    exported, size, seconds, _ = _streamed(client, trace=False)
+    _, _, _, peak = _streamed(client, trace=True)
+    print(f"naive export of {naive_rows} rows ...", file=sys.stderr)
+    naive_n, naive_seconds, _ = _naive(naive_rows, trace=False)
+    _, _, naive_peak = _naive(naive_rows, trace=True)
+    fast_per_s, naive_per_s = exported / seconds, naive_n / naive_seconds
+    naive_peak_per_million = naive_peak * 1_000_000 / max(naive_n, 1)
+    return {
+        "bench": "audit_export",
+        "database": connection.vendor,
+        "n": exported,
+        "bytes": size,
+        "seconds": round(seconds, 3),
+        "fast_per_s": round(fast_per_s, 1),
+        "fast_peak_mb": round(peak / 2**20, 1),
+        "naive_n": naive_n,
+        "naive_seconds": round(naive_seconds, 3),
+        "naive_per_s": round(naive_per_s, 1),
+        "naive_peak_mb": round(naive_peak / 2**20, 1),
+        "naive_peak_mb_per_1m_rows": round(naive_peak_per_million / 2**20, 1),
+        "ratio": round(fast_per_s / naive_per_s, 2),
+        "memory_ratio_per_1m_rows": round(naive_peak_per_million / max(peak, 1), 1),
+    }

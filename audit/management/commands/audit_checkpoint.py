@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from audit.services import ChainBroken, checkpoint_create
+from audit.signing import SigningKeyMissing
+
+
+class Command(BaseCommand):
+    help = "Sign the audit chain head now (what the periodic task audit.checkpoint_sign does)."
+
+    def handle(self, *args: object, **options: object) -> None:
+        try:
+            checkpoint = checkpoint_create()
+        except (SigningKeyMissing, ChainBroken) as exc:
+            raise CommandError(exc.detail) from exc
+        if checkpoint is None:
+            self.stdout.write("Nothing to sign: the chain is empty or its head is already signed with this key.")
+            return
+        self.stdout.write(f"Signed checkpoint #{checkpoint.seq} {checkpoint.hash} with key {checkpoint.key_id[:16]}")

@@ -1,0 +1,55 @@
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from audit.context import current_request_id
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+
+
+class RequestContextMiddleware:
+    """Give each request an id (kept from X-Request-ID when sane) for its audit events."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = current_request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            current_request_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class RegulatorViewLogMiddleware:
+    """Write a `regulator.viewed` event for every request to the regulator portal (pages and API).
+
+    Runs after the view (so DRF's token user is known), in a transaction of its
+    own; a request that cannot be logged fails rather than being served unseen.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if request.path.startswith(settings.AUDIT_LOGGED_PATH_PREFIXES) and user is not None and user.is_authenticated:
+            from audit.services import regulator_view_record
+
+            regulator_view_record(
+                user=user,
+                method=request.method or "",
+                path=request.path,
+                query=request.META.get("QUERY_STRING", ""),
+                status=response.status_code,
+            )
+        return response

@@ -1,0 +1,55 @@
+"""The quarterly report to the regulator: sections gathered from every app, written by config/reports.py.
+
+settings.QUARTERLY_REPORT_SECTIONS lists dotted paths of functions
+`(*, start: datetime, end: datetime) -> list[Section]` (end exclusive). The
+audit app contributes `audit_sections`; claims and reserves add theirs in
+settings, so audit imports neither.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from audit.models import Checkpoint, Event, VerificationRun
+from config.reports import Report, Section, quarter_bounds
+
+
+def audit_sections(*, start: dt.datetime, end: dt.datetime) -> list[Section]:
+    """What happened to the trail in [start, end): events by action, checkpoints, verifications, regulator access."""
+    events = Event.objects.filter(created_at__gte=start, created_at__lt=end)
+    by_action = events.values_list("action").annotate(n=Count("seq")).order_by("action")
+    viewers = events.filter(action="regulator.viewed").values_list("actor").annotate(n=Count("seq")).order_by("actor")
+    checkpoints = Checkpoint.objects.filter(signed_at__gte=start, signed_at__lt=end).order_by("seq")
+    runs = VerificationRun.objects.filter(ran_at__gte=start, ran_at__lt=end).order_by("ran_at")
+    return [
+        Section("Audit trail: events by action", ["action", "events"], list(by_action)),
+        Section(
+            "Signed checkpoints",
+            ["sequence", "head hash", "signed at", "key id"],
+            [(c.seq, c.hash, c.signed_at, c.key_id[:16]) for c in checkpoints],
+        ),
+        Section(
+            "Chain verifications",
+            ["ran at", "result", "events checked", "head", "problem"],
+            [(r.ran_at, "intact" if r.ok else "BROKEN", r.checked, r.head_seq, r.problem) for r in runs],
+        ),
+        Section("Regulator access", ["regulator", "views"], list(viewers)),
+    ]
+
+
+def quarterly_report(*, quarter: str) -> Report:
+    """The report for a quarter ("2026Q3"). ValueError for a malformed quarter."""
+    start, end = quarter_bounds(quarter)
+    sections: list[Section] = []
+    for path in settings.QUARTERLY_REPORT_SECTIONS:
+        sections += import_string(path)(start=start, end=end)
+    last_day = (end - dt.timedelta(days=1)).date()
+    zone = timezone.get_current_timezone_name()
+    return Report(
+        title=f"Quarterly report {start.year} Q{(start.month - 1) // 3 + 1}",
+        subtitle=f"{start.date()} to {last_day} ({zone})",
+        sections=sections,
+    )

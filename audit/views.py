@@ -1,0 +1,198 @@
+"""Pages of the audit app: the regulator portal, the audit browser, checkpoints, receipt verification."""
+
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit import selectors, services
+from audit.export import CHECKPOINT_COLUMNS, EVENT_COLUMNS
+from audit.forms import EventFilterForm, ReceiptVerifyForm, RegulatorCreateForm
+from audit.models import Receipt
+from audit.reports import quarterly_report
+from audit.signing import SigningKeyMissing, signer
+from config import charts
+from config.errors import ApplicationError
+from config.exports import stream_export
+from config.reports import report_csv, report_pdf
+from config.roles import Role, role_required
+
+PAGE_SIZE = 50
+
+
+def regulator_required(view):
+    """Regulators and admins, reading only: any other method is 403 (the portal never writes)."""
+
+    @role_required(Role.REGULATOR, Role.ADMIN)
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+admin_required = role_required(Role.ADMIN)
+
+
+def _status_context() -> dict[str, Any]:
+    seq, head_hash = selectors.chain_head()
+    return {
+        "head_seq": seq,
+        "head_hash": head_hash,
+        "verification": selectors.verification_latest(),
+        "latest_checkpoint": selectors.checkpoint_list().first(),
+    }
+
+
+@regulator_required
+def regulator_home(request: HttpRequest) -> HttpResponse:
+    per_day = selectors.event_counts_per_day(days=30)
+    chart = charts.bar_chart(
+        title=_("Audit events per day (last 30 days)"),
+        categories=[day.strftime("%m-%d") for day, _n in per_day],
+        series=[charts.Series(_("events"), [n for _day, n in per_day])],
+    )
+    return render(request, "audit/regulator_home.html", {"events_chart": chart, **_status_context()})
+
+
+@regulator_required
+def audit_browser(request: HttpRequest) -> HttpResponse:
+    form = EventFilterForm(request.GET or None)
+    events = selectors.event_search(filters=form.filters() if form.is_valid() else selectors.EventFilter())
+    if form.is_bound and not form.is_valid():
+        events = events.none()
+    export_format = request.GET.get("format")
+    if export_format in ("csv", "jsonl"):
+        rows = events.order_by("seq")
+        return stream_export(
+            export_format=export_format, rows=rows, columns=EVENT_COLUMNS, filename_stem="audit-events"
+        )
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "audit/audit_browser.html",
+        {"form": form, "page": page, "query": query.urlencode(), **_status_context()},
+    )
+
+
+@regulator_required
+def checkpoint_list(request: HttpRequest) -> HttpResponse:
+    checkpoints = selectors.checkpoint_list()
+    if request.GET.get("format") == "jsonl":
+        rows = checkpoints.order_by("seq", "id")
+        return stream_export(export_format="jsonl", rows=rows, columns=CHECKPOINT_COLUMNS, filename_stem="checkpoints")
+    page = Paginator(checkpoints, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "audit/checkpoint_list.html",
+        {"page": page, "keys": selectors.signing_key_list(), **_status_context()},
+    )
+
+
+@regulator_required
+def checkpoint_download(request: HttpRequest, checkpoint_id: int) -> HttpResponse:
+    try:
+        checkpoint = selectors.checkpoint_get(checkpoint_id=checkpoint_id)
+    except ApplicationError as exc:
+        raise Http404(exc.detail) from exc
+    response = JsonResponse(selectors.checkpoint_signed(checkpoint), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="checkpoint-{checkpoint.seq}.json"'
+    return response
+
+
+def public_key(request: HttpRequest, key_id: str | None = None) -> HttpResponse:
+    """The public key that signs now, or an older one by key id. Public: anyone may verify."""
+    if key_id is not None:
+        key = selectors.signing_key_list().filter(key_id=key_id).first()
+        if key is None:
+            raise Http404("No such key.")
+        pem = key.public_key_pem
+    else:
+        try:
+            pem = signer().public_key_pem
+        except SigningKeyMissing:
+            key = selectors.signing_key_list().first()
+            if key is None:
+                raise Http404("No signing key yet.") from None
+            pem = key.public_key_pem
+    response = HttpResponse(pem, content_type="application/x-pem-file")
+    response["Content-Disposition"] = f'attachment; filename="{key_id or "public_key"}.pem"'
+    return response
+
+
+def receipt_verify_page(request: HttpRequest) -> HttpResponse:
+    """Public: paste or upload a receipt; see whether it is genuine and recorded in the trail."""
+    form = ReceiptVerifyForm(request.POST, request.FILES) if request.method == "POST" else ReceiptVerifyForm()
+    check = None
+    if request.method == "POST" and form.is_valid():
+        check = selectors.receipt_verify(form.cleaned_data["document"])
+    document = form.cleaned_data.get("document") if check is not None and check.ok else None
+    return render(request, "audit/receipt_verify.html", {"form": form, "check": check, "document": document})
+
+
+def receipt_page_response(request: HttpRequest, *, receipt: Receipt) -> HttpResponse:
+    """The printable page of a receipt. Callers (e.g. the customer's payout page) check access first."""
+    return render(request, "audit/receipt_print.html", {"document": receipt.document, "receipt": receipt})
+
+
+def receipt_json_response(*, receipt: Receipt) -> JsonResponse:
+    """The receipt document as a JSON download. Callers check access first."""
+    response = JsonResponse(receipt.document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="receipt-{receipt.id}.json"'
+    return response
+
+
+@admin_required
+def regulator_accounts(request: HttpRequest) -> HttpResponse:
+    form = RegulatorCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.regulator_create(actor=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            for field, errors in exc.extra.get("fields", {}).items():
+                form.add_error(field if field in form.fields else None, errors)
+            if not exc.extra.get("fields"):
+                form.add_error(None, exc.detail)
+        else:
+            messages.success(request, _("Regulator account %(name)s created.") % {"name": user.username})
+            return redirect("regulator-accounts")
+    return render(request, "audit/regulator_accounts.html", {"form": form, "regulators": selectors.regulator_list()})
+
+
+@regulator_required
+def quarterly_reports(request: HttpRequest) -> HttpResponse:
+    """Pick a quarter; download its report as CSV or PDF."""
+    today = timezone.localdate()
+    quarters = []
+    year, number = today.year, (today.month - 1) // 3 + 1
+    for _i in range(8):
+        quarters.append(f"{year}Q{number}")
+        year, number = (year, number - 1) if number > 1 else (year - 1, 4)
+    return render(request, "audit/quarterly_reports.html", {"quarters": quarters})
+
+
+@regulator_required
+def quarterly_report_download(request: HttpRequest, quarter: str, extension: str) -> HttpResponse:
+    try:
+        report = quarterly_report(quarter=quarter)
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    if extension == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response.write("\ufeff")
+        report_csv(report=report, out=response)
+    else:
+        response = HttpResponse(content_type="application/pdf")
+        report_pdf(report=report, out=response)
+    response["Content-Disposition"] = f'attachment; filename="quarterly-{quarter}.{extension}"'
+    return response

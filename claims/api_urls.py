@@ -1,0 +1,40 @@
+from django.urls import path
+
+from claims import api, claims_api
+
+urlpatterns = [
+    path("incidents/", api.CustomerIncidentListApi.as_view(), name="api-incidents"),
+    path("incidents/<slug:code>/holdings/", api.CustomerHoldingsApi.as_view(), name="api-incident-holdings"),
+    path("staff/incidents/", api.StaffIncidentListApi.as_view(), name="api-staff-incidents"),
+    path("staff/incidents/<slug:code>/", api.StaffIncidentDetailApi.as_view(), name="api-staff-incident"),
+    path(
+        "staff/incidents/<slug:code>/transition/",
+        api.StaffIncidentTransitionApi.as_view(),
+        name="api-staff-incident-transition",
+    ),
+    path("staff/incidents/<slug:code>/assets/", api.StaffIncidentAssetAddApi.as_view(), name="api-staff-asset-add"),
+    path(
+        "staff/incidents/<slug:code>/assets/<str:symbol>/price/",
+        api.StaffAssetPriceApi.as_view(),
+        name="api-staff-asset-price",
+    ),
+    path("staff/incidents/<slug:code>/snapshot/", api.StaffSnapshotImportApi.as_view(), name="api-staff-snapshot"),
+    path("claims/", claims_api.ClaimListApi.as_view(), name="api-claims"),
+    path("claims/<str:ref>/", claims_api.ClaimDetailApi.as_view(), name="api-claim"),
+    path("claims/<str:ref>/appeal/", claims_api.ClaimAppealApi.as_view(), name="api-claim-appeal"),
+    path("claims/<str:ref>/payout/", claims_api.ClaimPayoutApi.as_view(), name="api-claim-payout"),
+    path("claims/<str:ref>/respond/", claims_api.ClaimRespondApi.as_view(), name="api-claim-respond"),
+    path("claims/<str:ref>/evidence/", claims_api.ClaimEvidenceApi.as_view(), name="api-claim-evidence"),
+    path(
+        "claims/<str:ref>/evidence/<int:evidence_id>/",
+        claims_api.EvidenceDownloadApi.as_view(),
+        name="api-claim-evidence-file",
+    ),
+    path("staff/claims/", claims_api.StaffClaimListApi.as_view(), name="api-staff-claims"),
+    path("staff/claims/batches/", claims_api.StaffClaimBatchApi.as_view(), name="api-staff-claim-batches"),
+    path("staff/claims/bulk-approve/", claims_api.StaffBulkApproveApi.as_view(), name="api-staff-bulk-approve"),
+    path("staff/claims/<str:ref>/", claims_api.StaffClaimDetailApi.as_view(), name="api-staff-claim"),
+    path(
+        "staff/claims/<str:ref>/decision/", claims_api.StaffClaimDecisionApi.as_view(), name="api-staff-claim-decision"
+    ),
+]

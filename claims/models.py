@@ -1,0 +1,606 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+QUANTITY_MAX_DIGITS = 38
+QUANTITY_DECIMAL_PLACES = 18
+
+
+class Customer(models.Model):
+    """An exchange account holder, as the exchange's records know them."""
+
+    account_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    language = models.CharField(max_length=8, default="ja")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customer",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["account_id"]
+        # A constraint rather than unique=True: no extra LIKE index to maintain on bulk imports.
+        constraints = [models.UniqueConstraint(fields=["account_id"], name="customer_account_id_unique")]
+
+    def __str__(self) -> str:
+        return self.account_id
+
+
+class Incident(models.Model):
+    """A breach: what was lost, when, and the window in which customers may claim."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open for claims")
+        CLOSED = "closed", _("Closed")
+        SETTLED = "settled", _("Settled")
+
+    code = models.SlugField(max_length=32, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    occurred_at = models.DateTimeField()
+    detected_at = models.DateTimeField()
+    snapshot_base_time = models.DateTimeField()
+    claim_opens_at = models.DateTimeField()
+    claim_closes_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # Customers may ask to be paid in kind (to a crypto address per asset) instead of yen.
+    allows_in_kind = models.BooleanField(default=False)
+    # Set when the first claim is approved; reference prices are frozen from then on.
+    prices_locked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-detected_at", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "open", "closed", "settled"]),
+                name="incident_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(claim_closes_at__gt=F("claim_opens_at")),
+                name="incident_window_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(detected_at__gte=F("occurred_at")),
+                name="incident_detected_after",
+            ),
+        ]
+        permissions = [("manage_incident", "Declare incidents, set prices and import snapshots")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class IncidentAsset(models.Model):
+    """A crypto asset lost in an incident, with its JPY reference price at the base time."""
+
+    class WalletType(models.TextChoices):
+        HOT = "hot", _("Hot wallet")
+        COLD = "cold", _("Cold wallet")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="assets")
+    symbol = models.CharField(max_length=16)
+    quantity_lost = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES)
+    wallet_type = models.CharField(max_length=8, choices=WalletType.choices)
+    reference_price_jpy = models.DecimalField(max_digits=28, decimal_places=8, null=True, blank=True)
+    price_source = models.CharField(max_length=200, blank=True)
+    price_method = models.CharField(max_length=300, blank=True)
+    price_window_start = models.DateTimeField(null=True, blank=True)
+    price_window_end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["incident", "symbol"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "symbol"], name="incident_asset_unique_symbol"),
+            models.CheckConstraint(condition=Q(quantity_lost__gte=0), name="incident_asset_quantity_nonneg"),
+            models.CheckConstraint(
+                condition=Q(reference_price_jpy__isnull=True) | Q(reference_price_jpy__gt=0),
+                name="incident_asset_price_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(reference_price_jpy__isnull=True) | ~Q(price_source=""),
+                name="incident_asset_price_has_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident.code}/{self.symbol}"
+
+
+class Snapshot(models.Model):
+    """The imported balance file of an incident: one per incident, fixed by its SHA-256."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="snapshot")
+    sha256 = models.CharField(max_length=64)
+    file_name = models.CharField(max_length=255)
+    row_count = models.PositiveIntegerField()
+    customer_count = models.PositiveIntegerField()
+    imported_at = models.DateTimeField(default=timezone.now)
+    imported_by = models.CharField(max_length=150)
+
+    def __str__(self) -> str:
+        return f"{self.incident.code} {self.sha256[:12]}"
+
+
+class Holding(models.Model):
+    """One customer's balance of one asset at the incident's base time (the incident is the asset's).
+
+    Written only by the snapshot import's INSERT ... SELECT, which joins the
+    customer and asset rows, so every reference exists when it is written.
+    The foreign keys carry no database constraint: PostgreSQL's per-row FK
+    checks cost more than half of a million-row import. Instead, on
+    PostgreSQL, triggers refuse to delete a customer or asset that has
+    holdings and refuse any UPDATE of a holding (migration 0003).
+    """
+
+    # (customer, asset) is the primary key: one index for identity, uniqueness and "my holdings".
+    pk = models.CompositePrimaryKey("customer", "asset")
+    asset = models.ForeignKey(
+        IncidentAsset,
+        on_delete=models.PROTECT,
+        related_name="holdings",
+        db_constraint=False,
+        db_index=False,
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="holdings",
+        db_constraint=False,
+        db_index=False,
+    )
+    quantity = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=0), name="holding_quantity_nonneg")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}:{self.asset_id}={self.quantity}"
+
+
+class Claim(models.Model):
+    """A customer's claim for what they lost in one incident, and where it stands.
+
+    Quantities live on the lines; `amount_jpy` is the current value of the lines'
+    approved quantities (what would be paid if approved now), and
+    `approved_amount_jpy` is fixed at approval (int yen, per-line truncation).
+    """
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        UNDER_REVIEW = "under_review", _("Under review")
+        INFO_REQUESTED = "info_requested", _("Information requested")
+        RECOMMENDED = "recommended", _("Recommended for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        APPEALED = "appealed", _("Appealed")
+        PAID = "paid", _("Paid")
+
+    ref = models.CharField(max_length=16, unique=True)
+    # No single-column indexes: (incident, status) and the (customer, …) unique indexes cover the lookups,
+    # and every index is written again for each of the 100,000 rows a bulk approval updates.
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="claims", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="claims", db_index=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    # The customer disputed the snapshot on at least one line when filing.
+    disputed = models.BooleanField(default=False)
+    # Every approved quantity equals the snapshot: the claim may go into a bulk batch.
+    matches_snapshot = models.BooleanField(default=True)
+    idempotency_key = models.CharField(max_length=128)
+    request_fingerprint = models.CharField(max_length=64)
+    language = models.CharField(max_length=8, default="ja")
+    amount_jpy = models.BigIntegerField(default=0)
+    approved_amount_jpy = models.BigIntegerField(null=True, blank=True)
+    # 1, or 2 above settings.CLAIM_SECOND_APPROVER_THRESHOLD_JPY (fixed when recommended).
+    required_approvals = models.PositiveSmallIntegerField(default=1)
+    # 0 for the first decision, 1 for the appeal; four-eyes and approvals count per round.
+    review_round = models.PositiveSmallIntegerField(default=0)
+    # The reviewer an appeal goes to: one who took no part in the first decision.
+    assigned_reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="claim_assignments"
+    )
+    batch = models.ForeignKey("ClaimBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="claims")
+    # The status an appeal of an approved claim returns to when the appeal is turned down.
+    appealed_from = models.CharField(max_length=16, blank=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "submitted",
+                        "under_review",
+                        "info_requested",
+                        "recommended",
+                        "approved",
+                        "rejected",
+                        "appealed",
+                        "paid",
+                    ]
+                ),
+                name="claim_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "incident"],
+                condition=~Q(status="rejected"),
+                name="claim_one_active_per_customer_incident",
+            ),
+            models.UniqueConstraint(fields=["customer", "idempotency_key"], name="claim_idempotency_key_unique"),
+            models.CheckConstraint(condition=Q(amount_jpy__gte=0), name="claim_amount_nonneg"),
+            models.CheckConstraint(
+                condition=Q(approved_amount_jpy__isnull=True) | Q(approved_amount_jpy__gte=0),
+                name="claim_approved_amount_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "paid"]) | Q(approved_amount_jpy__isnull=False),
+                name="claim_approved_has_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(required_approvals__gte=1) & Q(required_approvals__lte=2),
+                name="claim_required_approvals_range",
+            ),
+            models.CheckConstraint(condition=Q(review_round__lte=1), name="claim_one_appeal_round"),
+        ]
+        indexes = [
+            models.Index(fields=["incident", "status"], name="claim_incident_status_idx"),
+            models.Index(fields=["status", "submitted_at"], name="claim_status_submitted_idx"),
+        ]
+        permissions = [
+            ("review_claim", "Review claims: verify, adjust, request information, recommend, reject"),
+            ("approve_claim", "Approve claims and batches (four-eyes checker)"),
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class ClaimLine(models.Model):
+    """One asset of a claim: the snapshot, what the customer claims and what staff approve."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines")
+    asset = models.ForeignKey(IncidentAsset, on_delete=models.PROTECT, related_name="claim_lines")
+    snapshot_quantity = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES)
+    claimed_quantity = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES)
+    approved_quantity = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES)
+    # The customer's reason for disputing the snapshot quantity.
+    reason = models.TextField(blank=True)
+    # The reviewer's reason for the last adjustment (shown to the customer).
+    adjustment_reason = models.TextField(blank=True)
+    # The quantity the last approval paid for, once an appeal reopens an approved claim (or the
+    # appeal is approved); null means approved_quantity is that quantity.
+    decided_quantity = models.DecimalField(
+        max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES, null=True, blank=True
+    )
+    # approved_quantity x reference price, truncated per line (reserves.money.jpy_value).
+    value_jpy = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["claim", "asset__symbol"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "asset"], name="claim_line_unique_asset"),
+            models.CheckConstraint(condition=Q(snapshot_quantity__gte=0), name="claim_line_snapshot_nonneg"),
+            models.CheckConstraint(condition=Q(claimed_quantity__gte=0), name="claim_line_claimed_nonneg"),
+            models.CheckConstraint(condition=Q(approved_quantity__gte=0), name="claim_line_approved_nonneg"),
+            models.CheckConstraint(condition=Q(value_jpy__gte=0), name="claim_line_value_nonneg"),
+            models.CheckConstraint(
+                condition=Q(decided_quantity__isnull=True) | Q(decided_quantity__gte=0),
+                name="claim_line_decided_nonneg",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}:{self.asset_id}"
+
+    @property
+    def is_disputed(self) -> bool:
+        return self.claimed_quantity != self.snapshot_quantity
+
+    @property
+    def is_adjusted(self) -> bool:
+        return self.approved_quantity != self.claimed_quantity
+
+    @property
+    def is_cut(self) -> bool:
+        """Approved for less than the customer claimed."""
+        return self.approved_quantity < self.claimed_quantity
+
+
+class ClaimTimelineEntry(models.Model):
+    """What the customer sees of a claim's history: a status, a date and a readable note."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="timeline")
+    status = models.CharField(max_length=16, choices=Claim.Status.choices)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["claim", "created_at"], name="claim_timeline_claim_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.status}"
+
+
+class ClaimAction(models.Model):
+    """A staff decision on a claim. The four-eyes triggers read these rows (migration 0005)."""
+
+    class Kind(models.TextChoices):
+        VERIFY = "verify", _("Verified")
+        ADJUST = "adjust", _("Adjusted a line")
+        REQUEST_INFO = "request_info", _("Requested information")
+        RECOMMEND = "recommend", _("Recommended approval")
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="actions")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    review_round = models.PositiveSmallIntegerField(default=0)
+    reason = models.TextField(blank=True)
+    batch = models.ForeignKey("ClaimBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["verify", "adjust", "request_info", "recommend", "approve", "reject"]),
+                name="claim_action_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["adjust", "reject", "request_info"]) | ~Q(reason=""),
+                name="claim_action_reason_required",
+            ),
+        ]
+        indexes = [models.Index(fields=["claim", "actor"], name="claim_action_claim_actor_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.kind} by {self.actor_id}"
+
+
+class ClaimApproval(models.Model):
+    """One checker's approval of a claim in a review round; distinct approvers per round."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="approvals")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    review_round = models.PositiveSmallIntegerField(default=0)
+    batch = models.ForeignKey("ClaimBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "review_round", "approver"], name="claim_approval_distinct_approvers"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} approved by {self.approver_id}"
+
+
+class ClaimAppeal(models.Model):
+    """The one appeal a customer may make against a rejection or an adjustment."""
+
+    # One-to-one: the database allows a single appeal per claim.
+    claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="appeal")
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="claim_appeal_reason_required")]
+
+    def __str__(self) -> str:
+        return f"appeal of {self.claim_id}"
+
+
+class ClaimBatch(models.Model):
+    """A maker's batch of claims that match the snapshot exactly, approved at once by a checker."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPROVED = "approved", _("Approved")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="batches")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    amount_ceiling_jpy = models.BigIntegerField(null=True, blank=True)
+    claim_count = models.PositiveIntegerField(default=0)
+    total_jpy = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("created_by")),
+                name="claim_batch_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="proposed", approved_by__isnull=True)
+                | Q(status="approved", approved_by__isnull=False),
+                name="claim_batch_status_approver",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_ceiling_jpy__isnull=True) | Q(amount_ceiling_jpy__gte=0),
+                name="claim_batch_ceiling_nonneg",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of {self.incident_id}"
+
+
+class Evidence(models.Model):
+    """A file a customer attached to a claim: PDF, PNG or JPEG, stored outside the web root."""
+
+    MAX_PER_CLAIM = 10
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="evidence")
+    # 1..MAX_PER_CLAIM and unique per claim: the database caps the number of files.
+    slot = models.PositiveSmallIntegerField()
+    file_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # Relative to settings.PRIVATE_STORAGE_DIR.
+    storage_path = models.CharField(max_length=255, unique=True)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["claim", "slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "slot"], name="evidence_slot_unique"),
+            models.CheckConstraint(condition=Q(slot__gte=1) & Q(slot__lte=10), name="evidence_slot_range"),
+            models.CheckConstraint(
+                condition=Q(content_type__in=["application/pdf", "image/png", "image/jpeg"]),
+                name="evidence_content_type_valid",
+            ),
+            models.CheckConstraint(condition=Q(size__lte=10 * 1024 * 1024), name="evidence_size_max"),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class PayoutChoice(models.Model):
+    """How a claim is to be paid: a Japanese bank account, or in kind to an address per asset.
+
+    Locked once the claim is approved (service check and PostgreSQL trigger).
+    """
+
+    class Method(models.TextChoices):
+        BANK = "bank", _("Japanese bank account")
+        IN_KIND = "in_kind", _("In kind (crypto address)")
+
+    class AccountType(models.TextChoices):
+        # Zengin deposit type codes.
+        ORDINARY = "1", _("Ordinary (futsu)")
+        CURRENT = "2", _("Current (toza)")
+        SAVINGS = "4", _("Savings (chochiku)")
+
+    claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="payout")
+    method = models.CharField(max_length=8, choices=Method.choices)
+    bank_code = models.CharField(max_length=4, blank=True)
+    bank_name = models.CharField(max_length=100, blank=True)
+    branch_code = models.CharField(max_length=3, blank=True)
+    branch_name = models.CharField(max_length=100, blank=True)
+    account_type = models.CharField(max_length=1, choices=AccountType.choices, blank=True)
+    account_number = models.CharField(max_length=7, blank=True)
+    # Half-width katakana as the Zengin transfer format wants it.
+    holder_name_kana = models.CharField(max_length=30, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(method__in=["bank", "in_kind"]), name="payout_method_valid"),
+            models.CheckConstraint(
+                condition=Q(method="in_kind")
+                | (
+                    Q(bank_code__regex=r"^[0-9]{4}$")
+                    & Q(branch_code__regex=r"^[0-9]{3}$")
+                    & Q(account_type__in=["1", "2", "4"])
+                    & Q(account_number__regex=r"^[0-9]{7}$")
+                    & ~Q(holder_name_kana="")
+                ),
+                name="payout_bank_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.method}"
+
+    @property
+    def account_number_masked(self) -> str:
+        return mask_account_number(self.account_number)
+
+
+def mask_account_number(number: str) -> str:
+    """****567: the last three digits only, everywhere but the payout hand-off."""
+    return ("*" * max(len(number) - 3, 0)) + number[-3:] if number else ""
+
+
+class PayoutAddress(models.Model):
+    """An in-kind payout address for one asset of a claim."""
+
+    payout = models.ForeignKey(PayoutChoice, on_delete=models.CASCADE, related_name="addresses")
+    asset = models.ForeignKey(IncidentAsset, on_delete=models.PROTECT, related_name="+")
+    address = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["payout", "asset__symbol"]
+        constraints = [models.UniqueConstraint(fields=["payout", "asset"], name="payout_address_unique_asset")]
+
+    def __str__(self) -> str:
+        return f"{self.payout_id} {self.asset_id}"
+
+
+class Invitation(models.Model):
+    """That a customer was (or is being) told about an incident: at most one email per pair.
+
+    pending -> sending (claimed by a worker, committed before the email goes out)
+    -> sent. A crash between the two leaves `sending`, never a second email.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="invitations")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invitations")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "customer"], name="invitation_once_per_customer"),
+            models.CheckConstraint(condition=Q(status__in=["pending", "sending", "sent"]), name="invitation_status"),
+        ]
+        indexes = [models.Index(fields=["incident", "status"], name="invitation_incident_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id}:{self.customer_id} {self.status}"
+
+
+class ActivationToken(models.Model):
+    """A one-time, expiring link that lets a customer set their password. Only its hash is stored."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activation_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="activation_token_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"token for {self.customer_id}"

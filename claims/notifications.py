@@ -1,0 +1,92 @@
+"""Emails to customers, each in the customer's language. Called only after the transaction commits."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from claims.models import Claim, Incident
+from reserves.money import format_jpy
+
+# What each claim email says, by kind (the claim page has the details).
+CLAIM_MESSAGES: dict[str, Any] = {
+    "filed": _("We received your claim. We will review it and write to you at each decision."),
+    "adjusted": _("We adjusted a quantity of your claim. Reason:"),
+    "info_requested": _("We need more information to decide on your claim. Please answer on the claim page:"),
+    "approved": _("Your claim was approved. The payment is being prepared."),
+    "rejected": _("Your claim was rejected. You may appeal this decision once. Reason:"),
+    "appealed": _("We received your appeal. A reviewer who took no part in the first decision will examine it."),
+    "appeal_rejected": _("Your appeal was not upheld; the earlier decision stands. Reason:"),
+    "paid": _("Your claim was paid."),
+}
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def _language(code: str) -> str:
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def claim_message(*, claim: Claim, kind: str, note: str = "") -> EmailMessage:
+    """The email about one decision on a claim, rendered in the claim's language."""
+    with translation.override(_language(claim.language)):
+        context = {
+            "claim": claim,
+            "customer": claim.customer,
+            "incident": claim.incident,
+            "message": CLAIM_MESSAGES[kind],
+            "note": note,
+            "status": claim.get_status_display(),
+            "amount": format_jpy(claim.approved_amount_jpy) if claim.approved_amount_jpy is not None else "",
+            "url": _absolute(reverse("claim-detail", kwargs={"ref": claim.ref})),
+        }
+        subject = render_to_string("claims/email/claim_subject.txt", context).strip()
+        body = render_to_string("claims/email/claim_body.txt", context)
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [claim.customer.email])
+
+
+def claim_notify(*, claim_id: int, kind: str, note: str = "") -> None:
+    claim = Claim.objects.select_related("customer", "incident").filter(pk=claim_id).first()
+    if claim is not None:  # gone (a benchmark's claims are deleted): nobody to tell
+        claim_message(claim=claim, kind=kind, note=note).send()
+
+
+def claims_notify_many(*, claim_ids: Iterable[int], kind: str) -> int:
+    """One connection for a chunk of emails of the same kind (bulk approval, payouts marked paid)."""
+    claims = Claim.objects.select_related("customer", "incident").filter(pk__in=list(claim_ids)).order_by("pk")
+    messages = [claim_message(claim=claim, kind=kind) for claim in claims]
+    with get_connection() as connection:
+        return connection.send_messages(messages) or 0
+
+
+def _invitation_message(*, incident: Incident | None, mail: Any) -> EmailMessage:
+    with translation.override(_language(mail.language)):
+        context = {
+            "incident": incident,
+            "name": mail.name,
+            "activation_url": _absolute(reverse("activate", kwargs={"token": mail.token})) if mail.token else "",
+            "login_url": _absolute(reverse("login")),
+            "days": settings.ACTIVATION_TOKEN_DAYS,
+        }
+        subject = render_to_string("claims/email/invitation_subject.txt", context).strip()
+        body = render_to_string("claims/email/invitation_body.txt", context)
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [mail.email])
+
+
+def invitation_messages(*, incident: Incident, mails: Iterable[Any]) -> list[tuple[int, EmailMessage]]:
+    """(invitation id, email) for each invitation of a batch, each in the customer's language."""
+    return [(mail.invitation_id, _invitation_message(incident=incident, mail=mail)) for mail in mails]
+
+
+def activation_links_send(*, mails: Iterable[Any]) -> int:
+    """Activation links asked for on the password reset page (no incident named)."""
+    messages = [_invitation_message(incident=None, mail=mail) for mail in mails]
+    with get_connection() as connection:
+        return connection.send_messages(messages) or 0

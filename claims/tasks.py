@@ -1,0 +1,56 @@
+"""Celery tasks: thin wrappers that load by id and call one service."""
+
+import math
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+
+from claims import notifications, payouts, services
+
+# Deadlocks and dropped connections are transient; both tasks are idempotent, so run them again.
+DB_RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 10}
+
+
+@shared_task(name="claims.invitations_dispatch")
+def invitations_dispatch(incident_id: int) -> int:
+    """Record who must be invited, then queue enough batch tasks to email them (workers share them)."""
+    pending = services.invitations_prepare(incident_id=incident_id)
+    batches = math.ceil(pending / settings.INVITATION_BATCH_SIZE)
+    for _ in range(batches):
+        invitations_send.delay(incident_id)
+    return pending
+
+
+@shared_task(name="claims.invitations_send", autoretry_for=(ConnectionError, OSError), retry_backoff=True)
+def invitations_send(incident_id: int) -> int:
+    """Email one batch of pending invitations (none twice, see services.invitations_send_batch)."""
+    return services.invitations_send_batch(incident_id=incident_id, batch_size=settings.INVITATION_BATCH_SIZE)
+
+
+@shared_task(name="claims.claim_notify", autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
+def claim_notify(claim_id: int, kind: str, note: str = "") -> None:
+    notifications.claim_notify(claim_id=claim_id, kind=kind, note=note)
+
+
+@shared_task(name="claims.notify_many", autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
+def claims_notify_many(claim_ids: list[int], kind: str) -> int:
+    return notifications.claims_notify_many(claim_ids=claim_ids, kind=kind)
+
+
+@shared_task(name="claims.payouts_hand_off", **DB_RETRY)
+def payouts_hand_off(claim_ids: list[int]) -> int:
+    """Register newly approved claims with reserves (idempotent: a second delivery registers nothing)."""
+    return payouts.claims_hand_off(claim_ids=claim_ids)
+
+
+@shared_task(name="claims.payouts_hand_off_sweep")
+def payouts_hand_off_sweep() -> dict[str, int]:
+    """Periodic: hand off approved claims a lost message left behind, and mark paid ones paid."""
+    return payouts.claims_hand_off_sweep()
+
+
+@shared_task(name="claims.paid_sync", **DB_RETRY)
+def paid_sync(claim_refs: list[str]) -> int:
+    """Mark claims paid once reserves has paid them (idempotent)."""
+    return payouts.claims_paid_sync(claim_refs=claim_refs)

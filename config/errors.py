@@ -1,0 +1,94 @@
+"""One family of errors: services raise ApplicationError, the API maps it to JSON once.
+
+Every API error has the body {"error": code, "detail": text} and, for invalid
+input, "fields": {field: [messages]}.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApplicationError(Exception):
+    """A rule of the domain was broken; `status` is the HTTP status the API answers with."""
+
+    status: int = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+    def __init__(self, code: str, detail: str, *, status: int | None = None, extra: dict | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        self.extra = extra or {}
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.detail}"
+
+
+class InvalidInput(ApplicationError):
+    """Bad input (400); `fields` names what was wrong."""
+
+    status = status.HTTP_400_BAD_REQUEST
+
+
+class Conflict(ApplicationError):
+    """The request conflicts with the current state (409)."""
+
+    status = status.HTTP_409_CONFLICT
+
+
+class NotFound(ApplicationError):
+    """Missing, or not yours to see (404)."""
+
+    status = status.HTTP_404_NOT_FOUND
+
+
+def error_body(code: str, detail: Any, **extra: Any) -> dict:
+    return {"error": code, "detail": detail, **extra}
+
+
+_DRF_CODES: dict[type, str] = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+    exceptions.ParseError: "parse_error",
+}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF exception handler: every error becomes {"error", "detail"} with the right status."""
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.detail, **exc.extra), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(
+            error_body("invalid", "The request is invalid.", fields=fields), status=status.HTTP_400_BAD_REQUEST
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        names = ", ".join(str(name) for name in fields)
+        response.data = error_body("invalid", f"Invalid input: {names}.", fields=fields)
+        return response
+    code = next((c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), "error")
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    response.data = error_body(code, str(detail))
+    return response

@@ -1,0 +1,34 @@
+"""Settings for pytest: the environment's database and Redis, fast hashing, in-memory email."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_TESTING", "1")
+
+from config.settings import *  # noqa: F403
+from config.settings import VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tasks run inline unless a test starts a real worker (tests/conftest.py: celery_worker).
+CELERY_TASK_ALWAYS_EAGER = True
+# A queue of its own, so a running `make run` worker or another test run never takes our tasks.
+CELERY_TASK_DEFAULT_QUEUE = f"test-{os.getpid()}"
+CELERY_FOLLOWUP_QUEUE = CELERY_TASK_DEFAULT_QUEUE
+CELERY_TASK_ROUTES: dict = {}  # one queue: the test worker takes every task
+PRIVATE_STORAGE_DIR = Path(tempfile.mkdtemp(prefix="claims-private-"))  # noqa: F405
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# A throwaway signing key per test run, so checkpoints and receipts can be signed.
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+AUDIT_SIGNING_KEY = (
+    Ed25519PrivateKey.generate()
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode("ascii")
+)
+AUDIT_SIGNING_KEY_FILE = ""
+# django-axes needs the request in authenticate(), which the test client's login() does not pass;
+# tests of throttling switch it back on with override_settings(AXES_ENABLED=True).
+AXES_ENABLED = False

@@ -1,0 +1,380 @@
+"""REST API of the reserves app (staff). Thin: validate input, call one service or selector."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.roles import HasPerm
+from reserves import selectors, services
+from reserves.models import InsurancePolicy, Payout, RecoveryClaim, ReserveFunding
+
+ERROR = inline_serializer("ReservesError", {"error": serializers.CharField(), "detail": serializers.CharField()})
+VIEW = HasPerm("reserves.view_money")
+
+
+class FundingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReserveFunding
+        fields = [
+            "id",
+            "kind",
+            "amount_jpy",
+            "reference",
+            "note",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_reason",
+        ]
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InsurancePolicy
+        fields = [
+            "id",
+            "insurer",
+            "policy_number",
+            "period_start",
+            "period_end",
+            "layer_order",
+            "retention_jpy",
+            "per_occurrence_limit_jpy",
+            "aggregate_limit_jpy",
+            "coinsurance_share",
+            "exclusions",
+            "created_by",
+            "created_at",
+        ]
+
+
+class PayoutSerializer(serializers.ModelSerializer):
+    incident_code = serializers.CharField(source="fund.incident_code")
+    round = serializers.IntegerField(source="allocation.seq")
+    customer_account_id = serializers.CharField(source="entitlement.customer_account_id")
+
+    class Meta:
+        model = Payout
+        fields = [
+            "id",
+            "incident_code",
+            "claim_ref",
+            "customer_account_id",
+            "round",
+            "amount_jpy",
+            "breakdown",
+            "method",
+            "rail",
+            "in_kind",
+            "idempotency_key",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+            "rail_reference",
+            "created_at",
+            "paid_at",
+        ]
+
+
+class RecoverySerializer(serializers.ModelSerializer):
+    incident_code = serializers.CharField(source="fund.incident_code")
+    policy_number = serializers.CharField(source="policy.policy_number")
+    insurer = serializers.CharField(source="policy.insurer")
+
+    class Meta:
+        model = RecoveryClaim
+        fields = [
+            "id",
+            "incident_code",
+            "insurer",
+            "policy_number",
+            "amount_claimed_jpy",
+            "settled_jpy",
+            "status",
+            "notice_due_at",
+            "proof_due_at",
+            "notice_sent_at",
+            "proof_submitted_at",
+            "settled_at",
+        ]
+
+
+class ReservePositionApi(APIView):
+    """The reserve's balance against its required minimum."""
+
+    permission_classes = [VIEW]
+
+    @extend_schema(
+        responses=inline_serializer(
+            "ReservePosition",
+            {
+                "balance_jpy": serializers.IntegerField(),
+                "required_jpy": serializers.IntegerField(),
+                "floor_jpy": serializers.IntegerField(),
+                "custody_percent": serializers.CharField(),
+                "custody_value_jpy": serializers.IntegerField(),
+                "below_minimum": serializers.BooleanField(),
+                "gap_jpy": serializers.IntegerField(),
+            },
+        )
+    )
+    def get(self, request: Request) -> Response:
+        position = selectors.reserve_position()
+        return Response(
+            {
+                "balance_jpy": position.balance_jpy,
+                "required_jpy": position.required_jpy,
+                "floor_jpy": position.floor_jpy,
+                "custody_percent": str(position.custody_percent),
+                "custody_value_jpy": position.custody_value_jpy,
+                "below_minimum": position.below_minimum,
+                "gap_jpy": position.gap_jpy,
+            }
+        )
+
+
+class FundingListApi(generics.GenericAPIView):
+    """List reserve fundings, or request one (the maker's step; `Idempotency-Key` header)."""
+
+    serializer_class = FundingSerializer
+    filter_backends: list = []
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "FundingRequestInput"
+
+        kind = serializers.ChoiceField(choices=ReserveFunding.Kind.choices)
+        amount_jpy = serializers.IntegerField(min_value=1)
+        reference = serializers.CharField(max_length=100)
+        note = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def get_permissions(self) -> list:
+        return [HasPerm("reserves.fund_reserve")()] if self.request.method == "POST" else [VIEW()]
+
+    @extend_schema(parameters=[OpenApiParameter("status", str)], responses=FundingSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.funding_list(status=request.query_params.get("status")))
+        return self.get_paginated_response(FundingSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={201: FundingSerializer, 200: FundingSerializer, 400: ERROR, 409: ERROR},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "")
+        replay = (
+            bool(key)
+            and selectors.funding_list().filter(requested_by=request.user.get_username(), idempotency_key=key).exists()
+        )
+        funding = services.funding_request(actor=request.user, idempotency_key=key, **data.validated_data)
+        return Response(FundingSerializer(funding).data, status=200 if replay else 201)
+
+
+class FundingDecisionApi(APIView):
+    """The checker's step: approve or reject a funding request (a different person from the maker)."""
+
+    permission_classes = [HasPerm("reserves.approve_funding")]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "FundingDecisionInput"
+
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        operation_id="staff_reserve_funding_decide",
+        request=InputSerializer,
+        responses={200: FundingSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request: Request, funding_id: int, decision: str) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        funding = selectors.funding_get(funding_id=funding_id)
+        if decision == "approve":
+            funding = services.funding_approve(actor=request.user, funding=funding)
+        else:
+            funding = services.funding_reject(actor=request.user, funding=funding, reason=data.validated_data["reason"])
+        return Response(FundingSerializer(funding).data)
+
+
+class PolicyListApi(generics.GenericAPIView):
+    """List insurance policies, or register one."""
+
+    serializer_class = PolicySerializer
+    filter_backends: list = []
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PolicyInput"
+
+        insurer = serializers.CharField(max_length=200)
+        policy_number = serializers.CharField(max_length=64)
+        period_start = serializers.DateTimeField()
+        period_end = serializers.DateTimeField()
+        layer_order = serializers.IntegerField(min_value=1)
+        retention_jpy = serializers.IntegerField(min_value=0)
+        per_occurrence_limit_jpy = serializers.IntegerField(min_value=1)
+        aggregate_limit_jpy = serializers.IntegerField(min_value=1)
+        coinsurance_share = serializers.DecimalField(max_digits=5, decimal_places=4, default="1")
+        exclusions = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def get_permissions(self) -> list:
+        return [HasPerm("reserves.manage_policy")()] if self.request.method == "POST" else [VIEW()]
+
+    @extend_schema(responses=PolicySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.policy_list())
+        return self.get_paginated_response(PolicySerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: PolicySerializer, 400: ERROR, 409: ERROR})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        policy = services.policy_register(actor=request.user, data=services.PolicyInput(**data.validated_data))
+        return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
+
+
+def _summary_json(summary: selectors.FundSummary) -> dict:
+    return {
+        "incident_code": summary.fund.incident_code,
+        "title": summary.fund.title,
+        "on_hold": summary.fund.on_hold,
+        "base_amount_jpy": summary.fund.base_amount_jpy,
+        "expected_loss_jpy": summary.fund.expected_loss_jpy,
+        "claimants": summary.claimants,
+        "registered_jpy": summary.registered_jpy,
+        "loss_basis_jpy": summary.loss_basis_jpy,
+        "sources": [
+            {"key": s.key, "label": s.label, "planned_jpy": s.planned_jpy, "received_jpy": s.received_jpy}
+            for s in summary.sources
+        ],
+        "shortfall_jpy": summary.shortfall_jpy,
+        "planned_rate": str(summary.planned_rate),
+        "paid_rate": str(summary.paid_rate),
+        "funds_in_hand_jpy": summary.funds_in_hand_jpy,
+        "allocated_jpy": summary.allocated_jpy,
+        "paid_jpy": summary.paid_jpy,
+        "outstanding_jpy": summary.outstanding_jpy,
+        "payouts_by_status": summary.payouts_by_status,
+        "round": summary.allocation.seq if summary.allocation else 0,
+        "rule_version": summary.allocation.rule_version if summary.allocation else "",
+        "recoveries": RecoverySerializer(summary.recoveries, many=True).data,
+    }
+
+
+class FundDetailApi(APIView):
+    """The incident funding panel as JSON."""
+
+    permission_classes = [VIEW]
+
+    @extend_schema(responses=inline_serializer("FundSummary", {"incident_code": serializers.CharField()}))
+    def get(self, request: Request, code: str) -> Response:
+        return Response(_summary_json(selectors.fund_summary(fund=selectors.fund_get(incident_code=code))))
+
+
+class FundAllocateApi(APIView):
+    """Run the allocation for an incident now (it also runs on every registration and funding)."""
+
+    permission_classes = [HasPerm("reserves.manage_payouts")]
+
+    @extend_schema(request=None, responses={202: inline_serializer("Queued", {"queued": serializers.BooleanField()})})
+    def post(self, request: Request, code: str) -> Response:
+        from reserves.tasks import incident_allocate
+
+        fund = selectors.fund_get(incident_code=code)
+        incident_allocate.delay(fund.incident_code, f"requested by {request.user.get_username()}")
+        return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+
+
+class PayoutListApi(generics.ListAPIView):
+    """Payouts with filters: incident, status, method, rail, q (claim or account), sort."""
+
+    permission_classes = [VIEW]
+    serializer_class = PayoutSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[OpenApiParameter(name, str) for name in ("incident", "status", "method", "rail", "q", "sort")]
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.payout_list(
+            incident_code=params.get("incident"),
+            status=params.get("status"),
+            method=params.get("method"),
+            rail=params.get("rail"),
+            search=params.get("q"),
+            sort=params.get("sort"),
+        )
+
+
+class PayoutRetryApi(APIView):
+    """Staff retry of failed payouts."""
+
+    permission_classes = [HasPerm("reserves.manage_payouts")]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PayoutRetryInput"
+
+        payout_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False)
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: inline_serializer("Retried", {"retried": serializers.ListField()}), 409: ERROR},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payouts = services.payouts_retry(actor=request.user, **data.validated_data)
+        return Response({"retried": [p.pk for p in payouts]})
+
+
+class RecoveryActionApi(APIView):
+    """Record a step of an insurer recovery: notice, proof, settle (amount and reference) or deny (reason)."""
+
+    permission_classes = [HasPerm("reserves.manage_policy")]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "RecoveryActionInput"
+
+        at = serializers.DateTimeField(required=False)
+        amount_jpy = serializers.IntegerField(required=False, min_value=1)
+        reference = serializers.CharField(required=False, max_length=64)
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(request=InputSerializer, responses={200: RecoverySerializer, 400: ERROR, 409: ERROR, 422: ERROR})
+    def post(self, request: Request, recovery_id: int, action: str) -> Response:
+        from django.utils import timezone
+
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        recovery = selectors.recovery_get(recovery_id=recovery_id)
+        when = values.get("at") or timezone.now()
+        if action == "notice":
+            recovery = services.recovery_notice_record(actor=request.user, recovery=recovery, sent_at=when)
+        elif action == "proof":
+            recovery = services.recovery_proof_record(actor=request.user, recovery=recovery, submitted_at=when)
+        elif action == "deny":
+            recovery = services.recovery_deny(actor=request.user, recovery=recovery, reason=values["reason"])
+        else:
+            if "amount_jpy" not in values or "reference" not in values:
+                raise serializers.ValidationError({"amount_jpy": ["required"], "reference": ["required"]})
+            recovery = services.recovery_settle(
+                actor=request.user, recovery=recovery, amount_jpy=values["amount_jpy"], reference=values["reference"]
+            )
+        return Response(RecoverySerializer(selectors.recovery_get(recovery_id=recovery.pk)).data)

@@ -1,0 +1,25 @@
+"""API paths of the reserves app, mounted under /api/."""
+
+from django.urls import path, re_path
+
+from reserves import api
+
+urlpatterns = [
+    path("staff/reserve/", api.ReservePositionApi.as_view(), name="api-reserve"),
+    path("staff/reserve/fundings/", api.FundingListApi.as_view(), name="api-fundings"),
+    re_path(
+        r"^staff/reserve/fundings/(?P<funding_id>\d+)/(?P<decision>approve|reject)/$",
+        api.FundingDecisionApi.as_view(),
+        name="api-funding-decision",
+    ),
+    path("staff/policies/", api.PolicyListApi.as_view(), name="api-policies"),
+    path("staff/funds/<slug:code>/", api.FundDetailApi.as_view(), name="api-fund"),
+    path("staff/funds/<slug:code>/allocate/", api.FundAllocateApi.as_view(), name="api-fund-allocate"),
+    path("staff/payouts/", api.PayoutListApi.as_view(), name="api-payouts"),
+    path("staff/payouts/retry/", api.PayoutRetryApi.as_view(), name="api-payouts-retry"),
+    re_path(
+        r"^staff/recoveries/(?P<recovery_id>\d+)/(?P<action>notice|proof|settle|deny)/$",
+        api.RecoveryActionApi.as_view(),
+        name="api-recovery-action",
+    ),
+]

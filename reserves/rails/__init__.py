@@ -1,0 +1,62 @@
+"""Payment rails: one adapter interface, chosen per payee method (README "Payment rails").
+
+A rail takes a batch of instructions and answers one result per
+instruction. It must be idempotent on `idempotency_key`: sending the same key
+again never pays twice (the sandbox bank keeps a record; a Zengin file is
+named after its keys). Rails are called outside any database transaction.
+"""
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Instruction:
+    payout_id: int
+    idempotency_key: str
+    amount_jpy: int
+    method: str
+    payee: dict
+    customer_name: str
+    claim_ref: str
+    attempt: int
+    in_kind: list = field(default_factory=list)
+    rail: str = ""
+
+
+@dataclass(frozen=True)
+class RailResult:
+    """outcome: "paid", "submitted" (awaiting the bank), "retry" (transient) or "rejected" (permanent)."""
+
+    payout_id: int
+    outcome: str
+    reference: str = ""
+    error: str = ""
+
+
+class Rail(Protocol):
+    name: str
+
+    def send(self, *, instructions: list[Instruction]) -> list[RailResult]: ...
+
+
+def rail_name_for(method: str) -> str:
+    """Bank payees go to PAYOUT_BANK_RAIL; crypto payees to the sandbox (no on-chain rail yet)."""
+    return settings.PAYOUT_BANK_RAIL if method == "bank" else "sandbox"
+
+
+def rail_get(name: str) -> Rail:
+    from reserves.rails.sandbox import SandboxRail
+    from reserves.rails.zengin import ZenginRail
+
+    if name == "sandbox":
+        return SandboxRail(
+            failure_rate=settings.SANDBOX_RAIL_FAILURE_RATE,
+            latency_ms=settings.SANDBOX_RAIL_LATENCY_MS,
+            seed=settings.SANDBOX_RAIL_SEED,
+        )
+    if name == "zengin":
+        return ZenginRail(outbox=settings.ZENGIN_OUTBOX_DIR)
+    raise ValueError(f"unknown payment rail {name!r}")

@@ -1,0 +1,94 @@
+"""Celery tasks of the payout workflow. Thin: load by id, call one service; every task is safe to run twice.
+
+Settings: acks_late, reject_on_worker_lost and prefetch 1 (config/settings.py)
+mean a task whose worker dies is delivered again; the services' row locks,
+rounds and idempotency keys make the second delivery a no-op or a resume.
+"""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import DatabaseError
+
+from reserves import allocation
+from reserves.models import Entitlement
+
+logger = logging.getLogger(__name__)
+RETRYABLE = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 10}
+
+
+@shared_task(name="reserves.incident_allocate", **RETRYABLE)
+def incident_allocate(incident_code: str, reason: str = "") -> dict:
+    """Run the waterfall for an incident; a new round queues the drainers."""
+    result = allocation.allocation_run(actor=None, incident_code=incident_code, reason=reason)
+    return {"incident_code": incident_code, "round": result.seq if result else 0}
+
+
+@shared_task(name="reserves.payouts_process", **RETRYABLE)
+def payouts_process(fund_id: int, after_id: int = 0) -> dict:
+    """Allocate one chunk after `after_id` and send it, then queue the next one.
+
+    When nothing is left after `after_id`, one more pass from the start picks
+    up entitlements that were locked by others when we passed; the pass from
+    the start that finds nothing ends the chain by sending orphaned payouts.
+    """
+    chunk = allocation.payouts_allocate_chunk(fund_id=fund_id, limit=settings.PAYOUT_CHUNK_SIZE, after_id=after_id)
+    outcome = allocation.instructions_send(instructions=chunk.instructions)
+    processed = chunk.processed
+    if processed:
+        payouts_process.delay(fund_id, chunk.last_id)
+    elif after_id:
+        payouts_process.delay(fund_id, 0)
+    else:
+        outcome["orphans_sent"] = allocation.payouts_send_due(fund_id=fund_id)
+    return {"fund_id": fund_id, "after_id": after_id, "processed": processed, **outcome}
+
+
+@shared_task(name="reserves.payout_process_single", **RETRYABLE)
+def payout_process_single(entitlement_id: int) -> dict:
+    """One claim end to end in its own task: the naive path the benchmark compares against."""
+    fund_id = Entitlement.objects.filter(pk=entitlement_id).values_list("fund_id", flat=True).first()
+    if fund_id is None:
+        return {"entitlement_id": entitlement_id, "processed": 0}
+    chunk = allocation.payouts_allocate_chunk(fund_id=fund_id, limit=1, entitlement_ids=[entitlement_id])
+    outcome = allocation.instructions_send(instructions=chunk.instructions)
+    return {"entitlement_id": entitlement_id, "processed": chunk.processed, **outcome}
+
+
+@shared_task(name="reserves.payouts_send", **RETRYABLE)
+def payouts_send(payout_ids: list[int]) -> dict:
+    """Send (again) these payouts, the ones that are due; the others wait for their own retry time."""
+    return allocation.payouts_dispatch(payout_ids=payout_ids)
+
+
+@shared_task(name="reserves.payouts_sweep")
+def payouts_sweep() -> dict:
+    """Beat: queue work for funds that fell behind and send due payouts nobody is sending."""
+    return allocation.payouts_sweep()
+
+
+@shared_task(name="reserves.recoveries_follow_up")
+def recoveries_follow_up() -> dict:
+    """Beat: warn about insurer notice and proof-of-loss deadlines that are near or past."""
+    from reserves.services import recoveries_follow_up as follow_up
+
+    warnings = follow_up()
+    for warning in warnings:
+        logger.warning(
+            "insurer recovery %(recovery_id)s (%(incident_code)s, policy %(policy_number)s): "
+            "%(step)s due %(due_at)s%(late)s",
+            {**warning, "late": " - OVERDUE" if warning["overdue"] else ""},
+        )
+    return {"warnings": len(warnings)}
+
+
+@shared_task(name="reserves.ledger_reconcile")
+def ledger_reconcile() -> dict:
+    """Beat: check the ledger; log an error naming every account that does not reconcile."""
+    from reserves.selectors import ledger_reconcile as reconcile
+
+    report = reconcile()
+    for problem in report.problems:
+        logger.error("ledger does not reconcile: %s", problem)
+    return {"ok": report.ok, "accounts": report.accounts_checked, "problems": report.problems}

@@ -1,0 +1,26 @@
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def yen(value: int | None) -> str:
+    """¥1,234,567 (int yen; "—" when missing)."""
+    if value is None or value == "":
+        return "—"
+    return f"¥{int(value):,}"
+
+
+@register.filter
+def percent(rate: Decimal | str | None) -> str:
+    """A rate as a percentage with two places: 0.85 -> 85.00%."""
+    if rate is None or rate == "":
+        return "—"
+    return f"{Decimal(rate) * 100:.2f}%"
+
+
+@register.filter
+def days_until(moment, now) -> int:
+    return (moment - now).days

@@ -1,0 +1,28 @@
+"""Web pages of the reserves app."""
+
+from django.urls import path, re_path
+
+from reserves import views
+
+urlpatterns = [
+    path("staff/reserve/", views.reserve_page, name="reserve"),
+    path("staff/reserve/fundings/", views.funding_request, name="funding-request"),
+    re_path(
+        r"^staff/reserve/fundings/(?P<funding_id>\d+)/(?P<decision>approve|reject)/$",
+        views.funding_decide,
+        name="funding-decide",
+    ),
+    path("staff/reserve/custody/", views.custody_record, name="custody-record"),
+    path("staff/reserve/policies/", views.policy_register, name="policy-register"),
+    path("staff/funds/", views.fund_list_page, name="funds"),
+    path("staff/funds/<slug:code>/", views.fund_page, name="fund"),
+    re_path(
+        r"^staff/funds/(?P<code>[-a-zA-Z0-9_]+)/(?P<action>settings|hold|release|allocate)/$",
+        views.fund_action,
+        name="fund-action",
+    ),
+    path("staff/recoveries/<int:recovery_id>/", views.recovery_action, name="recovery-action"),
+    path("staff/payouts/", views.payout_list_page, name="payouts"),
+    path("staff/payouts/retry/", views.payout_retry, name="payouts-retry"),
+    path("staff/zengin/<int:file_id>/confirm/", views.zengin_confirm, name="zengin-confirm"),
+]

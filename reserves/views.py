@@ -1,0 +1,346 @@
+"""Staff pages: the reserve, incident funding panels, payouts. Thin: forms in, services called, errors shown."""
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from config.errors import ApplicationError
+from config.roles import staff_required
+from reserves import charts, selectors, services
+from reserves.forms import (
+    CustodyForm,
+    DecisionForm,
+    FundingForm,
+    FundSettingsForm,
+    PayoutFilterForm,
+    PolicyForm,
+    RecoveryForm,
+)
+from reserves.models import ZenginFile
+
+
+def _require(request: HttpRequest, perm: str) -> None:
+    if not request.user.has_perm(f"reserves.{perm}"):
+        raise PermissionDenied
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    """Back to the page the form was on (only a path on this site), else to `default`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(default)
+
+
+def _fail(request: HttpRequest, exc: ApplicationError) -> None:
+    fields = exc.extra.get("fields")
+    detail = "; ".join(f"{name}: {', '.join(errors)}" for name, errors in fields.items()) if fields else ""
+    messages.error(request, f"{exc.detail} {detail}".strip())
+
+
+@staff_required
+def reserve_page(request: HttpRequest) -> HttpResponse:
+    """The reserve: position against the minimum, fundings (maker-checker), custody value, policies."""
+    position = selectors.reserve_position()
+    history = selectors.reserve_history()
+    return render(
+        request,
+        "reserves/reserve.html",
+        {
+            "position": position,
+            "chart": charts.line_points(history),
+            "fundings": selectors.funding_list()[:50],
+            "policies": selectors.policy_list(),
+            "funding_form": FundingForm(),
+            "custody_form": CustodyForm(initial={"as_of": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}),
+            "policy_form": PolicyForm(),
+            "can_fund": request.user.has_perm("reserves.fund_reserve"),
+            "can_approve": request.user.has_perm("reserves.approve_funding"),
+            "can_manage_policy": request.user.has_perm("reserves.manage_policy"),
+        },
+    )
+
+
+@require_POST
+@staff_required
+def funding_request(request: HttpRequest) -> HttpResponse:
+    _require(request, "fund_reserve")
+    form = FundingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The funding request is invalid: %(e)s") % {"e": form.errors.as_text()})
+    else:
+        try:
+            funding = services.funding_request(
+                actor=request.user, idempotency_key=request.POST.get("idempotency_key", ""), **form.cleaned_data
+            )
+            messages.success(
+                request,
+                _("Funding of ¥%(a)s requested; another person must approve it.") % {"a": f"{funding.amount_jpy:,}"},
+            )
+        except ApplicationError as exc:
+            _fail(request, exc)
+    return redirect("reserve")
+
+
+@require_POST
+@staff_required
+def funding_decide(request: HttpRequest, funding_id: int, decision: str) -> HttpResponse:
+    _require(request, "approve_funding")
+    form = DecisionForm(request.POST)
+    form.is_valid()
+    try:
+        funding = selectors.funding_get(funding_id=funding_id)
+        if decision == "approve":
+            services.funding_approve(actor=request.user, funding=funding)
+            messages.success(request, _("Funding approved: the reserve holds the money now."))
+        else:
+            services.funding_reject(actor=request.user, funding=funding, reason=form.cleaned_data.get("reason", ""))
+            messages.success(request, _("Funding rejected."))
+    except ApplicationError as exc:
+        _fail(request, exc)
+    return redirect("reserve")
+
+
+@require_POST
+@staff_required
+def custody_record(request: HttpRequest) -> HttpResponse:
+    _require(request, "fund_reserve")
+    form = CustodyForm(request.POST)
+    if form.is_valid():
+        services.custody_value_record(actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Custody value recorded."))
+    else:
+        messages.error(request, form.errors.as_text())
+    return redirect("reserve")
+
+
+@require_POST
+@staff_required
+def policy_register(request: HttpRequest) -> HttpResponse:
+    _require(request, "manage_policy")
+    form = PolicyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The policy is invalid: %(e)s") % {"e": form.errors.as_text()})
+    else:
+        try:
+            policy = services.policy_register(actor=request.user, data=services.PolicyInput(**form.cleaned_data))
+            messages.success(request, _("Policy %(n)s registered.") % {"n": policy.policy_number})
+        except ApplicationError as exc:
+            _fail(request, exc)
+    return redirect("reserve")
+
+
+@staff_required
+def fund_list_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "reserves/fund_list.html", {"funds": selectors.fund_list()})
+
+
+@staff_required
+def fund_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The incident funding panel."""
+    fund = selectors.fund_get(incident_code=code)
+    summary = selectors.fund_summary(fund=fund)
+    basis = max(summary.loss_basis_jpy, 1)
+    css = ["src-reserve", "src-l1", "src-l2", "src-l3"]
+    planned = [charts.Bar(s.label, s.planned_jpy, css[min(i, 3)]) for i, s in enumerate(summary.sources)]
+    planned.append(charts.Bar(_("Shortfall"), max(0, summary.shortfall_jpy), "src-short"))
+    progress = [
+        charts.Bar(_("Paid"), summary.paid_jpy, "src-paid"),
+        charts.Bar(_("Allocated, not yet paid"), summary.allocated_jpy - summary.paid_jpy, "src-alloc"),
+        charts.Bar(_("Not yet funded"), max(0, summary.registered_jpy - summary.allocated_jpy), "src-short"),
+    ]
+    replay = None
+    if request.GET.get("replay") and summary.allocation:
+        replay = selectors.allocation_replay(allocation=summary.allocation)
+    now = timezone.now()
+    return render(
+        request,
+        "reserves/fund_detail.html",
+        {
+            "fund": fund,
+            "s": summary,
+            "planned_bars": charts.stacked(planned, total=basis),
+            "progress_bars": charts.stacked(progress, total=max(summary.registered_jpy, 1)),
+            "replay": replay,
+            "now": now,
+            "settings_form": FundSettingsForm(
+                initial={"base_amount_jpy": fund.base_amount_jpy, "expected_loss_jpy": fund.expected_loss_jpy}
+            ),
+            "can_manage": request.user.has_perm("reserves.manage_payouts"),
+            "can_manage_policy": request.user.has_perm("reserves.manage_policy"),
+            "zengin_files": ZenginFile.objects.filter(status=ZenginFile.Status.WRITTEN)[:20],
+        },
+    )
+
+
+@require_POST
+@staff_required
+def fund_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
+    """Settings, hold/release, run the allocation now."""
+    _require(request, "manage_payouts")
+    fund = selectors.fund_get(incident_code=code)
+    try:
+        if action == "settings":
+            form = FundSettingsForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, form.errors.as_text())
+                return redirect("fund", code=code)
+            services.incident_fund_configure(actor=request.user, fund=fund, **form.cleaned_data)
+            messages.success(request, _("Fund settings saved."))
+        elif action in ("hold", "release"):
+            services.incident_fund_hold(
+                actor=request.user, fund=fund, on_hold=action == "hold", reason=request.POST.get("reason", "")
+            )
+            messages.success(request, _("Payouts held.") if action == "hold" else _("Payouts released."))
+        else:
+            from reserves.tasks import incident_allocate, payouts_sweep
+
+            incident_allocate.delay(fund.incident_code, f"requested by {request.user.get_username()}")
+            payouts_sweep.delay()  # and send whatever is due (retries waiting, orphans)
+            messages.success(request, _("Allocation queued."))
+    except ApplicationError as exc:
+        _fail(request, exc)
+    return redirect("fund", code=code)
+
+
+@require_POST
+@staff_required
+def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
+    _require(request, "manage_policy")
+    recovery = selectors.recovery_get(recovery_id=recovery_id)
+    form = RecoveryForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors.as_text())
+        return redirect("fund", code=recovery.fund.incident_code)
+    data, now = form.cleaned_data, timezone.now()
+    try:
+        if data["action"] == "notice":
+            services.recovery_notice_record(actor=request.user, recovery=recovery, sent_at=now)
+        elif data["action"] == "proof":
+            services.recovery_proof_record(actor=request.user, recovery=recovery, submitted_at=now)
+        elif data["action"] == "deny":
+            services.recovery_deny(actor=request.user, recovery=recovery, reason=data.get("reason") or "")
+        else:
+            services.recovery_settle(
+                actor=request.user,
+                recovery=recovery,
+                amount_jpy=data.get("amount_jpy") or 0,
+                reference=data.get("reference") or "",
+            )
+        messages.success(request, _("Recovery updated."))
+    except ApplicationError as exc:
+        _fail(request, exc)
+    return redirect("fund", code=recovery.fund.incident_code)
+
+
+@require_POST
+@staff_required
+def zengin_confirm(request: HttpRequest, file_id: int) -> HttpResponse:
+    _require(request, "manage_payouts")
+    zfile = ZenginFile.objects.filter(pk=file_id).first()
+    if zfile is None:
+        raise PermissionDenied
+    count = services.zengin_file_confirm(actor=request.user, zengin_file=zfile)
+    messages.success(request, _("%(n)s payouts of %(f)s marked paid.") % {"n": count, "f": zfile.name})
+    return _back(request, "payouts")
+
+
+def _payout_rows(queryset):
+    yield [
+        "id",
+        "incident",
+        "claim_ref",
+        "account",
+        "round",
+        "amount_jpy",
+        "status",
+        "attempts",
+        "rail",
+        "reference",
+        "error",
+    ]
+    for p in queryset.iterator(chunk_size=2000):
+        yield [
+            p.pk,
+            p.fund.incident_code,
+            p.claim_ref,
+            p.entitlement.customer_account_id,
+            p.allocation.seq,
+            p.amount_jpy,
+            p.status,
+            p.attempts,
+            p.rail,
+            p.rail_reference,
+            p.last_error,
+        ]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@staff_required
+def payout_list_page(request: HttpRequest) -> HttpResponse:
+    """Payouts with filters, sorting, CSV export and retry of failures."""
+    form = PayoutFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    queryset = selectors.payout_list(
+        incident_code=filters.get("incident") or None,
+        status=filters.get("status") or None,
+        method=filters.get("method") or None,
+        rail=filters.get("rail") or None,
+        search=filters.get("q") or None,
+        sort=filters.get("sort") or None,
+    )
+    if request.GET.get("format") == "csv":
+        writer = csv.writer(_Echo())
+        response = StreamingHttpResponse(
+            (writer.writerow(row) for row in _payout_rows(queryset)), content_type="text/csv"
+        )
+        response["Content-Disposition"] = 'attachment; filename="payouts.csv"'
+        return response
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "reserves/payout_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "failed_count": selectors.payout_list(
+                incident_code=filters.get("incident") or None, status="failed"
+            ).count(),
+            "can_manage": request.user.has_perm("reserves.manage_payouts"),
+        },
+    )
+
+
+@require_POST
+@staff_required
+def payout_retry(request: HttpRequest) -> HttpResponse:
+    _require(request, "manage_payouts")
+    if request.POST.get("all_failed"):
+        ids = list(
+            selectors.payout_list(incident_code=request.POST.get("incident") or None, status="failed").values_list(
+                "id", flat=True
+            )
+        )
+    else:
+        ids = [int(i) for i in request.POST.getlist("payout_id") if i.isdigit()]
+    try:
+        payouts = services.payouts_retry(actor=request.user, payout_ids=ids, reason=request.POST.get("reason", ""))
+        messages.success(request, _("%(n)s payouts will be sent again.") % {"n": len(payouts)})
+    except ApplicationError as exc:
+        _fail(request, exc)
+    return _back(request, "payouts")

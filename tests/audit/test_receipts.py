@@ -1,0 +1,213 @@
+"""Signed receipts: issued inside the caller's transaction, verified by signature and against the trail."""
+
+import json
+
+import pytest
+from django.db import transaction
+from django.test import RequestFactory
+
+from audit.chain import payload_hash_of
+from audit.models import Event, Receipt
+from audit.selectors import receipt_verify
+from audit.services import checkpoint_create, receipt_issue
+from audit.signing import key_generate, signer, signer_from_pem
+from audit.views import receipt_json_response, receipt_page_response
+from tests.audit.helpers import ACTOR, bypass, record
+
+pytestmark = pytest.mark.django_db
+PAYLOAD = {
+    "claim_ref": "CLM-2026-000123",
+    "customer": "ACC-00001",
+    "amount_jpy": 8_854_900,
+    "by_source": {"reserve": 5_000_000, "insurer:TM-1": 3_854_900},
+    "rail_reference": "SBX-77",
+}
+
+
+def issue(payload: dict | None = None, subject=("reserves.payout", 42)) -> Receipt:
+    with transaction.atomic():
+        return receipt_issue(actor=ACTOR, subject=subject, payload=payload or PAYLOAD)
+
+
+def test_receipt_records_an_event_and_signs_payload_seq_time_and_key():
+    record(2)
+
+    receipt = issue()
+
+    document = receipt.document
+    event = Event.objects.get(seq=document["audit_seq"])
+    assert document["audit_seq"] == 3
+    assert document["payload"] == PAYLOAD
+    assert document["key_id"] == signer().key_id
+    assert document["subject"] == {"type": "reserves.payout", "id": "42"}
+    assert (event.action, event.subject_type, event.subject_id) == ("receipt.issued", "reserves.payout", "42")
+    assert event.data == {"receipt_id": document["receipt_id"], "payload_hash": payload_hash_of(PAYLOAD)}
+    assert document["issued_at"].endswith("Z")
+    assert Receipt.objects.get().payload_hash == payload_hash_of(PAYLOAD)
+
+
+def test_genuine_receipt_verifies():
+    receipt = issue()
+    check = receipt_verify(json.loads(json.dumps(receipt.document)))  # as downloaded and uploaded again
+    assert check.ok
+    assert check.signature_valid and check.in_trail
+    assert check.problems == []
+    assert check.audit_seq == receipt.event_id
+    assert not check.checkpointed
+    checkpoint_create()
+    assert receipt_verify(receipt.document).checkpointed
+
+
+def test_altered_amount_breaks_the_signature():
+    receipt = issue()
+    forged = json.loads(json.dumps(receipt.document))
+    forged["payload"]["amount_jpy"] = 88_549_000
+
+    check = receipt_verify(forged)
+
+    assert not check.ok
+    assert not check.signature_valid
+    assert not check.in_trail  # the trail recorded another payload hash
+    assert "altered or forged" in check.problems[0]
+
+
+def test_receipt_signed_with_a_foreign_key_is_refused():
+    receipt = issue()
+    attacker = signer_from_pem(key_generate())
+    forged = {k: v for k, v in receipt.document.items() if k != "signature"} | {"key_id": attacker.key_id}
+    forged["signature"] = attacker.sign(forged)
+
+    check = receipt_verify(forged)
+
+    assert not check.ok
+    assert "never used" in check.problems[0]
+
+
+def test_validly_signed_document_naming_another_event_is_not_in_the_trail():
+    """Our own key signing a document the trail does not hold (a leaked key, or a bug) is still caught."""
+    record(1)
+    receipt = issue()
+    current = signer()
+    forged = {k: v for k, v in receipt.document.items() if k != "signature"} | {"audit_seq": 1}
+    forged["signature"] = current.sign(forged)
+
+    check = receipt_verify(forged)
+
+    assert check.signature_valid
+    assert not check.in_trail
+    assert not check.ok
+    assert "does not record this receipt" in check.problems[0]
+
+
+def test_receipt_whose_event_was_altered_in_the_database_fails():
+    receipt = issue()
+    bypass("UPDATE audit_event SET actor = 'someone' WHERE seq = %s", [receipt.event_id])
+    assert not receipt_verify(receipt.document).in_trail
+
+
+def test_receipt_of_a_rolled_back_change_does_not_exist():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        receipt = issue()
+        document = receipt.document
+        raise RuntimeError("the payout failed after the receipt was made")
+    assert not Receipt.objects.exists()
+    assert not Event.objects.exists()
+    check = receipt_verify(document)
+    assert not check.ok
+    assert not check.in_trail
+
+
+@pytest.mark.django_db(transaction=True)
+def test_receipt_outside_a_transaction_is_refused():
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        receipt_issue(actor=ACTOR, subject=("reserves.payout", 1), payload=PAYLOAD)
+    assert not Receipt.objects.exists()
+
+
+def test_floats_in_a_payload_are_refused_and_nothing_is_written():
+    with pytest.raises(TypeError, match="float"), transaction.atomic():
+        receipt_issue(actor=ACTOR, subject=("reserves.payout", 1), payload={"amount": 1.5})
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize("document", [{}, [], "x", {"type": "audit.receipt"}, {"receipt_id": 1}])
+def test_malformed_documents_are_not_receipts(document):
+    check = receipt_verify(document)
+    assert not check.ok
+    assert "not a receipt" in check.problems[0]
+
+
+def test_receipts_survive_key_rotation(settings):
+    receipt = issue()
+    settings.AUDIT_SIGNING_KEY = key_generate().decode()
+    newer = issue()
+    assert newer.document["key_id"] != receipt.document["key_id"]
+    assert receipt_verify(receipt.document).ok
+    assert receipt_verify(newer.document).ok
+
+
+# --- API and pages --------------------------------------------------------------------
+
+
+def test_public_api_verifies_without_login(api):
+    receipt = issue()
+    forged = receipt.document | {"payload": PAYLOAD | {"amount_jpy": 1}}
+
+    good = api.post("/api/verify/receipt/", receipt.document, format="json")
+    bad = api.post("/api/verify/receipt/", forged, format="json")
+    wrong = api.post("/api/verify/receipt/", [1, 2], format="json")
+
+    assert good.status_code == 200
+    assert good.json() | {"problems": []} == {
+        "ok": True,
+        "signature_valid": True,
+        "in_trail": True,
+        "checkpointed": False,
+        "receipt_id": receipt.document["receipt_id"],
+        "audit_seq": receipt.event_id,
+        "key_id": receipt.document["key_id"],
+        "problems": [],
+    }
+    assert bad.status_code == 200
+    assert bad.json()["ok"] is False
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "invalid"
+
+
+def test_verify_page_by_paste_and_by_upload(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    receipt = issue()
+    text = json.dumps(receipt.document, ensure_ascii=False)
+
+    pasted = client.post("/verify/", {"receipt": text}).content.decode()
+    uploaded = client.post(
+        "/verify/", {"file": SimpleUploadedFile("r.json", text.encode(), content_type="application/json")}
+    ).content.decode()
+    forged = client.post("/verify/", {"receipt": text.replace("8854900", "9854900")}).content.decode()
+    garbage = client.post("/verify/", {"receipt": "{not json"}).content.decode()
+    empty = client.post("/verify/", {}).content.decode()
+
+    assert "Genuine" in pasted
+    assert "CLM-2026-000123" in pasted
+    assert "Genuine" in uploaded
+    assert "NOT valid" in forged
+    assert "not valid JSON" in garbage
+    assert "Paste a receipt" in empty
+
+
+def test_printable_page_and_json_download():
+    receipt = issue()
+    request = RequestFactory().get("/receipt/")
+    from django.contrib.auth.models import AnonymousUser
+
+    request.user = AnonymousUser()
+
+    page = receipt_page_response(request, receipt=receipt).content.decode()
+    download = receipt_json_response(receipt=receipt)
+
+    assert "CLM-2026-000123" in page
+    assert receipt.document["signature"] in page
+    assert f"#{receipt.event_id}" in page
+    assert json.loads(download.content) == receipt.document
+    assert f"receipt-{receipt.id}.json" in download["Content-Disposition"]

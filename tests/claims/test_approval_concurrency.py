@@ -1,0 +1,66 @@
+"""Approvals racing each other on PostgreSQL: every claim approved once, by the right number of people."""
+
+import pytest
+
+from claims import services
+from claims.models import Claim, ClaimApproval, Customer
+from claims.signals import claims_approved
+from config.roles import Role
+from reserves.models import Entitlement
+from tests.claims.test_claim_concurrency import _race
+from tests.factories import claim_file, incident_with_snapshot, staff
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROWS = [(f"ACC-{i}", f"N{i}", f"n{i}@example.jp", "XEM", "10") for i in range(1, 7)]
+
+
+def test_two_approvers_at_once_approve_a_one_approver_claim_once():
+    incident = incident_with_snapshot(ROWS)
+    claim = claim_file(Customer.objects.get(account_id="ACC-1"), incident)
+    services.claim_recommend(actor=staff(Role.REVIEWER), claim=claim)
+    a, b = staff(Role.APPROVER), staff(Role.APPROVER)
+
+    results = _race(
+        [lambda: services.claim_approve(actor=a, claim=claim), lambda: services.claim_approve(actor=b, claim=claim)]
+    )
+
+    assert sum(isinstance(r, Claim) for r in results) == 1, results
+    refused = next(r for r in results if not isinstance(r, Claim))
+    assert refused.code == "invalid_transition"
+    assert ClaimApproval.objects.filter(claim=claim).count() == 1
+    assert Claim.objects.get().status == "approved"
+
+
+def test_a_batch_and_a_single_approval_racing_approve_each_claim_once(settings):
+    incident = incident_with_snapshot(ROWS)
+    for customer in Customer.objects.all():
+        claim_file(customer, incident)
+    batch = services.claim_batch_create(actor=staff(Role.REVIEWER), incident=incident)
+    single = Claim.objects.filter(batch=batch).order_by("-pk").first()
+    handed: list[int] = []
+
+    def receiver(sender, claim_ids, **kwargs):
+        handed.extend(claim_ids)
+
+    claims_approved.connect(receiver)
+    try:
+        a, b = staff(Role.APPROVER), staff(Role.APPROVER)
+        results = _race(
+            [
+                lambda: services.claim_batch_approve(actor=a, batch=batch),
+                lambda: services.claim_approve(actor=b, claim=single),
+            ]
+        )
+    finally:
+        claims_approved.disconnect(receiver)
+
+    assert not any(isinstance(r, Exception) and r.code != "invalid_transition" for r in results), results
+    assert set(Claim.objects.values_list("status", flat=True)) == {"approved"}
+    assert sorted(handed) == sorted(Claim.objects.values_list("pk", flat=True))  # each handed over exactly once
+    for claim in Claim.objects.all():
+        assert ClaimApproval.objects.filter(claim=claim).count() == 1
+    # Both hand-offs reached reserves despite racing on the incident's fund.
+    assert sorted(Entitlement.objects.values_list("claim_ref", flat=True)) == sorted(
+        Claim.objects.values_list("ref", flat=True)
+    )

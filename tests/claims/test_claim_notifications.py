@@ -1,0 +1,52 @@
+"""The customer is emailed, in their language, at each decision that concerns them."""
+
+import pytest
+from django.core import mail
+
+from claims import services
+from claims.models import Customer
+from config.roles import Role
+from tests.factories import claim_file, incident_with_snapshot, staff
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def claim():
+    incident = incident_with_snapshot()
+    return claim_file(Customer.objects.get(account_id="ACC-1"), incident)
+
+
+def test_filing_sends_a_japanese_receipt(django_capture_on_commit_callbacks):
+    incident = incident_with_snapshot()
+    with django_capture_on_commit_callbacks(execute=True):
+        claim = claim_file(Customer.objects.get(account_id="ACC-1"), incident)
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["sato@example.jp"]
+    assert claim.ref in mail.outbox[0].subject and "受付済み" in mail.outbox[0].subject
+    assert "請求を受け付けました" in mail.outbox[0].body
+
+
+def test_english_customers_get_english(claim, django_capture_on_commit_callbacks):
+    claim.language = "en"
+    claim.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.claim_info_request(actor=staff(Role.REVIEWER), claim=claim, message="Send the statement, please.")
+    message = mail.outbox[-1]
+    assert "Information requested" in message.subject
+    assert "Send the statement, please." in message.body
+
+
+def test_approval_and_rejection_notify_with_amount_and_reason(claim, django_capture_on_commit_callbacks):
+    reviewer, approver = staff(Role.REVIEWER), staff(Role.APPROVER)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.claim_recommend(actor=reviewer, claim=claim)
+        services.claim_approve(actor=approver, claim=claim)
+    assert "¥3,838,593" in mail.outbox[-1].body
+    assert "承認" in mail.outbox[-1].subject
+
+
+def test_no_email_when_the_decision_fails(claim, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.InvalidInput):
+        services.claim_reject(actor=staff(Role.REVIEWER), claim=claim, reason="")
+    assert mail.outbox == []

@@ -1,0 +1,86 @@
+"""The streamed export helper: CSV and JSON Lines over a queryset iterator, in flat memory."""
+
+import csv
+import io
+import json
+import tracemalloc
+from decimal import Decimal
+
+import pytest
+
+from audit.models import Event
+from config.exports import ROWS_PER_CHUNK, Column, csv_chunks, jsonl_chunks, stream_csv
+from config.roles import Role
+from tests.audit.helpers import record_bulk
+
+ROWS = [
+    {"id": 1, "name": "佐藤", "amount": 1_000_000, "rate": Decimal("0.8125"), "note": None},
+    {"id": 2, "name": '=HYPERLINK("x")', "amount": -5, "rate": Decimal("1"), "note": {"k": [1, 2]}},
+]
+COLUMNS = [Column("id"), Column("name"), Column("amount"), Column("rate"), Column("note")]
+
+
+def test_csv_has_a_bom_a_header_and_exact_values():
+    text = b"".join(csv_chunks(rows=ROWS, columns=COLUMNS)).decode("utf-8")
+    assert text.startswith("\ufeffid,name,amount,rate,note\r\n")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[1] == ["1", "佐藤", "1000000", "0.8125", ""]
+    assert rows[2][2] == "-5"  # numbers are not touched
+    assert json.loads(rows[2][4]) == {"k": [1, 2]}
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_defused():
+    text = b"".join(csv_chunks(rows=ROWS, columns=COLUMNS)).decode("utf-8")
+    assert list(csv.reader(io.StringIO(text)))[2][1] == '\'=HYPERLINK("x")'
+
+
+def test_jsonl_keeps_decimals_exact_and_utf8():
+    lines = b"".join(jsonl_chunks(rows=ROWS, columns=COLUMNS)).decode("utf-8").splitlines()
+    first = json.loads(lines[0])
+    assert first == {"id": 1, "name": "佐藤", "amount": 1_000_000, "rate": "0.8125", "note": None}
+    assert "佐藤" in lines[0]
+
+
+def test_columns_read_attributes_or_functions():
+    class Row:
+        seq = 7
+
+    chunks = list(csv_chunks(rows=[Row()], columns=[Column("seq"), Column("double", lambda r: r.seq * 2)], bom=False))
+    assert b"".join(chunks) == b"seq,double\r\n7,14\r\n"
+
+
+def test_rows_are_sent_in_chunks_not_all_at_once():
+    rows = [{"id": i} for i in range(ROWS_PER_CHUNK * 3 + 1)]
+    chunks = list(csv_chunks(rows=rows, columns=[Column("id")]))
+    assert len(chunks) == 4
+    assert list(jsonl_chunks(rows=rows, columns=[Column("id")])).__len__() == 4
+
+
+def test_response_is_a_streamed_attachment():
+    response = stream_csv(rows=ROWS, columns=COLUMNS, filename="x.csv")
+    assert response.streaming
+    assert response["Content-Disposition"] == 'attachment; filename="x.csv"'
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+def test_a_large_queryset_streams_in_flat_memory(api_as):
+    """40,000 events exported through the API: peak memory stays far below holding the rows at once."""
+    record_bulk(40_000)
+    client = api_as(Role.REGULATOR)
+    response = client.get("/api/regulator/audit/", {"format": "csv"})
+
+    tracemalloc.start()
+    size = lines = 0
+    for chunk in response.streaming_content:
+        size += len(chunk)
+        lines += chunk.count(b"\r\n")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    assert lines == 40_000 + 1 + 1  # header, the bulk events, and this request's own regulator.viewed event
+    assert size > 8_000_000
+    # Holding the export would need at least its size (8+ MB), the rows as objects several times that;
+    # streaming holds one fetch of ITERATOR_CHUNK_SIZE rows and one chunk of text.
+    assert peak < 5_000_000, f"peak {peak} bytes for a {size}-byte export"
+    assert Event.objects.count() == 40_001

@@ -1,0 +1,89 @@
+"""Customers in a real browser: activate, log in, file by accepting the snapshot, dispute with a PDF, privacy."""
+
+import re
+
+import pytest
+from django.core import mail
+
+from claims.models import Claim, Customer, Evidence
+from tests.conftest import browser_login
+from tests.factories import BANK_PAYOUT, PASSWORD, PDF_BYTES, claim_file, customer_user, incident_with_snapshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+ROWS = [
+    ("ACC-1", "Sato Haruto", "sato@example.jp", "XEM", "1000.5"),
+    ("ACC-1", "Sato Haruto", "sato@example.jp", "BTC", "0.25"),
+    ("ACC-2", "Suzuki Yui", "suzuki@example.jp", "XEM", "20"),
+    ("ACC-3", "Kato Ren", "kato@example.jp", "BTC", "1"),
+]
+
+
+def _fill_bank(page) -> None:
+    for name in ("bank_code", "branch_code", "account_number", "holder_name"):
+        page.fill(f"input[name={name}]", BANK_PAYOUT[name])
+
+
+def test_customer_activates_logs_in_accepts_the_snapshot_and_sees_the_claim(page, tmp_path):
+    incident = incident_with_snapshot(ROWS)  # opening it emails the invitations (after commit)
+    invitation = next(m for m in mail.outbox if m.to == ["sato@example.jp"])
+    path = re.search(r"https?://[^/]+(/activate/\S+/)", invitation.body).group(1)
+
+    page.goto(path)
+    page.fill("input[name=password1]", "a-long-unusual-passphrase")
+    page.fill("input[name=password2]", "a-long-unusual-passphrase")
+    page.click("button[type=submit].primary")
+    page.screenshot(path=str(tmp_path / "activated.png"))
+    page.click("header button:has-text('Log out')")
+
+    browser_login(page, "sato@example.jp", "a-long-unusual-passphrase")
+    assert page.url.endswith("/claims/")
+    page.click(f"a[href='/claims/incidents/{incident.code}/']")
+    assert "¥3,838,593" in page.locator("[data-testid=holdings-total]").inner_text()
+    _fill_bank(page)
+    page.screenshot(path=str(tmp_path / "filing.png"), full_page=True)
+    page.click("[data-testid=submit-claim]")
+
+    claim = Claim.objects.get(customer__account_id="ACC-1")
+    assert page.locator("[data-testid=claim-ref]").inner_text() == claim.ref
+    assert page.locator("[data-testid=claim-status]").inner_text() == "Submitted"
+    assert page.locator("[data-testid=payout-account]").inner_text() == "****567"
+    assert "Submitted" in page.locator("[data-testid=timeline]").inner_text()
+    page.screenshot(path=str(tmp_path / "claim.png"), full_page=True)
+
+
+def test_customer_disputes_a_line_with_a_pdf(page, tmp_path):
+    incident = incident_with_snapshot(ROWS)
+    user = customer_user(Customer.objects.get(account_id="ACC-2"))
+    statement = tmp_path / "statement.pdf"
+    statement.write_bytes(PDF_BYTES)
+
+    browser_login(page, user.username, PASSWORD)
+    page.goto(f"/claims/incidents/{incident.code}/")
+    page.check("[data-testid=mode-dispute]")
+    page.fill("input[name=qty_XEM]", "25")
+    page.fill("input[name=reason_XEM]", "A deposit of 5 XEM at 09:58 is missing")
+    page.set_input_files("[data-testid=files]", str(statement))
+    _fill_bank(page)
+    page.click("[data-testid=submit-claim]")
+
+    claim = Claim.objects.get(customer__account_id="ACC-2")
+    assert claim.disputed
+    assert Evidence.objects.get(claim=claim).content_type == "application/pdf"
+    lines = page.locator("[data-testid=claim-lines]").inner_text()
+    assert "25" in lines and "A deposit of 5 XEM at 09:58 is missing" in lines
+    assert "statement.pdf" in page.locator("[data-testid=evidence]").inner_text()
+    page.screenshot(path=str(tmp_path / "disputed.png"), full_page=True)
+
+
+def test_a_customer_cannot_open_someone_elses_claim(page, tmp_path):
+    incident = incident_with_snapshot(ROWS)
+    theirs = claim_file(Customer.objects.get(account_id="ACC-1"), incident)
+    intruder = customer_user(Customer.objects.get(account_id="ACC-3"))
+
+    browser_login(page, intruder.username, PASSWORD)
+    response = page.goto(f"/claims/{theirs.ref}/")
+
+    assert response.status == 404
+    assert theirs.ref not in page.locator("main").inner_text()
+    page.screenshot(path=str(tmp_path / "not-found.png"))

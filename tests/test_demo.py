@@ -1,0 +1,41 @@
+"""`make run`'s demo data loads on a fresh database, twice, and leaves a consistent system."""
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from audit.selectors import chain_verify
+from claims.models import Claim, Incident
+from config.roles import Role, role_of
+from reserves.selectors import ledger_reconcile, paid_by_claim
+
+pytestmark = pytest.mark.django_db(transaction=True)  # tasks run in-process after each commit
+
+
+def test_demo_load_gives_every_role_a_login_and_pays_four_claims(settings):
+    settings.DEBUG = True
+    out = io.StringIO()
+    for _ in range(2):
+        call_command("demo_load", stdout=out)
+
+    users = get_user_model().objects
+    assert {role_of(u) for u in users.all()} == {r.value for r in Role}
+    assert "demo-regulator-pass" in out.getvalue()
+    assert Incident.objects.get().status == "open"
+    statuses = dict(Claim.objects.values_list("customer__account_id", "status"))
+    assert statuses["ACC-00002"] == "info_requested" and statuses["ACC-00003"] == "recommended"
+    paid = Claim.objects.filter(status="paid")
+    assert paid.count() == 4
+    assert paid_by_claim() == dict(paid.values_list("ref", "approved_amount_jpy"))
+    assert ledger_reconcile().ok
+    assert chain_verify().ok
+
+
+def test_demo_load_refuses_without_debug(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("demo_load", stdout=io.StringIO())
