@@ -1,6 +1,6 @@
 from django.urls import path
 
-from claims import api, claims_api
+from claims import api, claims_api, regulator_api
 
 urlpatterns = [
     path("incidents/", api.CustomerIncidentListApi.as_view(), name="api-incidents"),
@@ -36,5 +36,11 @@ urlpatterns = [
     path("staff/claims/<str:ref>/", claims_api.StaffClaimDetailApi.as_view(), name="api-staff-claim"),
     path(
         "staff/claims/<str:ref>/decision/", claims_api.StaffClaimDecisionApi.as_view(), name="api-staff-claim-decision"
+    ),
+    path("regulator/incidents/", regulator_api.RegulatorIncidentListApi.as_view(), name="api-regulator-incidents"),
+    path(
+        "regulator/incidents/<slug:code>/summary/",
+        regulator_api.RegulatorIncidentSummaryApi.as_view(),
+        name="api-regulator-incident-summary",
     ),
 ]

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from claims import claim_views, views
+from claims import claim_views, regulator_views, views
 from claims.claim_forms import CustomerPasswordResetForm
 
 urlpatterns = [
@@ -12,6 +12,8 @@ urlpatterns = [
     path("staff/incidents/<slug:code>/transition/", views.staff_incident_transition, name="staff-incident-transition"),
     path("staff/incidents/<slug:code>/snapshot/", views.staff_snapshot_upload, name="staff-snapshot-upload"),
     path("staff/incidents/<slug:code>/assets/<str:symbol>/price/", views.staff_asset_price, name="staff-asset-price"),
+    path("regulator/incidents/", regulator_views.regulator_incident_list, name="regulator-incidents"),
+    path("regulator/incidents/<slug:code>/", regulator_views.regulator_incident_detail, name="regulator-incident"),
     path("claims/", claim_views.customer_home, name="customer-home"),
     path("claims/incidents/<slug:code>/", claim_views.customer_incident, name="customer-incident"),
     path("claims/<str:ref>/", claim_views.claim_detail, name="claim-detail"),

@@ -7,7 +7,8 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from config.errors import NotFound
@@ -99,20 +100,60 @@ def _fund_reconcile(fund: IncidentFund) -> list[str]:
     return problems
 
 
-def _payout_sources(fund: IncidentFund) -> dict[str, int]:
+def _payout_sources(fund: IncidentFund, *, status: str | None = None) -> dict[str, int]:
+    """Yen per source key ("reserve", "policy:<number>") over the fund's payouts (of one status, if given)."""
     if connection.vendor == "postgresql":
+        status_sql = " AND p.status = %s" if status else ""
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT b.key, SUM(b.value::bigint) FROM reserves_payout p, jsonb_each_text(p.breakdown) b "
-                "WHERE p.fund_id = %s GROUP BY b.key",
-                [fund.pk],
+                f"WHERE p.fund_id = %s{status_sql} GROUP BY b.key",
+                [fund.pk, *([status] if status else [])],
             )
             return {key: int(total) for key, total in cursor.fetchall()}
+    payouts = fund.payouts.filter(status=status) if status else fund.payouts.all()
     result: dict[str, int] = defaultdict(int)
-    for breakdown in fund.payouts.values_list("breakdown", flat=True):
+    for breakdown in payouts.values_list("breakdown", flat=True):
         for key, amount in breakdown.items():
             result[key] += amount
     return dict(result)
+
+
+def paid_by_source(*, fund: IncidentFund) -> dict[str, int]:
+    """What each source ("reserve", "policy:<number>") has borne in payouts that reached claimants."""
+    return _payout_sources(fund, status=Payout.Status.PAID)
+
+
+def paid_per_day(*, fund: IncidentFund) -> list[tuple[dt.date, int]]:
+    """Yen paid to claimants per day (local time), oldest first; days without payments are left out."""
+    rows = (
+        fund.payouts.filter(status=Payout.Status.PAID)
+        .annotate(day=TruncDate("paid_at"))
+        .values("day")
+        .annotate(total=Sum("amount_jpy"))
+        .order_by("day")
+        .values_list("day", "total")
+    )
+    return [(day, int(total)) for day, total in rows]
+
+
+def paid_reached_at(*, fund: IncidentFund, amount_jpy: int) -> dt.datetime | None:
+    """When the running total of paid payouts first reached `amount_jpy` (None if it has not yet)."""
+    if amount_jpy <= 0:
+        return None
+    running = Window(Sum("amount_jpy"), order_by=[F("paid_at").asc(), F("id").asc()])
+    return (
+        fund.payouts.filter(status=Payout.Status.PAID)
+        .annotate(running=running)
+        .filter(running__gte=amount_jpy)
+        .order_by("paid_at", "id")
+        .values_list("paid_at", flat=True)
+        .first()
+    )
+
+
+def first_paid_at(*, fund: IncidentFund) -> dt.datetime | None:
+    return fund.payouts.filter(status=Payout.Status.PAID).order_by("paid_at").values_list("paid_at", flat=True).first()
 
 
 # --- The reserve -----------------------------------------------------------------------------------------

@@ -1,0 +1,182 @@
+"""The regulator's incident summary: claims, eligible loss, paid, sources, and how fast payment came."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from audit.models import Event
+from claims import regulator, services
+from claims.models import Claim, Customer
+from config.reports import quarter_bounds
+from config.roles import Role
+from reserves.models import IncidentFund, Payout
+from tests.factories import claim_file, incident_declare, incident_with_snapshot, login_verified, staff, user_with_role
+from tests.reserves.builders import reserve_fund
+
+SATO_JPY = 3_838_593  # 1000.5 XEM x 88.549 + 0.25 BTC x 15,000,000
+SUZUKI_JPY = 1_770  # 20 XEM x 88.549, truncated
+
+
+def _paid_incident():
+    """Sato and Suzuki approved and paid from the reserve; Tanaka's claim still under review."""
+    reserve_fund(10_000_000_000)
+    incident = incident_with_snapshot(
+        [
+            ("ACC-1", "Sato Haruto", "sato@example.jp", "XEM", "1000.5"),
+            ("ACC-1", "Sato Haruto", "sato@example.jp", "BTC", "0.25"),
+            ("ACC-2", "Suzuki Yui", "suzuki@example.jp", "XEM", "20"),
+            ("ACC-3", "Tanaka Ren", "tanaka@example.jp", "XEM", "5"),
+        ]
+    )
+    reviewer, approver = staff(Role.REVIEWER), staff(Role.APPROVER)
+    for account_id in ("ACC-1", "ACC-2"):
+        claim = claim_file(Customer.objects.get(account_id=account_id), incident)
+        services.claim_recommend(actor=reviewer, claim=claim)
+        services.claim_approve(actor=approver, claim=claim)  # tasks run in-process: paid at once
+    claim_file(Customer.objects.get(account_id="ACC-3"), incident)
+    return incident
+
+
+def _days(start: dt.datetime, end: dt.datetime) -> Decimal:
+    return (Decimal((end - start).total_seconds()) / 86400).quantize(Decimal("0.1"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_summary_of_a_paid_incident_adds_up():
+    incident = _paid_incident()
+
+    s = regulator.incident_summary(code=incident.code)
+
+    assert s.affected_customers == 3
+    assert s.claims_total == 3
+    assert s.claims_by_status["paid"] == 2 and s.claims_by_status["submitted"] == 1
+    assert sum(s.claims_by_status.values()) == 3
+    assert s.eligible_loss_jpy == SATO_JPY + SUZUKI_JPY
+    assert s.paid_jpy == SATO_JPY + SUZUKI_JPY
+    assert s.outstanding_jpy == 0
+    assert s.distribution_rate == Decimal(1)
+    reserve = next(src for src in s.sources if src.key == "reserve")
+    assert reserve.paid_jpy == s.paid_jpy
+    assert sum(src.paid_jpy for src in s.sources) == s.paid_jpy
+    payouts = list(Payout.objects.order_by("paid_at"))
+    assert s.first_paid_at == payouts[0].paid_at
+    assert s.days_to_first_payout == _days(incident.detected_at, payouts[0].paid_at)
+    assert s.days_to_first_payout == Decimal("1.0")  # declared as detected a day ago
+    assert sum(amount for _day, amount in s.paid_per_day) == s.paid_jpy
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ninety_percent_paid_is_the_moment_the_running_total_crosses_it(client):
+    incident = _paid_incident()
+    sato = Payout.objects.get(amount_jpy=SATO_JPY)
+    suzuki = Payout.objects.get(amount_jpy=SUZUKI_JPY)
+    detected = incident.detected_at
+    # Suzuki (0.05% of the loss) paid on day 2, Sato (the other 99.95%) on day 5.
+    Payout.objects.filter(pk=suzuki.pk).update(paid_at=detected + dt.timedelta(days=2))
+    Payout.objects.filter(pk=sato.pk).update(paid_at=detected + dt.timedelta(days=5, hours=12))
+
+    s = regulator.incident_summary(code=incident.code)
+
+    assert s.days_to_first_payout == Decimal("2.0")
+    assert s.days_to_90_percent_paid == Decimal("5.5")
+    assert [amount for _day, amount in s.paid_per_day] == [SUZUKI_JPY, SATO_JPY]
+    client.force_login(user_with_role(Role.REGULATOR))
+    html = client.get(f"/regulator/incidents/{incident.code}/").content.decode()
+    chart = html[html.index('data-testid="paid-chart"') : html.index("</svg>", html.index('data-testid="paid-chart"'))]
+    first_day = timezone.localdate(detected)
+    last_day = timezone.localdate(detected + dt.timedelta(days=5, hours=12))
+    assert chart.count('class="point"') == (last_day - first_day).days + 1  # every day, paid or not
+
+    # Until Sato is paid, 90% has not been reached.
+    Payout.objects.filter(pk=sato.pk).update(status="failed", paid_at=None)
+    s = regulator.incident_summary(code=incident.code)
+    assert s.milestone_paid_at is None and s.days_to_90_percent_paid is None
+    assert s.paid_jpy == SATO_JPY + SUZUKI_JPY  # the ledger's paid account: money already sent stays sent
+
+
+@pytest.mark.django_db
+def test_a_draft_incident_without_a_fund_shows_zeros():
+    incident = incident_declare()
+    assert not IncidentFund.objects.filter(incident_code=incident.code).exists()
+
+    s = regulator.incident_summary(code=incident.code)
+
+    assert (s.affected_customers, s.claims_total, s.eligible_loss_jpy, s.paid_jpy) == (0, 0, 0, 0)
+    assert s.sources == [] and s.days_to_first_payout is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_summary_api_gives_exact_numbers_and_is_audit_logged(client):
+    incident = _paid_incident()
+    viewer = user_with_role(Role.REGULATOR)
+    client.force_login(viewer)
+
+    response = client.get(f"/api/regulator/incidents/{incident.code}/summary/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["incident"]["code"] == incident.code
+    assert body["affected_customers"] == 3
+    assert body["claims_by_status"]["paid"] == 2
+    assert body["eligible_loss_jpy"] == body["paid_jpy"] == SATO_JPY + SUZUKI_JPY
+    assert Decimal(body["distribution_rate"]) == 1
+    assert body["days_to_first_payout"] == "1.0"
+    assert body["sources"][0]["key"] == "reserve" and body["sources"][0]["paid_jpy"] == SATO_JPY + SUZUKI_JPY
+    viewed = Event.objects.filter(action="regulator.viewed", actor_id=viewer.pk).last()
+    assert viewed.data["path"] == f"/api/regulator/incidents/{incident.code}/summary/"
+    assert viewed.data["status"] == 200
+
+    listing = client.get("/api/regulator/incidents/")
+    assert [item["incident"]["code"] for item in listing.json()] == [incident.code]
+
+
+@pytest.mark.django_db
+def test_summary_api_refuses_others_and_writes_and_unknown_codes(client):
+    incident = incident_declare()
+    url = f"/api/regulator/incidents/{incident.code}/summary/"
+    assert client.get(url).status_code in (401, 403)
+    client.force_login(user_with_role(Role.REVIEWER))
+    assert client.get(url).status_code == 403
+    client.force_login(user_with_role(Role.REGULATOR))
+    assert client.post(url, {}).status_code == 403
+    missing = client.get("/api/regulator/incidents/no-such/summary/")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_incident_pages_show_figures_and_charts(client):
+    incident = _paid_incident()
+    admin = staff(Role.ADMIN)
+    login_verified(client, admin)
+
+    listing = client.get("/regulator/incidents/")
+    detail = client.get(f"/regulator/incidents/{incident.code}/")
+
+    assert listing.status_code == 200 and incident.code in listing.content.decode()
+    html = detail.content.decode()
+    assert detail.status_code == 200
+    assert f"¥{SATO_JPY + SUZUKI_JPY:,}" in html
+    assert 'data-testid="paid-chart"' in html and "<svg" in html
+    assert f'data-value="{SATO_JPY + SUZUKI_JPY:,}"' in html  # the cumulative line ends at what was paid
+    assert Event.objects.filter(action="regulator.viewed", data__path=f"/regulator/incidents/{incident.code}/").exists()
+    assert client.post(f"/regulator/incidents/{incident.code}/").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_quarterly_report_has_incidents_and_claims_of_the_quarter():
+    incident = _paid_incident()
+    now = timezone.localtime()
+    quarter = f"{now.year}Q{(now.month - 1) // 3 + 1}"
+    start, end = quarter_bounds(quarter)
+
+    sections = {section.title: list(section.rows) for section in regulator.claims_report_sections(start=start, end=end)}
+
+    assert [row[0] for row in sections["Incidents detected"]] == (
+        [incident.code] if start <= incident.detected_at < end else []
+    )
+    assert sections["Claims: what happened in the quarter"] == [(incident.code, 3, 2, 0, 0, 2)]
+    assert sections["Claims: standing at the time of the report"] == [(incident.code, 3, 1, 2)]
+    assert Claim.objects.filter(status="paid").count() == 2

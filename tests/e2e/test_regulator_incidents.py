@@ -1,0 +1,36 @@
+"""A regulator in a real browser: the incident summary with its charts of payment progress and claims."""
+
+import pytest
+
+from audit.models import Event
+from config.roles import Role
+from tests.claims.test_regulator_incidents import SATO_JPY, SUZUKI_JPY, _paid_incident
+from tests.conftest import browser_login
+from tests.factories import PASSWORD, user_with_role
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_regulator_sees_an_incidents_payment_progress_and_claims(page, tmp_path):
+    incident = _paid_incident()
+    regulator = user_with_role(Role.REGULATOR)
+    browser_login(page, regulator.username, PASSWORD)
+
+    page.goto("/regulator/incidents/")
+    assert page.locator("[data-testid=incidents-chart] svg.chart").is_visible()
+    page.screenshot(path=str(tmp_path / "regulator-incidents.png"), full_page=True)
+    page.click(f"[data-testid=incident-summaries] a:text-is('{incident.code}')")
+
+    assert page.locator("[data-testid=affected]").inner_text() == "3"
+    assert page.locator("[data-testid=paid]").inner_text() == f"¥{SATO_JPY + SUZUKI_JPY:,}"
+    assert page.locator("[data-testid=days-first]").inner_text() == "1.0"
+    paid_chart = page.locator("[data-testid=paid-chart] svg.chart")
+    assert paid_chart.is_visible()
+    assert paid_chart.locator("line.threshold").get_attribute("data-value") == f"{SATO_JPY + SUZUKI_JPY:,}"
+    assert paid_chart.locator("circle.point").last.get_attribute("data-value") == f"{SATO_JPY + SUZUKI_JPY:,}"
+    bars = page.locator("[data-testid=status-chart] svg.chart rect.bar")
+    assert sorted(int(bars.nth(i).get_attribute("data-value")) for i in range(bars.count()))[-2:] == [1, 2]
+    tallest = bars.nth(max(range(bars.count()), key=lambda i: int(bars.nth(i).get_attribute("data-value"))))
+    assert tallest.bounding_box()["height"] > 50  # drawn, not a zero-height mark
+    page.screenshot(path=str(tmp_path / "regulator-incident.png"), full_page=True)
+    assert Event.objects.filter(action="regulator.viewed", actor=regulator.username).count() >= 2
