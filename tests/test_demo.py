@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from audit.selectors import chain_verify
 from claims.models import Claim, Incident
+from claims.regulator import incident_summary
 from config.roles import Role, role_of
 from reserves.selectors import ledger_reconcile, paid_by_claim
 
@@ -31,6 +32,10 @@ def test_demo_load_gives_every_role_a_login_and_pays_four_claims(settings):
     assert paid_by_claim() == dict(paid.values_list("ref", "approved_amount_jpy"))
     assert ledger_reconcile().ok
     assert chain_verify().ok
+    summary = incident_summary(code=Incident.objects.get().code)  # the regulator portal has something to show
+    assert summary.claims_by_status["paid"] == 4
+    assert summary.paid_jpy == sum(paid.values_list("approved_amount_jpy", flat=True))
+    assert summary.days_to_first_payout is not None
 
 
 def test_demo_load_refuses_without_debug(settings):
