@@ -347,3 +347,15 @@ def test_the_page_shows_a_bad_filter_and_no_rows(scenario, client):
     html = response.content.decode()
     assert 'data-testid="error-amount_min"' in html
     assert "data-payout=" not in html
+
+
+def test_the_pages_speak_japanese_by_default(scenario, client):
+    login(client, Role.REGULATOR)
+
+    payouts = client.get(PAGE).content.decode()
+    reserve = client.get("/regulator/reserve/").content.decode()
+    insurance = client.get("/regulator/insurance/").content.decode()
+
+    assert "支払履歴" in payouts and "資金源別" in payouts and "支払回" in payouts
+    assert "責任準備金が最低必要額" in reserve and "最近の入出金" in reserve and "摘要" in reserve
+    assert "保険の利用状況" in insurance and "請求者への支払額" in insurance and "精算額" in insurance
