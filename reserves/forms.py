@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from reserves.models import Payout, ReserveFunding
 from reserves.regulator import PayoutFilter, incident_codes, payout_sources
@@ -79,7 +80,9 @@ class RegulatorPayoutFilterForm(forms.Form):
     `*_until` is exclusive. Incident and source must be ones that exist."""
 
     incident = forms.ChoiceField(required=False, label=_("Incident"))
-    status = forms.ChoiceField(required=False, choices=[("", _("any")), *Payout.Status.choices], label=_("Status"))
+    status = forms.ChoiceField(
+        required=False, choices=[("", pgettext_lazy("regulator", "any")), *Payout.Status.choices], label=_("Status")
+    )
     source = forms.ChoiceField(required=False, label=_("Source of funds"))
     created_since = forms.DateTimeField(required=False, label=_("Created from"))
     created_until = forms.DateTimeField(required=False, label=_("Created before"))
@@ -90,17 +93,23 @@ class RegulatorPayoutFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["incident"].choices = [("", _("any")), *((code, code) for code in incident_codes())]
+        self.fields["incident"].choices = [
+            ("", pgettext_lazy("regulator", "any")),
+            *((code, code) for code in incident_codes()),
+        ]
         self.fields["source"].choices = [
-            ("", _("any")),
-            *((key, _("Liability reserve") if key == "reserve" else label) for key, label in payout_sources()),
+            ("", pgettext_lazy("regulator", "any")),
+            *(
+                (key, pgettext_lazy("regulator", "Liability reserve") if key == "reserve" else label)
+                for key, label in payout_sources()
+            ),
         ]
 
     def clean(self) -> dict:
         data = super().clean()
         for since, until in (("created_since", "created_until"), ("paid_since", "paid_until")):
             if data.get(since) and data.get(until) and data[since] >= data[until]:
-                self.add_error(until, _("Must be after the start."))
+                self.add_error(until, pgettext_lazy("regulator", "Must be after the start."))
         low, high = data.get("amount_min"), data.get("amount_max")
         if low is not None and high is not None and low > high:
             self.add_error("amount_max", _("Must not be below the minimum."))
@@ -138,7 +147,7 @@ RESERVE_SERIES_MAX_DAYS = 3660
 class ReserveRangeForm(forms.Form):
     """The days of the reserve chart: `since` and `until` included; default the last 90 days."""
 
-    since = forms.DateField(required=False, label=_("From"))
+    since = forms.DateField(required=False, label=pgettext_lazy("regulator", "From"))
     until = forms.DateField(required=False, label=_("To"))
 
     DEFAULT_DAYS = 90

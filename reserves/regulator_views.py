@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from audit.views import regulator_required
 from config import charts
@@ -48,7 +49,7 @@ def payout_history_page(request: HttpRequest) -> HttpResponse:
     for row in page:
         row["reserve_jpy"], row["insurance_jpy"] = regulator.reserve_part(row), regulator.insurance_part(row)
     labels = dict(regulator.payout_sources())
-    labels[regulator.RESERVE_SOURCE] = _("Liability reserve")
+    labels[regulator.RESERVE_SOURCE] = pgettext("regulator", "Liability reserve")
     return render(
         request,
         "reserves/regulator_payouts.html",
