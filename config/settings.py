@@ -278,7 +278,11 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint-sign"] = {
     "schedule": AUDIT_CHECKPOINT_INTERVAL,
 }
 # Functions (*, start, end) -> list[config.reports.Section] that make up the quarterly report.
-QUARTERLY_REPORT_SECTIONS = ["claims.regulator.claims_report_sections", "audit.reports.audit_sections"]
+QUARTERLY_REPORT_SECTIONS = [
+    "claims.regulator.claims_report_sections",
+    "reserves.regulator.reserve_report_sections",
+    "audit.reports.audit_sections",
+]
 # --- Reserves and payouts (README "Reserve", "Payout workflow", "Payment rails") ----------
 # Required minimum of the liability reserve: a floor plus a percentage of customer assets in custody.
 RESERVE_MINIMUM_FLOOR_JPY = int(os.environ.get("RESERVE_MINIMUM_FLOOR_JPY", "2000000000"))

@@ -148,14 +148,33 @@ def _policies_lock(fund: IncidentFund) -> list[tuple[InsurancePolicy, int]]:
         .filter(period_start__lte=fund.detected_at, period_end__gt=fund.detected_at)
         .order_by("id")
     )
-    used = dict(
-        RecoveryClaim.objects.filter(policy__in=policies)
-        .exclude(fund=fund)
-        .values("policy")
+    used = policy_aggregate_used(policy_ids=[p.pk for p in policies], exclude_fund_id=fund.pk)
+    return [(p, used.get(p.pk, 0)) for p in policies]
+
+
+def policy_aggregate_used(*, policy_ids: list[int] | None = None, exclude_fund_id: int | None = None) -> dict[int, int]:
+    """policy id -> yen of its aggregate limit used: per recovery claim the larger of claimed and settled, summed.
+
+    The waterfall leaves out the incident it is running for (`exclude_fund_id`);
+    the regulator's view counts every incident.
+    """
+    recoveries = RecoveryClaim.objects.all()
+    if policy_ids is not None:
+        recoveries = recoveries.filter(policy_id__in=policy_ids)
+    if exclude_fund_id is not None:
+        recoveries = recoveries.exclude(fund_id=exclude_fund_id)
+    rows = (
+        recoveries.values("policy")
         .annotate(used=Sum(Greatest("amount_claimed_jpy", "settled_jpy")))
+        .order_by()
         .values_list("policy", "used")
     )
-    return [(p, int(used.get(p.pk) or 0)) for p in policies]
+    return {policy_id: int(used or 0) for policy_id, used in rows}
+
+
+def aggregate_remaining_jpy(*, policy: InsurancePolicy, used_jpy: int) -> int:
+    """What is left of a policy's aggregate limit after `used_jpy` (never below zero)."""
+    return max(0, policy.aggregate_limit_jpy - used_jpy)
 
 
 def _lagging(fund_id: int, seq: int) -> bool:
@@ -205,7 +224,7 @@ def allocation_run(*, actor: Any, incident_code: str, reason: str = "") -> Alloc
             layer_order=p.layer_order,
             retention_jpy=p.retention_jpy,
             per_occurrence_limit_jpy=p.per_occurrence_limit_jpy,
-            aggregate_remaining_jpy=max(0, p.aggregate_limit_jpy - used),
+            aggregate_remaining_jpy=aggregate_remaining_jpy(policy=p, used_jpy=used),
             coinsurance_share=p.coinsurance_share,
         )
         for p, used in policies

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from reserves import api
+from reserves import api, regulator_api
 
 urlpatterns = [
     path("staff/reserve/", api.ReservePositionApi.as_view(), name="api-reserve"),
@@ -22,4 +22,8 @@ urlpatterns = [
         api.RecoveryActionApi.as_view(),
         name="api-recovery-action",
     ),
+    # The regulator portal (read-only; README "Regulator portal: payouts, reserve, insurance").
+    path("regulator/payouts/", regulator_api.RegulatorPayoutListApi.as_view(), name="api-regulator-payouts"),
+    path("regulator/reserve/", regulator_api.RegulatorReserveApi.as_view(), name="api-regulator-reserve"),
+    path("regulator/insurance/", regulator_api.RegulatorInsuranceApi.as_view(), name="api-regulator-insurance"),
 ]

@@ -1,11 +1,15 @@
 """Forms of the staff pages: they check shapes; the services check the rules."""
 
+import datetime as dt
 from decimal import Decimal
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from reserves.models import Payout, ReserveFunding
+from reserves.regulator import PayoutFilter, incident_codes, payout_sources
 
 
 class FundingForm(forms.Form):
@@ -66,3 +70,97 @@ class PayoutFilterForm(forms.Form):
             ("attempts", _("attempts")),
         ],
     )
+
+
+# --- Regulator portal (reserves/regulator.py) ------------------------------------------------------------------
+
+
+class RegulatorPayoutFilterForm(forms.Form):
+    """Filters of the regulator's payout history (page and API). Times without an offset are the site's;
+    `*_until` is exclusive. Incident and source must be ones that exist."""
+
+    incident = forms.ChoiceField(required=False, label=_("Incident"))
+    status = forms.ChoiceField(
+        required=False, choices=[("", pgettext_lazy("regulator", "any")), *Payout.Status.choices], label=_("Status")
+    )
+    source = forms.ChoiceField(required=False, label=_("Source of funds"))
+    created_since = forms.DateTimeField(required=False, label=_("Created from"))
+    created_until = forms.DateTimeField(required=False, label=_("Created before"))
+    paid_since = forms.DateTimeField(required=False, label=_("Paid from"))
+    paid_until = forms.DateTimeField(required=False, label=_("Paid before"))
+    amount_min = forms.IntegerField(required=False, min_value=0, label=_("Amount at least (¥)"))
+    amount_max = forms.IntegerField(required=False, min_value=0, label=_("Amount at most (¥)"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["incident"].choices = [
+            ("", pgettext_lazy("regulator", "any")),
+            *((code, code) for code in incident_codes()),
+        ]
+        self.fields["source"].choices = [
+            ("", pgettext_lazy("regulator", "any")),
+            *(
+                (key, pgettext_lazy("regulator", "Liability reserve") if key == "reserve" else label)
+                for key, label in payout_sources()
+            ),
+        ]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for since, until in (("created_since", "created_until"), ("paid_since", "paid_until")):
+            if data.get(since) and data.get(until) and data[since] >= data[until]:
+                self.add_error(until, pgettext_lazy("regulator", "Must be after the start."))
+        low, high = data.get("amount_min"), data.get("amount_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("amount_max", _("Must not be below the minimum."))
+        return data
+
+    def filters(self) -> PayoutFilter:
+        data = self.cleaned_data
+        return PayoutFilter(
+            incident=data.get("incident") or "",
+            status=data.get("status") or "",
+            source=data.get("source") or "",
+            created_since=data.get("created_since"),
+            created_until=data.get("created_until"),
+            paid_since=data.get("paid_since"),
+            paid_until=data.get("paid_until"),
+            amount_min=data.get("amount_min"),
+            amount_max=data.get("amount_max"),
+        )
+
+
+REGULATOR_PAYOUT_SORTS = [
+    ("-id", _("newest first")),
+    ("id", _("oldest first")),
+    ("-amount", _("largest amount")),
+    ("amount", _("smallest amount")),
+    ("-paid", _("paid, latest first")),
+    ("paid", _("paid, earliest first")),
+    ("incident", _("incident")),
+    ("status", _("status")),
+]
+
+RESERVE_SERIES_MAX_DAYS = 3660
+
+
+class ReserveRangeForm(forms.Form):
+    """The days of the reserve chart: `since` and `until` included; default the last 90 days."""
+
+    since = forms.DateField(required=False, label=pgettext_lazy("regulator", "From"))
+    until = forms.DateField(required=False, label=_("To"))
+
+    DEFAULT_DAYS = 90
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        until = data.get("until") or timezone.localdate()
+        since = data.get("since") or until - dt.timedelta(days=self.DEFAULT_DAYS - 1)
+        if since > until:
+            self.add_error("until", _("Must not be before the start."))
+        elif (until - since).days + 1 > RESERVE_SERIES_MAX_DAYS:
+            self.add_error("since", _("At most %(days)s days at a time.") % {"days": RESERVE_SERIES_MAX_DAYS})
+        data["since"], data["until"] = since, until
+        return data

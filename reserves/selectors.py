@@ -184,7 +184,6 @@ def reserve_position() -> ReservePosition:
     valuation = CustodyValuation.objects.first()
     percent = Decimal(settings.RESERVE_MINIMUM_CUSTODY_PERCENT)
     custody = valuation.value_jpy if valuation else 0
-    custody_part = int((Decimal(custody) * percent / 100).to_integral_value(rounding=ROUND_DOWN))
     drawn = Transfer.objects.filter(debit_account=reserve, kind="draw").aggregate(s=Sum("amount_jpy"))["s"] or 0
     return ReservePosition(
         balance_jpy=reserve.balance_jpy,
@@ -192,9 +191,16 @@ def reserve_position() -> ReservePosition:
         custody_percent=percent,
         custody_value_jpy=custody,
         custody_as_of=valuation.as_of if valuation else None,
-        required_jpy=settings.RESERVE_MINIMUM_FLOOR_JPY + custody_part,
+        required_jpy=reserve_required_jpy(custody_value_jpy=custody),
         drawn_for_incidents_jpy=int(drawn),
     )
+
+
+def reserve_required_jpy(*, custody_value_jpy: int) -> int:
+    """The required minimum: the floor plus RESERVE_MINIMUM_CUSTODY_PERCENT % of custody (truncated to the yen)."""
+    percent = Decimal(settings.RESERVE_MINIMUM_CUSTODY_PERCENT)
+    custody_part = int((Decimal(custody_value_jpy) * percent / 100).to_integral_value(rounding=ROUND_DOWN))
+    return settings.RESERVE_MINIMUM_FLOOR_JPY + custody_part
 
 
 def reserve_history(*, limit: int = 200) -> list[tuple[dt.datetime, int]]:

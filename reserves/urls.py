@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from reserves import views
+from reserves import regulator_views, views
 
 urlpatterns = [
     path("staff/reserve/", views.reserve_page, name="reserve"),
@@ -25,4 +25,8 @@ urlpatterns = [
     path("staff/payouts/", views.payout_list_page, name="payouts"),
     path("staff/payouts/retry/", views.payout_retry, name="payouts-retry"),
     path("staff/zengin/<int:file_id>/confirm/", views.zengin_confirm, name="zengin-confirm"),
+    # The regulator portal (read-only).
+    path("regulator/payouts/", regulator_views.payout_history_page, name="regulator-payouts"),
+    path("regulator/reserve/", regulator_views.reserve_page, name="regulator-reserve"),
+    path("regulator/insurance/", regulator_views.insurance_page, name="regulator-insurance"),
 ]

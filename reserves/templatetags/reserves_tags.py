@@ -14,6 +14,13 @@ def yen(value: int | None) -> str:
 
 
 @register.filter
+def signed_yen(value: int) -> str:
+    """+¥1,000 into an account, -¥300,000 out of it."""
+    value = int(value)
+    return f"+¥{value:,}" if value > 0 else f"-¥{-value:,}" if value < 0 else "¥0"
+
+
+@register.filter
 def percent(rate: Decimal | str | None) -> str:
     """A rate as a percentage with two places: 0.85 -> 85.00%."""
     if rate is None or rate == "":

@@ -10,6 +10,7 @@ BENCHMARKS = {
     "approvals": "claims.bench_approvals",
     "payouts": "claims.bench_payouts",
     "payouts_engine": "reserves.benchmarks",
+    "payout_export": "reserves.bench_payout_export",
 }
 
 
