@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -42,7 +40,7 @@ from reserves.models import (
     ReserveFunding,
     Transfer,
 )
-from reserves.selectors import ReservePosition, reserve_position, reserve_required_jpy
+from reserves.selectors import ReservePosition, SourceTotal, reserve_position, reserve_required_jpy, source_totals
 
 RESERVE_SOURCE = "reserve"
 POLICY_SOURCE_PREFIX = "policy:"
@@ -171,45 +169,6 @@ PAYOUT_COLUMNS = [
     Column("created_at", lambda row: _local_iso(row["created_at"])),
     Column("paid_at", lambda row: _local_iso(row["paid_at"])),
 ]
-
-
-@dataclass(frozen=True)
-class SourceTotal:
-    count: int
-    amount_jpy: int
-
-
-def source_totals(*, payouts: QuerySet[Payout], by_fund: bool = False) -> dict:
-    """Payouts and yen per source key over `payouts`: {key: SourceTotal}, or {(fund_id, key): SourceTotal}.
-
-    On PostgreSQL one query expands each payout's breakdown (jsonb_each_text)
-    and groups; elsewhere Python adds the breakdowns up.
-    """
-    rows = payouts.order_by().values("fund_id", "breakdown")
-    totals: dict = {}
-    if connection.vendor == "postgresql":
-        try:
-            inner, params = rows.query.get_compiler(connection=connection).as_sql()
-        except EmptyResultSet:  # e.g. `fund_id__in` an empty set: nothing to add up
-            return totals
-        group = "s.fund_id, b.key" if by_fund else "b.key"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {group}, COUNT(*), SUM(b.value::bigint) FROM ({inner}) s "
-                f"CROSS JOIN LATERAL jsonb_each_text(s.breakdown) b GROUP BY {group}",
-                params,
-            )
-            for *key, count, amount in cursor.fetchall():
-                totals[tuple(key) if by_fund else key[0]] = SourceTotal(int(count), int(amount))
-        return totals
-    counts: dict = defaultdict(int)
-    amounts: dict = defaultdict(int)
-    for fund_id, breakdown in rows.values_list("fund_id", "breakdown").iterator(chunk_size=2000):
-        for key, amount in breakdown.items():
-            name = (fund_id, key) if by_fund else key
-            counts[name] += 1
-            amounts[name] += int(amount)
-    return {name: SourceTotal(counts[name], amounts[name]) for name in counts}
 
 
 @dataclass(frozen=True)

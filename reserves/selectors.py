@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import TruncDate
@@ -100,23 +101,49 @@ def _fund_reconcile(fund: IncidentFund) -> list[str]:
     return problems
 
 
-def _payout_sources(fund: IncidentFund, *, status: str | None = None) -> dict[str, int]:
-    """Yen per source key ("reserve", "policy:<number>") over the fund's payouts (of one status, if given)."""
+@dataclass(frozen=True)
+class SourceTotal:
+    count: int
+    amount_jpy: int
+
+
+def source_totals(*, payouts: QuerySet[Payout], by_fund: bool = False) -> dict:
+    """Payouts and yen per source key over `payouts`: {key: SourceTotal}, or {(fund_id, key): SourceTotal}.
+
+    On PostgreSQL one query expands each payout's breakdown (jsonb_each_text)
+    and groups; elsewhere Python adds the breakdowns up.
+    """
+    rows = payouts.order_by().values("fund_id", "breakdown")
+    totals: dict = {}
     if connection.vendor == "postgresql":
-        status_sql = " AND p.status = %s" if status else ""
+        try:
+            inner, params = rows.query.get_compiler(connection=connection).as_sql()
+        except EmptyResultSet:  # e.g. `fund_id__in` an empty set: nothing to add up
+            return totals
+        group = "s.fund_id, b.key" if by_fund else "b.key"
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT b.key, SUM(b.value::bigint) FROM reserves_payout p, jsonb_each_text(p.breakdown) b "
-                f"WHERE p.fund_id = %s{status_sql} GROUP BY b.key",
-                [fund.pk, *([status] if status else [])],
+                f"SELECT {group}, COUNT(*), SUM(b.value::bigint) FROM ({inner}) s "
+                f"CROSS JOIN LATERAL jsonb_each_text(s.breakdown) b GROUP BY {group}",
+                params,
             )
-            return {key: int(total) for key, total in cursor.fetchall()}
-    payouts = fund.payouts.filter(status=status) if status else fund.payouts.all()
-    result: dict[str, int] = defaultdict(int)
-    for breakdown in payouts.values_list("breakdown", flat=True):
+            for *key, count, amount in cursor.fetchall():
+                totals[tuple(key) if by_fund else key[0]] = SourceTotal(int(count), int(amount))
+        return totals
+    counts: dict = defaultdict(int)
+    amounts: dict = defaultdict(int)
+    for fund_id, breakdown in rows.values_list("fund_id", "breakdown").iterator(chunk_size=2000):
         for key, amount in breakdown.items():
-            result[key] += amount
-    return dict(result)
+            name = (fund_id, key) if by_fund else key
+            counts[name] += 1
+            amounts[name] += int(amount)
+    return {name: SourceTotal(counts[name], amounts[name]) for name in counts}
+
+
+def _payout_sources(fund: IncidentFund, *, status: str | None = None) -> dict[str, int]:
+    """Yen per source key ("reserve", "policy:<number>") over the fund's payouts (of one status, if given)."""
+    payouts = fund.payouts.filter(status=status) if status else fund.payouts.all()
+    return {key: total.amount_jpy for key, total in source_totals(payouts=payouts).items()}
 
 
 def paid_by_source(*, fund: IncidentFund) -> dict[str, int]:
