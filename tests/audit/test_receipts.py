@@ -180,6 +180,8 @@ def test_verify_page_by_paste_and_by_upload(client):
     receipt = issue()
     text = json.dumps(receipt.document, ensure_ascii=False)
 
+    in_japanese = client.post("/verify/", {"receipt": text}).content.decode()  # the default language
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     pasted = client.post("/verify/", {"receipt": text}).content.decode()
     uploaded = client.post(
         "/verify/", {"file": SimpleUploadedFile("r.json", text.encode(), content_type="application/json")}
@@ -188,6 +190,7 @@ def test_verify_page_by_paste_and_by_upload(client):
     garbage = client.post("/verify/", {"receipt": "{not json"}).content.decode()
     empty = client.post("/verify/", {}).content.decode()
 
+    assert "真正" in in_japanese
     assert "Genuine" in pasted
     assert "CLM-2026-000123" in pasted
     assert "Genuine" in uploaded
