@@ -55,7 +55,7 @@ PAYLOAD_LABELS = {
     "distribution_rate": _("Distribution rate"),
     "amount_jpy": _("Amount (JPY)"),
     "by_source_jpy": _("Amount by source (JPY)"),
-    "method": _("Method"),
+    "method": _("Payment method"),
     "rail": _("Payment rail"),
     "rail_reference": _("Rail reference"),
     "payee": _("Paid to"),

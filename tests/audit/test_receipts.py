@@ -211,6 +211,9 @@ def test_verify_page_by_paste_and_by_upload(client):
 
     receipt = issue()
     text = json.dumps(receipt.document, ensure_ascii=False)
+    japanese = client.post("/verify/", {"receipt": text}).content.decode()  # the site's default language
+    assert "正当" in japanese and "証明書の確認" in japanese
+    client.post("/i18n/setlang/", {"language": "en", "next": "/verify/"})
 
     pasted = client.post("/verify/", {"receipt": text}).content.decode()
     uploaded = client.post(
