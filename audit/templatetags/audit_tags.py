@@ -12,10 +12,7 @@ def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
-@register.simple_tag(takes_context=True)
-def receipt_label(context: template.Context, name: str) -> str:
-    """A payload field's label for people from the context's `labels` (the key itself when there is none)."""
-    return str((context.get("labels") or {}).get(name, name))
+EMPTY = "\u2013"  # an en dash for an empty list or object
 
 
 def _receipt_value(value: Any, yen: bool) -> str:
@@ -26,12 +23,22 @@ def _receipt_value(value: Any, yen: bool) -> str:
     return "" if value is None else str(value)
 
 
-@register.filter
 def receipt_lines(value: Any, name: str = "") -> list[str]:
     """A payload value as lines of text: one per key of an object or item of a list; yen under `*_jpy` keys."""
     yen = str(name).endswith("_jpy")
     if isinstance(value, dict):
-        return [f"{k}: {_receipt_value(v, yen)}" for k, v in value.items()]
+        return [f"{k}: {_receipt_value(v, yen)}" for k, v in value.items()] or [EMPTY]
     if isinstance(value, list):
-        return [_receipt_value(item, yen) for item in value]
+        return [_receipt_value(item, yen) for item in value] or [EMPTY]
     return [_receipt_value(value, yen)]
+
+
+@register.simple_tag(takes_context=True)
+def receipt_rows(context: template.Context, payload: Any) -> list[tuple[str, str, list[str]]]:
+    """(key, label, lines) for each payload field: labelled fields first, in the order of the context's `labels`."""
+    labels = context.get("labels") or {}
+    if not isinstance(payload, dict):
+        return []
+    order = {name: n for n, name in enumerate(labels)}
+    names = sorted(payload, key=lambda name: (order.get(name, len(order)), name))
+    return [(name, str(labels.get(name, name)), receipt_lines(payload[name], name)) for name in names]
