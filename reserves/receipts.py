@@ -40,8 +40,11 @@ logger = logging.getLogger(__name__)
 
 SUBJECT_TYPE = Payout._meta.label_lower  # "reserves.payout", as audit.services.subject_of names a payout
 ACTOR = Actor.system("reserves:receipts")
-# Receipts signed per transaction (one chain-head lock each), and payout ids per queued task.
-CHUNK = 1000
+# Receipts signed per transaction (one chain-head lock each), and payout ids per queued task. A transaction
+# holds the chain head from its events until commit (~30 ms for 250 receipts): payments running meanwhile
+# need the same lock, so short holds keep them from waiting (bench payouts with a follow-up worker running
+# alongside: 16.0 s with chunks of 250, 16.7 s with 1,000, 15.9-16.3 s without receipts).
+CHUNK = 250
 TASK_CHUNK = 2000
 
 # How the printable page labels the payload's fields (the JSON keeps the keys).
