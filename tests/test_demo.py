@@ -9,6 +9,7 @@ from django.core.management import call_command
 from audit.selectors import chain_verify
 from claims.models import Claim, Incident
 from config.roles import Role, role_of
+from reserves.receipts import payouts_without_receipt
 from reserves.selectors import ledger_reconcile, paid_by_claim
 
 pytestmark = pytest.mark.django_db(transaction=True)  # tasks run in-process after each commit
@@ -29,6 +30,7 @@ def test_demo_load_gives_every_role_a_login_and_pays_four_claims(settings):
     paid = Claim.objects.filter(status="paid")
     assert paid.count() == 4
     assert paid_by_claim() == dict(paid.values_list("ref", "approved_amount_jpy"))
+    assert not payouts_without_receipt().exists()  # each paid payout has its signed receipt to download
     assert ledger_reconcile().ok
     assert chain_verify().ok
 
