@@ -90,7 +90,7 @@ class Checkpoint(models.Model):
 
 
 class Receipt(models.Model):
-    """A signed document that proves something (a payout) was recorded in the trail at `event`."""
+    """A signed document that proves something (a payout) was recorded in the trail at `event`; one per subject."""
 
     id = models.UUIDField(primary_key=True)
     event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="receipt")
@@ -103,7 +103,10 @@ class Receipt(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
-        indexes = [models.Index(fields=["subject_type", "subject_id"], name="audit_receipt_subject_idx")]
+        # One receipt per subject (a payout is proved once); its index also finds a subject's receipt.
+        constraints = [
+            models.UniqueConstraint(fields=["subject_type", "subject_id"], name="audit_receipt_one_per_subject")
+        ]
 
     def __str__(self) -> str:
         return f"receipt {self.id}"

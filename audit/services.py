@@ -297,50 +297,105 @@ def checkpoint_create() -> Checkpoint | None:
 # --- Receipts ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReceiptInput:
+    """One receipt of a bulk issue: what it proves (subject) and the facts it states (payload)."""
+
+    subject_type: str
+    subject_id: str
+    payload: dict[str, Any]
+
+
 def receipt_issue(*, actor: Any, subject: models.Model | tuple[str, Any], payload: dict[str, Any]) -> Receipt:
     """Record a receipt event and sign a document holding `payload`, the event's sequence number and time.
 
     Runs inside the caller's transaction (the receipt exists only if the change
     it proves commits); takes the chain head lock like event_record, so call it
     after your other row locks. `payload` follows the audit data rules (no floats).
-    Raises SigningKeyMissing when no key is configured.
+    A subject has at most one receipt: a second one is an IntegrityError (unique
+    constraint). Raises SigningKeyMissing when no key is configured.
+    """
+    if not isinstance(payload, dict):
+        raise InvalidInput("invalid_payload", "A receipt payload is a JSON object.")
+    subject_type, subject_id = subject_of(subject)
+    return receipts_issue_many(actor=actor, items=[ReceiptInput(subject_type, subject_id, payload)])[0]
+
+
+def receipts_issue_many(*, actor: Any, items: Sequence[ReceiptInput]) -> list[Receipt]:
+    """Issue many receipts with one chain-head lock: one `receipt.issued` event and one signed document each.
+
+    Same preconditions as receipt_issue (the caller's transaction, after its
+    other row locks); the caller makes sure none of the subjects has a receipt
+    yet (the unique constraint on the subject refuses a second one, which rolls
+    the caller's transaction back). Checks the signing key before writing
+    anything: SigningKeyMissing leaves no event behind.
     """
     _require_transaction()
-    if not isinstance(payload, dict):
+    if not items:
+        return []
+    if any(not isinstance(item.payload, dict) for item in items):
         raise InvalidInput("invalid_payload", "A receipt payload is a JSON object.")
     current = signer()
     key = _signing_key_register(current)
-    payload = normalise_data(payload)
-    receipt_id = uuid.uuid4()
-    payload_hash = payload_hash_of(payload)
-    subject_type, subject_id = subject_of(subject)
-    event = event_record(
+    prepared = []
+    for item in items:
+        payload = normalise_data(item.payload)
+        prepared.append((uuid.uuid4(), payload, payload_hash_of(payload), item.subject_type, str(item.subject_id)))
+    _, now, _, rows = _events_append(
         actor=actor,
-        action=RECEIPT_ACTION,
-        subject=(subject_type, subject_id),
-        data={"receipt_id": str(receipt_id), "payload_hash": payload_hash},
+        events=[
+            EventInput(RECEIPT_ACTION, subject_type, subject_id, {"receipt_id": str(rid), "payload_hash": digest})
+            for rid, _, digest, subject_type, subject_id in prepared
+        ],
     )
-    document = {
-        "type": "audit.receipt",
-        "version": 1,
-        "receipt_id": str(receipt_id),
-        "subject": {"type": subject_type, "id": subject_id},
-        "payload": payload,
-        "audit_seq": event.seq,
-        "issued_at": format_time(event.created_at),
-        "key_id": key.key_id,
-    }
-    document["signature"] = current.sign(document)
-    return Receipt.objects.create(
-        id=receipt_id,
-        event=event,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        payload_hash=payload_hash,
-        document=document,
-        key=key,
-        issued_at=event.created_at,
-    )
+    issued_at = format_time(now)
+    receipts = []
+    for (receipt_id, payload, digest, subject_type, subject_id), row in zip(prepared, rows, strict=True):
+        document = {
+            "type": "audit.receipt",
+            "version": 1,
+            "receipt_id": str(receipt_id),
+            "subject": {"type": subject_type, "id": subject_id},
+            "payload": payload,
+            "audit_seq": row[0],
+            "issued_at": issued_at,
+            "key_id": key.key_id,
+        }
+        document["signature"] = current.sign(document)
+        receipts.append(
+            Receipt(
+                id=receipt_id,
+                event_id=row[0],
+                subject_type=subject_type,
+                subject_id=subject_id,
+                payload_hash=digest,
+                document=document,
+                key=key,
+                issued_at=now,
+            )
+        )
+    if connection.vendor == "postgresql":
+        _receipts_copy(receipts)
+    else:
+        Receipt.objects.bulk_create(receipts, batch_size=BULK_BATCH_SIZE)
+    return receipts
+
+
+_RECEIPT_COLUMNS = ("id", "event_id", "subject_type", "subject_id", "payload_hash", "document", "key_id", "issued_at")
+
+
+def _receipts_copy(receipts: list[Receipt]) -> None:
+    """COPY receipts into their table (caller's transaction): bulk_create spent 60 % of issuing quoting the JSON."""
+    with (
+        connection.wrap_database_errors,  # a second receipt for a subject is Django's IntegrityError, as elsewhere
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {Receipt._meta.db_table} ({', '.join(_RECEIPT_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for r in receipts:
+            document = json.dumps(r.document, ensure_ascii=False, separators=(",", ":"))
+            copy.write_row(
+                (r.id, r.event_id, r.subject_type, r.subject_id, r.payload_hash, document, r.key_id, r.issued_at)
+            )
 
 
 # --- Regulator accounts ------------------------------------------------------------------

@@ -140,9 +140,30 @@ def receipt_verify_page(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/receipt_verify.html", {"form": form, "check": check, "document": document})
 
 
-def receipt_page_response(request: HttpRequest, *, receipt: Receipt) -> HttpResponse:
-    """The printable page of a receipt. Callers (e.g. the customer's payout page) check access first."""
-    return render(request, "audit/receipt_print.html", {"document": receipt.document, "receipt": receipt})
+def receipt_page_response(
+    request: HttpRequest,
+    *,
+    receipt: Receipt,
+    labels: dict[str, str] | None = None,
+    download_url: str = "",
+    back_url: str = "",
+) -> HttpResponse:
+    """The printable page of a receipt. Callers (e.g. the customer's payout page) check access first.
+
+    `labels` name the payload's fields for people (the JSON keeps its keys);
+    `download_url` and `back_url` add links that do not print.
+    """
+    return render(
+        request,
+        "audit/receipt_print.html",
+        {
+            "document": receipt.document,
+            "receipt": receipt,
+            "labels": labels or {},
+            "download_url": download_url,
+            "back_url": back_url,
+        },
+    )
 
 
 def receipt_json_response(*, receipt: Receipt) -> JsonResponse:

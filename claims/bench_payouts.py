@@ -17,7 +17,9 @@ the database DATABASE_URL names:
 - naive: one `payout_process_single` task per claim of the sample;
 - follow-up (`claims_marked_paid_seconds`): the claims' "paid" status, set by
   tasks on the follow-up queue, which payments never wait for: timed on one
-  follow-up worker started after the payments.
+  follow-up worker started after the payments. The same worker signs the
+  payout receipts, interleaved: `receipts_seconds` is from its start until
+  every paid payout of the batch has its receipt (null without a signing key).
 
 Workers are stopped at the end; everything stays (the ledger and the trail
 are append-only): run it on a scratch database.
@@ -89,6 +91,31 @@ def _wait_claims_paid(incident: Incident, count: int, stall_seconds: float = 60)
         time.sleep(0.1)
 
 
+def _wait_receipts(fund: IncidentFund, stall_seconds: float = 60) -> None:
+    from reserves.receipts import payouts_without_receipt
+
+    last, last_change = -1, time.monotonic()
+    while True:
+        missing = payouts_without_receipt().filter(fund=fund).count()
+        if not missing:
+            return
+        if missing != last:
+            last, last_change = missing, time.monotonic()
+        if time.monotonic() - last_change > stall_seconds:
+            raise RuntimeError(f"receipts stalled with {missing} paid payouts unsigned")
+        time.sleep(0.2)
+
+
+def _can_sign() -> bool:
+    from audit.signing import SigningKeyMissing, signer
+
+    try:
+        signer()
+    except SigningKeyMissing:
+        return False
+    return True
+
+
 def run(*, claims: int, naive_claims: int, workers: int, chunk: int, **_: Any) -> dict[str, Any]:
     """Set up, start workers, time the batched and the naive path; return the JSON line."""
     if not settings.REDIS_URL or connection.vendor != "postgresql":
@@ -155,6 +182,9 @@ def _run(
         SANDBOX_RAIL_FAILURE_RATE=0,
         SANDBOX_RAIL_LATENCY_MS=0,
         LOG_LEVEL="WARNING",
+        # The key this process signs with (the environment's, or the test settings'), for the receipts.
+        AUDIT_SIGNING_KEY=settings.AUDIT_SIGNING_KEY,
+        AUDIT_SIGNING_KEY_FILE=settings.AUDIT_SIGNING_KEY_FILE,
     )
     print(f"starting {workers} worker processes ...", file=sys.stderr)
     with worker_processes(env=env, count=workers) as running:
@@ -186,6 +216,10 @@ def _run(
         started = time.perf_counter()
         _wait_claims_paid(fast, claims)
         marked_seconds = time.perf_counter() - started
+        receipts_seconds = None
+        if _can_sign():
+            _wait_receipts(fast_fund)
+            receipts_seconds = round(time.perf_counter() - started, 3)
     fast_per_s = claims / fast_seconds
     naive_per_s = naive_claims / naive_seconds
     return {
@@ -197,6 +231,7 @@ def _run(
         "hand_off_seconds": round(hand_off_seconds, 3),
         "end_to_end_seconds": round(hand_off_seconds + fast_seconds, 3),
         "claims_marked_paid_seconds": round(marked_seconds, 3),
+        "receipts_seconds": receipts_seconds,
         "naive_n": naive_claims,
         "naive_seconds": round(naive_seconds, 3),
         "naive_per_s": round(naive_per_s, 1),

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -19,6 +20,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import event_record
+from audit.views import receipt_json_response, receipt_page_response
 from claims import claims_api, selectors, services
 from claims.claim_forms import (
     ActivationForm,
@@ -33,7 +35,8 @@ from claims.claim_forms import (
 )
 from claims.models import Claim
 from config.errors import ApplicationError
-from config.roles import Role, role_required
+from config.roles import Role, is_staff_member, role_required
+from reserves.receipts import PAYLOAD_LABELS
 
 customer_required = role_required(Role.CUSTOMER)
 reviewer_required = role_required(Role.REVIEWER, Role.APPROVER, Role.ADMIN)
@@ -135,6 +138,7 @@ def claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "appeal_form": AppealForm(),
             "appealable": services.claim_is_appealable(claim),
             "can_add_evidence": claim.status in services.ACTIVE_REVIEW,
+            "receipts": selectors.claim_receipts(claim=claim),
         },
     )
 
@@ -242,6 +246,29 @@ def claim_appeal(request: HttpRequest, ref: str) -> HttpResponse:
 def evidence_download(request: HttpRequest, ref: str, evidence_id: int) -> HttpResponse:
     """The owner or staff only; anyone else gets 404."""
     return claims_api.evidence_response(request.user, ref, evidence_id)
+
+
+@login_required
+def receipt_page(request: HttpRequest, ref: str, receipt_id: uuid.UUID) -> HttpResponse:
+    """The printable page of one payout receipt: the owner or staff; anyone else gets 404."""
+    claim = selectors.claim_for_user(user=request.user, ref=ref)
+    receipt = selectors.claim_receipt_get(claim=claim, receipt_id=str(receipt_id))
+    return receipt_page_response(
+        request,
+        receipt=receipt,
+        labels=PAYLOAD_LABELS,
+        download_url=reverse("claim-receipt-download", kwargs={"ref": claim.ref, "receipt_id": receipt.id}),
+        back_url=reverse(
+            "staff-claim-detail" if is_staff_member(request.user) else "claim-detail", kwargs={"ref": claim.ref}
+        ),
+    )
+
+
+@login_required
+def receipt_download(request: HttpRequest, ref: str, receipt_id: uuid.UUID) -> HttpResponse:
+    """The signed receipt as a JSON file: the owner or staff; anyone else gets 404."""
+    claim = selectors.claim_for_user(user=request.user, ref=ref)
+    return receipt_json_response(receipt=selectors.claim_receipt_get(claim=claim, receipt_id=str(receipt_id)))
 
 
 # --- Activation ----------------------------------------------------------------------------------
@@ -428,6 +455,7 @@ def staff_claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "can_approve": request.user.has_perm("claims.approve_claim") and request.user.pk not in makers,
             "is_maker": request.user.pk in makers,
             "appeal": getattr(claim, "appeal", None),
+            "receipts": selectors.claim_receipts(claim=claim),
         },
     )
 

@@ -1,9 +1,10 @@
 """REST API for claims (customers) and their review (staff). Thin: validate, call a service or selector."""
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils.translation import get_language
 from django_otp import match_token
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -15,12 +16,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.views import receipt_json_response
 from claims import evidence as evidence_files
 from claims import selectors, services
 from claims.middleware import needs_second_factor
 from claims.models import Claim, ClaimBatch, Evidence, PayoutChoice
-from config.errors import ApplicationError, InvalidInput
+from config.errors import ApplicationError, InvalidInput, NotFound
 from config.roles import HasPerm, IsCustomer, is_staff_member
+from reserves.receipts import ReceiptSummary
 
 ERROR = inline_serializer("ClaimError", {"error": serializers.CharField(), "detail": serializers.CharField()})
 
@@ -376,6 +379,52 @@ class EvidenceDownloadApi(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 404: ERROR})
     def get(self, request: Request, ref: str, evidence_id: int) -> FileResponse:
         return evidence_response(request.user, ref, evidence_id)
+
+
+class ReceiptSummarySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    payout_id = serializers.IntegerField()
+    round = serializers.IntegerField()
+    amount_jpy = serializers.IntegerField()
+    by_source_jpy = serializers.DictField(child=serializers.IntegerField())
+    paid_at = serializers.DateTimeField()
+    issued_at = serializers.DateTimeField()
+    audit_seq = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, item: ReceiptSummary) -> str:
+        ref = item.receipt.document["payload"]["claim_ref"]
+        return reverse("api-claim-receipt", kwargs={"ref": ref, "receipt_id": item.id})
+
+
+class ClaimReceiptListApi(APIView):
+    """The owner or staff: the signed receipts of a claim's payouts (one per payout; 404 for anyone else)."""
+
+    @extend_schema(responses={200: ReceiptSummarySerializer(many=True), 404: ERROR})
+    def get(self, request: Request, ref: str) -> Response:
+        claim = selectors.claim_for_user(user=request.user, ref=ref)
+        return Response(ReceiptSummarySerializer(selectors.claim_receipts(claim=claim), many=True).data)
+
+
+class ClaimReceiptApi(APIView):
+    """The owner or staff: one receipt, the signed JSON document as a download (check it at /verify/)."""
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 404: ERROR})
+    def get(self, request: Request, ref: str, receipt_id: str) -> HttpResponse:
+        claim = selectors.claim_for_user(user=request.user, ref=ref)
+        return receipt_json_response(receipt=selectors.claim_receipt_get(claim=claim, receipt_id=receipt_id))
+
+
+class ClaimLatestReceiptApi(APIView):
+    """The owner or staff: the receipt of the claim's latest paid payout (404 until there is one)."""
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 404: ERROR})
+    def get(self, request: Request, ref: str) -> HttpResponse:
+        claim = selectors.claim_for_user(user=request.user, ref=ref)
+        receipts = selectors.claim_receipts(claim=claim)
+        if not receipts:
+            raise NotFound("not_found", "This claim has no payout receipt yet.")
+        return receipt_json_response(receipt=receipts[-1].receipt)
 
 
 def evidence_response(user: object, ref: str, evidence_id: int) -> FileResponse:

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from audit.models import Receipt
 from claims.models import (
     Claim,
     ClaimBatch,
@@ -22,7 +23,9 @@ from claims.models import (
 )
 from config.errors import NotFound
 from config.roles import is_staff_member
+from reserves import receipts as payout_receipts
 from reserves.money import jpy_value
+from reserves.receipts import ReceiptSummary
 
 
 def incident_list(*, status: str | None = None) -> QuerySet[Incident]:
@@ -131,6 +134,16 @@ def claim_get_for_customer(*, customer: Customer, ref: str) -> Claim:
     if claim is None:
         raise NotFound("not_found", f"No claim {ref!r}.")
     return claim
+
+
+def claim_receipts(*, claim: Claim) -> list[ReceiptSummary]:
+    """The signed receipts of the claim's paid payouts (one per payout: a top-up has its own). Check access first."""
+    return payout_receipts.payout_receipts_for_claim(claim_ref=claim.ref)
+
+
+def claim_receipt_get(*, claim: Claim, receipt_id: str) -> Receipt:
+    """One receipt of this claim's payouts; 404 for another claim's receipt. Check access to the claim first."""
+    return payout_receipts.payout_receipt_for_claim(claim_ref=claim.ref, receipt_id=receipt_id)
 
 
 def claim_get_for_staff(*, ref: str) -> Claim:

@@ -20,6 +20,12 @@ urlpatterns = [
     path("claims/<str:ref>/payout/", claim_views.claim_payout_change, name="claim-payout"),
     path("claims/<str:ref>/evidence/", claim_views.claim_evidence_upload, name="claim-evidence"),
     path("claims/<str:ref>/evidence/<int:evidence_id>/", claim_views.evidence_download, name="claim-evidence-file"),
+    path("claims/<str:ref>/receipts/<uuid:receipt_id>/", claim_views.receipt_page, name="claim-receipt"),
+    path(
+        "claims/<str:ref>/receipts/<uuid:receipt_id>/download/",
+        claim_views.receipt_download,
+        name="claim-receipt-download",
+    ),
     path("claims/<str:ref>/respond/", claim_views.claim_respond, name="claim-respond"),
     path("claims/<str:ref>/appeal/", claim_views.claim_appeal, name="claim-appeal"),
     path("activate/<str:token>/", claim_views.activate, name="activate"),

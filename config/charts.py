@@ -76,6 +76,8 @@ def nice_ticks(low: float, high: float, count: int = 5, *, integer: bool = False
     ticks = [start]
     while ticks[-1] < high - max(abs(high), step) * 1e-15:
         ticks.append(start + step * len(ticks))
+    # A last tick a rounding error short of `high` is that same round value: let it cover the range.
+    ticks[-1] = max(ticks[-1], high)
     return ticks
 
 

@@ -143,7 +143,8 @@ CELERY_RESULT_EXPIRES = 3600
 # CELERY_QUEUE lets a benchmark or a test start workers on a queue of their own.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "default")
 # Follow-up work has a queue of its own, so it never holds up payments: customer emails
-# (invitations, decisions, "paid") and marking claims paid after reserves paid them.
+# (invitations, decisions, "paid"), marking claims paid after reserves paid them, and
+# signing the payout receipts.
 # `make run` starts one worker on both queues; production runs follow-up workers apart (README).
 CELERY_FOLLOWUP_QUEUE = os.environ.get("CELERY_FOLLOWUP_QUEUE", "followup")
 CELERY_FOLLOWUP_TASKS = (
@@ -153,6 +154,8 @@ CELERY_FOLLOWUP_TASKS = (
     "claims.notify_many",
     "claims.paid_sync",
     "claims.payouts_hand_off_sweep",
+    "reserves.payout_receipts_issue",
+    "reserves.payout_receipts_sweep",
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_FOLLOWUP_QUEUE} for name in CELERY_FOLLOWUP_TASKS}
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
@@ -164,6 +167,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reserves-ledger-reconcile": {"task": "reserves.ledger_reconcile", "schedule": 3600.0},
     # Approved claims a lost hand-off message left behind, and claims paid but not yet marked paid.
     "claims-payouts-hand-off-sweep": {"task": "claims.payouts_hand_off_sweep", "schedule": 300.0},
+    # Paid payouts still without a signed receipt (a lost message, or no signing key at the time).
+    "reserves-payout-receipts-sweep": {"task": "reserves.payout_receipts_sweep", "schedule": 300.0},
 }
 
 # --- Auth -------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from reserves.models import (
     Transfer,
 )
 from reserves.rails import Instruction, RailResult, rail_get, rail_name_for
+from reserves.receipts import receipts_queue
 from reserves.waterfall import RULE_VERSION, PolicyTerms, claimant_target, rate_of, waterfall, waterfall_inputs
 
 logger = logging.getLogger(__name__)
@@ -671,7 +672,7 @@ def _receipt(p: Payout, entitlement: tuple, incident_code: str, allocation: tupl
 
 
 def _paid_effects(*, payouts: list, now: dt.datetime) -> list[EventInput]:
-    """What follows a payout becoming paid: a ledger transfer allocated -> paid for each, then the signals.
+    """What follows a payout becoming paid: a ledger transfer allocated -> paid for each, the signals, receipts queued.
 
     Caller's transaction, right after it set the payouts paid. Returns the
     audit events to write (one per fund, listing the payouts).
@@ -736,6 +737,8 @@ def _paid_effects(*, payouts: list, now: dt.datetime) -> list[EventInput]:
             )
             signals.payout_completed.send(sender=Payout, receipt=receipt)
     signals.payouts_paid.send(sender=Payout, claim_refs=[p.claim_ref for p in payouts])
+    # Signing waits until the payment commits (follow-up queue): one on_commit here, no query.
+    receipts_queue(payout_ids=[p.pk for p in payouts])
     return [
         EventInput(
             "payouts.paid",

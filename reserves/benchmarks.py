@@ -107,12 +107,17 @@ def run(*, claims: int, naive_claims: int, workers: int, chunk: int, **_: Any) -
         raise SystemExit("bench payouts needs DATABASE_URL (PostgreSQL) and REDIS_URL")
     stamp = timezone.now().strftime("%Y%m%d%H%M%S")
     queue = f"bench-{stamp}"
-    saved = app.conf.task_always_eager, app.conf.task_default_queue
+    # Follow-up work (claims marked paid, receipts) goes to a queue of the run's own, dropped at the end.
+    followup_queue = f"{queue}-followup"
+    saved = app.conf.task_always_eager, app.conf.task_default_queue, app.conf.task_routes
     app.conf.task_always_eager, app.conf.task_default_queue = False, queue
+    app.conf.task_routes = {name: {"queue": followup_queue} for name in settings.CELERY_FOLLOWUP_TASKS}
     try:
         return _run(claims=claims, naive_claims=min(naive_claims, claims), workers=workers, chunk=chunk, stamp=stamp)
     finally:
-        app.conf.task_always_eager, app.conf.task_default_queue = saved
+        app.conf.task_always_eager, app.conf.task_default_queue, app.conf.task_routes = saved
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(followup_queue)
 
 
 def _run(*, claims: int, naive_claims: int, workers: int, chunk: int, stamp: str) -> dict[str, Any]:
@@ -131,6 +136,7 @@ def _run(*, claims: int, naive_claims: int, workers: int, chunk: int, stamp: str
         database_url=database_url_of(connection),
         redis_url=settings.REDIS_URL,
         queue=queue,
+        CELERY_FOLLOWUP_QUEUE=f"{queue}-followup",
         PAYOUT_CHUNK_SIZE=chunk,
         PAYOUT_PARALLEL_TASKS=workers,
         SANDBOX_RAIL_FAILURE_RATE=0,

@@ -9,9 +9,10 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError, OperationalError
 
-from reserves import allocation
+from audit.signing import SigningKeyMissing
+from reserves import allocation, receipts
 from reserves.models import Entitlement
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,41 @@ def payouts_send(payout_ids: list[int]) -> dict:
 def payouts_sweep() -> dict:
     """Beat: queue work for funds that fell behind and send due payouts nobody is sending."""
     return allocation.payouts_sweep()
+
+
+# Follow-up work (settings CELERY_FOLLOWUP_TASKS): payments never wait for receipts.
+RECEIPT_RETRY = {
+    # A deadlock or dropped connection, or (backstop) losing a race to the unique receipt per payout:
+    # the retry locks the payouts again and finds their receipts issued.
+    "autoretry_for": (OperationalError, IntegrityError),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 10,
+}
+
+
+@shared_task(name="reserves.payout_receipts_issue", **RECEIPT_RETRY)
+def payout_receipts_issue(payout_ids: list[int]) -> dict:
+    """Sign one receipt per paid payout that has none (idempotent). Without a key: log, leave it to the sweep."""
+    try:
+        issued = receipts.payout_receipts_issue(payout_ids=payout_ids)
+    except SigningKeyMissing as exc:
+        logger.warning("payout receipts not issued for %d payouts (the sweep retries): %s", len(payout_ids), exc)
+        return {"issued": 0, "skipped": exc.code}
+    return {"issued": issued}
+
+
+@shared_task(name="reserves.payout_receipts_sweep", **RECEIPT_RETRY)
+def payout_receipts_sweep() -> dict:
+    """Beat: issue receipts for paid payouts that still lack one (a lost message, a missing key)."""
+    try:
+        issued = receipts.payout_receipts_sweep()
+    except SigningKeyMissing as exc:
+        missing = receipts.payouts_without_receipt().count()
+        if missing:
+            logger.error("%d paid payouts have no receipt and none can be signed: %s", missing, exc)
+        return {"issued": 0, "skipped": exc.code, "missing": missing}
+    return {"issued": issued}
 
 
 @shared_task(name="reserves.recoveries_follow_up")

@@ -24,6 +24,12 @@ urlpatterns = [
     path("staff/recoveries/<int:recovery_id>/", views.recovery_action, name="recovery-action"),
     path("staff/payouts/", views.payout_list_page, name="payouts"),
     path("staff/payouts/retry/", views.payout_retry, name="payouts-retry"),
+    path("staff/payouts/<int:payout_id>/receipt/", views.payout_receipt_page, name="payout-receipt"),
+    path(
+        "staff/payouts/<int:payout_id>/receipt/download/",
+        views.payout_receipt_download,
+        name="payout-receipt-download",
+    ),
     path("staff/zengin/<int:file_id>/confirm/", views.zengin_confirm, name="zengin-confirm"),
     # The regulator portal (read-only).
     path("regulator/payouts/", regulator_views.payout_history_page, name="regulator-payouts"),

@@ -7,14 +7,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from audit.views import receipt_json_response, receipt_page_response
 from config.errors import ApplicationError
 from config.roles import staff_required
-from reserves import charts, selectors, services
+from reserves import charts, receipts, selectors, services
 from reserves.forms import (
     CustodyForm,
     DecisionForm,
@@ -309,6 +311,9 @@ def payout_list_page(request: HttpRequest) -> HttpResponse:
         response["Content-Disposition"] = 'attachment; filename="payouts.csv"'
         return response
     page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    receipt_ids = receipts.receipt_ids_for_payouts(payout_ids=[p.pk for p in page])
+    for payout in page:
+        payout.receipt_id = receipt_ids.get(payout.pk)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -324,6 +329,26 @@ def payout_list_page(request: HttpRequest) -> HttpResponse:
             "can_manage": request.user.has_perm("reserves.manage_payouts"),
         },
     )
+
+
+@staff_required
+def payout_receipt_page(request: HttpRequest, payout_id: int) -> HttpResponse:
+    """A paid payout's signed receipt, printable (404 while it has none)."""
+    _require(request, "view_money")
+    receipt = receipts.payout_receipt_get(payout_id=payout_id)
+    return receipt_page_response(
+        request,
+        receipt=receipt,
+        labels=receipts.PAYLOAD_LABELS,
+        download_url=reverse("payout-receipt-download", kwargs={"payout_id": payout_id}),
+        back_url=reverse("payouts"),
+    )
+
+
+@staff_required
+def payout_receipt_download(request: HttpRequest, payout_id: int) -> HttpResponse:
+    _require(request, "view_money")
+    return receipt_json_response(receipt=receipts.payout_receipt_get(payout_id=payout_id))
 
 
 @require_POST

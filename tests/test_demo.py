@@ -10,6 +10,7 @@ from audit.selectors import chain_verify
 from claims.models import Claim, Incident
 from claims.regulator import incident_summary
 from config.roles import Role, role_of
+from reserves.receipts import payouts_without_receipt
 from reserves.selectors import ledger_reconcile, paid_by_claim
 
 pytestmark = pytest.mark.django_db(transaction=True)  # tasks run in-process after each commit
@@ -30,6 +31,7 @@ def test_demo_load_gives_every_role_a_login_and_pays_four_claims(settings):
     paid = Claim.objects.filter(status="paid")
     assert paid.count() == 4
     assert paid_by_claim() == dict(paid.values_list("ref", "approved_amount_jpy"))
+    assert not payouts_without_receipt().exists()  # each paid payout has its signed receipt to download
     assert ledger_reconcile().ok
     assert chain_verify().ok
     summary = incident_summary(code=Incident.objects.get().code)  # the regulator portal has something to show

@@ -3,14 +3,14 @@
 import json
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.test import RequestFactory
 
 from audit.chain import payload_hash_of
 from audit.models import Event, Receipt
-from audit.selectors import receipt_verify
-from audit.services import checkpoint_create, receipt_issue
-from audit.signing import key_generate, signer, signer_from_pem
+from audit.selectors import chain_verify, receipt_verify
+from audit.services import ReceiptInput, checkpoint_create, receipt_issue, receipts_issue_many
+from audit.signing import SigningKeyMissing, key_generate, signer, signer_from_pem
 from audit.views import receipt_json_response, receipt_page_response
 from tests.audit.helpers import ACTOR, bypass, record
 
@@ -130,6 +130,38 @@ def test_floats_in_a_payload_are_refused_and_nothing_is_written():
     assert not Event.objects.exists()
 
 
+def test_a_subject_has_one_receipt_the_database_refuses_a_second():
+    issue()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        issue(PAYLOAD | {"amount_jpy": 1})
+    assert Receipt.objects.count() == 1
+    assert Event.objects.filter(action="receipt.issued").count() == 1  # the second one's event rolled back
+
+
+def test_many_receipts_take_one_chain_lock_and_each_verifies(django_assert_max_num_queries):
+    record(1)
+    items = [ReceiptInput("reserves.payout", str(n), PAYLOAD | {"payout_id": n}) for n in range(1, 251)]
+
+    with transaction.atomic(), django_assert_max_num_queries(20):  # not one round trip per receipt (250)
+        receipts = receipts_issue_many(actor=ACTOR, items=items)
+
+    assert [r.document["audit_seq"] for r in receipts] == list(range(2, 252))
+    assert len({r.document["issued_at"] for r in receipts}) == 1
+    stored = {r.subject_id: r.document for r in Receipt.objects.all()}
+    assert len(stored) == 250
+    assert stored["17"]["payload"]["payout_id"] == 17
+    assert all(receipt_verify(json.loads(json.dumps(document))).ok for document in stored.values())
+    assert chain_verify().ok
+
+
+def test_bulk_issue_without_a_key_writes_nothing(settings):
+    settings.AUDIT_SIGNING_KEY = ""
+    with pytest.raises(SigningKeyMissing), transaction.atomic():
+        receipts_issue_many(actor=ACTOR, items=[ReceiptInput("reserves.payout", "1", PAYLOAD)])
+    assert not Event.objects.exists()
+    assert not Receipt.objects.exists()
+
+
 @pytest.mark.parametrize("document", [{}, [], "x", {"type": "audit.receipt"}, {"receipt_id": 1}])
 def test_malformed_documents_are_not_receipts(document):
     check = receipt_verify(document)
@@ -140,7 +172,7 @@ def test_malformed_documents_are_not_receipts(document):
 def test_receipts_survive_key_rotation(settings):
     receipt = issue()
     settings.AUDIT_SIGNING_KEY = key_generate().decode()
-    newer = issue()
+    newer = issue(subject=("reserves.payout", 43))
     assert newer.document["key_id"] != receipt.document["key_id"]
     assert receipt_verify(receipt.document).ok
     assert receipt_verify(newer.document).ok
@@ -179,9 +211,10 @@ def test_verify_page_by_paste_and_by_upload(client):
 
     receipt = issue()
     text = json.dumps(receipt.document, ensure_ascii=False)
+    japanese = client.post("/verify/", {"receipt": text}).content.decode()  # the site's default language
+    assert "正当" in japanese and "証明書の確認" in japanese
+    client.post("/i18n/setlang/", {"language": "en", "next": "/verify/"})
 
-    in_japanese = client.post("/verify/", {"receipt": text}).content.decode()  # the default language
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     pasted = client.post("/verify/", {"receipt": text}).content.decode()
     uploaded = client.post(
         "/verify/", {"file": SimpleUploadedFile("r.json", text.encode(), content_type="application/json")}
@@ -190,7 +223,6 @@ def test_verify_page_by_paste_and_by_upload(client):
     garbage = client.post("/verify/", {"receipt": "{not json"}).content.decode()
     empty = client.post("/verify/", {}).content.decode()
 
-    assert "真正" in in_japanese
     assert "Genuine" in pasted
     assert "CLM-2026-000123" in pasted
     assert "Genuine" in uploaded

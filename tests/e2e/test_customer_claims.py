@@ -87,3 +87,44 @@ def test_a_customer_cannot_open_someone_elses_claim(page, tmp_path):
     assert response.status == 404
     assert theirs.ref not in page.locator("main").inner_text()
     page.screenshot(path=str(tmp_path / "not-found.png"))
+
+
+def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp_path):
+    import json
+
+    from audit.selectors import receipt_verify
+    from claims import services
+    from config.roles import Role
+    from tests.factories import staff
+    from tests.reserves.builders import reserve_fund
+
+    reserve_fund(10_000_000_000)
+    incident = incident_with_snapshot(ROWS)
+    user = customer_user(Customer.objects.get(account_id="ACC-1"))
+    claim = claim_file(user.customer, incident)
+    services.claim_recommend(actor=staff(Role.REVIEWER), claim=claim)
+    services.claim_approve(actor=staff(Role.APPROVER), claim=claim)  # paid, then the receipt signed, in-process
+    assert Claim.objects.get(pk=claim.pk).status == "paid"
+
+    browser_login(page, user.username, PASSWORD)
+    page.goto(f"/claims/{claim.ref}/")
+    assert "¥3,838,593" in page.locator("[data-testid=receipts]").inner_text()
+    page.click("[data-testid=receipt-page]")
+    receipt = page.locator("[data-testid=receipt]").inner_text()
+    assert claim.ref in receipt and "¥3,838,593" in receipt and "****567" in receipt
+    assert "Claim reference" in receipt and "Amount by source (JPY)" in receipt
+    page.screenshot(path=str(tmp_path / "receipt-printable.png"), full_page=True)
+
+    with page.expect_download() as download:
+        page.click("[data-testid=receipt-download]")
+    saved = tmp_path / "receipt.json"
+    download.value.save_as(str(saved))
+    document = json.loads(saved.read_text(encoding="utf-8"))
+    assert document["payload"]["claim_ref"] == claim.ref
+    assert receipt_verify(document).ok
+
+    page.goto("/verify/")
+    page.set_input_files("input[name=file]", str(saved))
+    page.click("button[type=submit].primary")
+    assert "Genuine" in page.locator("[data-testid=verify-result]").inner_text()
+    page.screenshot(path=str(tmp_path / "receipt-verified.png"), full_page=True)

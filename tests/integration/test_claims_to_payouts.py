@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from audit.selectors import chain_verify
+from audit.models import Receipt
+from audit.selectors import chain_verify, receipt_verify
 from claims import payouts, services
 from claims.models import Claim, Customer
 from config.errors import Conflict
@@ -164,5 +165,14 @@ def test_a_real_worker_takes_an_approval_all_the_way_to_paid(celery_worker):
         time.sleep(0.2)
     assert Claim.objects.get(pk=claim.pk).status == "paid"
     assert paid_by_claim() == {claim.ref: SATO_FULL_JPY}
-    assert Payout.objects.get().status == "paid"
+    payout = Payout.objects.get()
+    assert payout.status == "paid"
+    # The worker signs the payout's receipt after the payment committed (follow-up work).
+    receipts = Receipt.objects.filter(subject_type="reserves.payout", subject_id=str(payout.pk))
+    while not receipts.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    receipt = receipts.get()
+    assert receipt.document["payload"]["claim_ref"] == claim.ref
+    assert receipt.document["payload"]["amount_jpy"] == SATO_FULL_JPY
+    assert receipt_verify(receipt.document).ok
     call_command("ledger_reconcile")

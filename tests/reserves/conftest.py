@@ -58,6 +58,9 @@ def worker_env_for(transactional_db, settings):
             redis_url=settings.REDIS_URL,
             queue=settings.CELERY_TASK_DEFAULT_QUEUE,
             **{
+                # Follow-up work (claims marked paid, receipts) on the same queue, signed with this run's key.
+                "CELERY_FOLLOWUP_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+                "AUDIT_SIGNING_KEY": settings.AUDIT_SIGNING_KEY,
                 "PAYOUT_RETRY_BASE_SECONDS": "0.2",
                 "PAYOUT_LEASE_SECONDS": "5",
                 "CELERY_VISIBILITY_TIMEOUT": "8",

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.core.management import call_command
 
+from audit.models import Receipt
 from reserves.models import Payout
 from reserves.selectors import ledger_reconcile
 
@@ -58,5 +59,9 @@ def test_bench_payouts_takes_approved_claims_to_paid(worker_env_for):
     assert result["end_to_end_seconds"] == pytest.approx(result["hand_off_seconds"] + result["seconds"], abs=0.01)
     assert result["claims_marked_paid_seconds"] > 0
     assert Claim.objects.filter(incident__code__startswith="bench-pay-", status="paid").count() == 300
+    assert result["receipts_seconds"] >= result["claims_marked_paid_seconds"]
+    paid = Payout.objects.filter(fund__incident_code__startswith="bench-pay-", status="paid")
+    receipts = Receipt.objects.filter(subject_type="reserves.payout", subject_id__in=[str(p.pk) for p in paid])
+    assert paid.count() == receipts.count() == 300
     assert Payout.objects.filter(status="paid").count() == 310
     assert ledger_reconcile().ok

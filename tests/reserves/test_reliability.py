@@ -6,6 +6,7 @@ afterwards: never overdrawn, every payout paid exactly once or visibly
 failed, and the ledger reconciles.
 """
 
+import datetime as dt
 import time
 from collections import Counter
 
@@ -13,7 +14,8 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from reserves import ledger, services
+from audit.models import Receipt
+from reserves import ledger, receipts, services
 from reserves.models import Account, Entitlement, Payout, SandboxTransfer, Transfer
 from reserves.selectors import ledger_reconcile, paid_by_claim
 from reserves.tasks import incident_allocate, payouts_process
@@ -59,6 +61,12 @@ def assert_paid_exactly_once() -> None:
     assert sum(paid_by_claim().values()) == sum(a.balance_jpy for a in Account.objects.filter(kind="paid"))
     report = ledger_reconcile()
     assert report.ok, report.problems
+    # Every paid payout has exactly one signed receipt, nothing else has one. The workers sign them after each
+    # payment commits; the sweep (run here, perhaps while workers still sign) issues what a killed worker dropped.
+    receipts.payout_receipts_sweep(grace=dt.timedelta(0))
+    issued = Counter(Receipt.objects.filter(subject_type="reserves.payout").values_list("subject_id", flat=True))
+    assert set(issued) == {str(pk) for pk in Payout.objects.filter(status="paid").values_list("pk", flat=True)}
+    assert set(issued.values()) <= {1}
 
 
 def test_two_workers_allocating_two_incidents_never_overdraw_the_reserve(worker_env_for):
@@ -74,6 +82,8 @@ def test_two_workers_allocating_two_incidents_never_overdraw_the_reserve(worker_
             payouts_process.delay(fund_a.pk)
             payouts_process.delay(fund_b.pk)
         wait_until(lambda: settled(fund_a) and settled(fund_b))
+        # The workers sign every payout's receipt on their own, after the payments (follow-up work).
+        wait_until(lambda: not receipts.payouts_without_receipt().exists(), what="the receipts")
 
     reserve = ledger.reserve_account()
     draws = Transfer.objects.filter(debit_account=reserve, kind="draw").aggregate(s=Sum("amount_jpy"))["s"]

@@ -1,0 +1,222 @@
+"""A customer's payout receipts: listed and downloaded through the API, linked and printable on the claim page.
+
+Only the owner and staff see them; another customer gets 404, an anonymous visitor is refused.
+"""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from audit.models import Receipt
+from audit.selectors import receipt_verify
+from claims import services
+from claims.models import Claim, Customer
+from config.roles import Role
+from reserves.models import Payout
+from tests.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot, login_verified, staff
+from tests.reserves.builders import reserve_fund
+
+pytestmark = pytest.mark.django_db
+SATO_FULL_JPY = 3_838_593  # 1000.5 XEM x 88.549 + 0.25 BTC x 15,000,000, truncated per line
+
+
+@pytest.fixture
+def paid_claim(django_capture_on_commit_callbacks) -> Claim:
+    """Sato's claim, approved and paid from the reserve, with every task run in-process (receipts included)."""
+    reserve_fund(10_000_000_000)
+    incident = incident_with_snapshot()
+    for account_id in ("ACC-1", "ACC-2"):
+        customer_user(Customer.objects.get(account_id=account_id))
+    claim = claim_file(Customer.objects.get(account_id="ACC-1"), incident)
+    services.claim_recommend(actor=staff(Role.REVIEWER), claim=claim)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
+    claim.refresh_from_db()
+    assert claim.status == "paid"
+    return claim
+
+
+@pytest.fixture
+def suzuki() -> Customer:
+    return Customer.objects.get(account_id="ACC-2")
+
+
+def the_receipt() -> Receipt:
+    return Receipt.objects.get(subject_type="reserves.payout", subject_id=str(Payout.objects.get().pk))
+
+
+def test_the_owner_lists_and_downloads_the_signed_receipt(api_as, paid_claim):
+    owner = api_as(paid_claim.customer.user)
+    receipt = the_receipt()
+
+    listed = owner.get(f"/api/claims/{paid_claim.ref}/receipts/")
+    assert listed.status_code == 200
+    payout = Payout.objects.get()
+    assert listed.json() == [
+        {
+            "id": str(receipt.id),
+            "payout_id": payout.pk,
+            "round": 1,
+            "amount_jpy": SATO_FULL_JPY,
+            "by_source_jpy": {"reserve": SATO_FULL_JPY},
+            "paid_at": listed.json()[0]["paid_at"],
+            "issued_at": listed.json()[0]["issued_at"],
+            "audit_seq": receipt.event_id,
+            "url": f"/api/claims/{paid_claim.ref}/receipts/{receipt.id}/",
+        }
+    ]
+
+    download = owner.get(listed.json()[0]["url"])
+    assert download.status_code == 200
+    assert download["Content-Disposition"] == f'attachment; filename="receipt-{receipt.id}.json"'
+    document = json.loads(download.content)
+    assert document == receipt.document
+    assert document["payload"]["claim_ref"] == paid_claim.ref
+    assert document["payload"]["customer_account_id"] == "ACC-1"
+    assert document["payload"]["customer_name"] == "Sato Haruto"
+    assert document["payload"]["payee"]["account_number"] == "****567"
+    assert sum(document["payload"]["by_source_jpy"].values()) == document["payload"]["amount_jpy"] == SATO_FULL_JPY
+    assert receipt_verify(document).ok  # the download, as the customer keeps it, verifies
+
+    latest = owner.get(f"/api/claims/{paid_claim.ref}/receipt/")
+    assert latest.status_code == 200 and json.loads(latest.content) == receipt.document
+
+
+def test_another_customer_gets_404_and_anonymous_is_refused(api, api_as, paid_claim, suzuki):
+    receipt = the_receipt()
+    other = api_as(suzuki.user)
+    paths = [
+        f"/api/claims/{paid_claim.ref}/receipts/",
+        f"/api/claims/{paid_claim.ref}/receipts/{receipt.id}/",
+        f"/api/claims/{paid_claim.ref}/receipt/",
+    ]
+    for path in paths:
+        response = other.get(path)
+        assert (response.status_code, response.json()["error"]) == (404, "not_found"), path
+        anonymous = api.get(path)  # session authentication first: DRF answers 403, not 401
+        assert (anonymous.status_code, anonymous.json()["error"]) == (403, "not_authenticated"), path
+    assert receipt.document["signature"] not in other.get(paths[1]).content.decode()
+
+
+def test_a_receipt_of_another_claim_is_404_under_my_claim(api_as, paid_claim, suzuki):
+    mine = claim_file(suzuki, paid_claim.incident)  # Suzuki's own claim, not paid
+    receipt = the_receipt()
+    client = api_as(suzuki.user)
+
+    assert client.get(f"/api/claims/{mine.ref}/receipts/").json() == []
+    assert client.get(f"/api/claims/{mine.ref}/receipts/{receipt.id}/").status_code == 404
+    assert client.get(f"/api/claims/{mine.ref}/receipts/not-a-uuid/").status_code == 404
+    assert client.get(f"/api/claims/{mine.ref}/receipt/").status_code == 404
+
+
+def test_staff_see_any_claims_receipts(api_as, paid_claim):
+    reviewer = api_as(staff(Role.REVIEWER))
+    receipt = the_receipt()
+    assert reviewer.get(f"/api/claims/{paid_claim.ref}/receipts/").json()[0]["id"] == str(receipt.id)
+    assert json.loads(reviewer.get(f"/api/claims/{paid_claim.ref}/receipts/{receipt.id}/").content) == receipt.document
+    regulator = api_as(staff(Role.REGULATOR))
+    assert regulator.get(f"/api/claims/{paid_claim.ref}/receipts/").status_code == 404
+
+
+# --- Pages -------------------------------------------------------------------------------------------
+
+
+def test_the_claim_page_links_the_printable_receipt_and_its_json(client, paid_claim):
+    client.login(username=paid_claim.customer.user.username, password=PASSWORD)
+    receipt = the_receipt()
+    page_url = f"/claims/{paid_claim.ref}/receipts/{receipt.id}/"
+    json_url = f"/claims/{paid_claim.ref}/receipts/{receipt.id}/download/"
+
+    japanese = client.get(f"/claims/{paid_claim.ref}/").content.decode()
+    assert 'data-testid="receipts"' in japanese
+    assert page_url in japanese and json_url in japanese
+    assert "支払証明書" in japanese and "印刷用の証明書" in japanese and "/verify/" in japanese
+
+    printable = client.get(page_url)
+    assert printable.status_code == 200
+    html = printable.content.decode()
+    assert paid_claim.ref in html and receipt.document["signature"] in html
+    assert f"#{receipt.event_id}" in html
+    assert "請求番号" in html and f"¥{SATO_FULL_JPY:,}" in html  # labelled fields, yen formatted
+    assert "****567" in html and "1234567" not in html
+    assert json_url in html
+
+    download = client.get(json_url)
+    assert download.status_code == 200
+    assert json.loads(download.content) == receipt.document
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/claims/"})
+    english = client.get(f"/claims/{paid_claim.ref}/").content.decode()
+    assert "Payout receipts" in english and "Printable receipt" in english and "Download (JSON)" in english
+    assert "Claim reference" in client.get(page_url).content.decode()
+
+
+def test_receipt_pages_are_404_for_another_customer_and_ask_anonymous_to_log_in(client, paid_claim, suzuki):
+    receipt = the_receipt()
+    page_url = f"/claims/{paid_claim.ref}/receipts/{receipt.id}/"
+    json_url = f"{page_url}download/"
+
+    for url in (page_url, json_url):
+        anonymous = client.get(url)
+        assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/"), url
+
+    client.login(username=suzuki.user.username, password=PASSWORD)
+    for url in (page_url, json_url):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert receipt.document["signature"] not in response.content.decode()
+
+
+def test_a_paid_claim_whose_receipt_is_not_signed_yet_says_so(client, django_capture_on_commit_callbacks, monkeypatch):
+    monkeypatch.setattr("reserves.allocation.receipts_queue", lambda **kwargs: None)  # the message is lost
+    reserve_fund(10_000_000_000)
+    incident = incident_with_snapshot()
+    sato = Customer.objects.get(account_id="ACC-1")
+    customer_user(sato)
+    claim = claim_file(sato, incident)
+    services.claim_recommend(actor=staff(Role.REVIEWER), claim=claim)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
+    client.login(username=sato.user.username, password=PASSWORD)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/claims/"})
+
+    html = client.get(f"/claims/{claim.ref}/").content.decode()
+
+    assert 'data-testid="receipts-pending"' in html and 'data-testid="receipts"' not in html
+
+
+def test_staff_see_receipts_on_the_claim_and_the_payout_list(client, paid_claim):
+    approver = staff(Role.APPROVER)
+    login_verified(client, approver)
+    receipt = the_receipt()
+    payout = Payout.objects.get()
+
+    claim_page = client.get(f"/staff/claims/{paid_claim.ref}/").content.decode()
+    assert f"/claims/{paid_claim.ref}/receipts/{receipt.id}/" in claim_page
+    staff_view = client.get(f"/claims/{paid_claim.ref}/receipts/{receipt.id}/")
+    assert staff_view.status_code == 200 and f"/staff/claims/{paid_claim.ref}/" in staff_view.content.decode()
+
+    payouts = client.get("/staff/payouts/").content.decode()
+    assert f'data-testid="receipt-{payout.pk}"' in payouts
+    printable = client.get(f"/staff/payouts/{payout.pk}/receipt/")
+    assert printable.status_code == 200 and receipt.document["signature"] in printable.content.decode()
+    download = client.get(f"/staff/payouts/{payout.pk}/receipt/download/")
+    assert json.loads(download.content) == receipt.document
+
+
+def test_the_payout_receipt_pages_refuse_customers_and_name_missing_receipts(client, paid_claim):
+    payout = Payout.objects.get()
+    client.login(username=paid_claim.customer.user.username, password=PASSWORD)
+    assert client.get(f"/staff/payouts/{payout.pk}/receipt/").status_code == 403
+    client.logout()
+    login_verified(client, staff(Role.APPROVER))
+    assert client.get(f"/staff/payouts/{payout.pk + 1000}/receipt/").status_code == 404
+
+
+def test_the_printable_receipt_verifies_through_the_public_page(client, paid_claim):
+    receipt = the_receipt()
+    text = json.dumps(receipt.document, ensure_ascii=False)
+    html = client.post("/verify/", {"receipt": text}).content.decode()
+    assert "正当" in html and paid_claim.ref in html
+    call_command("audit_verify")
