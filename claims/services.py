@@ -224,7 +224,7 @@ def incident_asset_price_set(
             f"Reference prices of {incident.code} are fixed since a claim was approved "
             f"({incident.prices_locked_at:%Y-%m-%d %H:%M %Z}).",
         )
-    locked = IncidentAsset.objects.select_for_update().get(pk=asset.pk)
+    locked = IncidentAsset.objects.select_for_update(no_key=True).get(pk=asset.pk)
     _check_asset(
         AssetInput(
             symbol=locked.symbol,
@@ -647,7 +647,7 @@ def claim_file(
             extra={"fields": {"Idempotency-Key": ["required, at most 128 characters"]}},
         )
     # One customer's filings queue behind each other: the checks below cannot race.
-    customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(of=("self",), no_key=True).get(pk=customer.pk)
     fingerprint = _fingerprint(
         {
             "incident": incident.code,
@@ -838,7 +838,12 @@ def evidence_access_record(*, actor: Any, evidence: Evidence) -> None:
 
 
 def _claim_lock_for_customer(*, customer: Customer, claim: Claim) -> Claim:
-    locked = Claim.objects.select_for_update(of=("self",)).select_related("incident").filter(pk=claim.pk).first()
+    locked = (
+        Claim.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("incident")
+        .filter(pk=claim.pk)
+        .first()
+    )
     if locked is None or locked.customer_id != customer.pk:
         raise NotFound("not_found", "No such claim.")
     return locked
@@ -1048,7 +1053,11 @@ def required_approvals_for(amount_jpy: int) -> int:
 
 
 def _claim_lock_for_staff(claim: Claim) -> Claim:
-    return Claim.objects.select_for_update(of=("self",)).select_related("incident", "customer").get(pk=claim.pk)
+    return (
+        Claim.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("incident", "customer")
+        .get(pk=claim.pk)
+    )
 
 
 def _require_role(actor: Any, *roles: Role) -> None:
@@ -1523,14 +1532,14 @@ def claim_batch_approve(*, actor: Any, batch: ClaimBatch, reason: str = "") -> C
     go to payouts and their customers are told after commit.
     """
     _require_role(actor, Role.APPROVER, Role.ADMIN)
-    batch = ClaimBatch.objects.select_for_update(of=("self",)).select_related("incident").get(pk=batch.pk)
+    batch = ClaimBatch.objects.select_for_update(of=("self",), no_key=True).select_related("incident").get(pk=batch.pk)
     if batch.status != ClaimBatch.Status.PROPOSED:
         raise Conflict("batch_decided", f"Batch {batch.pk} is {batch.status} already.")
     if batch.created_by_id == actor.pk:
         raise ApplicationError("four_eyes", "You built this batch; a different approver must approve it.")
     # Lock the batch's claims in id order: a claim cannot be decided one by one meanwhile.
     ids = list(
-        Claim.objects.select_for_update(of=("self",))
+        Claim.objects.select_for_update(of=("self",), no_key=True)
         .filter(batch=batch, status=Claim.Status.RECOMMENDED)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -1615,7 +1624,7 @@ def claim_batch_approve(*, actor: Any, batch: ClaimBatch, reason: str = "") -> C
 def claims_mark_paid(*, claim_ids: Sequence[int], actor: Any = None) -> int:
     """Mark approved claims as paid (the payout side's receiver calls this). Idempotent; returns how many changed."""
     ids = list(
-        Claim.objects.select_for_update(of=("self",))
+        Claim.objects.select_for_update(of=("self",), no_key=True)
         .filter(pk__in=list(claim_ids), status=Claim.Status.APPROVED)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -1705,7 +1714,7 @@ def _invitations_claim(*, incident_id: int, batch_size: int) -> list[InvitationM
     """Take up to batch_size pending invitations (SKIP LOCKED), mark them sending, and commit."""
     with transaction.atomic(durable=True):
         rows = list(
-            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+            Invitation.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
             .filter(incident_id=incident_id, status=Invitation.Status.PENDING)
             .select_related("customer")
             .order_by("pk")[:batch_size]
@@ -1784,14 +1793,14 @@ def customer_activate(*, token: str, password: str) -> Any:
     The password must pass Django's validators. Every other open token of the customer is spent too.
     """
     row = (
-        ActivationToken.objects.select_for_update(of=("self",))
+        ActivationToken.objects.select_for_update(of=("self",), no_key=True)
         .select_related("customer")
         .filter(token_hash=_token_hash(token or ""))
         .first()
     )
     if row is None or row.used_at is not None or row.expires_at <= timezone.now():
         raise InvalidInput("activation_invalid", ACTIVATION_INVALID, extra={"fields": {"token": ["invalid"]}})
-    customer = Customer.objects.select_for_update(of=("self",)).get(pk=row.customer_id)
+    customer = Customer.objects.select_for_update(of=("self",), no_key=True).get(pk=row.customer_id)
     users = get_user_model().objects
     user = customer.user
     created = user is None

@@ -145,7 +145,7 @@ def _level(*, fund_id: int, funds: int, base_total: int, loss_basis: int) -> int
 def _policies_lock(fund: IncidentFund) -> list[tuple[InsurancePolicy, int]]:
     """Policies in force at detection, locked in id order, with what other incidents already claimed of each."""
     policies = list(
-        InsurancePolicy.objects.select_for_update(of=("self",))
+        InsurancePolicy.objects.select_for_update(of=("self",), no_key=True)
         .filter(period_start__lte=fund.detected_at, period_end__gt=fund.detected_at)
         .order_by("id")
     )
@@ -204,7 +204,8 @@ def allocation_run(*, actor: Any, incident_code: str, reason: str = "") -> Alloc
         return current
     policies = _policies_lock(fund)
     recoveries = {
-        r.policy_id: r for r in RecoveryClaim.objects.select_for_update(of=("self",)).filter(fund=fund).order_by("id")
+        r.policy_id: r
+        for r in RecoveryClaim.objects.select_for_update(of=("self",), no_key=True).filter(fund=fund).order_by("id")
     }
     seq = fund.round + 1
     admitted = Entitlement.objects.filter(fund=fund, admitted_round__isnull=True).update(admitted_round=seq)
@@ -421,7 +422,7 @@ def payouts_allocate_chunk(
     if entitlement_ids is not None:
         queryset = queryset.filter(pk__in=entitlement_ids)
     rows = list(
-        queryset.select_for_update(skip_locked=True, of=("self",))
+        queryset.select_for_update(skip_locked=True, of=("self",), no_key=True)
         .order_by("id")
         .values_list(
             "id", "claim_ref", "eligible_jpy", "base_jpy", "allocated_jpy", "payee_method", "payee", "customer_name"
@@ -571,7 +572,7 @@ def payouts_lease(
     if fund_id is not None:
         queryset = queryset.filter(fund_id=fund_id)
     ids = list(
-        queryset.select_for_update(skip_locked=True, of=("self",))
+        queryset.select_for_update(skip_locked=True, of=("self",), no_key=True)
         .order_by("id")
         .values_list("id", flat=True)[: limit or settings.PAYOUT_CHUNK_SIZE]
     )

@@ -129,7 +129,7 @@ def funding_request(
 
 
 def _funding_lock(funding_id: int) -> ReserveFunding:
-    funding = ReserveFunding.objects.select_for_update(of=("self",)).filter(pk=funding_id).first()
+    funding = ReserveFunding.objects.select_for_update(of=("self",), no_key=True).filter(pk=funding_id).first()
     if funding is None:
         raise NotFound("not_found", "No such funding request.")
     if funding.status != ReserveFunding.Status.REQUESTED:
@@ -630,7 +630,7 @@ def entitlement_eligible_raise(*, actor: Any, claim_ref: str, eligible_jpy: int,
     if current is None:
         raise NotFound("not_found", f"No entitlement for claim {claim_ref}.")
     fund = _fund_lock(current)
-    entitlement = Entitlement.objects.select_for_update(of=("self",)).get(claim_ref=claim_ref)
+    entitlement = Entitlement.objects.select_for_update(of=("self",), no_key=True).get(claim_ref=claim_ref)
     require_yen(eligible_jpy, "eligible_jpy")
     if eligible_jpy == entitlement.eligible_jpy:
         return False
@@ -662,7 +662,7 @@ def entitlement_eligible_raise(*, actor: Any, claim_ref: str, eligible_jpy: int,
 @transaction.atomic(durable=True)
 def entitlement_payee_update(*, actor: Any, claim_ref: str, payee: PayeeInput) -> Entitlement:
     """Change where a claimant is paid (e.g. after a rejected transfer); unpaid payouts use the new payee."""
-    entitlement = Entitlement.objects.select_for_update(of=("self",)).filter(claim_ref=claim_ref).first()
+    entitlement = Entitlement.objects.select_for_update(of=("self",), no_key=True).filter(claim_ref=claim_ref).first()
     if entitlement is None:
         raise NotFound("not_found", "No such entitlement.")
     fields: dict[str, list[str]] = {}
@@ -689,7 +689,7 @@ def entitlement_payee_update(*, actor: Any, claim_ref: str, payee: PayeeInput) -
 
 def _recovery_lock(recovery_id: int) -> RecoveryClaim:
     recovery = (
-        RecoveryClaim.objects.select_for_update(of=("self",))
+        RecoveryClaim.objects.select_for_update(of=("self",), no_key=True)
         .select_related("policy", "fund")
         .filter(pk=recovery_id)
         .first()
@@ -844,7 +844,7 @@ def payouts_retry(*, actor: Any, payout_ids: list[int], reason: str = "") -> lis
     from reserves.tasks import payouts_send
 
     payouts = list(
-        Payout.objects.select_for_update(of=("self",))
+        Payout.objects.select_for_update(of=("self",), no_key=True)
         .filter(pk__in=payout_ids, status=Payout.Status.FAILED)
         .order_by("id")
     )
@@ -892,11 +892,11 @@ def zengin_file_confirm(*, actor: Any, zengin_file: ZenginFile) -> int:
     """The bank confirmed a Zengin file: its submitted payouts are paid. Returns how many."""
     from reserves.allocation import payouts_mark_paid
 
-    zfile = ZenginFile.objects.select_for_update(of=("self",)).get(pk=zengin_file.pk)
+    zfile = ZenginFile.objects.select_for_update(of=("self",), no_key=True).get(pk=zengin_file.pk)
     if zfile.status == ZenginFile.Status.CONFIRMED:
         return 0
     payouts = list(
-        Payout.objects.select_for_update(of=("self",))
+        Payout.objects.select_for_update(of=("self",), no_key=True)
         .filter(status=Payout.Status.SUBMITTED, rail_reference__startswith=f"{zfile.name}#")
         .order_by("id")
     )
