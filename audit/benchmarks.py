@@ -27,6 +27,7 @@ from audit.services import Actor, EventInput, events_record
 from config.roles import Role
 
 CHUNK = 10_000
+EXPORT_PATH = "/api/regulator/audit/"
 ACTOR = Actor.system("system:bench")
 
 
@@ -49,7 +50,8 @@ def _fill(rows: int) -> None:
             bar.update(n)
 
 
-def _regulator_client() -> Client:
+def regulator_client() -> Client:
+    """A test client logged in as a regulator (`bench-regulator`), for benchmarks of the portal's exports."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
@@ -60,12 +62,15 @@ def _regulator_client() -> Client:
     return client
 
 
-def _streamed(client: Client, *, trace: bool) -> tuple[int, int, float, int]:
-    """Download the CSV export; with `trace`, measure peak Python memory (tracemalloc slows it down)."""
+def streamed_download(client: Client, path: str, *, trace: bool) -> tuple[int, int, float, int]:
+    """Download `path?format=csv` as a stream: (rows, bytes, seconds, peak Python memory with `trace`).
+
+    tracemalloc slows the download down, so time one run without `trace` and measure memory in another.
+    """
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
-    response = client.get("/api/regulator/audit/", {"format": "csv"})
+    response = client.get(path, {"format": "csv"})
     if response.status_code != 200:
         raise RuntimeError(f"export answered {response.status_code}")
     size = lines = 0
@@ -106,9 +111,9 @@ def _naive(rows: int, *, trace: bool) -> tuple[int, float, int]:
 
 def run(*, rows: int, naive_rows: int, **_: Any) -> dict[str, Any]:
     _fill(rows)
-    client = _regulator_client()
-    exported, size, seconds, _ = _streamed(client, trace=False)
-    _, _, _, peak = _streamed(client, trace=True)
+    client = regulator_client()
+    exported, size, seconds, _ = streamed_download(client, EXPORT_PATH, trace=False)
+    _, _, _, peak = streamed_download(client, EXPORT_PATH, trace=True)
     print(f"naive export of {naive_rows} rows ...", file=sys.stderr)
     naive_n, naive_seconds, _ = _naive(naive_rows, trace=False)
     _, _, naive_peak = _naive(naive_rows, trace=True)

@@ -22,18 +22,18 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.http import HttpResponse
-from django.test import Client
 from django.utils import timezone
 from tqdm import tqdm
 
+from audit.benchmarks import regulator_client, streamed_download
 from audit.services import Actor
-from config.roles import Role
 from reserves import ledger, services
 from reserves.bulk import rows_insert
 from reserves.models import Account, Allocation, Entitlement, IncidentFund, Payout
 from reserves.regulator import PAYOUT_COLUMNS
 
 CHUNK = 20_000
+EXPORT_PATH = "/api/regulator/payouts/"
 ACTOR = Actor.system("system:bench")
 PAYEE = {
     "bank_code": "0001",
@@ -167,40 +167,6 @@ def _fill(rows: int) -> int:
     return missing
 
 
-def _regulator_client() -> Client:
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    user, _ = get_user_model().objects.get_or_create(username="bench-regulator")
-    user.groups.add(Group.objects.get(name=Role.REGULATOR.value))
-    client = Client(HTTP_HOST="localhost")  # a name in the default ALLOWED_HOSTS
-    client.force_login(user)
-    return client
-
-
-def _streamed(client: Client, *, trace: bool) -> tuple[int, int, float, int]:
-    """Download the CSV export; with `trace`, measure peak Python memory (tracemalloc slows it down)."""
-    if trace:
-        tracemalloc.start()
-    started = time.perf_counter()
-    response = client.get("/api/regulator/payouts/", {"format": "csv"})
-    if response.status_code != 200:
-        raise RuntimeError(f"export answered {response.status_code}")
-    size = lines = 0
-    desc = "streamed export (memory traced)" if trace else "streamed export (timed)"
-    with tqdm(unit="B", unit_scale=True, desc=desc, file=sys.stderr, mininterval=0.5) as bar:
-        for chunk in response.streaming_content:
-            size += len(chunk)
-            lines += chunk.count(b"\r\n")
-            bar.update(len(chunk))
-    seconds = time.perf_counter() - started
-    peak = 0
-    if trace:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return lines - 1, size, seconds, peak
-
-
 def _naive(rows: int, *, trace: bool) -> tuple[int, float, int]:
     """The same CSV built in memory: every payout loaded as a model instance, one string, one response."""
     if trace:
@@ -243,9 +209,9 @@ def run(*, rows: int, naive_rows: int, **_: Any) -> dict[str, Any]:
     started = time.perf_counter()
     inserted = _fill(rows)
     insert_seconds = time.perf_counter() - started
-    client = _regulator_client()
-    exported, size, seconds, _ = _streamed(client, trace=False)
-    _, _, _, peak = _streamed(client, trace=True)
+    client = regulator_client()
+    exported, size, seconds, _ = streamed_download(client, EXPORT_PATH, trace=False)
+    _, _, _, peak = streamed_download(client, EXPORT_PATH, trace=True)
     print(f"naive export of {naive_rows} rows ...", file=sys.stderr)
     naive_n, naive_seconds, _ = _naive(naive_rows, trace=False)
     _, _, naive_peak = _naive(naive_rows, trace=True)
