@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from claims import selectors
 from claims.models import Claim, ClaimTimelineEntry, Incident
@@ -45,6 +46,13 @@ class IncidentSummary:
     first_paid_at: dt.datetime | None = None
     milestone_paid_at: dt.datetime | None = None
     paid_per_day: list[tuple[dt.date, int]] = field(default_factory=list)
+
+    def paid_every_day(self) -> list[tuple[dt.date, int]]:
+        """Yen paid per day from the day of detection to the last payment, zero where nothing was paid."""
+        start = timezone.localdate(self.incident.detected_at)
+        paid = dict(self.paid_per_day)
+        days = (max([start, *paid]) - start).days + 1
+        return [(day, paid.get(day, 0)) for day in (start + dt.timedelta(days=n) for n in range(days))]
 
     @property
     def days_to_first_payout(self) -> Decimal | None:

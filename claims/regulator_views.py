@@ -1,10 +1,7 @@
 """Regulator portal pages of incidents (read-only; every view is audit-logged by audit.middleware)."""
 
-import datetime as dt
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.views import regulator_required
@@ -27,17 +24,10 @@ def regulator_incident_list(request: HttpRequest) -> HttpResponse:
     return render(request, "claims/regulator_incident_list.html", {"summaries": summaries, "paid_chart": chart})
 
 
-def _every_day_from(start: dt.date, paid_per_day: list[tuple[dt.date, int]]) -> list[tuple[dt.date, int]]:
-    """Every day from detection to the last payment (zero where nothing was paid), so time runs evenly."""
-    paid = dict(paid_per_day)
-    last = max([start, *paid])
-    return [(day, paid.get(day, 0)) for day in (start + dt.timedelta(days=n) for n in range((last - start).days + 1))]
-
-
 @regulator_required
 def regulator_incident_detail(request: HttpRequest, code: str) -> HttpResponse:
     summary = regulator.incident_summary(code=code)
-    days = _every_day_from(timezone.localdate(summary.incident.detected_at), summary.paid_per_day)
+    days = summary.paid_every_day()
     paid_chart = charts.cumulative_chart(
         title=_("Cumulative paid against eligible loss (¥)"),
         labels=[day.strftime("%m-%d") for day, _amount in days],
