@@ -14,6 +14,7 @@ import io
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection, transaction
@@ -109,18 +110,21 @@ def _naive(rows: int, *, trace: bool) -> tuple[int, float, int]:
     return len(events), seconds, peak
 
 
-def run(*, rows: int, naive_rows: int, **_: Any) -> dict[str, Any]:
-    _fill(rows)
+def export_compared(*, path: str, naive: Callable[..., tuple[int, float, int]], naive_rows: int) -> dict[str, Any]:
+    """Stream `path?format=csv` as a regulator and build the same CSV with `naive(rows, trace=…)`.
+
+    Each is timed once plainly and once under tracemalloc; returns the common JSON fields
+    (sizes, rates, peaks, the naive peak scaled to 1M rows, and the ratios).
+    """
     client = regulator_client()
-    exported, size, seconds, _ = streamed_download(client, EXPORT_PATH, trace=False)
-    _, _, _, peak = streamed_download(client, EXPORT_PATH, trace=True)
+    exported, size, seconds, _ = streamed_download(client, path, trace=False)
+    _, _, _, peak = streamed_download(client, path, trace=True)
     print(f"naive export of {naive_rows} rows ...", file=sys.stderr)
-    naive_n, naive_seconds, _ = _naive(naive_rows, trace=False)
-    _, _, naive_peak = _naive(naive_rows, trace=True)
+    naive_n, naive_seconds, _ = naive(naive_rows, trace=False)
+    _, _, naive_peak = naive(naive_rows, trace=True)
     fast_per_s, naive_per_s = exported / seconds, naive_n / naive_seconds
     naive_peak_per_million = naive_peak * 1_000_000 / max(naive_n, 1)
     return {
-        "bench": "audit_export",
         "database": connection.vendor,
         "n": exported,
         "bytes": size,
@@ -135,3 +139,8 @@ def run(*, rows: int, naive_rows: int, **_: Any) -> dict[str, Any]:
         "ratio": round(fast_per_s / naive_per_s, 2),
         "memory_ratio_per_1m_rows": round(naive_peak_per_million / max(peak, 1), 1),
     }
+
+
+def run(*, rows: int, naive_rows: int, **_: Any) -> dict[str, Any]:
+    _fill(rows)
+    return {"bench": "audit_export", **export_compared(path=EXPORT_PATH, naive=_naive, naive_rows=naive_rows)}

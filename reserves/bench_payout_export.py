@@ -25,7 +25,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from tqdm import tqdm
 
-from audit.benchmarks import regulator_client, streamed_download
+from audit.benchmarks import export_compared
 from audit.services import Actor
 from reserves import ledger, services
 from reserves.bulk import rows_insert
@@ -209,29 +209,9 @@ def run(*, rows: int, naive_rows: int, **_: Any) -> dict[str, Any]:
     started = time.perf_counter()
     inserted = _fill(rows)
     insert_seconds = time.perf_counter() - started
-    client = regulator_client()
-    exported, size, seconds, _ = streamed_download(client, EXPORT_PATH, trace=False)
-    _, _, _, peak = streamed_download(client, EXPORT_PATH, trace=True)
-    print(f"naive export of {naive_rows} rows ...", file=sys.stderr)
-    naive_n, naive_seconds, _ = _naive(naive_rows, trace=False)
-    _, _, naive_peak = _naive(naive_rows, trace=True)
-    fast_per_s, naive_per_s = exported / seconds, naive_n / naive_seconds
-    naive_peak_per_million = naive_peak * 1_000_000 / max(naive_n, 1)
     return {
         "bench": "payout_export",
-        "database": connection.vendor,
-        "n": exported,
         "inserted": inserted,
         "insert_seconds": round(insert_seconds, 1),
-        "bytes": size,
-        "seconds": round(seconds, 3),
-        "fast_per_s": round(fast_per_s, 1),
-        "fast_peak_mb": round(peak / 2**20, 1),
-        "naive_n": naive_n,
-        "naive_seconds": round(naive_seconds, 3),
-        "naive_per_s": round(naive_per_s, 1),
-        "naive_peak_mb": round(naive_peak / 2**20, 1),
-        "naive_peak_mb_per_1m_rows": round(naive_peak_per_million / 2**20, 1),
-        "ratio": round(fast_per_s / naive_per_s, 2),
-        "memory_ratio_per_1m_rows": round(naive_peak_per_million / max(peak, 1), 1),
+        **export_compared(path=EXPORT_PATH, naive=_naive, naive_rows=naive_rows),
     }
