@@ -40,7 +40,14 @@ from reserves.models import (
     ReserveFunding,
     Transfer,
 )
-from reserves.selectors import ReservePosition, SourceTotal, reserve_position, reserve_required_jpy, source_totals
+from reserves.selectors import (
+    AgainstMinimum,
+    ReservePosition,
+    SourceTotal,
+    reserve_position,
+    reserve_required_jpy,
+    source_totals,
+)
 
 RESERVE_SOURCE = "reserve"
 POLICY_SOURCE_PREFIX = "policy:"
@@ -227,21 +234,13 @@ def incident_codes() -> list[str]:
 
 
 @dataclass(frozen=True)
-class ReservePoint:
+class ReservePoint(AgainstMinimum):
     """The reserve at the end of a day (the site's time zone) and the minimum required that day."""
 
     day: dt.date
     balance_jpy: int
     required_jpy: int
     custody_value_jpy: int
-
-    @property
-    def below_minimum(self) -> bool:
-        return self.balance_jpy < self.required_jpy
-
-    @property
-    def gap_jpy(self) -> int:
-        return max(0, self.required_jpy - self.balance_jpy)
 
 
 def _day_start(day: dt.date) -> dt.datetime:

@@ -186,15 +186,11 @@ def first_paid_at(*, fund: IncidentFund) -> dt.datetime | None:
 # --- The reserve -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReservePosition:
+class AgainstMinimum:
+    """A reserve balance beside its required minimum (ReservePosition now, ReservePoint per day)."""
+
     balance_jpy: int
-    floor_jpy: int
-    custody_percent: Decimal
-    custody_value_jpy: int
-    custody_as_of: dt.datetime | None
     required_jpy: int
-    drawn_for_incidents_jpy: int
 
     @property
     def below_minimum(self) -> bool:
@@ -203,6 +199,17 @@ class ReservePosition:
     @property
     def gap_jpy(self) -> int:
         return max(0, self.required_jpy - self.balance_jpy)
+
+
+@dataclass(frozen=True)
+class ReservePosition(AgainstMinimum):
+    balance_jpy: int
+    floor_jpy: int
+    custody_percent: Decimal
+    custody_value_jpy: int
+    custody_as_of: dt.datetime | None
+    required_jpy: int
+    drawn_for_incidents_jpy: int
 
 
 def reserve_position() -> ReservePosition:
