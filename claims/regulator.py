@@ -70,18 +70,11 @@ def _days_between(start: dt.datetime, end: dt.datetime | None) -> Decimal | None
     return days.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def _claims_by_status(incident: Incident) -> dict[str, int]:
-    counts = dict(
-        Claim.objects.filter(incident=incident).values("status").annotate(n=Count("id")).values_list("status", "n")
-    )
-    return {status: counts.get(status, 0) for status in Claim.Status.values}
-
-
 def incident_summary(*, code: str) -> IncidentSummary:
     """The regulator's summary of one incident. NotFound for an unknown code."""
     incident = selectors.incident_get(code=code)
     snapshot = getattr(incident, "snapshot", None)
-    by_status = _claims_by_status(incident)
+    by_status = selectors.claim_status_counts(filters=selectors.ReviewFilters(incident=incident.code))
     summary = IncidentSummary(
         incident=incident,
         affected_customers=snapshot.customer_count if snapshot else 0,
