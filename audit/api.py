@@ -15,11 +15,9 @@ from audit.export import CHECKPOINT_COLUMNS, EVENT_COLUMNS
 from audit.forms import EventFilterForm
 from audit.models import Checkpoint, Event
 from audit.signing import SigningKeyMissing, signer
-from config.errors import InvalidInput
-from config.exports import StreamedExportMixin
-from config.roles import IsAdmin, IsRegulator
-
-ERROR = inline_serializer("AuditError", {"error": serializers.CharField(), "detail": serializers.CharField()})
+from core.errors import ErrorSerializer, InvalidInput
+from core.exports import StreamedExportMixin
+from core.roles import IsAdmin, IsRegulator
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -53,7 +51,7 @@ class RegulatorAuditEventListApi(StreamedExportMixin, generics.GenericAPIView):
             OpenApiParameter("until", OpenApiTypes.DATETIME, description="exclusive"),
             OpenApiParameter("format", str, enum=["json", "csv", "jsonl"]),
         ],
-        responses={200: EventSerializer(many=True), 400: ERROR, 403: ERROR},
+        responses={200: EventSerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
         params = request.query_params.copy()
@@ -100,7 +98,7 @@ class RegulatorAuditVerifyApi(APIView):
 
     permission_classes = [IsRegulator]
 
-    @extend_schema(responses={200: VerificationSerializer, 403: ERROR})
+    @extend_schema(responses={200: VerificationSerializer, 403: ErrorSerializer})
     def get(self, request: Request) -> Response:
         run = services.verification_run(requested_by=request.user)
         return Response(VerificationSerializer(run).data)
@@ -124,7 +122,7 @@ class RegulatorCheckpointListApi(StreamedExportMixin, generics.GenericAPIView):
     @extend_schema(
         operation_id="regulator_audit_checkpoints_list",
         parameters=[OpenApiParameter("format", str, enum=["json", "jsonl"])],
-        responses={200: CheckpointSerializer(many=True), 403: ERROR},
+        responses={200: CheckpointSerializer(many=True), 403: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
         checkpoints = selectors.checkpoint_list()
@@ -139,7 +137,7 @@ class RegulatorCheckpointListApi(StreamedExportMixin, generics.GenericAPIView):
 class RegulatorCheckpointDetailApi(APIView):
     permission_classes = [IsRegulator]
 
-    @extend_schema(responses={200: CheckpointSerializer, 404: ERROR})
+    @extend_schema(responses={200: CheckpointSerializer, 404: ErrorSerializer})
     def get(self, request: Request, checkpoint_id: int) -> Response:
         return Response(CheckpointSerializer(selectors.checkpoint_get(checkpoint_id=checkpoint_id)).data)
 
@@ -190,7 +188,7 @@ class ReceiptVerifyApi(APIView):
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses={200: ReceiptCheckSerializer, 400: OpenApiResponse(ERROR)},
+        responses={200: ReceiptCheckSerializer, 400: OpenApiResponse(ErrorSerializer)},
     )
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
@@ -220,7 +218,9 @@ class RegulatorAccountListApi(generics.GenericAPIView):
         page = self.paginate_queryset(selectors.regulator_list())
         return self.get_paginated_response(RegulatorAccountSerializer(page, many=True).data)
 
-    @extend_schema(responses={201: RegulatorAccountSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
+    @extend_schema(
+        responses={201: RegulatorAccountSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer}
+    )
     def post(self, request: Request) -> Response:
         data = RegulatorAccountSerializer(data=request.data)
         data.is_valid(raise_exception=True)

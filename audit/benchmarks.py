@@ -25,7 +25,7 @@ from tqdm import tqdm
 from audit.export import EVENT_COLUMNS
 from audit.models import ChainHead, Event
 from audit.services import Actor, EventInput, events_record
-from config.roles import Role
+from core.roles import Role
 
 CHUNK = 10_000
 EXPORT_PATH = "/api/regulator/audit/"

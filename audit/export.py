@@ -10,7 +10,7 @@ from audit.chain import canonical_json, format_time
 from audit.models import ChainHead, Checkpoint, SigningKey
 from audit.selectors import event_dicts
 from audit.signing import SigningKeyMissing, signer
-from config.exports import Column
+from core.exports import Column
 
 EVENT_COLUMNS = [
     Column("seq"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from audit.models import Checkpoint, Event, VerificationRun
-from config.reports import Report, Section, quarter_bounds
+from core.reports import Report, Section, quarter_bounds
 
 
 def audit_sections(*, start: dt.datetime, end: dt.datetime) -> list[Section]:

@@ -24,8 +24,8 @@ from audit.chain import (
 )
 from audit.models import ChainHead, Checkpoint, Event, SigningKey, VerificationRun
 from audit.signing import signature_valid
-from config.errors import NotFound
-from config.roles import Role
+from core.errors import NotFound
+from core.roles import Role
 
 
 def event_dicts(

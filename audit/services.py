@@ -29,8 +29,8 @@ from audit.context import current_request_id, current_task
 from audit.models import ChainHead, Checkpoint, Event, Receipt, SigningKey, VerificationRun
 from audit.selectors import chain_verify, checkpoints_verify, event_dicts
 from audit.signing import Signer, signer
-from config.errors import ApplicationError, Conflict, InvalidInput
-from config.roles import Role, has_role, role_of
+from core.errors import ApplicationError, Conflict, InvalidInput
+from core.roles import Role, has_role, role_of
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 
 from audit.chain import canonical_json
-from config.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 class SigningKeyMissing(ApplicationError):

@@ -17,11 +17,11 @@ from audit.forms import EventFilterForm, ReceiptVerifyForm, RegulatorCreateForm
 from audit.models import Receipt
 from audit.reports import quarterly_report
 from audit.signing import SigningKeyMissing, signer
-from config import charts
-from config.errors import ApplicationError
-from config.exports import stream_export
-from config.reports import report_csv, report_pdf
-from config.roles import Role, role_required
+from core import charts
+from core.errors import ApplicationError
+from core.exports import stream_export
+from core.reports import report_csv, report_pdf
+from core.roles import Role, role_required
 
 PAGE_SIZE = 50
 

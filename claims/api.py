@@ -1,6 +1,6 @@
 """REST API for incidents and snapshots. Thin: validate input, call a service or selector."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -9,9 +9,8 @@ from rest_framework.views import APIView
 
 from claims import selectors, services
 from claims.models import Incident, IncidentAsset
-from config.roles import HasPerm, IsCustomer, IsStaffMember
-
-ERROR = inline_serializer("Error", {"error": serializers.CharField(), "detail": serializers.CharField()})
+from core.errors import ErrorSerializer
+from core.roles import HasPerm, IsCustomer, IsStaffMember
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -114,7 +113,7 @@ class StaffIncidentListApi(generics.GenericAPIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: IncidentSerializer, 400: ERROR, 409: ERROR},
+        responses={201: IncidentSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -128,7 +127,7 @@ class StaffIncidentListApi(generics.GenericAPIView):
 class StaffIncidentDetailApi(APIView):
     permission_classes = [IsStaffMember]
 
-    @extend_schema(responses={200: IncidentSerializer, 404: ERROR})
+    @extend_schema(responses={200: IncidentSerializer, 404: ErrorSerializer})
     def get(self, request: Request, code: str) -> Response:
         return Response(IncidentSerializer(selectors.incident_get(code=code)).data)
 
@@ -147,7 +146,9 @@ class StaffIncidentTransitionApi(APIView):
         to = serializers.ChoiceField(choices=Incident.Status.choices)
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
-    @extend_schema(request=InputSerializer, responses={200: IncidentSerializer, 404: ERROR, 422: ERROR})
+    @extend_schema(
+        request=InputSerializer, responses={200: IncidentSerializer, 404: ErrorSerializer, 422: ErrorSerializer}
+    )
     def post(self, request: Request, code: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -164,7 +165,9 @@ class StaffIncidentTransitionApi(APIView):
 class StaffIncidentAssetAddApi(APIView):
     permission_classes = [HasPerm("claims.manage_incident")]
 
-    @extend_schema(request=AssetInputSerializer, responses={201: AssetSerializer, 409: ERROR, 422: ERROR})
+    @extend_schema(
+        request=AssetInputSerializer, responses={201: AssetSerializer, 409: ErrorSerializer, 422: ErrorSerializer}
+    )
     def post(self, request: Request, code: str) -> Response:
         data = AssetInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -193,7 +196,9 @@ class StaffAssetPriceApi(APIView):
         price_window_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
-    @extend_schema(request=InputSerializer, responses={200: AssetSerializer, 404: ERROR, 422: ERROR})
+    @extend_schema(
+        request=InputSerializer, responses={200: AssetSerializer, 404: ErrorSerializer, 422: ErrorSerializer}
+    )
     def post(self, request: Request, code: str, symbol: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -224,8 +229,8 @@ class StaffSnapshotImportApi(APIView):
         responses={
             201: SnapshotSerializer,
             200: OpenApiResponse(SnapshotSerializer, description="The same file was imported before; nothing changed."),
-            400: OpenApiResponse(ERROR, description="Rejected; `errors` lists line numbers and reasons."),
-            409: ERROR,
+            400: OpenApiResponse(ErrorSerializer, description="Rejected; `errors` lists line numbers and reasons."),
+            409: ErrorSerializer,
         },
     )
     def post(self, request: Request, code: str) -> Response:
@@ -282,7 +287,7 @@ class CustomerHoldingsApi(APIView):
 
     permission_classes = [IsCustomer]
 
-    @extend_schema(responses={200: HoldingSerializer(many=True), 404: ERROR})
+    @extend_schema(responses={200: HoldingSerializer(many=True), 404: ErrorSerializer})
     def get(self, request: Request, code: str) -> Response:
         customer = selectors.customer_for_user(user=request.user)
         incident = selectors.incident_get_for_customer(customer=customer, code=code)

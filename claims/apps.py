@@ -7,7 +7,7 @@ class ClaimsConfig(AppConfig):
     verbose_name = "Claims"
 
     def ready(self) -> None:
-        from config.roles import roles_sync
+        from core.roles import roles_sync
 
         # claims is the last project app, so every app's permissions exist by then.
         post_migrate.connect(roles_sync, sender=self, dispatch_uid="claims.roles_sync")

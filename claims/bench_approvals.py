@@ -24,8 +24,8 @@ from claims.models import (
     Incident,
     PayoutChoice,
 )
-from config.roles import Role
-from reserves.money import jpy_value
+from core.money import jpy_value
+from core.roles import Role
 
 CHUNK = 5000
 

@@ -39,7 +39,7 @@ from claims import payouts, services
 from claims.bench_approvals import bench_staff, incident_with_bench_claims
 from claims.models import Claim, Incident
 from config.celery import app
-from config.roles import Role
+from core.roles import Role
 from reserves import services as reserve_services
 from reserves.benchmarks import CHECKER, MAKER, wait_paid
 from reserves.models import Entitlement, IncidentFund

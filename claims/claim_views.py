@@ -34,8 +34,8 @@ from claims.claim_forms import (
     form_errors_apply,
 )
 from claims.models import Claim
-from config.errors import ApplicationError
-from config.roles import Role, is_staff_member, role_required
+from core.errors import ApplicationError
+from core.roles import Role, is_staff_member, role_required
 from reserves.receipts import PAYLOAD_LABELS
 
 customer_required = role_required(Role.CUSTOMER)

@@ -21,12 +21,9 @@ from claims import evidence as evidence_files
 from claims import selectors, services
 from claims.middleware import needs_second_factor
 from claims.models import Claim, ClaimBatch, Evidence, PayoutChoice
-from config.errors import ApplicationError, InvalidInput, NotFound
-from config.roles import HasPerm, IsCustomer, is_staff_member
+from core.errors import ApplicationError, ErrorSerializer, InvalidInput, NotFound
+from core.roles import HasPerm, IsCustomer, is_staff_member
 from reserves.receipts import ReceiptSummary
-
-ERROR = inline_serializer("ClaimError", {"error": serializers.CharField(), "detail": serializers.CharField()})
-
 
 # --- Output ------------------------------------------------------------------------------------
 
@@ -252,10 +249,10 @@ class ClaimListApi(APIView):
         responses={
             201: ClaimSerializer,
             200: OpenApiResponse(ClaimSerializer, description="Same key and body as before: the first claim."),
-            400: ERROR,
-            404: ERROR,
-            409: ERROR,
-            422: ERROR,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
         },
     )
     def post(self, request: Request) -> Response:
@@ -279,7 +276,7 @@ class ClaimDetailApi(APIView):
 
     permission_classes = [IsCustomer]
 
-    @extend_schema(responses={200: ClaimSerializer, 404: ERROR})
+    @extend_schema(responses={200: ClaimSerializer, 404: ErrorSerializer})
     def get(self, request: Request, ref: str) -> Response:
         customer = selectors.customer_for_user(user=request.user)
         return Response(ClaimSerializer(selectors.claim_get_for_customer(customer=customer, ref=ref)).data)
@@ -298,7 +295,10 @@ class ClaimAppealApi(APIView):
 
         reason = serializers.CharField(max_length=4000)
 
-    @extend_schema(request=InputSerializer, responses={200: ClaimSerializer, 404: ERROR, 409: ERROR, 422: ERROR})
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: ClaimSerializer, 404: ErrorSerializer, 409: ErrorSerializer, 422: ErrorSerializer},
+    )
     def post(self, request: Request, ref: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -313,7 +313,9 @@ class ClaimPayoutApi(APIView):
 
     permission_classes = [IsCustomer]
 
-    @extend_schema(request=PayoutInputSerializer, responses={200: ClaimSerializer, 400: ERROR, 422: ERROR})
+    @extend_schema(
+        request=PayoutInputSerializer, responses={200: ClaimSerializer, 400: ErrorSerializer, 422: ErrorSerializer}
+    )
     def put(self, request: Request, ref: str) -> Response:
         data = PayoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -337,7 +339,9 @@ class ClaimRespondApi(APIView):
         lines = LineInputSerializer(many=True, required=False)
         message = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=InputSerializer, responses={200: ClaimSerializer, 400: ERROR, 422: ERROR})
+    @extend_schema(
+        request=InputSerializer, responses={200: ClaimSerializer, 400: ErrorSerializer, 422: ErrorSerializer}
+    )
     def post(self, request: Request, ref: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -364,7 +368,12 @@ class ClaimEvidenceApi(APIView):
                 "EvidenceUpload", {"files": serializers.ListField(child=serializers.FileField())}
             )
         },
-        responses={201: EvidenceSerializer(many=True), 400: ERROR, 404: ERROR, 422: ERROR},
+        responses={
+            201: EvidenceSerializer(many=True),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            422: ErrorSerializer,
+        },
     )
     def post(self, request: Request, ref: str) -> Response:
         customer = selectors.customer_for_user(user=request.user)
@@ -376,7 +385,7 @@ class ClaimEvidenceApi(APIView):
 class EvidenceDownloadApi(APIView):
     """The owner or staff: download an evidence file (404 for anyone else)."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes, 404: ERROR})
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, 404: ErrorSerializer})
     def get(self, request: Request, ref: str, evidence_id: int) -> FileResponse:
         return evidence_response(request.user, ref, evidence_id)
 
@@ -400,7 +409,7 @@ class ReceiptSummarySerializer(serializers.Serializer):
 class ClaimReceiptListApi(APIView):
     """The owner or staff: the signed receipts of a claim's payouts (one per payout; 404 for anyone else)."""
 
-    @extend_schema(responses={200: ReceiptSummarySerializer(many=True), 404: ERROR})
+    @extend_schema(responses={200: ReceiptSummarySerializer(many=True), 404: ErrorSerializer})
     def get(self, request: Request, ref: str) -> Response:
         claim = selectors.claim_for_user(user=request.user, ref=ref)
         return Response(ReceiptSummarySerializer(selectors.claim_receipts(claim=claim), many=True).data)
@@ -409,7 +418,7 @@ class ClaimReceiptListApi(APIView):
 class ClaimReceiptApi(APIView):
     """The owner or staff: one receipt, the signed JSON document as a download (check it at /verify/)."""
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 404: ERROR})
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 404: ErrorSerializer})
     def get(self, request: Request, ref: str, receipt_id: str) -> HttpResponse:
         claim = selectors.claim_for_user(user=request.user, ref=ref)
         return receipt_json_response(receipt=selectors.claim_receipt_get(claim=claim, receipt_id=receipt_id))
@@ -418,7 +427,7 @@ class ClaimReceiptApi(APIView):
 class ClaimLatestReceiptApi(APIView):
     """The owner or staff: the receipt of the claim's latest paid payout (404 until there is one)."""
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 404: ERROR})
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 404: ErrorSerializer})
     def get(self, request: Request, ref: str) -> HttpResponse:
         claim = selectors.claim_for_user(user=request.user, ref=ref)
         receipts = selectors.claim_receipts(claim=claim)
@@ -553,7 +562,7 @@ class StaffClaimListApi(APIView):
 class StaffClaimDetailApi(APIView):
     permission_classes = [HasPerm("claims.review_claim")]
 
-    @extend_schema(responses={200: StaffClaimSerializer, 404: ERROR})
+    @extend_schema(responses={200: StaffClaimSerializer, 404: ErrorSerializer})
     def get(self, request: Request, ref: str) -> Response:
         return Response(StaffClaimSerializer(selectors.claim_get_for_staff(ref=ref)).data)
 
@@ -605,7 +614,14 @@ class StaffClaimDecisionApi(APIView):
         otp_token = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
 
     @extend_schema(
-        request=InputSerializer, responses={200: StaffClaimSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 422: ERROR}
+        request=InputSerializer,
+        responses={
+            200: StaffClaimSerializer,
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            422: ErrorSerializer,
+        },
     )
     def post(self, request: Request, ref: str) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -636,7 +652,10 @@ class StaffClaimBatchApi(APIView):
             BatchSerializer(selectors.claim_batch_list(incident=request.query_params.get("incident")), many=True).data
         )
 
-    @extend_schema(request=InputSerializer, responses={201: BatchSerializer, 400: ERROR, 404: ERROR, 422: ERROR})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: BatchSerializer, 400: ErrorSerializer, 404: ErrorSerializer, 422: ErrorSerializer},
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -666,7 +685,14 @@ class StaffBulkApproveApi(APIView):
         otp_token = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
 
     @extend_schema(
-        request=InputSerializer, responses={200: BatchSerializer, 403: ERROR, 404: ERROR, 409: ERROR, 422: ERROR}
+        request=InputSerializer,
+        responses={
+            200: BatchSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -692,7 +718,11 @@ class TokenObtainApi(ObtainAuthToken):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: inline_serializer("Token", {"token": serializers.CharField()}), 400: ERROR, 403: ERROR},
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+        },
     )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         data = self.get_serializer(data=request.data)

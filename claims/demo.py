@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.services import Actor
 from claims import services
 from claims.models import Claim, Customer, Incident
-from config.roles import Role
+from core.roles import Role
 from reserves.demo import demo_money_load
 
 SAMPLE_SNAPSHOT = Path(__file__).resolve().parent / "samples" / "snapshot_sample.csv"

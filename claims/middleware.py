@@ -3,12 +3,11 @@
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from config.errors import NotFound
-from config.roles import Role, has_role
+from core.roles import Role, has_role
 
 SECOND_FACTOR_ROLES = (Role.APPROVER, Role.ADMIN)
 # Reachable before the second factor: signing in and out, the factor pages, language and static files.
@@ -42,18 +41,3 @@ class SecondFactorRequiredMiddleware:
                 )
             return redirect(f"{reverse('two-factor')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
-
-
-class NotFoundPageMiddleware:
-    """Pages: a service's NotFound (another customer's claim, an unknown incident) is the 404 page, not a 500."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, NotFound):
-            raise Http404(exception.detail) from exception
-        return None

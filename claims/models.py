@@ -292,7 +292,7 @@ class ClaimLine(models.Model):
     decided_quantity = models.DecimalField(
         max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMAL_PLACES, null=True, blank=True
     )
-    # approved_quantity x reference price, truncated per line (reserves.money.jpy_value).
+    # approved_quantity x reference price, truncated per line (core.money.jpy_value).
     value_jpy = models.BigIntegerField(default=0)
 
     class Meta:

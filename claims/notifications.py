@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim, Incident
-from reserves.money import format_jpy
+from core.money import format_jpy
 
 # What each claim email says, by kind (the claim page has the details).
 CLAIM_MESSAGES: dict[str, Any] = {

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from claims import selectors
 from claims.models import Claim, ClaimTimelineEntry, Incident
-from config.reports import Section
+from core.reports import Section
 from reserves import selectors as reserve_selectors
 from reserves.models import IncidentFund
 

@@ -1,15 +1,14 @@
 """The regulator's incident API (read-only): GET /api/regulator/incidents/ and …/{code}/summary/."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from claims import regulator
-from config.roles import IsRegulator
-
-ERROR = inline_serializer("RegulatorError", {"error": serializers.CharField(), "detail": serializers.CharField()})
+from core.errors import ErrorSerializer
+from core.roles import IsRegulator
 
 
 class SummaryIncidentSerializer(serializers.Serializer):
@@ -63,7 +62,7 @@ class RegulatorIncidentListApi(APIView):
 
     permission_classes = [IsRegulator]
 
-    @extend_schema(responses={200: IncidentSummarySerializer(many=True), 403: ERROR})
+    @extend_schema(responses={200: IncidentSummarySerializer(many=True), 403: ErrorSerializer})
     def get(self, request: Request) -> Response:
         return Response(IncidentSummarySerializer(regulator.incident_summaries(), many=True).data)
 
@@ -73,6 +72,6 @@ class RegulatorIncidentSummaryApi(APIView):
 
     permission_classes = [IsRegulator]
 
-    @extend_schema(responses={200: IncidentSummarySerializer, 403: ERROR, 404: ERROR})
+    @extend_schema(responses={200: IncidentSummarySerializer, 403: ErrorSerializer, 404: ErrorSerializer})
     def get(self, request: Request, code: str) -> Response:
         return Response(IncidentSummarySerializer(regulator.incident_summary(code=code)).data)

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from audit.views import regulator_required
 from claims import regulator
 from claims.models import Claim
-from config import charts
+from core import charts
 
 
 @regulator_required

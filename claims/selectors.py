@@ -21,10 +21,10 @@ from claims.models import (
     PayoutAddress,
     PayoutChoice,
 )
-from config.errors import NotFound
-from config.roles import is_staff_member
+from core.errors import NotFound
+from core.money import jpy_value
+from core.roles import is_staff_member
 from reserves import receipts as payout_receipts
-from reserves.money import jpy_value
 from reserves.receipts import ReceiptSummary
 
 

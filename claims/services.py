@@ -48,9 +48,9 @@ from claims.models import (
 from claims.signals import claims_approved
 from claims.snapshot import SnapshotImportResult, SnapshotRejected, snapshot_import  # noqa: F401 - re-exported
 from claims.zengin import ACCOUNT_NUMBER, bank_branch, holder_name_normalise
-from config.errors import ApplicationError, Conflict, InvalidInput, NotFound
-from config.roles import Role, has_role
-from reserves.money import jpy_value, require_yen
+from core.errors import ApplicationError, Conflict, InvalidInput, NotFound
+from core.money import jpy_value, require_yen
+from core.roles import Role, has_role
 
 INCIDENT_TRANSITIONS: dict[str, frozenset[str]] = {
     Incident.Status.DRAFT: frozenset({Incident.Status.OPEN}),
@@ -819,7 +819,7 @@ def _files_removed_on_error() -> Iterator[list[str]]:
 
 def staff_login_record(sender: Any = None, request: Any = None, user: Any = None, **kwargs: Any) -> None:
     """Signal receiver (user_logged_in): a staff member's sign-in is part of the trail."""
-    from config.roles import is_staff_member
+    from core.roles import is_staff_member
 
     if user is not None and is_staff_member(user):
         with transaction.atomic():

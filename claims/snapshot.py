@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit.services import Actor, event_record
 from claims.models import Customer, Holding, Incident, Snapshot
-from config.errors import ApplicationError, Conflict
+from core.errors import ApplicationError, Conflict
 
 COLUMNS = ("account_id", "name", "email", "asset", "quantity")
 STAGE_TABLE = "claims_snapshot_stage"

@@ -11,8 +11,8 @@ from audit.selectors import event_list_for_subject
 from claims import selectors, services
 from claims.forms import AssetFormSet, IncidentForm, PriceForm, SnapshotUploadForm, TransitionForm
 from claims.models import Incident
-from config.errors import ApplicationError
-from config.roles import Role, has_role, role_required, staff_required
+from core.errors import ApplicationError
+from core.roles import Role, has_role, role_required, staff_required
 
 manage_required = role_required(Role.APPROVER, Role.ADMIN)
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "core",
     "audit",
     "reserves",
     "claims",
@@ -67,7 +68,7 @@ MIDDLEWARE = [
     "audit.middleware.RegulatorViewLogMiddleware",
     # Approvers and admins reach nothing but the second-factor pages until verified.
     "claims.middleware.SecondFactorRequiredMiddleware",
-    "claims.middleware.NotFoundPageMiddleware",
+    "core.http.NotFoundPageMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -86,9 +87,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "config.roles.role_context",
+                "core.roles.role_context",
             ],
-            "libraries": {"charts": "config.templatetags_charts"},
         },
     },
 ]
@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Breach compensation claims API",
@@ -282,7 +282,7 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint-sign"] = {
     "task": "audit.checkpoint_sign",
     "schedule": AUDIT_CHECKPOINT_INTERVAL,
 }
-# Functions (*, start, end) -> list[config.reports.Section] that make up the quarterly report.
+# Functions (*, start, end) -> list[core.reports.Section] that make up the quarterly report.
 QUARTERLY_REPORT_SECTIONS = [
     "claims.regulator.claims_report_sections",
     "reserves.regulator.reserve_report_sections",

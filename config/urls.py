@@ -22,5 +22,5 @@ urlpatterns = [
     path("", include("claims.urls")),
 ]
 
-handler403 = "config.views.permission_denied"
-handler404 = "config.views.page_not_found"
+handler403 = "core.http.permission_denied"
+handler404 = "core.http.page_not_found"

@@ -6,11 +6,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.roles import HasPerm
+from core.errors import ErrorSerializer
+from core.roles import HasPerm
 from reserves import selectors, services
 from reserves.models import InsurancePolicy, Payout, RecoveryClaim, ReserveFunding
 
-ERROR = inline_serializer("ReservesError", {"error": serializers.CharField(), "detail": serializers.CharField()})
 VIEW = HasPerm("reserves.view_money")
 
 
@@ -164,7 +164,7 @@ class FundingListApi(generics.GenericAPIView):
     @extend_schema(
         request=InputSerializer,
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
-        responses={201: FundingSerializer, 200: FundingSerializer, 400: ERROR, 409: ERROR},
+        responses={201: FundingSerializer, 200: FundingSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -192,7 +192,7 @@ class FundingDecisionApi(APIView):
     @extend_schema(
         operation_id="staff_reserve_funding_decide",
         request=InputSerializer,
-        responses={200: FundingSerializer, 403: ERROR, 404: ERROR, 409: ERROR},
+        responses={200: FundingSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
     )
     def post(self, request: Request, funding_id: int, decision: str) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -234,7 +234,9 @@ class PolicyListApi(generics.GenericAPIView):
         page = self.paginate_queryset(selectors.policy_list())
         return self.get_paginated_response(PolicySerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: PolicySerializer, 400: ERROR, 409: ERROR})
+    @extend_schema(
+        request=InputSerializer, responses={201: PolicySerializer, 400: ErrorSerializer, 409: ErrorSerializer}
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -333,7 +335,7 @@ class PayoutRetryApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: inline_serializer("Retried", {"retried": serializers.ListField()}), 409: ERROR},
+        responses={200: inline_serializer("Retried", {"retried": serializers.ListField()}), 409: ErrorSerializer},
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -356,7 +358,10 @@ class RecoveryActionApi(APIView):
         reference = serializers.CharField(required=False, max_length=64)
         reason = serializers.CharField(required=False, allow_blank=True, default="")
 
-    @extend_schema(request=InputSerializer, responses={200: RecoverySerializer, 400: ERROR, 409: ERROR, 422: ERROR})
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: RecoverySerializer, 400: ErrorSerializer, 409: ErrorSerializer, 422: ErrorSerializer},
+    )
     def post(self, request: Request, recovery_id: int, action: str) -> Response:
         from django.utils import timezone
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from config.errors import ApplicationError
+from core.errors import ApplicationError
 from reserves.bulk import rows_insert
 from reserves.models import Account, Transfer
 

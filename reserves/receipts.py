@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import Receipt
 from audit.services import Actor, ReceiptInput, receipts_issue_many
-from config.errors import NotFound
+from core.errors import NotFound
 from reserves.models import Payout
 from reserves.waterfall import rate_of
 

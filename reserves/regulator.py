@@ -27,8 +27,8 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from config.exports import Column
-from config.reports import Section
+from core.exports import Column
+from core.reports import Section
 from reserves import ledger
 from reserves.allocation import aggregate_remaining_jpy, policy_aggregate_used
 from reserves.models import (

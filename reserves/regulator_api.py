@@ -7,27 +7,18 @@ Thin: a form validates the query, a selector in reserves/regulator.py reads.
 
 from django import forms
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import InvalidInput
-from config.exports import StreamedExportMixin
-from config.roles import IsRegulator
+from core.errors import ErrorSerializer, InvalidInput
+from core.exports import StreamedExportMixin
+from core.roles import IsRegulator
 from reserves import regulator
 from reserves.forms import RegulatorPayoutFilterForm, ReserveRangeForm
-
-ERROR = inline_serializer(
-    "RegulatorReservesError",
-    {
-        "error": serializers.CharField(),
-        "detail": serializers.CharField(),
-        "fields": serializers.DictField(required=False),
-    },
-)
 
 
 def _valid(form: forms.Form, detail: str) -> forms.Form:
@@ -113,7 +104,7 @@ class RegulatorPayoutListApi(StreamedExportMixin, generics.GenericAPIView):
             OpenApiParameter("page_size", int, description="at most 1000"),
             OpenApiParameter("format", str, enum=["json", "csv", "jsonl"]),
         ],
-        responses={200: PayoutHistorySerializer(many=True), 400: ERROR, 403: ERROR},
+        responses={200: PayoutHistorySerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
         form = _valid(RegulatorPayoutFilterForm(_query(request)), "Invalid payout filters.")
@@ -177,7 +168,7 @@ class RegulatorReserveApi(APIView):
             OpenApiParameter("since", OpenApiTypes.DATE, description="first day (default: 89 days before until)"),
             OpenApiParameter("until", OpenApiTypes.DATE, description="last day, included (default: today)"),
         ],
-        responses={200: ReserveOverviewSerializer, 400: ERROR, 403: ERROR},
+        responses={200: ReserveOverviewSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
         form = _valid(ReserveRangeForm(_query(request)), "Invalid date range.")
@@ -227,6 +218,8 @@ class RegulatorInsuranceApi(APIView):
 
     permission_classes = [IsRegulator]
 
-    @extend_schema(operation_id="regulator_insurance", responses={200: PolicyUsageSerializer(many=True), 403: ERROR})
+    @extend_schema(
+        operation_id="regulator_insurance", responses={200: PolicyUsageSerializer(many=True), 403: ErrorSerializer}
+    )
     def get(self, request: Request) -> Response:
         return Response(PolicyUsageSerializer(regulator.insurance_usage(), many=True).data)

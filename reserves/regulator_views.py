@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from audit.views import regulator_required
-from config import charts
-from config.exports import stream_export
+from core import charts
+from core.exports import stream_export
 from reserves import regulator
 from reserves.forms import REGULATOR_PAYOUT_SORTS, RegulatorPayoutFilterForm, ReserveRangeForm
 

@@ -12,7 +12,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from config.errors import NotFound
+from core.errors import NotFound
 from reserves import ledger
 from reserves.allocation import draw_segments
 from reserves.models import (

@@ -19,7 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import Actor, EventInput, event_record, events_record
-from config.errors import ApplicationError, Conflict, InvalidInput, NotFound
+from core.errors import ApplicationError, Conflict, InvalidInput, NotFound
+from core.money import require_decimal, require_yen
 from reserves import ledger
 from reserves.allocation import (  # noqa: F401 - re-exported entry points of the payout engine
     allocation_run,
@@ -39,7 +40,6 @@ from reserves.models import (
     ReserveFunding,
     ZenginFile,
 )
-from reserves.money import require_decimal, require_yen
 from reserves.rails.zengin import ACCOUNT_TYPES, ZenginError, to_zengin_kana
 from reserves.waterfall import base_of
 

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.views import receipt_json_response, receipt_page_response
-from config.errors import ApplicationError
-from config.roles import staff_required
+from core.errors import ApplicationError
+from core.roles import staff_required
 from reserves import charts, receipts, selectors, services
 from reserves.forms import (
     CustodyForm,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any
 
-from reserves.money import require_decimal, require_yen
+from core.money import require_decimal, require_yen
 
 RULE_VERSION = "waterfall/1"
 RATE_PLACES = Decimal("0.0000000001")

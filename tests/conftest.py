@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from config.roles import Role
+from core.roles import Role
 from tests.factories import user_with_role
 
 CHROMIUM = Path("/usr/bin/chromium")

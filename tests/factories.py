@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.services import Actor
 from claims import services
 from claims.models import Customer, Incident
-from config.roles import Role
+from core.roles import Role
 
 PASSWORD = "correct-horse-battery"
 TEST_ACTOR = Actor.system("tests")

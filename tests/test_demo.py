@@ -9,7 +9,7 @@ from django.core.management import call_command
 from audit.selectors import chain_verify
 from claims.models import Claim, Incident
 from claims.regulator import incident_summary
-from config.roles import Role, role_of
+from core.roles import Role, role_of
 from reserves.receipts import payouts_without_receipt
 from reserves.selectors import ledger_reconcile, paid_by_claim
 

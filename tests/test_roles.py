@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from claims.models import Incident
-from config.roles import ROLE_PERMISSIONS, Role
+from core.roles import ROLE_PERMISSIONS, Role
 from tests.factories import CustomerFactory, customer_user, incident_declare, incident_with_snapshot
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ def test_schema_is_valid_without_warnings(tmp_path):
 
 @pytest.mark.django_db
 def test_schema_is_served(api_as):
-    from config.roles import Role
+    from core.roles import Role
 
     response = api_as(Role.REVIEWER).get("/api/schema/")
     assert response.status_code == 200

@@ -11,7 +11,7 @@ from django.http import StreamingHttpResponse
 
 from audit.models import Checkpoint, Event
 from audit.services import Actor, checkpoint_create, event_record
-from config.roles import Role
+from core.roles import Role
 from tests.audit.helpers import bypass, record
 from tests.factories import PASSWORD, user_with_role
 

@@ -76,7 +76,7 @@ def test_floats_are_refused_and_decimals_become_strings():
 
 
 def test_user_actor_records_name_role_and_id(django_user_model):
-    from config.roles import Role
+    from core.roles import Role
     from tests.factories import user_with_role
 
     user = user_with_role(Role.APPROVER)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from audit.services import checkpoint_create
-from config.roles import Role
+from core.roles import Role
 from tests.audit.helpers import record
 from tests.factories import PASSWORD, user_with_role
 

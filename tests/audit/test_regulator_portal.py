@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from audit.models import Event
-from config.roles import Role, has_role
+from core.roles import Role, has_role
 from tests.audit.helpers import record
 from tests.factories import PASSWORD, login_verified, staff, user_with_role
 
@@ -134,7 +134,7 @@ def test_only_admins_create_regulators(api_as, role):
 
 def test_service_refuses_a_non_admin_user_too():
     from audit.services import regulator_create
-    from config.errors import ApplicationError
+    from core.errors import ApplicationError
 
     with pytest.raises(ApplicationError) as caught:
         regulator_create(actor=user_with_role(Role.APPROVER), **NEW)

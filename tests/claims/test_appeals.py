@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from claims import services
 from claims.models import Claim, ClaimAction, Customer
-from config.roles import Role
+from core.roles import Role
 from tests.factories import claim_file, incident_with_snapshot, staff
 
 pytestmark = pytest.mark.django_db

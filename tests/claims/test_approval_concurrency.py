@@ -5,7 +5,7 @@ import pytest
 from claims import services
 from claims.models import Claim, ClaimApproval, Customer
 from claims.signals import claims_approved
-from config.roles import Role
+from core.roles import Role
 from reserves.models import Entitlement
 from tests.claims.test_claim_concurrency import _race
 from tests.factories import claim_file, incident_with_snapshot, staff

@@ -10,7 +10,7 @@ from audit.selectors import chain_verify
 from claims import services
 from claims.models import Claim, ClaimApproval, ClaimBatch, Customer
 from claims.signals import claims_approved
-from config.roles import Role
+from core.roles import Role
 from tests.factories import claim_file, incident_with_snapshot, staff
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.utils import timezone
 from audit.models import Event
 from claims import services
 from claims.models import Claim, ClaimLine, Customer, Incident, PayoutChoice
-from config.roles import Role
+from core.roles import Role
 from tests.factories import BANK_PAYOUT, TEST_ACTOR, customer_user, incident_with_snapshot
 
 pytestmark = pytest.mark.django_db

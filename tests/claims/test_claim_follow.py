@@ -5,7 +5,7 @@ import pytest
 from audit.models import Event
 from claims import services
 from claims.models import Claim, Customer, Evidence, PayoutChoice
-from config.roles import Role
+from core.roles import Role
 from tests.factories import (
     BANK_PAYOUT,
     PNG_BYTES,

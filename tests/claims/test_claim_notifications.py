@@ -5,7 +5,7 @@ from django.core import mail
 
 from claims import services
 from claims.models import Customer
-from config.roles import Role
+from core.roles import Role
 from tests.factories import claim_file, incident_with_snapshot, staff
 
 pytestmark = pytest.mark.django_db

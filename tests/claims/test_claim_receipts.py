@@ -12,7 +12,7 @@ from audit.models import Receipt
 from audit.selectors import receipt_verify
 from claims import services
 from claims.models import Claim, Customer
-from config.roles import Role
+from core.roles import Role
 from reserves.models import Payout
 from tests.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot, login_verified, staff
 from tests.reserves.builders import reserve_fund

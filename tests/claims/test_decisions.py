@@ -6,7 +6,7 @@ import pytest
 
 from audit.models import Event
 from claims.models import Claim, ClaimAction, Customer
-from config.roles import Role
+from core.roles import Role
 from tests.factories import claim_file, incident_with_snapshot, staff
 
 pytestmark = pytest.mark.django_db

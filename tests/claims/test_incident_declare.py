@@ -7,8 +7,8 @@ from django.utils import timezone
 from audit.models import Event
 from claims import services
 from claims.models import Incident, IncidentAsset
-from config.errors import ApplicationError
-from config.roles import Role
+from core.errors import ApplicationError
+from core.roles import Role
 from tests.factories import TEST_ACTOR, incident_declare, incident_with_snapshot
 
 pytestmark = pytest.mark.django_db

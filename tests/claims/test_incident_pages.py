@@ -2,7 +2,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from claims.models import Incident, Snapshot
-from config.roles import Role
+from core.roles import Role
 from tests.factories import incident_declare, login_verified, snapshot_csv, user_with_role
 
 pytestmark = pytest.mark.django_db

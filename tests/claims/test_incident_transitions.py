@@ -4,8 +4,8 @@ from django.db import IntegrityError, transaction
 from audit.models import Event
 from claims import services
 from claims.models import Incident
-from config.errors import ApplicationError
-from config.roles import Role
+from core.errors import ApplicationError
+from core.roles import Role
 from tests.factories import TEST_ACTOR, asset_input, incident_declare, incident_with_snapshot, snapshot_csv
 
 pytestmark = pytest.mark.django_db

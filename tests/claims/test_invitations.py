@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.models import Event
 from claims import services, tasks
 from claims.models import ActivationToken, Customer, Invitation
-from config.roles import Role, has_role
+from core.roles import Role, has_role
 from tests.factories import TEST_ACTOR, customer_user, incident_with_snapshot
 
 pytestmark = pytest.mark.django_db

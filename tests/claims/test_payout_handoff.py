@@ -6,7 +6,7 @@ from django.db import transaction
 from claims import selectors, services
 from claims.models import Claim, Customer
 from claims.signals import claims_approved
-from config.roles import Role
+from core.roles import Role
 from tests.factories import claim_file, incident_with_snapshot, staff
 
 pytestmark = pytest.mark.django_db

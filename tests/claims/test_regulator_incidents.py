@@ -9,8 +9,8 @@ from django.utils import timezone
 from audit.models import Event
 from claims import regulator, services
 from claims.models import Claim, Customer
-from config.reports import quarter_bounds
-from config.roles import Role
+from core.reports import quarter_bounds
+from core.roles import Role
 from reserves.models import IncidentFund, Payout
 from tests.factories import claim_file, incident_declare, incident_with_snapshot, login_verified, staff, user_with_role
 from tests.reserves.builders import reserve_fund

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from claims import services
 from claims.models import Claim, Customer
-from config.roles import Role
+from core.roles import Role
 from tests.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot, staff
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from claims import services
 from claims.demo import SAMPLE_SNAPSHOT
 from claims.models import Customer, Holding, Snapshot
 from claims.snapshot import file_sha256
-from config.errors import ApplicationError
+from core.errors import ApplicationError
 from tests.factories import TEST_ACTOR, incident_declare, snapshot_csv
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.models import Event
 from claims import services
 from claims.models import Customer
-from config.roles import Role
+from core.roles import Role
 from tests.factories import PASSWORD, claim_file, incident_with_snapshot, otp_code, staff, user_with_role
 
 pytestmark = pytest.mark.django_db

@@ -94,7 +94,7 @@ def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp
 
     from audit.selectors import receipt_verify
     from claims import services
-    from config.roles import Role
+    from core.roles import Role
     from tests.factories import staff
     from tests.reserves.builders import reserve_fund
 

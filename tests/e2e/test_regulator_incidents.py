@@ -3,7 +3,7 @@
 import pytest
 
 from audit.models import Event
-from config.roles import Role
+from core.roles import Role
 from tests.claims.test_regulator_incidents import SATO_JPY, SUZUKI_JPY, _paid_incident
 from tests.conftest import browser_login
 from tests.factories import PASSWORD, user_with_role

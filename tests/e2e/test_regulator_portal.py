@@ -8,7 +8,7 @@ from django.db import transaction
 
 from audit.models import Event
 from audit.services import Actor, EventInput, checkpoint_create, events_record, receipt_issue
-from config.roles import Role
+from core.roles import Role
 from tests.conftest import browser_login
 from tests.factories import PASSWORD, user_with_role
 

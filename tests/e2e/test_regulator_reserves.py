@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import Event
-from config.roles import Role
+from core.roles import Role
 from reserves.models import Payout
 from tests.conftest import browser_login
 from tests.factories import PASSWORD, user_with_role

@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.roles import Role
+from core.roles import Role
 from reserves.models import Payout
 from tests.conftest import browser_login
 from tests.factories import PASSWORD, user_with_role

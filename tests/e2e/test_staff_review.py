@@ -6,7 +6,7 @@ import pytest
 
 from claims import services
 from claims.models import Claim, ClaimBatch, Customer
-from config.roles import Role
+from core.roles import Role
 from tests.conftest import browser_login
 from tests.factories import PASSWORD, claim_file, incident_with_snapshot, user_with_role
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.roles import Role
+from core.roles import Role
 from tests.conftest import browser_login
 from tests.factories import PASSWORD, snapshot_csv, user_with_role
 from tests.factories import incident_declare as declare

@@ -10,8 +10,8 @@ from audit.models import Receipt
 from audit.selectors import chain_verify, receipt_verify
 from claims import payouts, services
 from claims.models import Claim, Customer
-from config.errors import Conflict
-from config.roles import Role
+from core.errors import Conflict
+from core.roles import Role
 from reserves import services as reserve_services
 from reserves.models import Entitlement, IncidentFund, Payout
 from reserves.selectors import ledger_reconcile, paid_by_claim

@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.roles import Role
+from core.roles import Role
 from reserves.models import Payout, RecoveryClaim, ReserveFunding
 from tests.factories import user_with_role
 from tests.reserves.builders import fund_open, policy, register, reserve_fund

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from audit.models import Event
-from config.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from reserves import services
 from reserves.models import Entitlement
 from tests.reserves.builders import MAKER, bank_payee, crypto_payee, entitlement, fund_open, register

@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.roles import Role
+from core.roles import Role
 from reserves.models import Payout, Transfer
 from tests.factories import PASSWORD, login_verified, staff, user_with_role
 from tests.reserves.builders import fund_open, policy, register, reserve_fund

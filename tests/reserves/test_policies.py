@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 from reserves.models import Account, InsurancePolicy
 from tests.reserves.builders import policy
 

@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from config.errors import Conflict
+from core.errors import Conflict
 from reserves import services
 from reserves.models import Payout, SandboxTransfer, ZenginFile
 from reserves.rails import Instruction

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from config.roles import Role
+from core.roles import Role
 from reserves import services
 from reserves.models import Payout, RecoveryClaim
 from reserves.regulator import insurance_usage

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import Event
-from config.roles import Role
+from core.roles import Role
 from reserves.models import Payout
 from tests.factories import PASSWORD, login_verified, staff, user_with_role
 from tests.reserves.builders import fund_open, register, reserve_fund

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from config.reports import quarter_bounds
-from config.roles import Role
+from core.reports import quarter_bounds
+from core.roles import Role
 from reserves.models import Payout
 from reserves.regulator import reserve_report_sections
 from tests.factories import PASSWORD, user_with_role

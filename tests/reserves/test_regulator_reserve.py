@@ -6,7 +6,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from config.roles import Role
+from core.roles import Role
 from reserves import ledger, services
 from reserves.models import Transfer
 from reserves.regulator import reserve_movements, reserve_series

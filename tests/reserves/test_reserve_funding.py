@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.models import Event
 from audit.services import Actor
-from config.errors import ApplicationError, Conflict, InvalidInput
+from core.errors import ApplicationError, Conflict, InvalidInput
 from reserves import ledger, services
 from reserves.models import ReserveFunding
 from reserves.selectors import reserve_position

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.reports import quarterly_report
-from config.reports import report_csv, report_pdf
+from core.reports import report_csv, report_pdf
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from audit.services import Actor
 from claims import selectors, services
-from config.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Template tags for config/charts.py: `{% load charts %}` (registered in settings TEMPLATES "libraries").
+"""Template tags for core/charts.py: `{% load charts %}` (core is an installed app, so Django finds them).
 
     {% bar_chart "Claims by status" categories counts %}
     {% bar_chart "Paid by source" categories series=series_list stacked=True %}
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from django import template
 from django.utils.safestring import SafeString
 
-from config import charts
+from core import charts
 
 register = template.Library()
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -51,6 +51,18 @@ class NotFound(ApplicationError):
 
 def error_body(code: str, detail: Any, **extra: Any) -> dict:
     return {"error": code, "detail": detail, **extra}
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every API error, declared once for the OpenAPI schema (component `Error`)."""
+
+    error = serializers.CharField(help_text="a stable code, e.g. not_found, invalid, four_eyes")
+    detail = serializers.CharField(help_text="what went wrong, for people")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="bad input only: the messages per field name",
+    )
 
 
 _DRF_CODES: dict[type, str] = {

@@ -1,6 +1,6 @@
 """Small server-side SVG charts: no JavaScript, no CDN, readable without colour.
 
-    from config import charts
+    from core import charts
     svg = charts.line_chart(title="Reserve balance", labels=days, series=[charts.Series("balance", values)],
                             threshold=minimum, threshold_label="required minimum")
     svg = charts.cumulative_chart(title="Paid vs eligible loss", labels=days, increments=paid_per_day,
@@ -10,7 +10,7 @@
 
 Each returns a SafeString (an <svg> element scaled to its container). In
 templates: `{% load charts %}{% bar_chart "Claims" categories counts %}` (see
-config/templatetags_charts.py). Values may be int, Decimal or float; they are
+core/templatetags/charts.py). Values may be int, Decimal or float; they are
 turned into floats only to place marks, and shown as given in the tooltips.
 """
 

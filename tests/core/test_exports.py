@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from audit.models import Event
-from config.exports import ROWS_PER_CHUNK, Column, csv_chunks, jsonl_chunks, stream_csv
-from config.roles import Role
+from core.exports import ROWS_PER_CHUNK, Column, csv_chunks, jsonl_chunks, stream_csv
+from core.roles import Role
 from tests.audit.helpers import record_bulk
 
 ROWS = [

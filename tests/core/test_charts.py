@@ -8,7 +8,7 @@ from django.template import Context, Template
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from config import charts
+from core import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 

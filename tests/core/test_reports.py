@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pypdf import PdfReader
 
-from config import reports
-from config.reports import Report, Section, quarter_bounds, report_csv, report_pdf
+from core import reports
+from core.reports import Report, Section, quarter_bounds, report_csv, report_pdf
 
 JST = ZoneInfo("Asia/Tokyo")
 

@@ -1,0 +1,43 @@
+"""Error pages: JSON under /api/, HTML elsewhere, always in the {"error", "detail"} shape for the API.
+
+config/urls.py names `permission_denied` and `page_not_found` as Django's handler403/handler404;
+settings.MIDDLEWARE lists `NotFoundPageMiddleware`.
+"""
+
+from collections.abc import Callable
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from core.errors import NotFound
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"error": "permission_denied", "detail": "Your role may not do this."}, status=403)
+    return render(request, "403.html", status=403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"error": "not_found", "detail": "Not found."}, status=404)
+    return render(request, "404.html", status=404)
+
+
+class NotFoundPageMiddleware:
+    """Pages: a service's NotFound (another customer's claim, an unknown incident) is the 404 page, not a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, NotFound):
+            raise Http404(exception.detail) from exception
+        return None
