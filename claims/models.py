@@ -4,6 +4,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.masking import account_number_masked
+
 QUANTITY_MAX_DIGITS = 38
 QUANTITY_DECIMAL_PLACES = 18
 
@@ -536,12 +538,7 @@ class PayoutChoice(models.Model):
 
     @property
     def account_number_masked(self) -> str:
-        return mask_account_number(self.account_number)
-
-
-def mask_account_number(number: str) -> str:
-    """****567: the last three digits only, everywhere but the payout hand-off."""
-    return ("*" * max(len(number) - 3, 0)) + number[-3:] if number else ""
+        return account_number_masked(self.account_number)
 
 
 class PayoutAddress(models.Model):

@@ -109,7 +109,6 @@ else:
             "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
         }
     }
-IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache and Celery ----------------------------------------------------

@@ -8,7 +8,6 @@ promised can never exceed what the inputs justify.
 
 from decimal import ROUND_DOWN, Context, Decimal
 
-CURRENCY = "JPY"
 # Wide enough that quantity (38 digits) x price (28 digits) is exact before truncation;
 # the default context (28 digits) would round large products silently.
 _EXACT = Context(prec=100)

@@ -141,14 +141,6 @@ class IsStaffMember(_HasRole):
     roles = tuple(STAFF_ROLES)
 
 
-class IsReviewer(_HasRole):
-    roles = (Role.REVIEWER, Role.APPROVER, Role.ADMIN)
-
-
-class IsApprover(_HasRole):
-    roles = (Role.APPROVER, Role.ADMIN)
-
-
 class IsAdmin(_HasRole):
     roles = (Role.ADMIN,)
 

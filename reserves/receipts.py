@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.models import Receipt
 from audit.services import Actor, ReceiptInput, receipts_issue_many
 from core.errors import NotFound
+from core.masking import account_number_masked, address_masked
 from reserves.models import Payout
 from reserves.waterfall import rate_of
 
@@ -67,23 +68,13 @@ PAYLOAD_LABELS = {
 }
 
 
-def account_masked(number: str) -> str:
-    """****567: the last three digits only (the rule of claims' payout pages)."""
-    return ("*" * max(len(number) - 3, 0)) + number[-3:] if number else ""
-
-
-def address_masked(address: str) -> str:
-    """bc1qxy…9k2f: enough to recognise a crypto address, not to copy it."""
-    return address if len(address) <= 12 else f"{address[:6]}…{address[-4:]}"
-
-
 def _payee_masked(method: str, payee: dict) -> dict[str, Any]:
     if method == "bank":
         return {
             "bank_code": payee.get("bank_code", ""),
             "branch_code": payee.get("branch_code", ""),
             "account_type": payee.get("account_type", ""),
-            "account_number": account_masked(payee.get("account_number", "")),
+            "account_number": account_number_masked(payee.get("account_number", "")),
             "holder_kana": payee.get("holder_kana", ""),
         }
     return {"addresses": {symbol: address_masked(a) for symbol, a in sorted(payee.get("addresses", {}).items())}}

@@ -7,7 +7,6 @@ from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
-from claims.models import mask_account_number
 from claims.zengin import bank_branch, holder_name_normalise
 
 
@@ -40,11 +39,6 @@ def test_bank_and_branch_codes_come_from_the_zengin_data():
     assert bank_branch("9998", "001")[1] == {"bank_code": "unknown bank code"}
     assert "branch_code" in bank_branch("0001", "999")[1]
     assert "bank_code" in bank_branch("00a1", "001")[1]
-
-
-def test_account_numbers_are_masked():
-    assert mask_account_number("1234567") == "****567"
-    assert mask_account_number("") == ""
 
 
 @given(st.text(max_size=40))
