@@ -1,4 +1,17 @@
-"""Streamed CSV and JSON Lines downloads over a queryset iterator, for any app.
+"""The one CSV writer, and streamed CSV and JSON Lines downloads over a queryset iterator, for every app.
+
+Every CSV the system produces (staff and regulator downloads, the quarterly
+report) goes through `CsvWriter`, so every cell follows one rule (`csv_cell`):
+
+- text that a spreadsheet would run as a formula (it starts with `= + - @`, a
+  tab or a carriage return) gets a leading `'`, so it is shown, never run;
+- Unicode bidirectional controls (U+202A to U+202E, U+2066 to U+2069, U+200E,
+  U+200F, U+061C) are removed from text, so a name cannot reorder what a
+  reader sees around it ("Trojan Source");
+- numbers we produce (int yen, Decimal quantities and rates) are numbers, not
+  text: they are written as they are, so an amount of -5 stays -5. A column
+  that should be read as a number must give an int or a Decimal, never a string;
+- None is an empty cell; dicts and lists are JSON (then treated as text).
 
 Rows are read with `QuerySet.iterator(chunk_size=…)` (a server-side cursor on
 PostgreSQL) and written to the client as they come, a batch of rows per chunk,
@@ -15,9 +28,10 @@ returns the streaming response (or None for the ordinary JSON page).
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
@@ -26,7 +40,35 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 ROWS_PER_CHUNK = 500
 ITERATOR_CHUNK_SIZE = 2000
 # Spreadsheets run cells starting with these as formulas (CSV injection); such text gets a leading quote.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Bidirectional controls: embeddings, overrides, isolates and marks (Unicode 15, "Trojan Source").
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+# A byte order mark makes spreadsheet programs read UTF-8 (Japanese names) correctly.
+BOM = "\ufeff"
+
+
+def csv_cell(value: Any) -> Any:
+    """One cell as the CSV writer writes it (the rule in the module docstring)."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, str):
+        if not value.isascii():  # cheap first: most cells are ASCII and have no controls to strip
+            value = BIDI_CONTROLS.sub("", value)
+        if value.startswith(FORMULA_START):
+            return "'" + value
+    return value
+
+
+class CsvWriter:
+    """csv.writer with CR LF line ends whose every cell goes through `csv_cell`."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\r\n")
+
+    def row(self, cells: Iterable[Any]) -> None:
+        self._writer.writerow([csv_cell(cell) for cell in cells])
 
 
 @dataclass(frozen=True)
@@ -51,26 +93,15 @@ def _iterate(rows: Iterable[Any]) -> Iterator[Any]:
     return iter(rows)
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_chunks(*, rows: Iterable[Any], columns: Sequence[Column], bom: bool = True) -> Iterator[bytes]:
     """The CSV document in byte chunks: header, then ROWS_PER_CHUNK rows per chunk."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([column.header for column in columns])
-    # A BOM makes spreadsheet programs read UTF-8 (Japanese names) correctly.
-    prefix = "\ufeff" if bom else ""
+    writer = CsvWriter(buffer)
+    writer.row(column.header for column in columns)
+    prefix = BOM if bom else ""
     pending = 0
     for row in _iterate(rows):
-        writer.writerow([_csv_cell(column.value(row)) for column in columns])
+        writer.row(column.value(row) for column in columns)
         pending += 1
         if pending == ROWS_PER_CHUNK:
             yield (prefix + buffer.getvalue()).encode("utf-8")

@@ -14,7 +14,6 @@ Japanese font for text that needs one. A PDF section shows at most
 PDF_MAX_ROWS rows (and says so); the CSV always has every row.
 """
 
-import csv
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
@@ -23,6 +22,8 @@ from decimal import Decimal
 from typing import Any, BinaryIO, TextIO
 
 from django.utils import timezone
+
+from core.exports import CsvWriter
 
 PDF_MAX_ROWS = 5000
 JAPANESE_FONT = "HeiseiKakuGo-W5"
@@ -64,30 +65,26 @@ def quarter_bounds(quarter: str) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).isoformat() if timezone.is_aware(value) else value.isoformat()
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
-        return "'" + value  # never a spreadsheet formula
     return value
 
 
 def report_csv(*, report: Report, out: TextIO) -> None:
     """One CSV file: the title, then each section's title, header and rows, a blank line between sections."""
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([report.title])
+    writer = CsvWriter(out)
+    writer.row([report.title])
     if report.subtitle:
-        writer.writerow([report.subtitle])
-    writer.writerow([f"generated {timezone.localtime(report.generated_at).isoformat(timespec='seconds')}"])
+        writer.row([report.subtitle])
+    writer.row([f"generated {timezone.localtime(report.generated_at).isoformat(timespec='seconds')}"])
     for section in report.sections:
-        writer.writerow([])
-        writer.writerow([section.title])
+        writer.row([])
+        writer.row([section.title])
         if section.note:
-            writer.writerow([section.note])
-        writer.writerow(list(section.columns))
+            writer.row([section.note])
+        writer.row(section.columns)
         for row in section.rows:
-            writer.writerow([_csv_value(value) for value in row])
+            writer.row(_csv_value(value) for value in row)
 
 
 def _pdf_text(value: Any) -> str:

@@ -124,7 +124,7 @@ def test_queue_exports_the_filtered_claims_as_csv(client, claims):
     client.login(username=reviewer.username, password=PASSWORD)
     response = client.get("/staff/claims/?disputed=false&export=csv")
     assert response["Content-Type"].startswith("text/csv")
-    lines = b"".join(response.streaming_content).decode().splitlines()
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0].startswith("ref,incident,account_id,status")
     assert sorted(line.split(",")[2] for line in lines[1:]) == ["ACC-1", "ACC-3", "ACC-4"]
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from audit.models import Event
-from core.exports import ROWS_PER_CHUNK, Column, csv_chunks, jsonl_chunks, stream_csv
+from core.exports import ROWS_PER_CHUNK, Column, CsvWriter, csv_cell, csv_chunks, jsonl_chunks, stream_csv
 from core.roles import Role
 from tests.audit.helpers import record_bulk
 
@@ -32,6 +32,62 @@ def test_csv_has_a_bom_a_header_and_exact_values():
 def test_csv_cells_that_a_spreadsheet_would_run_are_defused():
     text = b"".join(csv_chunks(rows=ROWS, columns=COLUMNS)).decode("utf-8")
     assert list(csv.reader(io.StringIO(text)))[2][1] == '\'=HYPERLINK("x")'
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+81 3 1234", "'+81 3 1234"),
+        ("-2", "'-2"),  # text that looks like a number is still text: shown, never computed
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("a=b", "a=b"),  # only the first character matters
+        ("", ""),
+    ],
+)
+def test_text_a_spreadsheet_would_run_gets_a_leading_quote(text, written):
+    assert csv_cell(text) == written
+
+
+def test_numbers_we_produce_are_written_as_numbers():
+    assert csv_cell(-5) == -5
+    assert csv_cell(Decimal("-0.25")) == Decimal("-0.25")
+    assert csv_cell(None) == ""
+    assert csv_cell(True) is True
+
+
+@pytest.mark.parametrize(
+    "control",
+    [
+        "\u202a",
+        "\u202b",
+        "\u202c",
+        "\u202d",
+        "\u202e",
+        "\u2066",
+        "\u2067",
+        "\u2068",
+        "\u2069",
+        "\u200e",
+        "\u200f",
+        "\u061c",
+    ],
+)
+def test_bidirectional_controls_are_stripped_from_text(control):
+    assert csv_cell(f"佐藤{control}txt.exe") == "佐藤txt.exe"
+
+
+def test_a_control_cannot_hide_a_formula():
+    assert csv_cell("\u202e=HYPERLINK(1)") == "'=HYPERLINK(1)"
+
+
+def test_the_writer_applies_the_rule_to_every_cell_of_a_row():
+    out = io.StringIO()
+    CsvWriter(out).row(["=x", -5, "ok\u202e", {"k": "=v"}])
+    assert list(csv.reader(io.StringIO(out.getvalue()))) == [["'=x", "-5", "ok", '{"k": "=v"}']]
+    assert out.getvalue().endswith("\r\n")
 
 
 def test_jsonl_keeps_decimals_exact_and_utf8():
