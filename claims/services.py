@@ -47,10 +47,10 @@ from claims.models import (
 )
 from claims.signals import claims_approved
 from claims.snapshot import SnapshotImportResult, SnapshotRejected, snapshot_import  # noqa: F401 - re-exported
-from claims.zengin import ACCOUNT_NUMBER, bank_branch, holder_name_normalise
 from core.errors import ApplicationError, Conflict, InvalidInput, NotFound
 from core.money import jpy_value, require_yen
 from core.roles import Role, has_role
+from core.zengin import ACCOUNT_NUMBER, bank_branch, holder_name_normalise
 
 INCIDENT_TRANSITIONS: dict[str, frozenset[str]] = {
     Incident.Status.DRAFT: frozenset({Incident.Status.OPEN}),

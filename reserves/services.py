@@ -21,6 +21,7 @@ from django.utils import timezone
 from audit.services import Actor, EventInput, event_record, events_record
 from core.errors import ApplicationError, Conflict, InvalidInput, NotFound
 from core.money import require_decimal, require_yen
+from core.zengin import ZenginError, to_zengin_kana
 from reserves import ledger
 from reserves.allocation import (  # noqa: F401 - re-exported entry points of the payout engine
     allocation_run,
@@ -40,7 +41,7 @@ from reserves.models import (
     ReserveFunding,
     ZenginFile,
 )
-from reserves.rails.zengin import ACCOUNT_TYPES, ZenginError, to_zengin_kana
+from reserves.rails.zengin import ACCOUNT_TYPES
 from reserves.waterfall import base_of
 
 AUDIT_CHUNK = 5000

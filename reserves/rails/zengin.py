@@ -1,7 +1,8 @@
 """Zengin (全銀協) general bulk-transfer files (総合振込) and the rail that writes them.
 
 The format: fixed-width 120-byte records in Shift_JIS, names in half-width
-katakana, numbers right-aligned with zeros, text left-aligned with spaces.
+katakana (the text rules live in core/zengin.py), numbers right-aligned with
+zeros, text left-aligned with spaces.
 One header (1), one data record (2) per transfer, a trailer (8) with the
 count and total, and an end record (9). Each record is followed by CR LF.
 Field layout in README "Zengin format notes"; `zengin_file_parse` reads a
@@ -11,15 +12,13 @@ file back (used by the tests and by staff checking a file).
 import datetime as dt
 import hashlib
 import os
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import jaconv
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from zengin_code import Bank
 
+from core.zengin import ZenginError, bank_kana, to_zengin_kana
 from reserves.models import ZenginFile
 from reserves.rails import Instruction, RailResult
 
@@ -27,25 +26,6 @@ RECORD_BYTES = 120
 NEWLINE = b"\r\n"
 MAX_AMOUNT = 9_999_999_999
 ACCOUNT_TYPES = {"ordinary": "1", "current": "2", "savings": "4", "other": "9", "1": "1", "2": "2", "4": "4", "9": "9"}
-# Half-width katakana that Zengin refuses, and what banks expect instead (small kana become large).
-_KANA_FIXES = str.maketrans("ｧｨｩｪｫｬｭｮｯｰｦ", "ｱｲｳｴｵﾔﾕﾖﾂ-ｵ")
-_ALLOWED = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ ().-/,") | {chr(c) for c in range(0xFF71, 0xFFA0)}
-
-
-class ZenginError(ValueError):
-    """A value cannot be written in a Zengin record."""
-
-
-def to_zengin_kana(text: str) -> str:
-    """Half-width katakana, upper-case letters and Zengin's few symbols; anything else is an error."""
-    value = unicodedata.normalize("NFKC", text)  # full-width letters and digits to ASCII, half-width kana to full
-    value = jaconv.hira2kata(value)
-    value = jaconv.z2h(value, kana=True, ascii=True, digit=True).upper()
-    value = value.replace("\u3000", " ").translate(_KANA_FIXES)
-    bad = sorted({ch for ch in value if ch not in _ALLOWED})
-    if bad:
-        raise ZenginError(f"characters not allowed in a Zengin record: {''.join(bad)!r}")
-    return value
 
 
 def _text(value: str, width: int) -> str:
@@ -64,15 +44,6 @@ def _record(fields: list[str]) -> bytes:
     if len(line) != RECORD_BYTES:
         raise ZenginError(f"record is {len(line)} bytes, not {RECORD_BYTES}")
     return line
-
-
-def bank_kana(bank_code: str, branch_code: str | None = None) -> tuple[str, str]:
-    """Bank and branch names in half-width kana from the zengin-code data ("" when unknown)."""
-    bank = Bank.all.get(bank_code)
-    if bank is None:
-        return "", ""
-    branch = bank.branches.get(branch_code) if branch_code else None
-    return to_zengin_kana(bank.kana), to_zengin_kana(branch.kana) if branch else ""
 
 
 @dataclass(frozen=True)

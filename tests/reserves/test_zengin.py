@@ -10,7 +10,6 @@ from reserves.rails.zengin import (
     Requester,
     ZenginError,
     ZenginTransfer,
-    to_zengin_kana,
     zengin_file_build,
     zengin_file_parse,
 )
@@ -51,20 +50,6 @@ def test_parse_reads_back_what_was_built():
     assert [t["holder_kana"] for t in parsed["transfers"]] == ["ﾔﾏﾀﾞ ﾀﾛｳ", "ｽｽﾞｷ ﾕｲ"]
     assert parsed["transfers"][1]["account_type"] == "2"
     assert parsed["transfers"][0]["bank_name"]  # from the zengin-code data
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("ヤマダ　タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ"), ("やまだ", "ﾔﾏﾀﾞ"), ("ｷｬｯｼｭ", "ｷﾔﾂｼﾕ"), ("abc-1", "ABC-1"), ("ﾏｰｸ", "ﾏ-ｸ")],
-)
-def test_names_become_zengin_kana(text, expected):
-    assert to_zengin_kana(text) == expected
-
-
-@pytest.mark.parametrize("text", ["山田", "Ω", "@home"])
-def test_characters_zengin_cannot_carry_are_refused(text):
-    with pytest.raises(ZenginError):
-        to_zengin_kana(text)
 
 
 def test_a_tampered_trailer_is_detected():
