@@ -1,4 +1,4 @@
-"""API paths of the audit app, mounted under /api/."""
+"""API paths of the audit app, mounted under /api/ inside the `audit` URL namespace (audit/urls.py)."""
 
 from django.urls import path
 

@@ -1,10 +1,13 @@
-"""Web pages of the audit app."""
+"""Web pages of the audit app, and its API under /api/ (audit/api_urls.py), in the `audit` URL namespace."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from audit import views
 
+app_name = "audit"
+
 urlpatterns = [
+    path("api/", include("audit.api_urls")),
     path("regulator/", views.regulator_home, name="regulator-home"),
     path("regulator/audit/", views.audit_browser, name="regulator-audit"),
     path("regulator/audit/checkpoints/", views.checkpoint_list, name="regulator-checkpoints"),

@@ -186,7 +186,7 @@ def regulator_accounts(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.detail)
         else:
             messages.success(request, _("Regulator account %(name)s created.") % {"name": user.username})
-            return redirect("regulator-accounts")
+            return redirect("audit:regulator-accounts")
     return render(request, "audit/regulator_accounts.html", {"form": form, "regulators": selectors.regulator_list()})
 
 

@@ -1,8 +1,20 @@
+"""Forms of the claims pages (staff incidents, the customer portal, the review desk) and the review queue's query.
+
+Each form only parses input; rules live in the services, whose field errors
+`form_errors_apply` places back on the form.
+"""
+
+import re
+from collections.abc import Mapping
+
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm
 from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
-from claims.models import Incident, IncidentAsset
+from claims import selectors, services
+from claims.models import Claim, Incident, IncidentAsset, PayoutChoice
+from core.errors import ApplicationError, InvalidInput
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -47,3 +59,186 @@ class SnapshotUploadForm(forms.Form):
 class TransitionForm(forms.Form):
     to = forms.ChoiceField(choices=Incident.Status.choices)
     reason = forms.CharField(max_length=1000, required=False, label=_("Reason"))
+
+
+class PayoutForm(forms.Form):
+    method = forms.ChoiceField(
+        choices=PayoutChoice.Method.choices, widget=forms.RadioSelect, initial="bank", label=_("How to be paid")
+    )
+    bank_code = forms.CharField(max_length=4, required=False, label=_("Bank code (4 digits)"))
+    branch_code = forms.CharField(max_length=3, required=False, label=_("Branch code (3 digits)"))
+    account_type = forms.ChoiceField(
+        choices=PayoutChoice.AccountType.choices, required=False, initial="1", label=_("Account type")
+    )
+    account_number = forms.CharField(max_length=7, required=False, label=_("Account number (7 digits)"))
+    holder_name = forms.CharField(max_length=100, required=False, label=_("Account holder (katakana)"))
+
+    def __init__(self, *args, symbols: list[str] = (), allows_in_kind: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.symbols = list(symbols) if allows_in_kind else []
+        if not allows_in_kind:
+            self.fields["method"].choices = [("bank", PayoutChoice.Method.BANK.label)]
+        for symbol in self.symbols:
+            self.fields[f"address_{symbol}"] = forms.CharField(
+                max_length=128, required=False, label=_("%(symbol)s address") % {"symbol": symbol}
+            )
+
+    def payout_input(self) -> services.PayoutInput:
+        data = self.cleaned_data
+        return services.PayoutInput(
+            method=data["method"],
+            bank_code=data.get("bank_code", "").strip(),
+            branch_code=data.get("branch_code", "").strip(),
+            account_type=data.get("account_type", ""),
+            account_number=data.get("account_number", "").strip(),
+            holder_name=data.get("holder_name", ""),
+            addresses={s: data[f"address_{s}"].strip() for s in self.symbols if data.get(f"address_{s}", "").strip()},
+        )
+
+    def address_fields(self) -> list:
+        return [self[f"address_{s}"] for s in self.symbols]
+
+
+class ClaimLinesForm(forms.Form):
+    """One claimed quantity and reason per asset of the incident (pre-filled with the snapshot)."""
+
+    def __init__(self, *args, assets: list, holdings: dict, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = []
+        for asset in assets:
+            snapshot = holdings.get(asset.symbol)
+            self.fields[f"qty_{asset.symbol}"] = forms.DecimalField(
+                max_digits=38,
+                decimal_places=18,
+                min_value=0,
+                required=False,
+                initial=snapshot,
+                label=_("Claimed %(symbol)s") % {"symbol": asset.symbol},
+            )
+            self.fields[f"reason_{asset.symbol}"] = forms.CharField(
+                max_length=2000, required=False, label=_("Why it differs")
+            )
+            self.rows.append((asset, snapshot))
+
+    def line_inputs(self) -> list[services.ClaimLineInput]:
+        lines = []
+        for asset, snapshot in self.rows:
+            quantity = self.cleaned_data.get(f"qty_{asset.symbol}")
+            if quantity is None or (snapshot is not None and quantity == snapshot):
+                continue
+            lines.append(services.ClaimLineInput(asset.symbol, quantity, self.cleaned_data[f"reason_{asset.symbol}"]))
+        return lines
+
+    def bound_rows(self) -> list:
+        return [
+            (asset, snapshot, self[f"qty_{asset.symbol}"], self[f"reason_{asset.symbol}"])
+            for asset, snapshot in self.rows
+        ]
+
+
+def error_text(exc: ApplicationError) -> str:
+    """A service's error as one line for a page message, with the fields it names."""
+    fields = exc.extra.get("fields")
+    if fields:
+        return f"{exc.detail} " + "; ".join(f"{k}: {', '.join(v)}" for k, v in fields.items())
+    return exc.detail
+
+
+def form_errors_apply(
+    exc: ApplicationError, *, payout_form: forms.Form, lines_form: forms.Form, line_symbols: list[str]
+) -> None:
+    """Show a service's field errors (payout.x, lines[i].x) on the form fields, the rest at the top."""
+    placed = False
+    for name, errors in exc.extra.get("fields", {}).items():
+        line = re.fullmatch(r"lines\[(\d+)\]\.(\w+)", name)
+        if line and int(line[1]) < len(line_symbols):
+            symbol = line_symbols[int(line[1])]
+            lines_form.add_error(f"reason_{symbol}" if line[2] == "reason" else f"qty_{symbol}", errors)
+            placed = True
+        elif name.startswith("payout.") and name.split(".")[-1] in payout_form.fields:
+            payout_form.add_error(name.split(".")[-1], errors)
+            placed = True
+    if not placed:
+        lines_form.add_error(None, exc.detail)
+
+
+class ActivationForm(forms.Form):
+    password1 = forms.CharField(widget=forms.PasswordInput, label=_("New password"))
+    password2 = forms.CharField(widget=forms.PasswordInput, label=_("New password again"))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("password1") != data.get("password2"):
+            raise forms.ValidationError(_("The two passwords differ."))
+        return data
+
+
+class CustomerPasswordResetForm(PasswordResetForm):
+    """Django's reset, plus a fresh activation link for customers who never activated. Same answer for all."""
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        services.activation_links_send(email=self.cleaned_data["email"])
+
+
+class AppealForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, label=_("Why you appeal"))
+
+
+class RespondForm(forms.Form):
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, required=False, label=_("Your answer")
+    )
+
+
+class DecisionForm(forms.Form):
+    action = forms.ChoiceField(choices=[(d, d) for d in services.DECISIONS])
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, required=False, label=_("Reason or message")
+    )
+
+
+class BatchForm(forms.Form):
+    incident = forms.SlugField(max_length=32, label=_("Incident"))
+    amount_ceiling_jpy = forms.IntegerField(min_value=0, required=False, label=_("Amount ceiling (JPY)"))
+    reason = forms.CharField(max_length=4000, required=False, label=_("Reason"))
+
+
+def _bool_param(value: str | None, name: str) -> bool | None:
+    if value in (None, ""):
+        return None
+    if value.lower() in {"true", "1", "yes"}:
+        return True
+    if value.lower() in {"false", "0", "no"}:
+        return False
+    raise InvalidInput("invalid", f"{name} must be true or false.", extra={"fields": {name: ["true or false"]}})
+
+
+def _int_param(value: str | None, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if not value.isdigit():
+        raise InvalidInput("invalid", f"{name} must be a whole number.", extra={"fields": {name: ["whole number"]}})
+    return int(value)
+
+
+def review_filters(params: Mapping[str, str]) -> selectors.ReviewFilters:
+    """Query parameters of the review queue (the API and the page share them); 400 naming a bad one."""
+    status_value = params.get("status") or None
+    if status_value and status_value not in Claim.Status.values:
+        raise InvalidInput("invalid", "Unknown status.", extra={"fields": {"status": ["unknown status"]}})
+    sort = params.get("sort") or "submitted"
+    if sort not in selectors.REVIEW_SORTS:
+        raise InvalidInput("invalid", "Unknown sort.", extra={"fields": {"sort": list(selectors.REVIEW_SORTS)}})
+    return selectors.ReviewFilters(
+        incident=params.get("incident") or None,
+        status=status_value,
+        disputed=_bool_param(params.get("disputed"), "disputed"),
+        matches_snapshot=_bool_param(params.get("matches_snapshot"), "matches_snapshot"),
+        amount_min=_int_param(params.get("amount_min"), "amount_min"),
+        amount_max=_int_param(params.get("amount_max"), "amount_max"),
+        older_than_days=_int_param(params.get("older_than_days"), "older_than_days"),
+        newer_than_days=_int_param(params.get("newer_than_days"), "newer_than_days"),
+        q=params.get("q") or None,
+        sort=sort,
+    )

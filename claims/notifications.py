@@ -45,7 +45,7 @@ def claim_message(*, claim: Claim, kind: str, note: str = "") -> EmailMessage:
             "note": note,
             "status": claim.get_status_display(),
             "amount": format_jpy(claim.approved_amount_jpy) if claim.approved_amount_jpy is not None else "",
-            "url": _absolute(reverse("claim-detail", kwargs={"ref": claim.ref})),
+            "url": _absolute(reverse("claims:claim-detail", kwargs={"ref": claim.ref})),
         }
         subject = render_to_string("claims/email/claim_subject.txt", context).strip()
         body = render_to_string("claims/email/claim_body.txt", context)
@@ -71,7 +71,7 @@ def _invitation_message(*, incident: Incident | None, mail: Any) -> EmailMessage
         context = {
             "incident": incident,
             "name": mail.name,
-            "activation_url": _absolute(reverse("activate", kwargs={"token": mail.token})) if mail.token else "",
+            "activation_url": _absolute(reverse("claims:activate", kwargs={"token": mail.token})) if mail.token else "",
             "login_url": _absolute(reverse("login")),
             "days": settings.ACTIVATION_TOKEN_DAYS,
         }

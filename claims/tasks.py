@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from claims import notifications, payouts, services
+from claims import notifications, services
 
 # Deadlocks and dropped connections are transient; both tasks are idempotent, so run them again.
 DB_RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 10}
@@ -41,16 +41,16 @@ def claims_notify_many(claim_ids: list[int], kind: str) -> int:
 @shared_task(name="claims.payouts_hand_off", **DB_RETRY)
 def payouts_hand_off(claim_ids: list[int]) -> int:
     """Register newly approved claims with reserves (idempotent: a second delivery registers nothing)."""
-    return payouts.claims_hand_off(claim_ids=claim_ids)
+    return services.claims_hand_off(claim_ids=claim_ids)
 
 
 @shared_task(name="claims.payouts_hand_off_sweep")
 def payouts_hand_off_sweep() -> dict[str, int]:
     """Periodic: hand off approved claims a lost message left behind, and mark paid ones paid."""
-    return payouts.claims_hand_off_sweep()
+    return services.claims_hand_off_sweep()
 
 
 @shared_task(name="claims.paid_sync", **DB_RETRY)
 def paid_sync(claim_refs: list[str]) -> int:
     """Mark claims paid once reserves has paid them (idempotent)."""
-    return payouts.claims_paid_sync(claim_refs=claim_refs)
+    return services.claims_paid_sync(claim_refs=claim_refs)

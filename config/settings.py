@@ -52,6 +52,11 @@ INSTALLED_APPS = [
     "audit",
     "reserves",
     "claims",
+    # After every app that declares permissions: its post_migrate handler gives the role groups theirs.
+    "accounts",
+    # Management commands only (`bench`, `demo_load`); no app imports them.
+    "benchmarks",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -67,7 +72,7 @@ MIDDLEWARE = [
     "audit.middleware.RequestContextMiddleware",
     "audit.middleware.RegulatorViewLogMiddleware",
     # Approvers and admins reach nothing but the second-factor pages until verified.
-    "claims.middleware.SecondFactorRequiredMiddleware",
+    "accounts.second_factor.SecondFactorRequiredMiddleware",
     "core.http.NotFoundPageMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
@@ -191,7 +196,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # TOTP second factor (django-otp) for approvers and admins.
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Breach compensation")
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "claims:home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
@@ -283,7 +288,7 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint-sign"] = {
 }
 # Functions (*, start, end) -> list[core.reports.Section] that make up the quarterly report.
 QUARTERLY_REPORT_SECTIONS = [
-    "claims.regulator.claims_report_sections",
+    "claims.selectors.regulator.claims_report_sections",
     "reserves.regulator.reserve_report_sections",
     "audit.reports.audit_sections",
 ]

@@ -5,10 +5,15 @@ migrate and flush) creates the groups and gives each its permissions, so the
 database always matches ROLE_PERMISSIONS.
 """
 
+from collections.abc import Callable
 from enum import StrEnum
+from functools import wraps
+from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, Group, Permission
-from django.http import HttpRequest
+from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 
@@ -19,6 +24,8 @@ class Role(StrEnum):
     REGULATOR = "regulator"
     ADMIN = "admin"
 
+
+ViewFunction = Callable[..., HttpResponse]
 
 STAFF_ROLES = frozenset({Role.REVIEWER, Role.APPROVER, Role.ADMIN})
 # The role an audit event names when a user has several: the most powerful one.
@@ -74,6 +81,14 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "reserves.manage_payouts",
     },
 }
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The request's user, whom the view's permission check has already required to be signed in (403 otherwise)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
 
 
 def roles_sync(**kwargs: object) -> None:
@@ -167,16 +182,12 @@ def HasPerm(perm: str) -> type[BasePermission]:  # noqa: N802 - reads as a class
     return _HasPerm
 
 
-def role_required(*roles: Role):
+def role_required(*roles: Role) -> Callable[[ViewFunction], ViewFunction]:
     """View decorator: anonymous users go to the login page, other roles get 403."""
-    from functools import wraps
 
-    from django.contrib.auth.views import redirect_to_login
-    from django.core.exceptions import PermissionDenied
-
-    def decorator(view):
+    def decorator(view: ViewFunction) -> ViewFunction:
         @wraps(view)
-        def wrapped(request, *args, **kwargs):
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not has_role(request.user, *roles):

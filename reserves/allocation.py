@@ -36,9 +36,9 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from audit.services import Actor, EventInput, event_record, events_record
+from core.bulk import ids_reserve, rows_insert, rows_update
 from core.errors import NotFound
 from reserves import ledger, signals
-from reserves.bulk import ids_reserve, rows_insert, rows_update
 from reserves.models import (
     Account,
     Allocation,

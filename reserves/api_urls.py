@@ -1,4 +1,4 @@
-"""API paths of the reserves app, mounted under /api/."""
+"""API paths of the reserves app, mounted under /api/ inside the `reserves` URL namespace (reserves/urls.py)."""
 
 from django.urls import path, re_path
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.bulk import rows_insert
 from core.errors import ApplicationError
-from reserves.bulk import rows_insert
 from reserves.models import Account, Transfer
 
 EXCHANGE = "external:exchange"

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import Actor, EventInput, event_record, events_record
+from core.bulk import rows_insert, rows_update
 from core.errors import ApplicationError, Conflict, InvalidInput, NotFound
 from core.money import require_decimal, require_yen
 from core.zengin import ZenginError, to_zengin_kana
@@ -29,7 +30,6 @@ from reserves.allocation import (  # noqa: F401 - re-exported entry points of th
     payouts_dispatch,
     payouts_send_due,
 )
-from reserves.bulk import rows_insert, rows_update
 from reserves.models import (
     Account,
     CustodyValuation,

@@ -1,10 +1,13 @@
-"""Web pages of the reserves app."""
+"""Web pages of the reserves app, and its API under /api/ (reserves/api_urls.py), in the `reserves` URL namespace."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from reserves import regulator_views, views
 
+app_name = "reserves"
+
 urlpatterns = [
+    path("api/", include("reserves.api_urls")),
     path("staff/reserve/", views.reserve_page, name="reserve"),
     path("staff/reserve/fundings/", views.funding_request, name="funding-request"),
     re_path(

@@ -89,7 +89,7 @@ def funding_request(request: HttpRequest) -> HttpResponse:
             )
         except ApplicationError as exc:
             _fail(request, exc)
-    return redirect("reserve")
+    return redirect("reserves:reserve")
 
 
 @require_POST
@@ -108,7 +108,7 @@ def funding_decide(request: HttpRequest, funding_id: int, decision: str) -> Http
             messages.success(request, _("Funding rejected."))
     except ApplicationError as exc:
         _fail(request, exc)
-    return redirect("reserve")
+    return redirect("reserves:reserve")
 
 
 @require_POST
@@ -121,7 +121,7 @@ def custody_record(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Custody value recorded."))
     else:
         messages.error(request, form.errors.as_text())
-    return redirect("reserve")
+    return redirect("reserves:reserve")
 
 
 @require_POST
@@ -137,7 +137,7 @@ def policy_register(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Policy %(n)s registered.") % {"n": policy.policy_number})
         except ApplicationError as exc:
             _fail(request, exc)
-    return redirect("reserve")
+    return redirect("reserves:reserve")
 
 
 @staff_required
@@ -194,7 +194,7 @@ def fund_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
             form = FundSettingsForm(request.POST)
             if not form.is_valid():
                 messages.error(request, form.errors.as_text())
-                return redirect("fund", code=code)
+                return redirect("reserves:fund", code=code)
             services.incident_fund_configure(actor=request.user, fund=fund, **form.cleaned_data)
             messages.success(request, _("Fund settings saved."))
         elif action in ("hold", "release"):
@@ -210,7 +210,7 @@ def fund_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
             messages.success(request, _("Allocation queued."))
     except ApplicationError as exc:
         _fail(request, exc)
-    return redirect("fund", code=code)
+    return redirect("reserves:fund", code=code)
 
 
 @require_POST
@@ -221,7 +221,7 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
     form = RecoveryForm(request.POST)
     if not form.is_valid():
         messages.error(request, form.errors.as_text())
-        return redirect("fund", code=recovery.fund.incident_code)
+        return redirect("reserves:fund", code=recovery.fund.incident_code)
     data, now = form.cleaned_data, timezone.now()
     try:
         if data["action"] == "notice":
@@ -240,7 +240,7 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
         messages.success(request, _("Recovery updated."))
     except ApplicationError as exc:
         _fail(request, exc)
-    return redirect("fund", code=recovery.fund.incident_code)
+    return redirect("reserves:fund", code=recovery.fund.incident_code)
 
 
 @require_POST
@@ -252,7 +252,7 @@ def zengin_confirm(request: HttpRequest, file_id: int) -> HttpResponse:
         raise PermissionDenied
     count = services.zengin_file_confirm(actor=request.user, zengin_file=zfile)
     messages.success(request, _("%(n)s payouts of %(f)s marked paid.") % {"n": count, "f": zfile.name})
-    return _back(request, "payouts")
+    return _back(request, "reserves:payouts")
 
 
 def _payout_rows(queryset):
@@ -340,8 +340,8 @@ def payout_receipt_page(request: HttpRequest, payout_id: int) -> HttpResponse:
         request,
         receipt=receipt,
         labels=receipts.PAYLOAD_LABELS,
-        download_url=reverse("payout-receipt-download", kwargs={"payout_id": payout_id}),
-        back_url=reverse("payouts"),
+        download_url=reverse("reserves:payout-receipt-download", kwargs={"payout_id": payout_id}),
+        back_url=reverse("reserves:payouts"),
     )
 
 
@@ -368,4 +368,4 @@ def payout_retry(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("%(n)s payouts will be sent again.") % {"n": len(payouts)})
     except ApplicationError as exc:
         _fail(request, exc)
-    return _back(request, "payouts")
+    return _back(request, "reserves:payouts")

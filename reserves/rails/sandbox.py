@@ -16,7 +16,7 @@ import time
 from django.db import connection, transaction
 from django.utils import timezone
 
-from reserves.bulk import rows_insert
+from core.bulk import rows_insert
 from reserves.models import SandboxTransfer
 from reserves.rails import Instruction, RailResult
 

@@ -12,8 +12,8 @@ from django.http import StreamingHttpResponse
 from audit.models import Checkpoint, Event
 from audit.services import Actor, checkpoint_create, event_record
 from core.roles import Role
-from tests.audit.helpers import bypass, record
-from tests.factories import PASSWORD, user_with_role
+from tests.support.audit import bypass, record
+from tests.support.factories import PASSWORD, user_with_role
 
 pytestmark = pytest.mark.django_db
 API = "/api/regulator/audit/"

@@ -17,7 +17,7 @@ from audit.models import ChainHead, Checkpoint, SigningKey
 from audit.services import ChainBroken, checkpoint_create
 from audit.signing import SigningKeyMissing, key_generate, signature_valid
 from audit.tasks import audit_checkpoint_sign
-from tests.audit.helpers import bypass, record
+from tests.support.audit import bypass, record
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +165,7 @@ def test_database_refuses_to_change_or_delete_checkpoints():
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_checkpoint_task_on_a_real_worker(celery_worker):
     record(2)
     result = audit_checkpoint_sign.delay().get(timeout=30)

@@ -77,7 +77,7 @@ def test_floats_are_refused_and_decimals_become_strings():
 
 def test_user_actor_records_name_role_and_id(django_user_model):
     from core.roles import Role
-    from tests.factories import user_with_role
+    from tests.support.factories import user_with_role
 
     user = user_with_role(Role.APPROVER)
     with transaction.atomic():

@@ -14,7 +14,7 @@ from django.db import transaction
 from audit import offline_verify
 from audit.services import checkpoint_create, event_record, receipt_issue
 from audit.signing import key_generate, signer
-from tests.audit.helpers import ACTOR, bypass, record
+from tests.support.audit import ACTOR, bypass, record
 
 pytestmark = pytest.mark.django_db
 SCRIPT = Path(settings.BASE_DIR) / "audit" / "offline_verify.py"

@@ -10,8 +10,8 @@ from pypdf import PdfReader
 
 from audit.services import checkpoint_create
 from core.roles import Role
-from tests.audit.helpers import record
-from tests.factories import PASSWORD, user_with_role
+from tests.support.audit import record
+from tests.support.factories import PASSWORD, user_with_role
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from audit.selectors import chain_verify, receipt_verify
 from audit.services import ReceiptInput, checkpoint_create, receipt_issue, receipts_issue_many
 from audit.signing import SigningKeyMissing, key_generate, signer, signer_from_pem
 from audit.views import receipt_json_response, receipt_page_response
-from tests.audit.helpers import ACTOR, bypass, record
+from tests.support.audit import ACTOR, bypass, record
 
 pytestmark = pytest.mark.django_db
 PAYLOAD = {

@@ -9,8 +9,9 @@ from django.core.management.base import CommandError
 
 from audit.models import Event
 from core.roles import Role, has_role
-from tests.audit.helpers import record
-from tests.factories import PASSWORD, login_verified, staff, user_with_role
+from tests.support.audit import record
+from tests.support.factories import PASSWORD, user_with_role
+from tests.support.login import login_verified, staff
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,7 @@ from audit.tasks import audit_chain_verify
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_chain_verification_runs_on_a_real_worker(celery_worker):
     with transaction.atomic():
         for i in range(3):

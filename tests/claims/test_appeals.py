@@ -6,21 +6,12 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from claims import services
-from claims.models import Claim, ClaimAction, Customer
+from claims.models import Claim, ClaimAction
+from core.errors import ApplicationError, Conflict, InvalidInput
 from core.roles import Role
-from tests.factories import claim_file, incident_with_snapshot, staff
+from tests.support.login import staff
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def incident():
-    return incident_with_snapshot()
-
-
-@pytest.fixture
-def claim(incident):
-    return claim_file(Customer.objects.get(account_id="ACC-1"), incident)
 
 
 def test_rejected_claim_appeal_is_decided_by_new_people(claim):
@@ -31,7 +22,7 @@ def test_rejected_claim_appeal_is_decided_by_new_people(claim):
     claim.refresh_from_db()
     assert claim.assigned_reviewer == fresh and claim.review_round == 1
 
-    with pytest.raises(services.ApplicationError) as refused:
+    with pytest.raises(ApplicationError) as refused:
         services.claim_verify(actor=first, claim=claim)
     assert refused.value.code == "four_eyes"
 
@@ -56,7 +47,7 @@ def test_an_approver_from_the_first_round_cannot_approve_the_appeal(claim):
         actor=fresh, claim=claim, adjustments=[services.LineAdjustment("BTC", Decimal("0.25"))], reason="agreed"
     )
     services.claim_recommend(actor=fresh, claim=claim)
-    with pytest.raises(services.ApplicationError) as refused:
+    with pytest.raises(ApplicationError) as refused:
         services.claim_approve(actor=approver, claim=claim)
     assert refused.value.code == "four_eyes"
 
@@ -82,7 +73,7 @@ def test_an_appeal_of_an_adjustment_that_is_turned_down_keeps_the_approval(claim
 
     assert after.status == "approved" and after.approved_amount_jpy == amount
     assert after.lines.get(asset__symbol="BTC").approved_quantity == Decimal("0.2")
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.claim_appeal(customer=claim.customer, claim=after, reason="again")
 
 
@@ -94,7 +85,7 @@ def test_an_appeal_cannot_lower_an_approved_quantity(claim):
     services.claim_recommend(actor=reviewer, claim=claim)
     services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
     services.claim_appeal(customer=claim.customer, claim=claim, reason="no fee")
-    with pytest.raises(services.InvalidInput):
+    with pytest.raises(InvalidInput):
         services.claim_line_adjust(
             actor=staff(Role.REVIEWER),
             claim=claim,
@@ -106,7 +97,7 @@ def test_an_appeal_cannot_lower_an_approved_quantity(claim):
 def test_an_unadjusted_approval_cannot_be_appealed(claim):
     services.claim_recommend(actor=staff(Role.REVIEWER), claim=claim)
     services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
-    with pytest.raises(services.ApplicationError) as refused:
+    with pytest.raises(ApplicationError) as refused:
         services.claim_appeal(customer=claim.customer, claim=claim, reason="more please")
     assert refused.value.code == "not_appealable"
 

@@ -2,13 +2,14 @@
 
 import pytest
 
+from audit.models import Event
 from claims import services
 from claims.models import Claim, ClaimApproval, Customer
-from claims.signals import claims_approved
 from core.roles import Role
 from reserves.models import Entitlement
 from tests.claims.test_claim_concurrency import _race
-from tests.factories import claim_file, incident_with_snapshot, staff
+from tests.support.factories import claim_file, incident_with_snapshot
+from tests.support.login import staff
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -38,26 +39,23 @@ def test_a_batch_and_a_single_approval_racing_approve_each_claim_once(settings):
         claim_file(customer, incident)
     batch = services.claim_batch_create(actor=staff(Role.REVIEWER), incident=incident)
     single = Claim.objects.filter(batch=batch).order_by("-pk").first()
-    handed: list[int] = []
-
-    def receiver(sender, claim_ids, **kwargs):
-        handed.extend(claim_ids)
-
-    claims_approved.connect(receiver)
-    try:
-        a, b = staff(Role.APPROVER), staff(Role.APPROVER)
-        results = _race(
-            [
-                lambda: services.claim_batch_approve(actor=a, batch=batch),
-                lambda: services.claim_approve(actor=b, claim=single),
-            ]
-        )
-    finally:
-        claims_approved.disconnect(receiver)
+    a, b = staff(Role.APPROVER), staff(Role.APPROVER)
+    results = _race(
+        [
+            lambda: services.claim_batch_approve(actor=a, batch=batch),
+            lambda: services.claim_approve(actor=b, claim=single),
+        ]
+    )
 
     assert not any(isinstance(r, Exception) and r.code != "invalid_transition" for r in results), results
     assert set(Claim.objects.values_list("status", flat=True)) == {"approved"}
-    assert sorted(handed) == sorted(Claim.objects.values_list("pk", flat=True))  # each handed over exactly once
+    # Each claim handed over exactly once: reserves registered each in exactly one of its audit events.
+    registered = [
+        row[1]  # [id, claim_ref, account, eligible, base, method]
+        for event in Event.objects.filter(action="entitlements.registered")
+        for row in event.data["entitlements"]
+    ]
+    assert sorted(registered) == sorted(Claim.objects.values_list("ref", flat=True))
     for claim in Claim.objects.all():
         assert ClaimApproval.objects.filter(claim=claim).count() == 1
     # Both hand-offs reached reserves despite racing on the incident's fund.

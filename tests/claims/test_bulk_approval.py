@@ -9,9 +9,11 @@ from audit.models import Event
 from audit.selectors import chain_verify
 from claims import services
 from claims.models import Claim, ClaimApproval, ClaimBatch, Customer
-from claims.signals import claims_approved
+from core.errors import ApplicationError
 from core.roles import Role
-from tests.factories import claim_file, incident_with_snapshot, staff
+from reserves.models import Entitlement
+from tests.support.factories import claim_file, incident_with_snapshot
+from tests.support.login import staff
 
 pytestmark = pytest.mark.django_db
 
@@ -35,18 +37,6 @@ def incident():
     return incident
 
 
-@pytest.fixture
-def received():
-    calls: list[dict] = []
-
-    def receiver(sender, claim_ids, incident_id, **kwargs):
-        calls.append({"claim_ids": claim_ids, "incident_id": incident_id})
-
-    claims_approved.connect(receiver)
-    yield calls
-    claims_approved.disconnect(receiver)
-
-
 def _accounts(batch: ClaimBatch) -> set[str]:
     return set(Claim.objects.filter(batch=batch).values_list("customer__account_id", flat=True))
 
@@ -67,10 +57,13 @@ def test_amount_ceiling_narrows_the_batch(incident):
     assert _accounts(batch) == {"ACC-1", "ACC-4"}
 
 
-def test_a_different_user_approves_the_batch_and_each_claim_is_logged(api_as, incident, received):
+def test_a_different_user_approves_the_batch_and_each_claim_is_logged(
+    api_as, incident, django_capture_on_commit_callbacks
+):
     batch = services.claim_batch_create(actor=staff(Role.REVIEWER), incident=incident)
     checker = staff(Role.APPROVER)
-    response = api_as(checker).post("/api/staff/claims/bulk-approve/", {"batch": batch.pk}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_as(checker).post("/api/staff/claims/bulk-approve/", {"batch": batch.pk}, format="json")
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "approved" and response.json()["approved_by"] == checker.username
@@ -82,7 +75,10 @@ def test_a_different_user_approves_the_batch_and_each_claim_is_logged(api_as, in
     assert set(per_claim.values_list("subject_id", flat=True)) == {str(c.pk) for c in approved}
     assert Event.objects.filter(action="claim_batch.approved", subject_id=str(batch.pk)).exists()
     assert Event.objects.filter(action="claim_batch.created", subject_id=str(batch.pk)).exists()
-    assert [call["claim_ids"] for call in received] == [sorted(c.pk for c in approved)]
+    # After commit, exactly the batch's claims were handed to reserves, each at its approved amount.
+    assert dict(Entitlement.objects.values_list("claim_ref", "eligible_jpy")) == {
+        c.ref: c.approved_amount_jpy for c in approved
+    }
     assert all(t.status == "approved" for c in approved for t in c.timeline.all()[1:])
     incident.refresh_from_db()
     assert incident.prices_locked_at is not None
@@ -123,7 +119,7 @@ def test_a_batch_is_approved_once(api_as, incident):
 
 def test_a_claim_already_in_a_batch_is_not_batched_again(incident):
     services.claim_batch_create(actor=staff(Role.REVIEWER), incident=incident)
-    with pytest.raises(services.ApplicationError) as empty:
+    with pytest.raises(ApplicationError) as empty:
         services.claim_batch_create(actor=staff(Role.REVIEWER), incident=incident)
     assert empty.value.code == "batch_empty"
 
@@ -149,7 +145,7 @@ def test_bulk_line_values_follow_the_one_rounding_rule(incident):
 
 
 def test_bulk_approval_needs_the_second_factor(api_as, incident):
-    from tests.factories import user_with_role
+    from tests.support.factories import user_with_role
 
     batch = services.claim_batch_create(actor=staff(Role.REVIEWER), incident=incident)
     response = api_as(user_with_role(Role.APPROVER)).post(

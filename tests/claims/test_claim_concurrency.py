@@ -7,7 +7,8 @@ from django.db import connections
 
 from claims import services
 from claims.models import Claim, Customer
-from tests.factories import bank_payout, incident_with_snapshot
+from core.errors import Conflict
+from tests.support.factories import bank_payout, incident_with_snapshot
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -56,7 +57,7 @@ def test_two_keys_at_once_file_one_claim_and_a_conflict():
     results = _race([_filer(customer, incident, "k1"), _filer(customer, incident, "k2")])
 
     filed = [r for r in results if isinstance(r, services.ClaimFiled)]
-    conflicts = [r for r in results if isinstance(r, services.Conflict)]
+    conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(filed) == 1 and len(conflicts) == 1, results
     assert conflicts[0].code == "claim_exists"
     assert Claim.objects.count() == 1

@@ -5,16 +5,9 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from claims.models import Claim, ClaimLine, Customer, Evidence, PayoutChoice
-from tests.factories import claim_file, incident_with_snapshot
+from claims.models import Claim, ClaimLine, Evidence, PayoutChoice
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def claim():
-    incident = incident_with_snapshot()
-    return claim_file(Customer.objects.get(account_id="ACC-1"), incident)
 
 
 def _refused(fn) -> None:

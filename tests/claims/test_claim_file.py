@@ -10,14 +10,9 @@ from audit.models import Event
 from claims import services
 from claims.models import Claim, ClaimLine, Customer, Incident, PayoutChoice
 from core.roles import Role
-from tests.factories import BANK_PAYOUT, TEST_ACTOR, customer_user, incident_with_snapshot
+from tests.support.factories import BANK_PAYOUT, TEST_ACTOR, customer_user, incident_with_snapshot
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def incident():
-    return incident_with_snapshot()
 
 
 @pytest.fixture

@@ -6,22 +6,10 @@ from audit.models import Event
 from claims import services
 from claims.models import Claim, Customer, Evidence, PayoutChoice
 from core.roles import Role
-from tests.factories import (
-    BANK_PAYOUT,
-    PNG_BYTES,
-    claim_file,
-    customer_user,
-    incident_with_snapshot,
-    staff,
-    upload,
-)
+from tests.support.factories import BANK_PAYOUT, PNG_BYTES, claim_file, customer_user, upload
+from tests.support.login import staff
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def incident():
-    return incident_with_snapshot()
 
 
 @pytest.fixture

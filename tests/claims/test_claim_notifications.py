@@ -5,16 +5,12 @@ from django.core import mail
 
 from claims import services
 from claims.models import Customer
+from core.errors import InvalidInput
 from core.roles import Role
-from tests.factories import claim_file, incident_with_snapshot, staff
+from tests.support.factories import claim_file, incident_with_snapshot
+from tests.support.login import staff
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def claim():
-    incident = incident_with_snapshot()
-    return claim_file(Customer.objects.get(account_id="ACC-1"), incident)
 
 
 def test_filing_sends_a_japanese_receipt(django_capture_on_commit_callbacks):
@@ -47,6 +43,6 @@ def test_approval_and_rejection_notify_with_amount_and_reason(claim, django_capt
 
 
 def test_no_email_when_the_decision_fails(claim, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.InvalidInput):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(InvalidInput):
         services.claim_reject(actor=staff(Role.REVIEWER), claim=claim, reason="")
     assert mail.outbox == []

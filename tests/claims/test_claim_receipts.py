@@ -14,8 +14,9 @@ from claims import services
 from claims.models import Claim, Customer
 from core.roles import Role
 from reserves.models import Payout
-from tests.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot, login_verified, staff
-from tests.reserves.builders import reserve_fund
+from tests.support.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot
+from tests.support.login import login_verified, staff
+from tests.support.money import reserve_fund
 
 pytestmark = pytest.mark.django_db
 SATO_FULL_JPY = 3_838_593  # 1000.5 XEM x 88.549 + 0.25 BTC x 15,000,000, truncated per line

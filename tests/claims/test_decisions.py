@@ -5,17 +5,11 @@ from decimal import Decimal
 import pytest
 
 from audit.models import Event
-from claims.models import Claim, ClaimAction, Customer
+from claims.models import Claim, ClaimAction
 from core.roles import Role
-from tests.factories import claim_file, incident_with_snapshot, staff
+from tests.support.login import staff
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def claim():
-    incident = incident_with_snapshot()
-    return claim_file(Customer.objects.get(account_id="ACC-1"), incident)
 
 
 def _decide(client, claim, **body):

@@ -6,15 +6,9 @@ from django.db import IntegrityError, transaction
 from claims import services
 from claims.models import Claim, ClaimAction, ClaimApproval, Customer, PayoutChoice
 from core.roles import Role
-from tests.factories import claim_file, incident_with_snapshot, staff
+from tests.support.login import staff
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def claim():
-    incident = incident_with_snapshot()
-    return claim_file(Customer.objects.get(account_id="ACC-1"), incident)  # ¥3,838,593
 
 
 def _decide(client, claim, **body):
@@ -62,7 +56,8 @@ def test_at_the_threshold_one_approver_suffices(claim, settings):
 
 
 def test_approving_needs_the_second_factor(api_as, claim):
-    from tests.factories import otp_code, otp_device, user_with_role
+    from tests.support.factories import user_with_role
+    from tests.support.login import otp_code, otp_device
 
     _decide(api_as(staff(Role.REVIEWER)), claim, action="recommend")
     approver = user_with_role(Role.APPROVER)  # logged in by token, no verified session

@@ -9,7 +9,7 @@ from claims import services
 from claims.models import Incident, IncidentAsset
 from core.errors import ApplicationError
 from core.roles import Role
-from tests.factories import TEST_ACTOR, incident_declare, incident_with_snapshot
+from tests.support.factories import TEST_ACTOR, incident_declare, incident_with_snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from claims.models import Incident, Snapshot
 from core.roles import Role
-from tests.factories import incident_declare, login_verified, snapshot_csv, user_with_role
+from tests.support.factories import incident_declare, snapshot_csv, user_with_role
+from tests.support.login import login_verified
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from claims import services
 from claims.models import Incident
 from core.errors import ApplicationError
 from core.roles import Role
-from tests.factories import TEST_ACTOR, asset_input, incident_declare, incident_with_snapshot, snapshot_csv
+from tests.support.factories import TEST_ACTOR, asset_input, incident_declare, incident_with_snapshot, snapshot_csv
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,10 @@ from django.utils import timezone
 from audit.models import Event
 from claims import services, tasks
 from claims.models import ActivationToken, Customer, Invitation
+from claims.services.invitations import token_hash
+from core.errors import InvalidInput
 from core.roles import Role, has_role
-from tests.factories import TEST_ACTOR, customer_user, incident_with_snapshot
+from tests.support.factories import TEST_ACTOR, customer_user, incident_with_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +88,7 @@ def test_activation_sets_a_password_once():
     assert user.check_password("a-long-unusual-passphrase")
     assert has_role(user, Role.CUSTOMER)
     assert Event.objects.filter(action="customer.activated").exists()
-    with pytest.raises(services.InvalidInput):
+    with pytest.raises(InvalidInput):
         services.customer_activate(token=token, password="another-long-passphrase")
 
 
@@ -99,7 +101,7 @@ def test_activation_refuses_weak_passwords_and_keeps_the_token(client):
 
     assert response.status_code == 200
     assert "activation-errors" in response.content.decode()
-    assert ActivationToken.objects.get(token_hash=services._token_hash(token)).used_at is None
+    assert ActivationToken.objects.get(token_hash=token_hash(token)).used_at is None
 
 
 def test_expired_and_unknown_tokens_get_the_same_answer(client):
@@ -157,6 +159,7 @@ def test_password_reset_for_an_activated_customer_sends_the_reset_link(client):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_real_worker_sends_each_invitation_once_when_dispatched_twice(celery_worker, settings):
     settings.INVITATION_BATCH_SIZE = 1
     incident = incident_with_snapshot(ROWS, open_it=False)
@@ -172,9 +175,9 @@ def test_real_worker_sends_each_invitation_once_when_dispatched_twice(celery_wor
 
 
 def test_a_mail_failure_mid_batch_loses_nobody_and_doubles_nobody(settings):
-    from tests.claims import flaky_mail
+    from tests.support import mail as flaky_mail
 
-    settings.EMAIL_BACKEND = "tests.claims.flaky_mail.FlakyBackend"
+    settings.EMAIL_BACKEND = "tests.support.mail.FlakyBackend"
     settings.INVITATION_BATCH_SIZE = 10
     incident = incident_with_snapshot(ROWS)
     services.invitations_prepare(incident_id=incident.pk)

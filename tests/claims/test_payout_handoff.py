@@ -1,13 +1,13 @@
-"""What the payout side receives: the signal inside the approval transaction, the details selector, paid."""
+"""What the payout side receives: the hand-off after the approval commits, the details selector, paid."""
 
 import pytest
-from django.db import transaction
 
 from claims import selectors, services
 from claims.models import Claim, Customer
-from claims.signals import claims_approved
 from core.roles import Role
-from tests.factories import claim_file, incident_with_snapshot, staff
+from reserves.models import Entitlement
+from tests.support.factories import claim_file, incident_with_snapshot
+from tests.support.login import staff
 
 pytestmark = pytest.mark.django_db
 
@@ -20,31 +20,25 @@ def approved():
     return claim
 
 
-def test_single_approval_sends_the_signal_inside_the_transaction(approved):
-    seen = []
-
-    def receiver(sender, claim_ids, incident_id, **kwargs):
-        seen.append((claim_ids, incident_id, transaction.get_connection().in_atomic_block))
-
-    claims_approved.connect(receiver)
-    try:
+def test_an_approval_is_handed_to_reserves_only_once_it_commits(approved, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as queued:
         services.claim_approve(actor=staff(Role.APPROVER), claim=approved)
-    finally:
-        claims_approved.disconnect(receiver)
-    assert seen == [([approved.pk], approved.incident_id, True)]
+    assert not Entitlement.objects.exists()  # nothing reached reserves inside the approval's transaction
+
+    for callback in queued:
+        callback()
+    entitlement = Entitlement.objects.get()
+    assert entitlement.claim_ref == approved.ref and entitlement.eligible_jpy == 3_838_593
 
 
-def test_a_failing_receiver_rolls_the_approval_back(approved):
-    def receiver(**kwargs):
-        raise RuntimeError("payout side refused")
+def test_a_lost_hand_off_leaves_the_approval_standing_for_the_sweep(approved, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):  # the message is lost: nothing runs after commit
+        services.claim_approve(actor=staff(Role.APPROVER), claim=approved)
 
-    claims_approved.connect(receiver)
-    try:
-        with pytest.raises(RuntimeError):
-            services.claim_approve(actor=staff(Role.APPROVER), claim=approved)
-    finally:
-        claims_approved.disconnect(receiver)
-    assert Claim.objects.get().status == "recommended"
+    assert Claim.objects.get().status == "approved"
+    assert selectors.claims_awaiting_hand_off() == [approved.pk]
+    assert services.claims_hand_off_sweep() == {"handed_off": 1, "marked_paid": 0}
+    assert selectors.claims_awaiting_hand_off() == []
 
 
 def test_payout_details_have_everything_unmasked(approved):

@@ -5,14 +5,9 @@ from decimal import Decimal
 import pytest
 
 from claims.models import Claim, Customer, Evidence
-from tests.factories import BANK_PAYOUT, PASSWORD, claim_file, customer_user, incident_with_snapshot, upload
+from tests.support.factories import BANK_PAYOUT, PASSWORD, claim_file, customer_user, upload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def incident():
-    return incident_with_snapshot()
 
 
 @pytest.fixture

@@ -7,13 +7,15 @@ import pytest
 from django.utils import timezone
 
 from audit.models import Event
-from claims import regulator, services
+from claims import services
 from claims.models import Claim, Customer
+from claims.selectors import regulator
 from core.reports import quarter_bounds
 from core.roles import Role
 from reserves.models import IncidentFund, Payout
-from tests.factories import claim_file, incident_declare, incident_with_snapshot, login_verified, staff, user_with_role
-from tests.reserves.builders import reserve_fund
+from tests.support.factories import claim_file, incident_declare, incident_with_snapshot, user_with_role
+from tests.support.login import login_verified, staff
+from tests.support.money import reserve_fund
 
 SATO_JPY = 3_838_593  # 1000.5 XEM x 88.549 + 0.25 BTC x 15,000,000
 SUZUKI_JPY = 1_770  # 20 XEM x 88.549, truncated

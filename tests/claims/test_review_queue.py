@@ -9,7 +9,8 @@ from django.utils import timezone
 from claims import services
 from claims.models import Claim, Customer
 from core.roles import Role
-from tests.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot, staff
+from tests.support.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot
+from tests.support.login import staff
 
 pytestmark = pytest.mark.django_db
 

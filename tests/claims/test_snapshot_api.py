@@ -3,7 +3,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from claims.models import Holding, Snapshot
 from core.roles import Role
-from tests.factories import incident_declare, snapshot_csv
+from tests.support.factories import incident_declare, snapshot_csv
 
 pytestmark = pytest.mark.django_db
 

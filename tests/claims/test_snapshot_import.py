@@ -6,11 +6,11 @@ from django.core.management import call_command
 
 from audit.models import Event
 from claims import services
-from claims.demo import SAMPLE_SNAPSHOT
 from claims.models import Customer, Holding, Snapshot
-from claims.snapshot import file_sha256
+from claims.services.snapshot import file_sha256
 from core.errors import ApplicationError
-from tests.factories import TEST_ACTOR, incident_declare, snapshot_csv
+from demo.claims import SAMPLE_SNAPSHOT
+from tests.support.factories import TEST_ACTOR, incident_declare, snapshot_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -235,6 +235,6 @@ def test_command_imports_with_progress_and_reports_rejections(tmp_path, capsys):
 
 
 def _asset(symbol: str):
-    from tests.factories import asset_input
+    from tests.support.factories import asset_input
 
     return asset_input(symbol, "100")

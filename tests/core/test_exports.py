@@ -11,7 +11,7 @@ import pytest
 from audit.models import Event
 from core.exports import ROWS_PER_CHUNK, Column, CsvWriter, csv_cell, csv_chunks, jsonl_chunks, stream_csv
 from core.roles import Role
-from tests.audit.helpers import record_bulk
+from tests.support.audit import record_bulk
 
 ROWS = [
     {"id": 1, "name": "佐藤", "amount": 1_000_000, "rate": Decimal("0.8125"), "note": None},
@@ -120,6 +120,7 @@ def test_response_is_a_streamed_attachment():
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_a_large_queryset_streams_in_flat_memory(api_as):
     """40,000 events exported through the API: peak memory stays far below holding the rows at once."""
     record_bulk(40_000)

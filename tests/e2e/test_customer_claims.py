@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 
 from claims.models import Claim, Customer, Evidence
-from tests.conftest import browser_login
-from tests.factories import BANK_PAYOUT, PASSWORD, PDF_BYTES, claim_file, customer_user, incident_with_snapshot
+from tests.support.factories import BANK_PAYOUT, PASSWORD, PDF_BYTES, claim_file, customer_user, incident_with_snapshot
+from tests.support.login import browser_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -95,8 +95,8 @@ def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp
     from audit.selectors import receipt_verify
     from claims import services
     from core.roles import Role
-    from tests.factories import staff
-    from tests.reserves.builders import reserve_fund
+    from tests.support.login import staff
+    from tests.support.money import reserve_fund
 
     reserve_fund(10_000_000_000)
     incident = incident_with_snapshot(ROWS)

@@ -5,8 +5,8 @@ import pytest
 from audit.models import Event
 from core.roles import Role
 from tests.claims.test_regulator_incidents import SATO_JPY, SUZUKI_JPY, _paid_incident
-from tests.conftest import browser_login
-from tests.factories import PASSWORD, user_with_role
+from tests.support.factories import PASSWORD, user_with_role
+from tests.support.login import browser_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

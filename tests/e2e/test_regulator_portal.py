@@ -9,8 +9,8 @@ from django.db import transaction
 from audit.models import Event
 from audit.services import Actor, EventInput, checkpoint_create, events_record, receipt_issue
 from core.roles import Role
-from tests.conftest import browser_login
-from tests.factories import PASSWORD, user_with_role
+from tests.support.factories import PASSWORD, user_with_role
+from tests.support.login import browser_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -9,17 +9,17 @@ from django.utils import timezone
 from audit.models import Event
 from core.roles import Role
 from reserves.models import Payout
-from tests.conftest import browser_login
-from tests.factories import PASSWORD, user_with_role
-from tests.reserves.builders import fund_open, register, reserve_fund
-from tests.reserves.regulator_helpers import clock_at, paid_scenario
+from tests.support.factories import PASSWORD, user_with_role
+from tests.support.login import browser_login
+from tests.support.money import fund_open, register, reserve_fund
+from tests.support.regulator import clock_at, paid_scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_regulator_checks_the_reserve_chart_and_the_payout_history(page, tmp_path, settings, monkeypatch):
     """60 days ago the reserve was funded above its minimum; 30 days ago an old incident drew all of it; today the
-    paid scenario (tests/reserves/regulator_helpers.py) funds and spends ¥730,000 more."""
+    paid scenario (tests/support/regulator.py) funds and spends ¥730,000 more."""
     settings.RESERVE_MINIMUM_FLOOR_JPY = 1_000_000
     now = timezone.now()
     with clock_at(monkeypatch, now - dt.timedelta(days=60)):

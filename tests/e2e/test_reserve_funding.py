@@ -4,9 +4,9 @@ import pytest
 
 from core.roles import Role
 from reserves.models import Payout
-from tests.conftest import browser_login
-from tests.factories import PASSWORD, user_with_role
-from tests.reserves.builders import fund_open, register, reserve_fund
+from tests.support.factories import PASSWORD, user_with_role
+from tests.support.login import browser_login
+from tests.support.money import fund_open, register, reserve_fund
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -7,8 +7,8 @@ import pytest
 from claims import services
 from claims.models import Claim, ClaimBatch, Customer
 from core.roles import Role
-from tests.conftest import browser_login
-from tests.factories import PASSWORD, claim_file, incident_with_snapshot, user_with_role
+from tests.support.factories import PASSWORD, claim_file, incident_with_snapshot, user_with_role
+from tests.support.login import browser_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

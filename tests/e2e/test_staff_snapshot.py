@@ -3,9 +3,9 @@
 import pytest
 
 from core.roles import Role
-from tests.conftest import browser_login
-from tests.factories import PASSWORD, snapshot_csv, user_with_role
-from tests.factories import incident_declare as declare
+from tests.support.factories import PASSWORD, snapshot_csv, user_with_role
+from tests.support.factories import incident_declare as declare
+from tests.support.login import browser_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

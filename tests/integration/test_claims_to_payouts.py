@@ -8,15 +8,17 @@ from django.core.management import call_command
 
 from audit.models import Receipt
 from audit.selectors import chain_verify, receipt_verify
-from claims import payouts, services
+from claims import selectors, services
 from claims.models import Claim, Customer
+from claims.services import handoff
 from core.errors import Conflict
 from core.roles import Role
 from reserves import services as reserve_services
 from reserves.models import Entitlement, IncidentFund, Payout
 from reserves.selectors import ledger_reconcile, paid_by_claim
-from tests.factories import claim_file, incident_with_snapshot, staff
-from tests.reserves.builders import reserve_fund
+from tests.support.factories import claim_file, incident_with_snapshot
+from tests.support.login import staff
+from tests.support.money import reserve_fund
 
 SATO_FULL_JPY = 3_838_593  # 1000.5 XEM x 88.549 + 0.25 BTC x 15,000,000, truncated per line
 
@@ -96,13 +98,13 @@ def test_a_lost_hand_off_message_is_found_by_the_sweep(django_capture_on_commit_
         services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
     assert queued  # the hand-off was queued, and is now lost
     assert not Entitlement.objects.exists()
-    assert payouts.claims_awaiting_hand_off() == [claim.pk]
+    assert selectors.claims_awaiting_hand_off() == [claim.pk]
 
-    assert payouts.claims_hand_off_sweep() == {"handed_off": 1, "marked_paid": 0}
+    assert services.claims_hand_off_sweep() == {"handed_off": 1, "marked_paid": 0}
 
     assert Entitlement.objects.get(claim_ref=claim.ref).eligible_jpy == SATO_FULL_JPY
-    assert payouts.claims_awaiting_hand_off() == []
-    assert payouts.claims_hand_off_sweep() == {"handed_off": 0, "marked_paid": 0}
+    assert selectors.claims_awaiting_hand_off() == []
+    assert services.claims_hand_off_sweep() == {"handed_off": 0, "marked_paid": 0}
 
 
 @pytest.mark.django_db
@@ -111,8 +113,8 @@ def test_a_hand_off_delivered_twice_registers_once(django_capture_on_commit_call
     with django_capture_on_commit_callbacks(execute=False):
         services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
 
-    assert payouts.claims_hand_off(claim_ids=[claim.pk]) == 1
-    assert payouts.claims_hand_off(claim_ids=[claim.pk]) == 0
+    assert services.claims_hand_off(claim_ids=[claim.pk]) == 1
+    assert services.claims_hand_off(claim_ids=[claim.pk]) == 0
 
     assert Entitlement.objects.filter(claim_ref=claim.ref).count() == 1
 
@@ -120,7 +122,7 @@ def test_a_hand_off_delivered_twice_registers_once(django_capture_on_commit_call
 @pytest.mark.django_db
 def test_claims_not_approved_are_not_handed_off():
     claim = _recommended()
-    assert payouts.claims_hand_off(claim_ids=[claim.pk]) == 0
+    assert services.claims_hand_off(claim_ids=[claim.pk]) == 0
     assert not Entitlement.objects.exists()
 
 
@@ -129,11 +131,11 @@ def test_an_entitlement_is_never_lowered(django_capture_on_commit_callbacks):
     claim = _recommended()
     with django_capture_on_commit_callbacks(execute=False):
         services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
-    payouts.claims_hand_off(claim_ids=[claim.pk])
+    services.claims_hand_off(claim_ids=[claim.pk])
 
     with pytest.raises(Conflict) as refused:
         reserve_services.entitlement_eligible_raise(
-            actor=payouts.ACTOR, claim_ref=claim.ref, eligible_jpy=SATO_FULL_JPY - 1, lines=[]
+            actor=handoff.ACTOR, claim_ref=claim.ref, eligible_jpy=SATO_FULL_JPY - 1, lines=[]
         )
 
     assert refused.value.code == "entitlement_decrease"
@@ -147,13 +149,14 @@ def test_paid_sync_is_idempotent_and_skips_unpaid_claims(django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=False):
         services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
 
-    assert payouts.claims_paid_sync(claim_refs=[claim.ref, other.ref]) == 1
-    assert payouts.claims_paid_sync(claim_refs=[claim.ref]) == 0
+    assert services.claims_paid_sync(claim_refs=[claim.ref, other.ref]) == 1
+    assert services.claims_paid_sync(claim_refs=[claim.ref]) == 0
     assert Claim.objects.get(pk=other.pk).status == "submitted"
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_a_real_worker_takes_an_approval_all_the_way_to_paid(celery_worker):
     reserve_fund(10_000_000_000)
     claim = _recommended()

@@ -4,8 +4,8 @@ import pytest
 
 from core.roles import Role
 from reserves.models import Payout, RecoveryClaim, ReserveFunding
-from tests.factories import user_with_role
-from tests.reserves.builders import fund_open, policy, register, reserve_fund
+from tests.support.factories import user_with_role
+from tests.support.money import fund_open, policy, register, reserve_fund
 
 pytestmark = pytest.mark.django_db
 FUNDING = {"kind": "funding", "amount_jpy": 3_000_000_000, "reference": "MUFG-2026-0001"}

@@ -9,7 +9,7 @@ from audit.models import Event
 from core.errors import Conflict, InvalidInput, NotFound
 from reserves import services
 from reserves.models import Entitlement
-from tests.reserves.builders import MAKER, bank_payee, crypto_payee, entitlement, fund_open, register
+from tests.support.money import MAKER, bank_payee, crypto_payee, entitlement, fund_open, register
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +135,7 @@ def test_an_empty_registration_is_a_no_op(django_capture_on_commit_callbacks):
 
 def test_a_zero_claim_is_registered_and_paid_nothing(django_capture_on_commit_callbacks):
     from reserves.models import Payout
-    from tests.reserves.builders import reserve_fund
+    from tests.support.money import reserve_fund
 
     reserve_fund(1_000)
     fund = fund_open()

@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from reserves import ledger
 from reserves.models import Account, Transfer
 from reserves.selectors import ledger_reconcile
-from tests.reserves.builders import reserve_fund
+from tests.support.money import reserve_fund
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,9 @@ import pytest
 
 from core.roles import Role
 from reserves.models import Payout, Transfer
-from tests.factories import PASSWORD, login_verified, staff, user_with_role
-from tests.reserves.builders import fund_open, policy, register, reserve_fund
+from tests.support.factories import PASSWORD, user_with_role
+from tests.support.login import login_verified, staff
+from tests.support.money import fund_open, policy, register, reserve_fund
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from reserves import services
 from reserves.models import Payout, RecoveryClaim
 from reserves.selectors import allocation_replay, fund_summary, ledger_reconcile, paid_by_claim
-from tests.reserves.builders import CHECKER, fund_open, policy, register, reserve_fund
+from tests.support.money import CHECKER, fund_open, policy, register, reserve_fund
 
 pytestmark = pytest.mark.django_db
 

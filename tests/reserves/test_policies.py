@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
 from reserves.models import Account, InsurancePolicy
-from tests.reserves.builders import policy
+from tests.support.money import policy
 
 pytestmark = pytest.mark.django_db
 

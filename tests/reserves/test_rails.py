@@ -10,7 +10,7 @@ from reserves.rails import Instruction
 from reserves.rails.sandbox import SandboxRail
 from reserves.rails.zengin import zengin_file_parse
 from reserves.selectors import ledger_reconcile, paid_by_claim
-from tests.reserves.builders import CHECKER, bank_payee, crypto_payee, fund_open, register, reserve_fund
+from tests.support.money import CHECKER, bank_payee, crypto_payee, fund_open, register, reserve_fund
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from reserves import receipts, services, signals
 from reserves.models import Payout
 from reserves.tasks import payout_receipts_issue, payout_receipts_sweep
 from tests.audit.test_export_offline_verify import verify
-from tests.reserves.builders import CHECKER, bank_payee, crypto_payee, fund_open, policy, register, reserve_fund
+from tests.support.money import CHECKER, bank_payee, crypto_payee, fund_open, policy, register, reserve_fund
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +123,7 @@ def test_top_ups_get_their_own_receipts_and_sources_add_up(django_capture_on_com
 def test_crypto_payouts_state_quantities_with_masked_addresses(django_capture_on_commit_callbacks):
     from decimal import Decimal
 
-    from tests.reserves.builders import entitlement
+    from tests.support.money import entitlement
 
     reserve_fund(10_000_000)
     fund = fund_open()

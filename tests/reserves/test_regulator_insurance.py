@@ -9,9 +9,9 @@ from core.roles import Role
 from reserves import services
 from reserves.models import Payout, RecoveryClaim
 from reserves.regulator import insurance_usage
-from tests.factories import PASSWORD, user_with_role
-from tests.reserves.builders import CHECKER, fund_open, policy, register
-from tests.reserves.regulator_helpers import paid_scenario
+from tests.support.factories import PASSWORD, user_with_role
+from tests.support.money import CHECKER, fund_open, policy, register
+from tests.support.regulator import paid_scenario
 
 pytestmark = pytest.mark.django_db
 

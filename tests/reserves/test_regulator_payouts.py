@@ -11,9 +11,10 @@ from django.utils import timezone
 from audit.models import Event
 from core.roles import Role
 from reserves.models import Payout
-from tests.factories import PASSWORD, login_verified, staff, user_with_role
-from tests.reserves.builders import fund_open, register, reserve_fund
-from tests.reserves.regulator_helpers import paid_scenario
+from tests.support.factories import PASSWORD, user_with_role
+from tests.support.login import login_verified, staff
+from tests.support.money import fund_open, register, reserve_fund
+from tests.support.regulator import paid_scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -217,7 +218,7 @@ def test_no_bank_account_number_leaves_in_any_format(scenario, regulator_api):
         bodies.append(b"".join(regulator_api.get(API, {"format": export_format}).streaming_content))
     for body in bodies:
         text = body.decode("utf-8")
-        # the payees' account numbers (tests.reserves.builders.bank_payee) and the closed account
+        # the payees' account numbers (tests.support.money.bank_payee) and the closed account
         assert "1234567" not in text and "9999999" not in text and "account_number" not in text
 
 

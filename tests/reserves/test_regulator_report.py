@@ -9,9 +9,9 @@ from core.reports import quarter_bounds
 from core.roles import Role
 from reserves.models import Payout
 from reserves.regulator import reserve_report_sections
-from tests.factories import PASSWORD, user_with_role
-from tests.reserves.builders import reserve_fund
-from tests.reserves.regulator_helpers import clock_at, paid_scenario
+from tests.support.factories import PASSWORD, user_with_role
+from tests.support.money import reserve_fund
+from tests.support.regulator import clock_at, paid_scenario
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from reserves import ledger, services
 from reserves.models import Transfer
 from reserves.regulator import reserve_movements, reserve_series
 from reserves.selectors import reserve_position
-from tests.factories import PASSWORD, user_with_role
-from tests.reserves.builders import CHECKER, MAKER, fund_open, register, reserve_fund
-from tests.reserves.regulator_helpers import clock_at
+from tests.support.factories import PASSWORD, user_with_role
+from tests.support.money import CHECKER, MAKER, fund_open, register, reserve_fund
+from tests.support.regulator import clock_at
 
 pytestmark = pytest.mark.django_db
 

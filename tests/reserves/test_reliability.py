@@ -15,14 +15,14 @@ from django.db import connection
 from django.db.models import Sum
 
 from audit.models import Receipt
+from benchmarks.workers import worker_processes
 from reserves import ledger, receipts, services
 from reserves.models import Account, Entitlement, Payout, SandboxTransfer, Transfer
 from reserves.selectors import ledger_reconcile, paid_by_claim
 from reserves.tasks import incident_allocate, payouts_process
-from reserves.workers import worker_processes
-from tests.reserves.builders import CHECKER, fund_open, register, reserve_fund
+from tests.support.money import CHECKER, fund_open, register, reserve_fund
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def wait_until(condition, timeout: float = 90, what: str = "the workers to finish") -> None:

@@ -12,7 +12,7 @@ from core.errors import ApplicationError, Conflict, InvalidInput
 from reserves import ledger, services
 from reserves.models import ReserveFunding
 from reserves.selectors import reserve_position
-from tests.reserves.builders import CHECKER, MAKER
+from tests.support.money import CHECKER, MAKER
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from reserves import allocation
 from reserves.models import Account, Payout
 from reserves.tasks import ledger_reconcile, payouts_sweep, recoveries_follow_up
-from tests.reserves.builders import fund_open, policy, register, reserve_fund
+from tests.support.money import fund_open, policy, register, reserve_fund
 
 pytestmark = pytest.mark.django_db
 

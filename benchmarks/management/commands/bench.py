@@ -1,0 +1,29 @@
+import importlib
+import json
+
+from django.core.management.base import BaseCommand
+
+# name -> module with add_arguments(parser) and run(**options) -> dict (one JSON line).
+BENCHMARKS = {
+    "snapshot": "benchmarks.snapshot",
+    "audit_export": "benchmarks.audit_export",
+    "approvals": "benchmarks.approvals",
+    "payouts": "benchmarks.payouts",
+    "payouts_engine": "benchmarks.payouts_engine",
+    "payout_export": "benchmarks.payout_export",
+}
+
+
+class Command(BaseCommand):
+    help = "Run a benchmark and print one JSON line (fast path vs naive path, and their ratio)."
+
+    def add_arguments(self, parser) -> None:
+        subparsers = parser.add_subparsers(dest="benchmark", required=True)
+        for name, module_name in BENCHMARKS.items():
+            module = importlib.import_module(module_name)
+            module.add_arguments(subparsers.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0]))
+
+    def handle(self, *args: object, benchmark: str, **options: object) -> None:
+        module = importlib.import_module(BENCHMARKS[benchmark])
+        result = module.run(**options)
+        self.stdout.write(json.dumps(result, sort_keys=False))

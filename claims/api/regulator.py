@@ -1,0 +1,77 @@
+"""The regulator's incident API (read-only): GET /api/regulator/incidents/ and …/{code}/summary/."""
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from claims.selectors import regulator
+from core.errors import ErrorSerializer
+from core.roles import IsRegulator
+
+
+class SummaryIncidentSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    detected_at = serializers.DateTimeField()
+
+
+class SourceBorneSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text='"reserve" or "policy:<number>"')
+    label = serializers.CharField()
+    planned_jpy = serializers.IntegerField(help_text="what the latest allocation round draws on this source")
+    received_jpy = serializers.IntegerField(help_text="drawn into the incident's pool so far")
+    paid_jpy = serializers.IntegerField(help_text="borne by this source in payouts that reached claimants")
+
+
+class PaidDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    paid_jpy = serializers.IntegerField()
+
+
+class IncidentSummarySerializer(serializers.Serializer):
+    """Yen are integers; rates and days are exact decimal strings (days to one decimal place)."""
+
+    incident = SummaryIncidentSerializer()
+    affected_customers = serializers.IntegerField(help_text="customers in the balance snapshot")
+    claims_total = serializers.IntegerField()
+    claims_by_status = serializers.DictField(child=serializers.IntegerField())
+    eligible_loss_jpy = serializers.IntegerField(help_text="sum of approved claims registered for payout")
+    loss_basis_jpy = serializers.IntegerField(help_text="the larger of eligible and expected loss (rate basis)")
+    paid_jpy = serializers.IntegerField()
+    outstanding_jpy = serializers.IntegerField()
+    distribution_rate = serializers.CharField(help_text="planned share of each claim the funds cover (0-1)")
+    paid_rate = serializers.CharField(help_text="share paid out so far in the latest round (0-1)")
+    sources = SourceBorneSerializer(many=True)
+    first_paid_at = serializers.DateTimeField(allow_null=True)
+    days_to_first_payout = serializers.CharField(allow_null=True)
+    milestone_paid_at = serializers.DateTimeField(allow_null=True, help_text="when 90% of the eligible loss was paid")
+    days_to_90_percent_paid = serializers.CharField(allow_null=True)
+    paid_per_day = serializers.SerializerMethodField()
+
+    @extend_schema_field(PaidDaySerializer(many=True))
+    def get_paid_per_day(self, summary: regulator.IncidentSummary) -> list[dict]:
+        return [{"date": day.isoformat(), "paid_jpy": amount} for day, amount in summary.paid_per_day]
+
+
+class RegulatorIncidentListApi(APIView):
+    """Every incident's summary (regulators and admins; read-only)."""
+
+    permission_classes = [IsRegulator]
+
+    @extend_schema(responses={200: IncidentSummarySerializer(many=True), 403: ErrorSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(IncidentSummarySerializer(regulator.incident_summaries(), many=True).data)
+
+
+class RegulatorIncidentSummaryApi(APIView):
+    """One incident: affected customers, claims by status, eligible loss, paid, sources, speed of payment."""
+
+    permission_classes = [IsRegulator]
+
+    @extend_schema(responses={200: IncidentSummarySerializer, 403: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request: Request, code: str) -> Response:
+        return Response(IncidentSummarySerializer(regulator.incident_summary(code=code)).data)

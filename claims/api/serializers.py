@@ -1,0 +1,75 @@
+"""Output serializers of a claim as its owner sees it (the staff view extends ClaimSerializer)."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from claims import services
+from claims.models import Claim, Evidence
+
+
+class ClaimLineSerializer(serializers.Serializer):
+    asset = serializers.CharField(source="asset.symbol")
+    snapshot_quantity = serializers.DecimalField(max_digits=38, decimal_places=18)
+    claimed_quantity = serializers.DecimalField(max_digits=38, decimal_places=18)
+    approved_quantity = serializers.DecimalField(max_digits=38, decimal_places=18)
+    reference_price_jpy = serializers.DecimalField(
+        source="asset.reference_price_jpy", max_digits=28, decimal_places=8, allow_null=True
+    )
+    value_jpy = serializers.IntegerField()
+    reason = serializers.CharField()
+    adjustment_reason = serializers.CharField()
+
+
+class TimelineSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    label = serializers.CharField(source="get_status_display")
+    note = serializers.CharField()
+    at = serializers.DateTimeField(source="created_at")
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evidence
+        fields = ["id", "file_name", "content_type", "size", "sha256", "uploaded_at", "url"]
+
+    def get_url(self, item: Evidence) -> str:
+        return reverse("claims:api-claim-evidence-file", kwargs={"ref": item.claim.ref, "evidence_id": item.pk})
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    incident = serializers.CharField(source="incident.code")
+    status_label = serializers.CharField(source="get_status_display")
+    lines = ClaimLineSerializer(many=True)
+    timeline = TimelineSerializer(many=True)
+    evidence = EvidenceSerializer(many=True)
+    payout = serializers.SerializerMethodField()
+    appealable = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Claim
+        fields = [
+            "ref",
+            "incident",
+            "status",
+            "status_label",
+            "disputed",
+            "matches_snapshot",
+            "amount_jpy",
+            "approved_amount_jpy",
+            "submitted_at",
+            "approved_at",
+            "paid_at",
+            "lines",
+            "timeline",
+            "evidence",
+            "payout",
+            "appealable",
+        ]
+
+    def get_payout(self, claim: Claim) -> dict:
+        return services.payout_masked(getattr(claim, "payout", None))
+
+    def get_appealable(self, claim: Claim) -> bool:
+        return services.claim_is_appealable(claim)

@@ -1,0 +1,163 @@
+"""What the regulator portal shows of an incident: claims, eligible loss, payouts, sources and speed.
+
+Reads only. Claims come from this app, money from reserves' selectors (the
+incident's fund); an incident without a fund yet (a draft) shows zeros.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from claims.models import Claim, ClaimTimelineEntry, Incident
+from claims.selectors.staff import ReviewFilters, claim_status_counts, incident_get
+from core.reports import Section
+from reserves import selectors as reserve_selectors
+from reserves.models import IncidentFund
+
+# "90% paid": the share of the eligible loss that marks a payout programme as substantially done.
+PAID_MILESTONE = Decimal("0.9")
+
+
+@dataclass(frozen=True)
+class SourceBorne:
+    key: str
+    label: str
+    planned_jpy: int
+    received_jpy: int
+    paid_jpy: int
+
+
+@dataclass
+class IncidentSummary:
+    incident: Incident
+    affected_customers: int
+    claims_total: int
+    claims_by_status: dict[str, int]
+    eligible_loss_jpy: int
+    loss_basis_jpy: int
+    paid_jpy: int
+    outstanding_jpy: int
+    distribution_rate: Decimal
+    paid_rate: Decimal
+    sources: list[SourceBorne] = field(default_factory=list)
+    first_paid_at: dt.datetime | None = None
+    milestone_paid_at: dt.datetime | None = None
+    paid_per_day: list[tuple[dt.date, int]] = field(default_factory=list)
+
+    def paid_every_day(self) -> list[tuple[dt.date, int]]:
+        """Yen paid per day from the day of detection to the last payment, zero where nothing was paid."""
+        start = timezone.localdate(self.incident.detected_at)
+        paid = dict(self.paid_per_day)
+        days = (max([start, *paid]) - start).days + 1
+        return [(day, paid.get(day, 0)) for day in (start + dt.timedelta(days=n) for n in range(days))]
+
+    @property
+    def days_to_first_payout(self) -> Decimal | None:
+        return _days_between(self.incident.detected_at, self.first_paid_at)
+
+    @property
+    def days_to_90_percent_paid(self) -> Decimal | None:
+        return _days_between(self.incident.detected_at, self.milestone_paid_at)
+
+
+def _days_between(start: dt.datetime, end: dt.datetime | None) -> Decimal | None:
+    if end is None:
+        return None
+    days = Decimal((end - start).total_seconds()) / Decimal(86400)
+    return days.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def incident_summary(*, code: str) -> IncidentSummary:
+    """The regulator's summary of one incident. NotFound for an unknown code."""
+    incident = incident_get(code=code)
+    snapshot = getattr(incident, "snapshot", None)
+    by_status = claim_status_counts(filters=ReviewFilters(incident=incident.code))
+    summary = IncidentSummary(
+        incident=incident,
+        affected_customers=snapshot.customer_count if snapshot else 0,
+        claims_total=sum(by_status.values()),
+        claims_by_status=by_status,
+        eligible_loss_jpy=0,
+        loss_basis_jpy=0,
+        paid_jpy=0,
+        outstanding_jpy=0,
+        distribution_rate=Decimal(0),
+        paid_rate=Decimal(0),
+    )
+    fund = IncidentFund.objects.filter(incident_code=incident.code).first()
+    if fund is None:
+        return summary
+    funding = reserve_selectors.fund_summary(fund=fund)
+    paid_by_source = reserve_selectors.paid_by_source(fund=fund)
+    summary.eligible_loss_jpy = funding.registered_jpy
+    summary.loss_basis_jpy = funding.loss_basis_jpy
+    summary.paid_jpy = funding.paid_jpy
+    summary.outstanding_jpy = funding.outstanding_jpy
+    summary.distribution_rate = funding.planned_rate
+    summary.paid_rate = funding.paid_rate
+    summary.sources = [
+        SourceBorne(s.key, s.label, s.planned_jpy, s.received_jpy, paid_by_source.get(s.key, 0))
+        for s in funding.sources
+    ]
+    summary.first_paid_at = reserve_selectors.first_paid_at(fund=fund)
+    milestone = int((Decimal(funding.registered_jpy) * PAID_MILESTONE).to_integral_value(rounding=ROUND_HALF_UP))
+    summary.milestone_paid_at = reserve_selectors.paid_reached_at(fund=fund, amount_jpy=milestone)
+    summary.paid_per_day = reserve_selectors.paid_per_day(fund=fund)
+    return summary
+
+
+def incident_summaries() -> list[IncidentSummary]:
+    """Every declared incident's summary, newest detection first (incidents are few; each is a handful of queries)."""
+    return [incident_summary(code=code) for code in Incident.objects.values_list("code", flat=True)]
+
+
+# --- Quarterly report -------------------------------------------------------------------------------
+
+
+def claims_report_sections(*, start: dt.datetime, end: dt.datetime) -> list[Section]:
+    """Incidents and claims in [start, end): incidents detected, and per incident what claims did in the quarter."""
+    detected = Incident.objects.filter(detected_at__gte=start, detected_at__lt=end).order_by("detected_at")
+    moves = (
+        ClaimTimelineEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values("claim__incident__code")
+        .annotate(
+            filed=Count("id", filter=Q(status=Claim.Status.SUBMITTED)),
+            approved=Count("id", filter=Q(status=Claim.Status.APPROVED)),
+            rejected=Count("id", filter=Q(status=Claim.Status.REJECTED)),
+            appealed=Count("id", filter=Q(status=Claim.Status.APPEALED)),
+            paid=Count("id", filter=Q(status=Claim.Status.PAID)),
+        )
+        .order_by("claim__incident__code")
+    )
+    standing = (
+        Claim.objects.values("incident__code")
+        .annotate(
+            total=Count("id"),
+            open=Count("id", filter=~Q(status__in=[Claim.Status.PAID, Claim.Status.REJECTED])),
+            paid=Count("id", filter=Q(status=Claim.Status.PAID)),
+        )
+        .order_by("incident__code")
+    )
+    return [
+        Section(
+            "Incidents detected",
+            ["code", "title", "status", "occurred at", "detected at"],
+            [(i.code, i.title, i.status, i.occurred_at, i.detected_at) for i in detected],
+        ),
+        Section(
+            "Claims: what happened in the quarter",
+            ["incident", "filed", "approved", "rejected", "appealed", "paid"],
+            [
+                (m["claim__incident__code"], m["filed"], m["approved"], m["rejected"], m["appealed"], m["paid"])
+                for m in moves
+            ],
+        ),
+        Section(
+            "Claims: standing at the time of the report",
+            ["incident", "claims", "not yet paid or rejected", "paid"],
+            [(s["incident__code"], s["total"], s["open"], s["paid"]) for s in standing],
+        ),
+    ]

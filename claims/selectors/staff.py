@@ -1,0 +1,142 @@
+"""Reads for staff: incidents and their snapshots, the review queue and its counts, batches, one claim in full."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from claims.models import Claim, ClaimBatch, Incident, IncidentAsset
+from core.errors import NotFound
+
+
+def incident_list(*, status: str | None = None) -> QuerySet[Incident]:
+    incidents = Incident.objects.all()
+    if status:
+        incidents = incidents.filter(status=status)
+    return incidents.select_related("snapshot").prefetch_related("assets")
+
+
+def incident_get(*, code: str) -> Incident:
+    try:
+        return Incident.objects.select_related("snapshot").prefetch_related("assets").get(code=code)
+    except Incident.DoesNotExist as exc:
+        raise NotFound("not_found", f"No incident {code!r}.") from exc
+
+
+@dataclass(frozen=True)
+class AssetSnapshotTotal:
+    asset: IncidentAsset
+    holders: int
+    quantity: Decimal
+
+
+def snapshot_totals(*, incident: Incident) -> list[AssetSnapshotTotal]:
+    """Per asset: how many customers held it at the base time and how much in all."""
+    rows = (
+        IncidentAsset.objects.filter(incident=incident)
+        .annotate(holders=Count("holdings"), total=Sum("holdings__quantity"))
+        .order_by("symbol")
+    )
+    return [AssetSnapshotTotal(asset=a, holders=a.holders, quantity=a.total or Decimal(0)) for a in rows]
+
+
+def claim_get_for_staff(*, ref: str) -> Claim:
+    claim = (
+        Claim.objects.filter(ref=ref)
+        .select_related("incident", "customer", "payout", "assigned_reviewer", "batch")
+        .prefetch_related(
+            "lines__asset", "timeline", "evidence", "payout__addresses__asset", "actions__actor", "approvals__approver"
+        )
+        .first()
+    )
+    if claim is None:
+        raise NotFound("not_found", f"No claim {ref!r}.")
+    return claim
+
+
+def claim_other_claims(*, claim: Claim) -> QuerySet[Claim]:
+    return Claim.objects.filter(customer_id=claim.customer_id).exclude(pk=claim.pk).select_related("incident")
+
+
+REVIEW_SORTS = {
+    "submitted": "submitted_at",
+    "-submitted": "-submitted_at",
+    "amount": "amount_jpy",
+    "-amount": "-amount_jpy",
+    "updated": "updated_at",
+    "-updated": "-updated_at",
+    "ref": "ref",
+}
+
+
+@dataclass(frozen=True)
+class ReviewFilters:
+    incident: str | None = None
+    status: str | None = None
+    disputed: bool | None = None
+    matches_snapshot: bool | None = None
+    amount_min: int | None = None
+    amount_max: int | None = None
+    older_than_days: int | None = None
+    newer_than_days: int | None = None
+    q: str | None = None
+    assigned_to: int | None = None
+    sort: str = "submitted"
+
+
+def claim_list_for_review(*, filters: ReviewFilters) -> QuerySet[Claim]:
+    """The review queue: filter by incident, status, disputed/matching, amount range, age; search; sort."""
+    claims = Claim.objects.select_related("incident", "customer", "assigned_reviewer")
+    claims = _review_filter(claims, filters)
+    if filters.status:
+        claims = claims.filter(status=filters.status)
+    return claims.order_by(REVIEW_SORTS.get(filters.sort, "submitted_at"), "pk")
+
+
+def _review_filter(claims: QuerySet[Claim], filters: ReviewFilters) -> QuerySet[Claim]:
+    """Every filter but status (the per-status counts use the same ones)."""
+    now = timezone.now()
+    if filters.incident:
+        claims = claims.filter(incident__code=filters.incident)
+    if filters.disputed is not None:
+        claims = claims.filter(disputed=filters.disputed)
+    if filters.matches_snapshot is not None:
+        claims = claims.filter(matches_snapshot=filters.matches_snapshot)
+    if filters.amount_min is not None:
+        claims = claims.filter(amount_jpy__gte=filters.amount_min)
+    if filters.amount_max is not None:
+        claims = claims.filter(amount_jpy__lte=filters.amount_max)
+    if filters.older_than_days is not None:
+        claims = claims.filter(submitted_at__lte=now - dt.timedelta(days=filters.older_than_days))
+    if filters.newer_than_days is not None:
+        claims = claims.filter(submitted_at__gte=now - dt.timedelta(days=filters.newer_than_days))
+    if filters.assigned_to is not None:
+        claims = claims.filter(assigned_reviewer_id=filters.assigned_to)
+    if filters.q:
+        term = filters.q.strip()
+        claims = claims.filter(Q(ref__iexact=term) | Q(customer__account_id__iexact=term))
+    return claims
+
+
+def claim_status_counts(*, filters: ReviewFilters) -> dict[str, int]:
+    """How many claims per status under the same filters (status itself ignored)."""
+    rows = _review_filter(Claim.objects.all(), filters).values("status").annotate(n=Count("pk")).order_by()
+    counts = {status: 0 for status in Claim.Status.values}
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def claim_batch_list(*, incident: str | None = None) -> QuerySet[ClaimBatch]:
+    batches = ClaimBatch.objects.select_related("incident", "created_by", "approved_by")
+    if incident:
+        batches = batches.filter(incident__code=incident)
+    return batches
+
+
+def claim_batch_get(*, batch_id: int) -> ClaimBatch:
+    batch = ClaimBatch.objects.select_related("incident", "created_by", "approved_by").filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound("not_found", f"No batch {batch_id}.")
+    return batch

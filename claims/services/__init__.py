@@ -1,0 +1,100 @@
+"""Writes of the claims app, one module per capability. Each public service is one durable transaction.
+
+    incidents      declare an incident, its assets and prices; move it draft → open → closed → settled
+    snapshot       import the balance snapshot (CSV), all or nothing
+    invitations    invite every affected customer once when an incident opens
+    activation     customers set a password with a one-time link
+    filing         customers file a claim and answer requests for information
+    payout_choice  how a claimant is paid (bank account or in kind)
+    evidence       evidence files: checked, stored privately, their reading audited
+    appeals        one appeal per claim, decided by someone new to it
+    review         staff decisions on one claim, four-eyes approval
+    bulk           a maker's batch of matching claims, approved by a checker
+    handoff        approved claims to reserves, paid claims back (the contract with reserves)
+
+Callers use this package (`from claims import services`); modules inside it import
+each other by their own names. `_shared` holds what several of them need.
+"""
+
+from claims.services.activation import ACTIVATION_INVALID, activation_links_send, customer_activate
+from claims.services.appeals import claim_appeal, claim_is_appealable
+from claims.services.bulk import claim_batch_approve, claim_batch_create
+from claims.services.evidence import claim_evidence_add, evidence_access_record, evidence_is_open
+from claims.services.filing import ClaimFiled, ClaimLineInput, claim_file, claim_respond
+from claims.services.handoff import claims_hand_off, claims_hand_off_sweep, claims_mark_paid, claims_paid_sync
+from claims.services.incidents import (
+    INCIDENT_TRANSITIONS,
+    AssetInput,
+    incident_asset_add,
+    incident_asset_price_set,
+    incident_declare,
+    incident_prices_lock,
+    incident_transition,
+)
+from claims.services.invitations import invitations_prepare, invitations_release_sending, invitations_send_batch
+from claims.services.payout_choice import PayoutInput, claim_payout_set, payout_is_locked, payout_masked
+from claims.services.review import (
+    DECISIONS,
+    LineAdjustment,
+    check_may_approve,
+    claim_approve,
+    claim_decide,
+    claim_info_request,
+    claim_line_adjust,
+    claim_makers,
+    claim_recommend,
+    claim_reject,
+    claim_verify,
+    required_approvals_for,
+)
+from claims.services.snapshot import SnapshotImportResult, SnapshotRejected, snapshot_import
+
+__all__ = [
+    "ACTIVATION_INVALID",
+    "DECISIONS",
+    "INCIDENT_TRANSITIONS",
+    "AssetInput",
+    "ClaimFiled",
+    "ClaimLineInput",
+    "LineAdjustment",
+    "PayoutInput",
+    "SnapshotImportResult",
+    "SnapshotRejected",
+    "activation_links_send",
+    "check_may_approve",
+    "claim_appeal",
+    "claim_approve",
+    "claim_batch_approve",
+    "claim_batch_create",
+    "claim_decide",
+    "claim_evidence_add",
+    "claim_file",
+    "claim_info_request",
+    "claim_is_appealable",
+    "claim_line_adjust",
+    "claim_makers",
+    "claim_payout_set",
+    "claim_recommend",
+    "claim_reject",
+    "claim_respond",
+    "claim_verify",
+    "claims_hand_off",
+    "claims_hand_off_sweep",
+    "claims_mark_paid",
+    "claims_paid_sync",
+    "customer_activate",
+    "evidence_access_record",
+    "evidence_is_open",
+    "incident_asset_add",
+    "incident_asset_price_set",
+    "incident_declare",
+    "incident_prices_lock",
+    "incident_transition",
+    "invitations_prepare",
+    "invitations_release_sending",
+    "invitations_send_batch",
+    "payout_is_locked",
+    "payout_masked",
+    "required_approvals_for",
+    "snapshot_import",
+]

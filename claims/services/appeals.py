@@ -1,0 +1,100 @@
+"""Appeals: a customer appeals a rejection or a cut once; someone new to the claim decides it."""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils.translation import gettext as _
+
+from audit.services import event_record
+from claims.models import Claim, ClaimAction, ClaimAppeal, ClaimApproval, Customer
+from claims.services._shared import PAYOUT_LOCKED, claim_lock_for_customer, notify, timeline_add
+from core.errors import ApplicationError, Conflict, InvalidInput
+from core.roles import Role
+from core.types import User
+
+
+def _participants(claim: Claim, *, review_round: int) -> set[int]:
+    """Ids of the staff who acted on the claim in a round (decisions and approvals)."""
+    acted = set(ClaimAction.objects.filter(claim=claim, review_round=review_round).values_list("actor_id", flat=True))
+    approved = set(
+        ClaimApproval.objects.filter(claim=claim, review_round=review_round).values_list("approver_id", flat=True)
+    )
+    return acted | approved
+
+
+def _appeal_reviewer(claim: Claim) -> User | None:
+    """The reviewer with the fewest open appeals among those who took no part in the first decision."""
+    excluded = _participants(claim, review_round=0)
+    return (
+        get_user_model()
+        .objects.filter(groups__name=Role.REVIEWER, is_active=True)
+        .exclude(pk__in=excluded)
+        .annotate(
+            open_appeals=Count(
+                "claim_assignments",
+                filter=Q(claim_assignments__review_round=1) & ~Q(claim_assignments__status__in=["approved", "paid"]),
+            )
+        )
+        .order_by("open_appeals", "pk")
+        .first()
+    )
+
+
+def claim_is_appealable(claim: Claim) -> bool:
+    """A rejection, or an approval that cut a claimed quantity, can be appealed once."""
+    if claim.review_round > 0 or hasattr(claim, "appeal"):
+        return False
+    if claim.status == Claim.Status.REJECTED:
+        return True
+    return claim.status in PAYOUT_LOCKED and any(line.is_cut for line in claim.lines.all())
+
+
+@transaction.atomic(durable=True)
+def claim_appeal(*, customer: Customer, claim: Claim, reason: str) -> Claim:
+    """Appeal a rejection or an adjustment, once, with a reason; a reviewer new to the claim takes it."""
+    claim = claim_lock_for_customer(customer=customer, claim=claim)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("invalid", _("Say why you appeal."), extra={"fields": {"reason": ["required"]}})
+    if hasattr(claim, "appeal") or claim.review_round > 0:
+        raise Conflict(
+            "already_appealed",
+            _("Claim %(ref)s was appealed already; a claim can be appealed once.") % {"ref": claim.ref},
+        )
+    if not claim_is_appealable(claim):
+        raise ApplicationError(
+            "not_appealable",
+            _("Claim %(ref)s can be appealed only after a rejection or an adjustment.") % {"ref": claim.ref},
+        )
+    before = claim.status
+    ClaimAppeal.objects.create(claim=claim, reason=reason)
+    if before in PAYOUT_LOCKED:
+        # Remember what the approval paid for: the appeal may raise quantities, or be turned down.
+        claim.lines.update(decided_quantity=F("approved_quantity"))
+    claim.appealed_from = before
+    claim.status = Claim.Status.APPEALED
+    claim.review_round = 1
+    claim.batch = None
+    claim.assigned_reviewer = _appeal_reviewer(claim)
+    claim.save(update_fields=["appealed_from", "status", "review_round", "batch", "assigned_reviewer", "updated_at"])
+    timeline_add(claim, Claim.Status.APPEALED, reason)
+    event_record(
+        actor=customer.user,
+        action="claim.appealed",
+        subject=claim,
+        data={
+            "before": {"status": before},
+            "after": {"status": claim.status, "assigned_reviewer": getattr(claim.assigned_reviewer, "username", "")},
+            "reason": reason,
+        },
+    )
+    notify(claim, "appealed")
+    return claim
+
+
+def check_appeal_independence(claim: Claim, actor: User) -> None:
+    """In an appeal round nobody who took part in the first decision may act."""
+    if claim.review_round > 0 and actor.pk in _participants(claim, review_round=0):
+        raise ApplicationError(
+            "four_eyes", f"You took part in the first decision on {claim.ref}; the appeal needs someone else."
+        )

@@ -1,0 +1,309 @@
+"""Customers file a claim (accept the snapshot or dispute lines, choose the payout, add files) and answer questions."""
+
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import event_record
+from claims.models import Claim, ClaimLine, Customer, Evidence, Holding, Incident, PayoutChoice
+from claims.services._shared import (
+    amount_refresh,
+    claim_lock_for_customer,
+    lines_state,
+    notify,
+    quantity_errors,
+    timeline_add,
+)
+from claims.services.evidence import evidence_store, files_removed_on_error
+from claims.services.payout_choice import PayoutInput, payout_masked, payout_resolve, payout_write
+from core.errors import ApplicationError, Conflict, InvalidInput
+from core.locks import locked
+
+REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+@dataclass(frozen=True)
+class ClaimLineInput:
+    """A customer's claimed quantity for one asset; `reason` is required when it differs from the snapshot."""
+
+    symbol: str
+    claimed_quantity: Decimal
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimFiled:
+    claim: Claim
+    created: bool
+
+
+def _new_ref() -> str:
+    """C-XXXX-XXXX: short enough to read over the phone, 32^8 values."""
+    while True:
+        body = "".join(secrets.choice(REF_ALPHABET) for _ in range(8))
+        ref = f"C-{body[:4]}-{body[4:]}"
+        if not Claim.objects.filter(ref=ref).exists():
+            return ref
+
+
+def _canonical_quantity(value: Decimal) -> str:
+    return f"{value.normalize():f}" if value else "0"
+
+
+def _request_fingerprint(*, incident: Incident, lines: list[ClaimLineInput] | None, payout: PayoutInput) -> str:
+    """What the request asked for, hashed: a repeated Idempotency-Key must come with the same request."""
+    payload = {
+        "incident": incident.code,
+        "lines": sorted(
+            [str(line.symbol), _canonical_quantity(line.claimed_quantity), (line.reason or "").strip()]
+            if isinstance(line.claimed_quantity, Decimal)
+            else [str(line.symbol), repr(line.claimed_quantity), line.reason]
+            for line in lines or []
+        ),
+        "payout": {k: v for k, v in payout.__dict__.items() if v},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _lines_resolve(
+    *, customer: Customer, incident: Incident, lines: list[ClaimLineInput] | None
+) -> list[dict[str, Any]]:
+    """Every snapshot holding (accepted unless a line overrides it) plus disputed extra assets.
+
+    Raises InvalidInput naming the field (lines[i].asset, lines[i].claimed_quantity, lines[i].reason).
+    """
+    assets = {a.symbol: a for a in incident.assets.all()}
+    holdings = {h.asset_id: h.quantity for h in Holding.objects.filter(customer=customer, asset__incident=incident)}
+    resolved: dict[str, dict[str, Any]] = {
+        a.symbol: {"asset": a, "snapshot": holdings[a.id], "claimed": holdings[a.id], "reason": ""}
+        for a in assets.values()
+        if a.id in holdings
+    }
+    fields: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for i, line in enumerate(lines or []):
+        asset = assets.get(line.symbol) if isinstance(line.symbol, str) else None
+        if asset is None:
+            fields[f"lines[{i}].asset"] = [
+                _("unknown asset %(symbol)r for incident %(code)s") % {"symbol": line.symbol, "code": incident.code}
+            ]
+            continue
+        if asset.symbol in seen:
+            fields[f"lines[{i}].asset"] = [_("%(symbol)s is listed twice") % {"symbol": asset.symbol}]
+            continue
+        seen.add(asset.symbol)
+        problem = quantity_errors(line.claimed_quantity, lost=asset.quantity_lost)
+        if problem:
+            fields[f"lines[{i}].claimed_quantity"] = [problem]
+            continue
+        snapshot = holdings.get(asset.id, Decimal(0))
+        reason = (line.reason or "").strip()
+        if line.claimed_quantity != snapshot and not reason:
+            fields[f"lines[{i}].reason"] = [_("a reason is required when the quantity differs from the snapshot")]
+            continue
+        resolved[asset.symbol] = {
+            "asset": asset,
+            "snapshot": snapshot,
+            "claimed": line.claimed_quantity,
+            "reason": reason if line.claimed_quantity != snapshot else "",
+        }
+    if fields:
+        raise InvalidInput("invalid", f"Invalid input: {', '.join(fields)}.", extra={"fields": fields})
+    if not resolved:
+        raise InvalidInput(
+            "invalid", "Nothing to claim: no holdings and no lines.", extra={"fields": {"lines": ["no lines"]}}
+        )
+    return [resolved[symbol] for symbol in sorted(resolved)]
+
+
+def _line_new(claim: Claim, resolved: dict[str, Any]) -> ClaimLine:
+    """An unsaved line from a `_lines_resolve` entry: approved as claimed until a reviewer adjusts it."""
+    return ClaimLine(
+        claim=claim,
+        asset=resolved["asset"],
+        snapshot_quantity=resolved["snapshot"],
+        claimed_quantity=resolved["claimed"],
+        approved_quantity=resolved["claimed"],
+        reason=resolved["reason"],
+    )
+
+
+def _check_window(incident: Incident) -> None:
+    now = timezone.now()
+    if incident.status != Incident.Status.OPEN or not (incident.claim_opens_at <= now < incident.claim_closes_at):
+        opens = timezone.localtime(incident.claim_opens_at)
+        closes = timezone.localtime(incident.claim_closes_at)
+        raise ApplicationError(
+            "outside_claim_window",
+            _("Claims for %(code)s can be filed from %(opens)s to %(closes)s (%(zone)s); the incident is %(status)s.")
+            % {
+                "code": incident.code,
+                "opens": f"{opens:%Y-%m-%d %H:%M}",
+                "closes": f"{closes:%Y-%m-%d %H:%M}",
+                "zone": f"{opens:%Z}",
+                "status": incident.status,
+            },
+            extra={"claim_opens_at": incident.claim_opens_at, "claim_closes_at": incident.claim_closes_at},
+        )
+
+
+@transaction.atomic(durable=True)
+def claim_file(
+    *,
+    customer: Customer,
+    incident: Incident,
+    lines: list[ClaimLineInput] | None,
+    payout: PayoutInput,
+    idempotency_key: str,
+    language: str = "ja",
+    evidence: Sequence[Any] = (),
+) -> ClaimFiled:
+    """File a claim: accept the snapshot (no lines) or dispute lines; choose the payout; attach evidence.
+
+    The same idempotency key with the same request returns the first claim
+    (created False); with a different request it is 409. One active claim per
+    customer and incident (409). Outside the window 422. All or nothing.
+    """
+    if not idempotency_key or len(idempotency_key) > 128:
+        raise InvalidInput(
+            "invalid",
+            "An Idempotency-Key of 1-128 characters is required.",
+            extra={"fields": {"Idempotency-Key": ["required, at most 128 characters"]}},
+        )
+    # One customer's filings queue behind each other: the checks below cannot race.
+    customer = locked(Customer.objects).get(pk=customer.pk)
+    fingerprint = _request_fingerprint(incident=incident, lines=lines, payout=payout)
+    existing = Claim.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.request_fingerprint != fingerprint:
+            raise Conflict(
+                "idempotency_key_reused",
+                _("This Idempotency-Key was used for a different request; use a new key for a new claim."),
+            )
+        return ClaimFiled(existing, created=False)
+    _check_window(incident)
+    active = Claim.objects.filter(customer=customer, incident=incident).exclude(status=Claim.Status.REJECTED).first()
+    if active is not None:
+        raise Conflict(
+            "claim_exists",
+            _("You already have claim %(ref)s for %(code)s.") % {"ref": active.ref, "code": incident.code},
+            extra={"ref": active.ref},
+        )
+    resolved = _lines_resolve(customer=customer, incident=incident, lines=lines)
+    payout_values = payout_resolve(incident=incident, payout=payout)
+    claim = Claim.objects.create(
+        ref=_new_ref(),
+        incident=incident,
+        customer=customer,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        language=language if language in {"ja", "en"} else "ja",
+    )
+    ClaimLine.objects.bulk_create([_line_new(claim, r) for r in resolved])
+    amount_refresh(claim)
+    claim.save(update_fields=["amount_jpy", "disputed", "matches_snapshot"])
+    choice = payout_write(claim=claim, resolved=payout_values)
+    with files_removed_on_error() as written:
+        stored = evidence_store(claim=claim, files=evidence, cleanup=written)
+        _claim_filed_record(claim=claim, customer=customer, choice=choice, stored=stored, key=idempotency_key)
+    notify(claim, "filed")
+    return ClaimFiled(claim, created=True)
+
+
+def _claim_filed_record(
+    *, claim: Claim, customer: Customer, choice: PayoutChoice, stored: list[Evidence], key: str
+) -> None:
+    """Timeline and audit event of a new claim. Caller's transaction."""
+    timeline_add(claim, Claim.Status.SUBMITTED)
+    event_record(
+        actor=customer.user,
+        action="claim.filed",
+        subject=claim,
+        data={
+            "after": {
+                "ref": claim.ref,
+                "incident": claim.incident.code,
+                "customer": customer.account_id,
+                "status": claim.status,
+                "disputed": claim.disputed,
+                "amount_jpy": claim.amount_jpy,
+                "lines": lines_state(claim),
+                "payout": payout_masked(choice),
+                "evidence": [e.sha256 for e in stored],
+            },
+            "idempotency_key": key,
+        },
+    )
+
+
+@transaction.atomic(durable=True)
+def claim_respond(
+    *,
+    customer: Customer,
+    claim: Claim,
+    lines: list[ClaimLineInput] | None = None,
+    message: str = "",
+    evidence: Sequence[Any] = (),
+) -> Claim:
+    """Answer a request for information: edit disputed lines, add evidence, write a note; back to review."""
+    claim = claim_lock_for_customer(customer=customer, claim=claim)
+    if claim.status != Claim.Status.INFO_REQUESTED:
+        raise ApplicationError(
+            "no_information_requested", _("Claim %(ref)s is not waiting for information.") % {"ref": claim.ref}
+        )
+    if not lines and not evidence and not message.strip():
+        raise InvalidInput(
+            "invalid", _("Edit a line, add a file or write a note."), extra={"fields": {"message": ["required"]}}
+        )
+    before = lines_state(claim)
+    if lines:
+        _lines_answer(customer=customer, claim=claim, lines=lines)
+    amount_refresh(claim)
+    claim.status = Claim.Status.UNDER_REVIEW
+    claim.save(update_fields=["status", "amount_jpy", "disputed", "matches_snapshot", "updated_at"])
+    timeline_add(claim, Claim.Status.UNDER_REVIEW, message.strip())
+    with files_removed_on_error() as written:
+        stored = evidence_store(claim=claim, files=evidence, cleanup=written)
+        event_record(
+            actor=customer.user,
+            action="claim.information_provided",
+            subject=claim,
+            data={
+                "before": {"status": Claim.Status.INFO_REQUESTED, "lines": before},
+                "after": {
+                    "status": claim.status,
+                    "lines": lines_state(claim),
+                    "evidence": [e.sha256 for e in stored],
+                },
+                "reason": message.strip(),
+            },
+        )
+    return claim
+
+
+def _lines_answer(*, customer: Customer, claim: Claim, lines: list[ClaimLineInput]) -> None:
+    """Apply the lines a customer sent with an answer; the others keep what was claimed. Caller holds the claim lock."""
+    given = {line.symbol for line in lines}
+    resolved = {
+        r["asset"].id: r
+        for r in _lines_resolve(customer=customer, incident=claim.incident, lines=lines)
+        if r["asset"].symbol in given
+    }
+    existing = {line.asset_id: line for line in claim.lines.all()}
+    for asset_id, r in resolved.items():
+        line = existing.get(asset_id)
+        if line is None:
+            _line_new(claim, r).save()
+        elif line.claimed_quantity != r["claimed"] or line.reason != r["reason"]:
+            line.claimed_quantity = line.approved_quantity = r["claimed"]
+            line.reason = r["reason"]
+            line.adjustment_reason = ""
+            line.save(update_fields=["claimed_quantity", "approved_quantity", "reason", "adjustment_reason"])

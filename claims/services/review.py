@@ -1,0 +1,340 @@
+"""Review and four-eyes approval of single claims: verify, adjust, ask, recommend (maker), approve (checker), reject.
+
+The database enforces the same four-eyes rules (claims/migrations/0005).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.second_factor import second_factor_check
+from audit.services import event_record
+from claims.models import Claim, ClaimAction, ClaimApproval
+from claims.services._shared import (
+    ACTIVE_REVIEW,
+    PAYOUT_LOCKED,
+    amount_refresh,
+    claim_lock_for_staff,
+    lines_state,
+    notify,
+    quantity_errors,
+    require_role,
+    timeline_add,
+)
+from claims.services.appeals import check_appeal_independence
+from claims.services.handoff import hand_off_after_commit
+from claims.services.incidents import prices_lock_if_first
+from core.errors import ApplicationError, Conflict, InvalidInput
+from core.money import require_yen
+from core.roles import Role
+from core.types import User
+
+
+@dataclass(frozen=True)
+class LineAdjustment:
+    symbol: str
+    approved_quantity: Decimal
+
+
+def required_approvals_for(amount_jpy: int) -> int:
+    """Two distinct approvers above settings.CLAIM_SECOND_APPROVER_THRESHOLD_JPY, else one."""
+    return 2 if require_yen(amount_jpy) > settings.CLAIM_SECOND_APPROVER_THRESHOLD_JPY else 1
+
+
+def claim_makers(claim: Claim) -> set[int]:
+    """Ids of the staff who recommended or adjusted the claim (in any round): they may never approve it."""
+    return set(
+        ClaimAction.objects.filter(
+            claim=claim, kind__in=[ClaimAction.Kind.ADJUST, ClaimAction.Kind.RECOMMEND]
+        ).values_list("actor_id", flat=True)
+    )
+
+
+def _action_record(
+    *, claim: Claim, actor: User, kind: str, reason: str = "", before: dict | None = None, after: dict | None = None
+) -> None:
+    """The decision row (read by the four-eyes triggers) and its audit event. Caller holds the claim lock."""
+    ClaimAction.objects.create(claim=claim, actor=actor, kind=kind, review_round=claim.review_round, reason=reason)
+    event_record(
+        actor=actor,
+        action=f"claim.{kind}",
+        subject=claim,
+        data={"before": before or {}, "after": after or {}, "reason": reason},
+    )
+
+
+def _check_status(claim: Claim, allowed: Sequence[str], what: str) -> None:
+    if claim.status not in allowed:
+        raise ApplicationError("invalid_transition", f"Claim {claim.ref} is {claim.status}; it cannot be {what}.")
+
+
+@transaction.atomic(durable=True)
+def claim_verify(*, actor: User, claim: Claim, reason: str = "") -> Claim:
+    """A reviewer takes the claim up (submitted or appealed -> under review)."""
+    require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+    claim = claim_lock_for_staff(claim)
+    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.APPEALED, Claim.Status.UNDER_REVIEW], "verified")
+    check_appeal_independence(claim, actor)
+    before = claim.status
+    if claim.status != Claim.Status.UNDER_REVIEW:
+        claim.status = Claim.Status.UNDER_REVIEW
+        claim.save(update_fields=["status", "updated_at"])
+        timeline_add(claim, Claim.Status.UNDER_REVIEW)
+    _action_record(
+        claim=claim,
+        actor=actor,
+        kind=ClaimAction.Kind.VERIFY,
+        reason=reason,
+        before={"status": before},
+        after={"status": claim.status},
+    )
+    return claim
+
+
+@transaction.atomic(durable=True)
+def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjustment], reason: str) -> Claim:
+    """Change approved quantities (reason required, shown to the customer). The adjuster can never approve."""
+    require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            "invalid", "A reason is required to adjust a line.", extra={"fields": {"reason": ["required"]}}
+        )
+    if not adjustments:
+        raise InvalidInput("invalid", "Name a line to adjust.", extra={"fields": {"lines": ["required"]}})
+    claim = claim_lock_for_staff(claim)
+    _check_status(claim, [*ACTIVE_REVIEW], "adjusted")
+    check_appeal_independence(claim, actor)
+    lines = {line.asset.symbol: line for line in claim.lines.select_related("asset")}
+    fields: dict[str, list[str]] = {}
+    for i, adjustment in enumerate(adjustments):
+        line = lines.get(adjustment.symbol)
+        if line is None:
+            fields[f"lines[{i}].asset"] = [f"claim {claim.ref} has no {adjustment.symbol!r} line"]
+            continue
+        problem = quantity_errors(adjustment.approved_quantity, lost=line.asset.quantity_lost)
+        if problem:
+            fields[f"lines[{i}].approved_quantity"] = [problem]
+        elif claim.appealed_from in PAYOUT_LOCKED and adjustment.approved_quantity < line.approved_quantity:
+            # Money already promised is not taken back by an appeal the customer made.
+            fields[f"lines[{i}].approved_quantity"] = ["an appeal cannot lower an approved quantity"]
+    if fields:
+        raise InvalidInput("invalid", f"Invalid input: {', '.join(fields)}.", extra={"fields": fields})
+    before = lines_state(claim)
+    for adjustment in adjustments:
+        line = lines[adjustment.symbol]
+        line.approved_quantity = adjustment.approved_quantity
+        line.adjustment_reason = reason
+        line.save(update_fields=["approved_quantity", "adjustment_reason"])
+    amount_refresh(claim)
+    if claim.status in (Claim.Status.SUBMITTED, Claim.Status.APPEALED):
+        claim.status = Claim.Status.UNDER_REVIEW
+    claim.save(update_fields=["status", "amount_jpy", "disputed", "matches_snapshot", "updated_at"])
+    timeline_add(claim, claim.status, reason)
+    _action_record(
+        claim=claim,
+        actor=actor,
+        kind=ClaimAction.Kind.ADJUST,
+        reason=reason,
+        before={"lines": before},
+        after={"lines": lines_state(claim), "amount_jpy": claim.amount_jpy},
+    )
+    notify(claim, "adjusted", reason)
+    return claim
+
+
+@transaction.atomic(durable=True)
+def claim_info_request(*, actor: User, claim: Claim, message: str) -> Claim:
+    """Ask the customer for information; they answer by editing lines or adding evidence."""
+    require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+    message = (message or "").strip()
+    if not message:
+        raise InvalidInput("invalid", "Write the message to the customer.", extra={"fields": {"reason": ["required"]}})
+    claim = claim_lock_for_staff(claim)
+    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW, Claim.Status.APPEALED], "asked")
+    check_appeal_independence(claim, actor)
+    before = claim.status
+    claim.status = Claim.Status.INFO_REQUESTED
+    claim.save(update_fields=["status", "updated_at"])
+    timeline_add(claim, claim.status, message)
+    _action_record(
+        claim=claim,
+        actor=actor,
+        kind=ClaimAction.Kind.REQUEST_INFO,
+        reason=message,
+        before={"status": before},
+        after={"status": claim.status},
+    )
+    notify(claim, "info_requested", message)
+    return claim
+
+
+@transaction.atomic(durable=True)
+def claim_recommend(*, actor: User, claim: Claim, reason: str = "") -> Claim:
+    """The maker's step: recommend approval of the current approved quantities."""
+    require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+    claim = claim_lock_for_staff(claim)
+    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW, Claim.Status.APPEALED], "recommended")
+    check_appeal_independence(claim, actor)
+    if not hasattr(claim, "payout"):
+        raise ApplicationError("payout_missing", f"Claim {claim.ref} has no payout choice yet.")
+    before = claim.status
+    amount_refresh(claim)
+    claim.required_approvals = required_approvals_for(claim.amount_jpy)
+    claim.status = Claim.Status.RECOMMENDED
+    claim.save(
+        update_fields=["status", "required_approvals", "amount_jpy", "disputed", "matches_snapshot", "updated_at"]
+    )
+    _action_record(
+        claim=claim,
+        actor=actor,
+        kind=ClaimAction.Kind.RECOMMEND,
+        reason=reason,
+        before={"status": before},
+        after={"status": claim.status, "amount_jpy": claim.amount_jpy, "required_approvals": claim.required_approvals},
+    )
+    return claim
+
+
+@transaction.atomic(durable=True)
+def claim_approve(*, actor: User, claim: Claim, reason: str = "") -> Claim:
+    """The checker's step. Never the maker (who recommended or adjusted); two approvers above the threshold.
+
+    The database enforces the same rule (migration 0005). When the last needed
+    approval is in, line values are fixed with jpy_value, the incident's prices
+    are locked, the customer is told, and the claim goes to payouts.
+    """
+    require_role(actor, Role.APPROVER, Role.ADMIN)
+    claim = claim_lock_for_staff(claim)
+    _check_status(claim, [Claim.Status.RECOMMENDED], "approved")
+    check_appeal_independence(claim, actor)
+    if actor.pk in claim_makers(claim):
+        raise ApplicationError(
+            "four_eyes", f"You recommended or adjusted {claim.ref}; another approver must approve it."
+        )
+    if ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver=actor).exists():
+        raise Conflict("already_approved", f"You approved {claim.ref} already; it needs a different second approver.")
+    prices_lock_if_first(actor=actor, incident_id=claim.incident_id)
+    amount_refresh(claim)
+    claim.required_approvals = max(claim.required_approvals, required_approvals_for(claim.amount_jpy))
+    ClaimApproval.objects.create(claim=claim, approver=actor, review_round=claim.review_round)
+    approvals = ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round).count()
+    before = claim.status
+    if approvals >= claim.required_approvals:
+        if claim.review_round > 0:
+            claim.lines.update(decided_quantity=F("approved_quantity"))  # the appeal's decision replaces the first
+        claim.status = Claim.Status.APPROVED
+        claim.approved_amount_jpy = claim.amount_jpy
+        claim.approved_at = timezone.now()
+    claim.save(
+        update_fields=[
+            "status",
+            "required_approvals",
+            "amount_jpy",
+            "approved_amount_jpy",
+            "approved_at",
+            "disputed",
+            "matches_snapshot",
+            "updated_at",
+        ]
+    )
+    _action_record(
+        claim=claim,
+        actor=actor,
+        kind=ClaimAction.Kind.APPROVE,
+        reason=reason,
+        before={"status": before},
+        after={
+            "status": claim.status,
+            "approvals": approvals,
+            "required_approvals": claim.required_approvals,
+            "approved_amount_jpy": claim.approved_amount_jpy,
+            "lines": lines_state(claim),
+        },
+    )
+    if claim.status == Claim.Status.APPROVED:
+        timeline_add(claim, Claim.Status.APPROVED)
+        notify(claim, "approved")
+        hand_off_after_commit(claim_ids=[claim.pk])
+    return claim
+
+
+@transaction.atomic(durable=True)
+def claim_reject(*, actor: User, claim: Claim, reason: str) -> Claim:
+    """Reject with a reason shown to the customer. Rejecting an appeal of an approved claim keeps its approval."""
+    require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("invalid", "A reason is required to reject.", extra={"fields": {"reason": ["required"]}})
+    claim = claim_lock_for_staff(claim)
+    _check_status(claim, [*ACTIVE_REVIEW, Claim.Status.RECOMMENDED], "rejected")
+    check_appeal_independence(claim, actor)
+    before = claim.status
+    if claim.review_round > 0 and claim.appealed_from in PAYOUT_LOCKED:
+        # The appeal is turned down: what was approved stays approved (and paid stays paid).
+        for line in claim.lines.all():
+            if line.approved_quantity != line.decided_quantity:
+                line.approved_quantity = line.decided_quantity
+                line.save(update_fields=["approved_quantity"])
+        amount_refresh(claim)
+        claim.status = claim.appealed_from
+        notify_kind = "appeal_rejected"
+    else:
+        claim.status = Claim.Status.REJECTED
+        notify_kind = "rejected"
+    claim.save(update_fields=["status", "amount_jpy", "disputed", "matches_snapshot", "updated_at"])
+    timeline_add(claim, Claim.Status.REJECTED, reason)
+    if claim.status != Claim.Status.REJECTED:
+        timeline_add(claim, claim.status)
+    _action_record(
+        claim=claim,
+        actor=actor,
+        kind=ClaimAction.Kind.REJECT,
+        reason=reason,
+        before={"status": before},
+        after={"status": claim.status},
+    )
+    notify(claim, notify_kind, reason)
+    return claim
+
+
+DECISIONS = ("verify", "adjust", "request_info", "recommend", "approve", "reject")
+
+
+def check_may_approve(*, actor: User, otp_token: str = "") -> None:
+    """Approving (one claim or a batch) needs the permission, then the second factor: a verified session,
+    or for token clients a current TOTP code (403 forbidden / second_factor_required)."""
+    if not actor.has_perm("claims.approve_claim"):
+        raise ApplicationError("forbidden", "Your role may not approve claims.", status=403)
+    second_factor_check(actor, otp_token)
+
+
+def claim_decide(
+    *,
+    actor: User,
+    claim: Claim,
+    action: str,
+    reason: str = "",
+    adjustments: Sequence[LineAdjustment] = (),
+    otp_token: str = "",
+) -> Claim:
+    """One staff decision by its name, as the review API and the claim page take it (see DECISIONS)."""
+    if action == "verify":
+        return claim_verify(actor=actor, claim=claim, reason=reason)
+    if action == "adjust":
+        return claim_line_adjust(actor=actor, claim=claim, adjustments=list(adjustments), reason=reason)
+    if action == "request_info":
+        return claim_info_request(actor=actor, claim=claim, message=reason)
+    if action == "recommend":
+        return claim_recommend(actor=actor, claim=claim, reason=reason)
+    if action == "approve":
+        check_may_approve(actor=actor, otp_token=otp_token)
+        return claim_approve(actor=actor, claim=claim, reason=reason)
+    if action == "reject":
+        return claim_reject(actor=actor, claim=claim, reason=reason)
+    raise InvalidInput("invalid", f"Unknown decision {action!r}.", extra={"fields": {"action": list(DECISIONS)}})

@@ -1,0 +1,272 @@
+"""Pages of the customer portal: my incidents and claims, filing, answering, appealing, receipts; activation."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from audit.views import receipt_json_response, receipt_page_response
+from claims import selectors, services
+from claims.downloads import evidence_response
+from claims.forms import (
+    ActivationForm,
+    AppealForm,
+    ClaimLinesForm,
+    PayoutForm,
+    RespondForm,
+    error_text,
+    form_errors_apply,
+)
+from claims.models import Claim
+from core.errors import ApplicationError
+from core.roles import Role, is_staff_member, role_required
+from reserves.receipts import PAYLOAD_LABELS
+
+customer_required = role_required(Role.CUSTOMER)
+
+
+@customer_required
+def customer_home(request: HttpRequest) -> HttpResponse:
+    customer = selectors.customer_for_user(user=request.user)
+    claims = list(selectors.claim_list_for_customer(customer=customer))
+    claimed = {c.incident_id: c for c in claims if c.status != Claim.Status.REJECTED}
+    incidents = [(i, claimed.get(i.pk)) for i in selectors.incident_list_for_customer(customer=customer)]
+    return render(request, "claims/customer_home.html", {"incidents": incidents, "claims": claims})
+
+
+@customer_required
+def customer_incident(request: HttpRequest, code: str) -> HttpResponse:
+    """Holdings at the base time, and the one-step filing form (accept or dispute, payout, evidence)."""
+    customer = selectors.customer_for_user(user=request.user)
+    incident = selectors.incident_get_for_customer(customer=customer, code=code)
+    holdings = selectors.holding_values_for_customer(customer=customer, incident=incident)
+    assets = list(incident.assets.order_by("symbol"))
+    snapshot = {h.symbol: h.quantity for h in holdings}
+    existing = (
+        selectors.claim_list_for_customer(customer=customer)
+        .filter(incident=incident)
+        .exclude(status=Claim.Status.REJECTED)
+        .first()
+    )
+    lines_form = ClaimLinesForm(request.POST or None, assets=assets, holdings=snapshot)
+    payout_form = PayoutForm(
+        request.POST or None, symbols=[a.symbol for a in assets], allows_in_kind=incident.allows_in_kind
+    )
+    if request.method == "POST" and existing is None and lines_form.is_valid() and payout_form.is_valid():
+        accept = request.POST.get("mode") != "dispute"
+        line_inputs = [] if accept else lines_form.line_inputs()
+        try:
+            result = services.claim_file(
+                customer=customer,
+                incident=incident,
+                lines=line_inputs or None,
+                payout=payout_form.payout_input(),
+                idempotency_key=request.POST.get("idempotency_key", ""),
+                language=get_language() or "ja",
+                evidence=[] if accept else request.FILES.getlist("files"),
+            )
+        except ApplicationError as exc:
+            form_errors_apply(
+                exc,
+                payout_form=payout_form,
+                lines_form=lines_form,
+                line_symbols=[line.symbol for line in line_inputs],
+            )
+        else:
+            messages.success(request, _("Claim %(ref)s filed.") % {"ref": result.claim.ref})
+            return redirect("claims:claim-detail", ref=result.claim.ref)
+    return render(
+        request,
+        "claims/customer_incident.html",
+        {
+            "incident": incident,
+            "holdings": holdings,
+            "total_jpy": sum(h.value_jpy or 0 for h in holdings),
+            "existing": existing,
+            "lines_form": lines_form,
+            "payout_form": payout_form,
+            "idempotency_key": request.POST.get("idempotency_key") or uuid.uuid4().hex,
+            "mode": request.POST.get("mode", "accept"),
+        },
+    )
+
+
+@customer_required
+def claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
+    customer = selectors.customer_for_user(user=request.user)
+    claim = selectors.claim_get_for_customer(customer=customer, ref=ref)
+    assets = list(claim.incident.assets.order_by("symbol"))
+    choice = getattr(claim, "payout", None)
+    payout_form = PayoutForm(
+        initial=_payout_initial(choice),
+        symbols=[a.symbol for a in assets],
+        allows_in_kind=claim.incident.allows_in_kind,
+    )
+    lines_form = ClaimLinesForm(
+        assets=assets, holdings={line.asset.symbol: line.claimed_quantity for line in claim.lines.all()}
+    )
+    return render(
+        request,
+        "claims/claim_detail.html",
+        {
+            "claim": claim,
+            "payout": services.payout_masked(choice),
+            "payout_locked": services.payout_is_locked(claim),
+            "payout_form": payout_form,
+            "lines_form": lines_form,
+            "respond_form": RespondForm(),
+            "appeal_form": AppealForm(),
+            "appealable": services.claim_is_appealable(claim),
+            "can_add_evidence": services.evidence_is_open(claim),
+            "receipts": selectors.claim_receipts(claim=claim),
+        },
+    )
+
+
+def _payout_initial(choice: object) -> dict:
+    if choice is None:
+        return {"method": "bank"}
+    initial = {
+        "method": choice.method,
+        "bank_code": choice.bank_code,
+        "branch_code": choice.branch_code,
+        "account_type": choice.account_type or "1",
+        "holder_name": choice.holder_name_kana,
+    }
+    initial.update({f"address_{a.asset.symbol}": a.address for a in choice.addresses.all()})
+    return initial
+
+
+def _customer_claim(request: HttpRequest, ref: str) -> tuple:
+    customer = selectors.customer_for_user(user=request.user)
+    return customer, selectors.claim_get_for_customer(customer=customer, ref=ref)
+
+
+@require_POST
+@customer_required
+def claim_payout_change(request: HttpRequest, ref: str) -> HttpResponse:
+    customer, claim = _customer_claim(request, ref)
+    form = PayoutForm(
+        request.POST,
+        symbols=list(claim.incident.assets.values_list("symbol", flat=True)),
+        allows_in_kind=claim.incident.allows_in_kind,
+    )
+    if not form.is_valid():
+        messages.error(request, _("The payout choice was not saved: %(errors)s") % {"errors": form.errors.as_text()})
+        return redirect("claims:claim-detail", ref=ref)
+    try:
+        services.claim_payout_set(customer=customer, claim=claim, payout=form.payout_input())
+        messages.success(request, _("Payout choice saved."))
+    except ApplicationError as exc:
+        messages.error(request, error_text(exc))
+    return redirect("claims:claim-detail", ref=ref)
+
+
+@require_POST
+@customer_required
+def claim_evidence_upload(request: HttpRequest, ref: str) -> HttpResponse:
+    customer, claim = _customer_claim(request, ref)
+    try:
+        stored = services.claim_evidence_add(customer=customer, claim=claim, files=request.FILES.getlist("files"))
+        messages.success(request, _("%(n)s file(s) attached.") % {"n": len(stored)})
+    except ApplicationError as exc:
+        messages.error(request, error_text(exc))
+    return redirect("claims:claim-detail", ref=ref)
+
+
+@require_POST
+@customer_required
+def claim_respond(request: HttpRequest, ref: str) -> HttpResponse:
+    customer, claim = _customer_claim(request, ref)
+    assets = list(claim.incident.assets.order_by("symbol"))
+    current = {line.asset.symbol: line.claimed_quantity for line in claim.lines.all()}
+    lines_form = ClaimLinesForm(request.POST, assets=assets, holdings=current)
+    respond_form = RespondForm(request.POST)
+    if not (lines_form.is_valid() and respond_form.is_valid()):
+        messages.error(request, _("Please check the quantities."))
+        return redirect("claims:claim-detail", ref=ref)
+    try:
+        services.claim_respond(
+            customer=customer,
+            claim=claim,
+            lines=lines_form.line_inputs(),
+            message=respond_form.cleaned_data["message"],
+            evidence=request.FILES.getlist("files"),
+        )
+        messages.success(request, _("Thank you. Your answer was sent to the reviewer."))
+    except ApplicationError as exc:
+        messages.error(request, error_text(exc))
+    return redirect("claims:claim-detail", ref=ref)
+
+
+@require_POST
+@customer_required
+def claim_appeal(request: HttpRequest, ref: str) -> HttpResponse:
+    customer, claim = _customer_claim(request, ref)
+    form = AppealForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why you appeal."))
+        return redirect("claims:claim-detail", ref=ref)
+    try:
+        services.claim_appeal(customer=customer, claim=claim, reason=form.cleaned_data["reason"])
+        messages.success(request, _("Your appeal was received."))
+    except ApplicationError as exc:
+        messages.error(request, error_text(exc))
+    return redirect("claims:claim-detail", ref=ref)
+
+
+@login_required
+def evidence_download(request: HttpRequest, ref: str, evidence_id: int) -> HttpResponse:
+    """The owner or staff only; anyone else gets 404."""
+    return evidence_response(request.user, ref, evidence_id)
+
+
+@login_required
+def receipt_page(request: HttpRequest, ref: str, receipt_id: uuid.UUID) -> HttpResponse:
+    """The printable page of one payout receipt: the owner or staff; anyone else gets 404."""
+    claim = selectors.claim_for_user(user=request.user, ref=ref)
+    receipt = selectors.claim_receipt_get(claim=claim, receipt_id=str(receipt_id))
+    return receipt_page_response(
+        request,
+        receipt=receipt,
+        labels=PAYLOAD_LABELS,
+        download_url=reverse("claims:claim-receipt-download", kwargs={"ref": claim.ref, "receipt_id": receipt.id}),
+        back_url=reverse(
+            "claims:staff-claim-detail" if is_staff_member(request.user) else "claims:claim-detail",
+            kwargs={"ref": claim.ref},
+        ),
+    )
+
+
+@login_required
+def receipt_download(request: HttpRequest, ref: str, receipt_id: uuid.UUID) -> HttpResponse:
+    """The signed receipt as a JSON file: the owner or staff; anyone else gets 404."""
+    claim = selectors.claim_for_user(user=request.user, ref=ref)
+    return receipt_json_response(receipt=selectors.claim_receipt_get(claim=claim, receipt_id=str(receipt_id)))
+
+
+def activate(request: HttpRequest, token: str) -> HttpResponse:
+    """Set a password with a one-time link from the invitation email, then go to the portal."""
+    form = ActivationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.customer_activate(token=token, password=form.cleaned_data["password1"])
+        except ApplicationError as exc:
+            if exc.code == "activation_invalid":
+                form.add_error(
+                    None, _("This link is invalid or has expired. Ask for a new one on the password reset page.")
+                )
+            for message in exc.extra.get("fields", {}).get("password", []):
+                form.add_error(None, message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Your account is ready."))
+            return redirect("claims:customer-home")
+    return render(request, "claims/activate.html", {"form": form})

@@ -1,0 +1,55 @@
+"""Regulator portal pages of incidents (read-only; every view is audit-logged by audit.middleware)."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from audit.views import regulator_required
+from claims.models import Claim
+from claims.selectors import regulator
+from core import charts
+
+
+@regulator_required
+def regulator_incident_list(request: HttpRequest) -> HttpResponse:
+    summaries = regulator.incident_summaries()
+    chart = charts.bar_chart(
+        title=_("Paid against eligible loss (¥)"),
+        categories=[s.incident.code for s in summaries],
+        series=[
+            charts.Series(_("eligible loss"), [s.eligible_loss_jpy for s in summaries]),
+            charts.Series(_("paid"), [s.paid_jpy for s in summaries]),
+        ],
+    )
+    return render(request, "claims/regulator_incident_list.html", {"summaries": summaries, "paid_chart": chart})
+
+
+@regulator_required
+def regulator_incident_detail(request: HttpRequest, code: str) -> HttpResponse:
+    summary = regulator.incident_summary(code=code)
+    days = summary.paid_every_day()
+    paid_chart = charts.cumulative_chart(
+        title=_("Cumulative paid against eligible loss (¥)"),
+        labels=[day.strftime("%m-%d") for day, _amount in days],
+        increments=[amount for _day, amount in days],
+        target=summary.eligible_loss_jpy or None,
+        name=_("paid so far"),
+        target_label=_("eligible loss"),
+    )
+    statuses = list(Claim.Status.choices)
+    present = [(status, label) for status, label in statuses if summary.claims_by_status[status]]  # legible labels
+    status_chart = charts.bar_chart(
+        title=_("Claims by status"),
+        categories=[str(label) for _status, label in present],
+        series=[charts.Series(_("claims"), [summary.claims_by_status[status] for status, _label in present])],
+    )
+    return render(
+        request,
+        "claims/regulator_incident_detail.html",
+        {
+            "s": summary,
+            "status_rows": [(label, summary.claims_by_status[status]) for status, label in statuses],
+            "paid_chart": paid_chart,
+            "status_chart": status_chart,
+        },
+    )

@@ -1,0 +1,168 @@
+"""Staff pages of review: the queue (with its CSV), one claim with the decision buttons, batches."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from claims import selectors, services
+from claims.forms import BatchForm, DecisionForm, error_text, review_filters
+from claims.models import Claim
+from core.errors import ApplicationError
+from core.exports import Column, stream_csv
+from core.roles import Role, role_required, signed_in_user
+
+reviewer_required = role_required(Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+
+
+@reviewer_required
+def staff_claim_list(request: HttpRequest) -> HttpResponse:
+    try:
+        filters = review_filters(request.GET)
+    except ApplicationError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("claims:staff-claim-list")
+    if request.GET.get("export") == "csv":
+        return stream_csv(
+            rows=selectors.claim_list_for_review(filters=filters), columns=QUEUE_CSV_COLUMNS, filename="claims.csv"
+        )
+    paginator = Paginator(selectors.claim_list_for_review(filters=filters), 50)
+    page = paginator.get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    status_params = request.GET.copy()
+    status_params.pop("status", None)
+    status_params.pop("page", None)
+    counts = selectors.claim_status_counts(filters=filters)
+    return render(
+        request,
+        "claims/staff_claim_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "status_rows": [(value, label, counts[value]) for value, label in Claim.Status.choices],
+            "incidents": selectors.incident_list(),
+            "query": params.urlencode(),
+            "status_query": status_params.urlencode(),
+            "sorts": list(selectors.REVIEW_SORTS),
+        },
+    )
+
+
+# The filtered queue as a download: no account numbers or names.
+QUEUE_CSV_COLUMNS = [
+    Column("ref"),
+    Column("incident", lambda c: c.incident.code),
+    Column("account_id", lambda c: c.customer.account_id),
+    Column("status"),
+    Column("disputed"),
+    Column("matches_snapshot"),
+    Column("amount_jpy"),
+    Column("approved_amount_jpy"),
+    Column("required_approvals"),
+    Column("review_round"),
+    Column("submitted_at", lambda c: c.submitted_at.isoformat()),
+]
+
+
+@reviewer_required
+def staff_claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
+    claim = selectors.claim_get_for_staff(ref=ref)
+    if request.method == "POST":
+        _decision_post(request, claim)
+        return redirect("claims:staff-claim-detail", ref=ref)
+    makers = services.claim_makers(claim)
+    return render(
+        request,
+        "claims/staff_claim_detail.html",
+        {
+            "claim": claim,
+            "payout": services.payout_masked(getattr(claim, "payout", None)),
+            "others": selectors.claim_other_claims(claim=claim),
+            "can_approve": request.user.has_perm("claims.approve_claim") and request.user.pk not in makers,
+            "is_maker": request.user.pk in makers,
+            "appeal": getattr(claim, "appeal", None),
+            "receipts": selectors.claim_receipts(claim=claim),
+        },
+    )
+
+
+def _decision_post(request: HttpRequest, claim: Claim) -> None:
+    """Apply the decision button pressed (with any changed approved quantities) and say how it went."""
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return
+    action = form.cleaned_data["action"]
+    try:
+        adjustments = [
+            services.LineAdjustment(line.asset.symbol, _decimal(value))
+            for line in claim.lines.all()
+            if (value := request.POST.get(f"approved_{line.asset.symbol}", "").strip())
+            and value != str(line.approved_quantity)
+        ]
+        services.claim_decide(
+            actor=signed_in_user(request),
+            claim=claim,
+            action=action,
+            reason=form.cleaned_data["reason"],
+            adjustments=adjustments,
+        )
+        messages.success(request, _("Decision recorded: %(action)s.") % {"action": action})
+    except ApplicationError as exc:
+        messages.error(request, error_text(exc))
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text.strip())
+    except (InvalidOperation, AttributeError):
+        raise ApplicationError(
+            "invalid", _("Enter a number."), status=400, extra={"fields": {"approved_quantity": ["not a number"]}}
+        ) from None
+
+
+@reviewer_required
+def staff_batches(request: HttpRequest) -> HttpResponse:
+    form = BatchForm(request.POST or None, initial={"incident": request.GET.get("incident", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = selectors.incident_get(code=form.cleaned_data["incident"])
+            batch = services.claim_batch_create(
+                actor=signed_in_user(request),
+                incident=incident,
+                amount_ceiling_jpy=form.cleaned_data["amount_ceiling_jpy"],
+                reason=form.cleaned_data["reason"],
+            )
+            messages.success(
+                request,
+                _("Batch %(id)s: %(n)s claims proposed for approval.") % {"id": batch.pk, "n": batch.claim_count},
+            )
+            return redirect("claims:staff-batches")
+        except ApplicationError as exc:
+            messages.error(request, error_text(exc))
+    return render(
+        request,
+        "claims/staff_batches.html",
+        {"form": form, "batches": selectors.claim_batch_list()[:100], "incidents": selectors.incident_list()},
+    )
+
+
+@require_POST
+@role_required(Role.APPROVER, Role.ADMIN)
+def staff_batch_approve(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = selectors.claim_batch_get(batch_id=batch_id)
+    try:
+        actor = signed_in_user(request)
+        services.check_may_approve(actor=actor)
+        batch = services.claim_batch_approve(actor=actor, batch=batch, reason=request.POST.get("reason", ""))
+        messages.success(
+            request,
+            _("Batch %(id)s approved: %(n)s claims.") % {"id": batch.pk, "n": batch.claim_count},
+        )
+    except ApplicationError as exc:
+        messages.error(request, error_text(exc))
+    return redirect("claims:staff-batches")

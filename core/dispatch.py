@@ -1,0 +1,55 @@
+"""The one seam through which services start work after their transaction commits, by task name.
+
+Services never import tasks (tasks import services). A service says what
+should happen once its change is committed:
+
+    enqueue_after_commit("claims.claim_notify", claim.pk, "approved")
+
+and the named Celery task is queued when the transaction commits, or never if
+it rolls back. Under the embedded profile (and in tests) Celery runs the task
+in-process at that moment; in production a worker picks it up (queues are
+routed by name in settings.CELERY_TASK_ROUTES).
+
+Today the body is `transaction.on_commit` plus Celery: a broker that is down
+at the moment of commit loses the message, which the periodic sweeps make good
+(hand-off, payouts, receipts). A transactional outbox (the work written as a
+row in the same transaction, relayed to Celery) replaces the body of
+`enqueue_after_commit` without changing any caller.
+"""
+
+from functools import partial
+from typing import Any
+
+from celery import Task, current_app
+from celery.result import AsyncResult
+from django.db import transaction
+
+
+def task_named(task_name: str) -> Task:
+    """The registered Celery task; the first lookup imports every installed app's tasks module."""
+    tasks = current_app.tasks
+    if task_name not in tasks:
+        current_app.loader.import_default_modules()  # Celery's autodiscovery of <app>.tasks
+    return current_app.tasks[task_name]
+
+
+def enqueue(task_name: str, *args: Any, countdown: float | None = None, queue: str | None = None) -> AsyncResult:
+    """Queue the task now: for views and commands acting outside a transaction (a staff "run now" button)."""
+    options: dict[str, Any] = {}
+    if countdown is not None:
+        options["countdown"] = countdown
+    if queue is not None:
+        options["queue"] = queue
+    return task_named(task_name).apply_async(args=args, **options)
+
+
+def enqueue_after_commit(
+    task_name: str, *args: Any, countdown: float | None = None, queue: str | None = None, robust: bool = False
+) -> None:
+    """Queue the task once the current transaction commits (never if it rolls back).
+
+    `robust=True` when the change must stand even if queueing fails: the failure is
+    logged and a periodic sweep finds the work (hand-off, receipts, paid claims).
+    Arguments must be JSON-serialisable (ids, references, short strings).
+    """
+    transaction.on_commit(partial(enqueue, task_name, *args, countdown=countdown, queue=queue), robust=robust)

@@ -1,0 +1,55 @@
+"""Row locks: the two ways every write path locks rows, and the one lock order of the whole system.
+
+    claim = locked(Claim.objects).get(pk=claim_id)                  # lock, then check, then change
+    rows = locked(Claim.objects.filter(batch=batch)).order_by("pk")  # many rows: always in id order
+    batch = locked_skipping(Entitlement.objects.filter(...))[:2000]  # workers sharing a queue of rows
+
+Locks are FOR NO KEY UPDATE of the named table only (`of=("self",)`): they
+exclude other writers of the row but not the foreign-key checks of inserts
+that merely point at it (a payout inserted for a fund, a transfer for an
+account), which a plain FOR UPDATE would block and, at commit, deadlock.
+SQLite (the embedded profile) ignores row locks; its writers queue on the
+database lock (settings: transaction_mode IMMEDIATE).
+
+The lock order. A transaction takes the locks it needs in this order, and
+never an earlier one while it holds a later one; rows of one table are taken
+in id order. Two transactions can then wait for each other but never deadlock.
+
+ 1. claims.ActivationToken     activation, then its customer (2)
+ 2. claims.Customer            filing a claim (one customer's filings queue)
+ 3. claims.ClaimBatch          bulk approval
+ 4. claims.Claim               by id; one claim or a batch's claims
+ 5. claims.Incident            after its claims (prices fixed at the first approval); alone for
+                               declaring, pricing and moving it along
+ 6. claims.IncidentAsset       a price change, under its incident (5)
+ 7. claims.Invitation          SKIP LOCKED batches; nothing else held
+ 8. reserves.ReserveFunding    maker-checker decisions
+ 9. reserves.IncidentFund      FOR NO KEY UPDATE for a new allocation round, FOR SHARE while a
+                               chunk allocates (so a new round waits for running chunks)
+10. reserves.InsurancePolicy   by id, under the fund (9)
+11. reserves.RecoveryClaim     by id, under the fund (9)
+12. reserves.Entitlement       SKIP LOCKED chunks behind the round, or one by claim reference
+13. reserves.Payout            by id (retry, lease, results, receipts), or SKIP LOCKED
+14. reserves.ZenginFile        then its payouts (13)
+15. reserves.Account           ledger accounts, by id, inside transfers_post
+16. audit.ChainHead            always last: event_record and receipts take it and hold it to commit
+
+The hand-off from claims to reserves runs in its own transaction after the
+approval commits, so no transaction holds claims locks while taking reserves ones.
+"""
+
+from typing import TypeVar
+
+from django.db import models
+
+M = TypeVar("M", bound=models.Model)
+
+
+def locked(queryset: "models.QuerySet[M]") -> "models.QuerySet[M]":
+    """The rows, locked FOR NO KEY UPDATE (this table only) when read. Caller holds a transaction."""
+    return queryset.select_for_update(of=("self",), no_key=True)
+
+
+def locked_skipping(queryset: "models.QuerySet[M]") -> "models.QuerySet[M]":
+    """Like `locked`, skipping rows another transaction holds: workers share a queue of rows this way."""
+    return queryset.select_for_update(of=("self",), no_key=True, skip_locked=True)

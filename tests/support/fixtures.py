@@ -1,0 +1,147 @@
+"""Fixtures every test package may use (registered by tests/conftest.py as a pytest plugin).
+
+API clients per role, a real Celery worker, real `celery worker` processes, fast payout settings,
+and Debian's Chromium driven by Playwright.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from core.roles import Role
+from tests.support.factories import user_with_role
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def api_as():
+    """api_as(role) -> an APIClient logged in as a new user with that role (or api_as(user))."""
+
+    def make(who: Role | object) -> APIClient:
+        user = user_with_role(who) if isinstance(who, Role) else who
+        client = APIClient()
+        client.force_authenticate(user)
+        client.user = user
+        return client
+
+    return make
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None) -> Iterator[object]:
+    """A real Celery worker (threads) consuming from Redis, against the test database."""
+    from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
+
+    from config.celery import app
+
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis: set REDIS_URL (make test does)")
+    app.conf.task_always_eager = False
+    app.control.purge()
+    try:
+        with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING") as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = True
+        from django.db import connections
+
+        connections.close_all()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (installed by `make test`)."""
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: `make test` installs Debian's chromium package")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls from
+    # the test body are still synchronous, so its async-safety guard does not apply.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser page on the live test server; a screenshot of its last state goes to tmp_path."""
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    browser_page = context.new_page()
+    browser_page.set_default_timeout(15_000)
+    browser_page.screenshots = tmp_path  # tests save named screenshots here too
+    yield browser_page
+    browser_page.screenshot(path=str(tmp_path / f"{request.node.name}-final.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def payout_settings(settings, tmp_path):
+    """Fast, deterministic payouts: no waiting between attempts, a private Zengin outbox."""
+    settings.PAYOUT_RETRY_BASE_SECONDS = 0
+    settings.PAYOUT_CHUNK_SIZE = 50
+    settings.PAYOUT_PARALLEL_TASKS = 1
+    settings.SANDBOX_RAIL_FAILURE_RATE = 0.0
+    settings.ZENGIN_OUTBOX_DIR = tmp_path / "zengin"
+
+
+@pytest.fixture
+def worker_env_for(transactional_db, settings):
+    """worker_env_for(**settings) -> env for real `celery worker` processes against this test's database and queue.
+
+    Tasks queued by the test go to the same (per-run) queue, no longer eager.
+    """
+    from django.db import connection
+
+    from benchmarks.workers import database_url_of, worker_env
+    from config.celery import app
+
+    if not settings.REDIS_URL or connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL and Redis (make test sets both)")
+    database_url = database_url_of(connection)
+    app.conf.task_always_eager = False
+    app.control.purge()
+
+    def make(**overrides):
+        return worker_env(
+            database_url=database_url,
+            redis_url=settings.REDIS_URL,
+            queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+            **{
+                # Follow-up work (claims marked paid, receipts) on the same queue, signed with this run's key.
+                "CELERY_FOLLOWUP_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+                "AUDIT_SIGNING_KEY": settings.AUDIT_SIGNING_KEY,
+                "PAYOUT_RETRY_BASE_SECONDS": "0.2",
+                "PAYOUT_LEASE_SECONDS": "5",
+                "CELERY_VISIBILITY_TIMEOUT": "8",
+                "CELERY_RESTORE_INTERVAL": "2",
+                **overrides,
+            },
+        )
+
+    yield make
+    app.control.purge()
+    app.conf.task_always_eager = True
+    from django.db import connections
+
+    connections.close_all()
