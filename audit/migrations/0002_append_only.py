@@ -1,58 +1,13 @@
-"""PostgreSQL refuses UPDATE and DELETE on audit events, and a head that goes backwards or points nowhere."""
+"""PostgreSQL refuses UPDATE and DELETE on audit events, and a head that goes backwards or points nowhere.
+
+The SQL is in 0002_append_only.sql (reversed by its .reverse.sql), run on PostgreSQL only.
+"""
 
 from django.db import migrations
 
-FORWARD = """
-CREATE OR REPLACE FUNCTION audit_event_refuse_change() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'audit events are append-only: % on audit_event is refused', TG_OP
-        USING ERRCODE = 'restrict_violation';
-END
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER audit_event_append_only
-    BEFORE UPDATE OR DELETE ON audit_event
-    FOR EACH ROW EXECUTE FUNCTION audit_event_refuse_change();
-
-CREATE OR REPLACE FUNCTION audit_chainhead_guard() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        RAISE EXCEPTION 'the audit chain head cannot be deleted' USING ERRCODE = 'restrict_violation';
-    END IF;
-    IF NEW.seq < OLD.seq THEN
-        RAISE EXCEPTION 'the audit chain head cannot move back from % to %', OLD.seq, NEW.seq
-            USING ERRCODE = 'restrict_violation';
-    END IF;
-    IF NEW.seq > 0 AND NOT EXISTS (SELECT 1 FROM audit_event WHERE seq = NEW.seq AND hash = NEW.hash) THEN
-        RAISE EXCEPTION 'the audit chain head must name an existing event' USING ERRCODE = 'restrict_violation';
-    END IF;
-    RETURN NEW;
-END
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER audit_chainhead_guard
-    BEFORE UPDATE OR DELETE ON audit_chainhead
-    FOR EACH ROW EXECUTE FUNCTION audit_chainhead_guard();
-"""
-
-BACKWARD = """
-DROP TRIGGER IF EXISTS audit_chainhead_guard ON audit_chainhead;
-DROP FUNCTION IF EXISTS audit_chainhead_guard();
-DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event;
-DROP FUNCTION IF EXISTS audit_event_refuse_change();
-"""
-
-
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD, params=None)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD, params=None)
+from core.sql_files import postgres_sql
 
 
 class Migration(migrations.Migration):
     dependencies = [("audit", "0001_initial")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgres_sql(__file__)]

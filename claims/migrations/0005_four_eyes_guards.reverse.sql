@@ -1,0 +1,15 @@
+DROP TRIGGER IF EXISTS claims_payoutaddress_lock ON claims_payoutaddress;
+DROP TRIGGER IF EXISTS claims_payoutchoice_lock ON claims_payoutchoice;
+DROP FUNCTION IF EXISTS claims_payout_lock();
+DROP TRIGGER IF EXISTS claims_claim_insert_guard ON claims_claim;
+DROP FUNCTION IF EXISTS claims_claim_insert_guard();
+DROP TRIGGER IF EXISTS claims_claim_transition_guard ON claims_claim;
+DROP FUNCTION IF EXISTS claims_claim_transition_guard();
+DROP TRIGGER IF EXISTS claims_claim_approval_guard ON claims_claim;
+DROP FUNCTION IF EXISTS claims_claim_approval_guard();
+DROP TRIGGER IF EXISTS claims_action_four_eyes_insert ON claims_claimaction;
+DROP TRIGGER IF EXISTS claims_action_four_eyes_update ON claims_claimaction;
+DROP FUNCTION IF EXISTS claims_action_four_eyes();
+DROP TRIGGER IF EXISTS claims_approval_four_eyes_insert ON claims_claimapproval;
+DROP TRIGGER IF EXISTS claims_approval_four_eyes_update ON claims_claimapproval;
+DROP FUNCTION IF EXISTS claims_approval_four_eyes();
