@@ -1,4 +1,5 @@
-# The two commands: `make run` (demo server) and `make test` (the whole suite). See README.md.
+# The two commands: `make run` (demo server) and `make test` (the whole suite); `make test-fast` while working.
+# See README.md and docs/testing.md.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .ONESHELL:
@@ -13,7 +14,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install test-deps chromium lint format bench-snapshot bench-payouts clean
+.PHONY: run test test-fast check install test-deps chromium lint format bench-snapshot bench-payouts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,13 +62,23 @@ run: install
 	fi
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: test-deps chromium
-	@export DATABASE_URL="$${DATABASE_URL-$(TEST_DATABASE_URL)}"
-	export REDIS_URL="$${REDIS_URL-$(TEST_REDIS_URL)}"
+# Lint, format, types, migrations: what every run checks before the tests.
+check: test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DJANGO_TESTING=1 $(BIN)/mypy
 	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python manage.py makemigrations --check --dry-run >/dev/null || { echo "missing migrations: run makemigrations"; exit 1; }
+
+test: test-deps chromium check
+	@export DATABASE_URL="$${DATABASE_URL-$(TEST_DATABASE_URL)}"
+	export REDIS_URL="$${REDIS_URL-$(TEST_REDIS_URL)}"
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The quick subset while working: no browser, no real worker processes, no benchmarks (see docs/testing.md).
+test-fast: test-deps check
+	@export DATABASE_URL="$${DATABASE_URL-$(TEST_DATABASE_URL)}"
+	export REDIS_URL="$${REDIS_URL-$(TEST_REDIS_URL)}"
+	$(BIN)/pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
 lint: test-deps
 	$(BIN)/ruff check --fix .

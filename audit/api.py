@@ -1,5 +1,6 @@
 """REST API of the audit app. Thin: validate input, call a selector or service."""
 
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -53,7 +54,7 @@ class RegulatorAuditEventListApi(StreamedExportMixin, generics.GenericAPIView):
         ],
         responses={200: EventSerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | StreamingHttpResponse:
         params = request.query_params.copy()
         params.pop("format", None)
         params.pop("cursor", None)
@@ -124,7 +125,7 @@ class RegulatorCheckpointListApi(StreamedExportMixin, generics.GenericAPIView):
         parameters=[OpenApiParameter("format", str, enum=["json", "jsonl"])],
         responses={200: CheckpointSerializer(many=True), 403: ErrorSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | StreamingHttpResponse:
         checkpoints = selectors.checkpoint_list()
         rows = checkpoints.order_by("seq", "id")
         export = self.streamed_export(rows=rows, columns=CHECKPOINT_COLUMNS, filename_stem="checkpoints")

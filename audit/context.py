@@ -4,7 +4,7 @@ The request middleware and Celery's task signals set them; `event_record`
 reads them, so services need not pass request ids around.
 """
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 current_request_id: ContextVar[str] = ContextVar("audit_request_id", default="")
 current_task: ContextVar[tuple[str, str] | None] = ContextVar("audit_task", default=None)
@@ -14,7 +14,7 @@ def connect_celery_signals() -> None:
     """Make every task's events carry the task name and id."""
     from celery.signals import task_postrun, task_prerun
 
-    tokens: dict[str, object] = {}
+    tokens: dict[str, Token[tuple[str, str] | None]] = {}
 
     @task_prerun.connect(weak=False)
     def _task_started(task_id: str | None = None, task: object = None, **kwargs: object) -> None:

@@ -1,4 +1,5 @@
 import json
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -19,8 +20,8 @@ class EventFilterForm(forms.Form):
     since = forms.DateTimeField(required=False, label=_("From"))
     until = forms.DateTimeField(required=False, label=_("Until"))
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("since") and data.get("until") and data["since"] >= data["until"]:
             self.add_error("until", _("Must be after the start."))
         return data
@@ -45,8 +46,8 @@ class ReceiptVerifyForm(forms.Form):
 
     MAX_BYTES = 256 * 1024
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         upload = data.get("file")
         if upload is not None:
             if upload.size > self.MAX_BYTES:

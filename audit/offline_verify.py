@@ -113,7 +113,7 @@ def keys_load(directory: Path, trusted: list[Path]) -> dict[str, Ed25519PublicKe
 
 def checkpoints_check(directory: Path, keys: dict[str, Ed25519PublicKey], report: Report) -> list[dict[str, Any]]:
     """Checkpoints whose signatures verify; every other one is reported."""
-    good = []
+    good: list[dict[str, Any]] = []
     path = directory / "checkpoints.jsonl"
     if not path.is_file():
         return good

@@ -1,7 +1,7 @@
 """Reading and checking the audit trail."""
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +30,7 @@ from core.roles import Role
 
 def event_dicts(
     *, after_seq: int = 0, up_to_seq: int | None = None, chunk_size: int = 5000
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """Events in sequence order as the plain dicts that are hashed (plus "hash"), streamed."""
     events = Event.objects.filter(seq__gt=after_seq)
     if up_to_seq is not None:

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -64,7 +65,7 @@ def regulator_home(request: HttpRequest) -> HttpResponse:
 
 
 @regulator_required
-def audit_browser(request: HttpRequest) -> HttpResponse:
+def audit_browser(request: HttpRequest) -> HttpResponseBase:
     form = EventFilterForm(request.GET or None)
     events = selectors.event_search(filters=form.filters() if form.is_valid() else selectors.EventFilter())
     if form.is_bound and not form.is_valid():
@@ -86,7 +87,7 @@ def audit_browser(request: HttpRequest) -> HttpResponse:
 
 
 @regulator_required
-def checkpoint_list(request: HttpRequest) -> HttpResponse:
+def checkpoint_list(request: HttpRequest) -> HttpResponseBase:
     checkpoints = selectors.checkpoint_list()
     if request.GET.get("format") == "jsonl":
         rows = checkpoints.order_by("seq", "id")

@@ -77,7 +77,7 @@ def streamed_download(client: Client, path: str, *, trace: bool) -> tuple[int, i
     size = lines = 0
     desc = "streamed export (memory traced)" if trace else "streamed export (timed)"
     with tqdm(unit="B", unit_scale=True, desc=desc, file=sys.stderr, mininterval=0.5) as bar:
-        for chunk in response.streaming_content:
+        for chunk in getattr(response, "streaming_content", ()):  # a StreamingHttpResponse (status checked above)
             size += len(chunk)
             lines += chunk.count(b"\r\n")
             bar.update(len(chunk))

@@ -31,6 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Sum
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -158,8 +159,8 @@ def _run(
         maker=maker,
         checker=checker,
     )
-    fast_total = sum(Claim.objects.filter(incident=fast).values_list("approved_amount_jpy", flat=True))
-    naive_total = sum(Claim.objects.filter(incident=naive).values_list("approved_amount_jpy", flat=True))
+    fast_total = Claim.objects.filter(incident=fast).aggregate(total=Sum("approved_amount_jpy"))["total"] or 0
+    naive_total = Claim.objects.filter(incident=naive).aggregate(total=Sum("approved_amount_jpy"))["total"] or 0
     funding = reserve_services.funding_request(
         actor=MAKER, kind="funding", amount_jpy=fast_total + naive_total, reference=f"BENCH-{stamp}"
     )

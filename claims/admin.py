@@ -52,7 +52,7 @@ class ClaimLineInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["asset", "snapshot_quantity", "claimed_quantity", "approved_quantity", "value_jpy", "reason"]
-    readonly_fields = fields
+    readonly_fields = ["asset", "snapshot_quantity", "claimed_quantity", "approved_quantity", "value_jpy", "reason"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -5,7 +5,8 @@ Each form only parses input; rules live in the services, whose field errors
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import PasswordResetForm
@@ -73,11 +74,13 @@ class PayoutForm(forms.Form):
     account_number = forms.CharField(max_length=7, required=False, label=_("Account number (7 digits)"))
     holder_name = forms.CharField(max_length=100, required=False, label=_("Account holder (katakana)"))
 
-    def __init__(self, *args, symbols: list[str] = (), allows_in_kind: bool = False, **kwargs) -> None:
+    def __init__(self, *args: Any, symbols: Sequence[str] = (), allows_in_kind: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.symbols = list(symbols) if allows_in_kind else []
         if not allows_in_kind:
-            self.fields["method"].choices = [("bank", PayoutChoice.Method.BANK.label)]
+            method = self.fields["method"]
+            assert isinstance(method, forms.ChoiceField)
+            method.choices = [("bank", PayoutChoice.Method.BANK.label)]
         for symbol in self.symbols:
             self.fields[f"address_{symbol}"] = forms.CharField(
                 max_length=128, required=False, label=_("%(symbol)s address") % {"symbol": symbol}
@@ -166,8 +169,8 @@ class ActivationForm(forms.Form):
     password1 = forms.CharField(widget=forms.PasswordInput, label=_("New password"))
     password2 = forms.CharField(widget=forms.PasswordInput, label=_("New password again"))
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("password1") != data.get("password2"):
             raise forms.ValidationError(_("The two passwords differ."))
         return data
@@ -205,7 +208,7 @@ class BatchForm(forms.Form):
 
 
 def _bool_param(value: str | None, name: str) -> bool | None:
-    if value in (None, ""):
+    if not value:
         return None
     if value.lower() in {"true", "1", "yes"}:
         return True
@@ -215,7 +218,7 @@ def _bool_param(value: str | None, name: str) -> bool | None:
 
 
 def _int_param(value: str | None, name: str) -> int | None:
-    if value in (None, ""):
+    if not value:
         return None
     if not value.isdigit():
         raise InvalidInput("invalid", f"{name} must be a whole number.", extra={"fields": {name: ["whole number"]}})

@@ -108,7 +108,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            "NAME": str(VAR_DIR / "db.sqlite3"),
             # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead
             # of failing with "database is locked" when a reader upgrades.
             "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},

@@ -15,7 +15,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 # A queue of its own, so a running `make run` worker or another test run never takes our tasks.
 CELERY_TASK_DEFAULT_QUEUE = f"test-{os.getpid()}"
 CELERY_FOLLOWUP_QUEUE = CELERY_TASK_DEFAULT_QUEUE
-CELERY_TASK_ROUTES: dict = {}  # one queue: the test worker takes every task
+CELERY_TASK_ROUTES = {}  # one queue: the test worker takes every task
 PRIVATE_STORAGE_DIR = Path(tempfile.mkdtemp(prefix="claims-private-"))  # noqa: F405
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 

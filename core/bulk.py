@@ -24,11 +24,16 @@ def sql_time(value: dt.datetime) -> Any:
 
 
 def _field(model: type[models.Model], name: str) -> models.Field:
-    return model._meta.get_field(name)
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):  # a reverse relation or generic key has no column
+        raise ValueError(f"{model.__name__}.{name} is not a column")
+    return field
 
 
 def _array_type(field: models.Field) -> str:
-    db_type = field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
+    db_type = field.db_type(connection)  # a foreign key's is its target's (ForeignKey.db_type)
+    if db_type is None:
+        raise ValueError(f"{field.name} has no column type")
     if db_type.startswith("varchar"):
         db_type = "text"
     return {"serial": "integer", "bigserial": "bigint"}.get(db_type, db_type) + "[]"
@@ -87,7 +92,7 @@ def rows_insert(
     if not count:
         return [] if returning else None
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(_objects(model, columns, count), ignore_conflicts=ignore_conflicts)
+        model._default_manager.bulk_create(_objects(model, columns, count), ignore_conflicts=ignore_conflicts)
         return None
     fields = [_field(model, name) for name in columns]
     names = ", ".join(f'"{f.column}"' for f in fields)
@@ -134,11 +139,11 @@ def rows_update(
 def _rows_update_portable(model: type[models.Model], columns: dict[str, list], expect: dict[str, list], count: int):
     ids = columns["id"]
     if expect:
-        current = {row[0]: row[1:] for row in model.objects.filter(pk__in=ids).values_list("pk", *expect)}
+        current = {row[0]: row[1:] for row in model._default_manager.filter(pk__in=ids).values_list("pk", *expect)}
         wanted = {ids[i]: tuple(values[i] for values in expect.values()) for i in range(count)}
         keep = [i for i in range(count) if current.get(ids[i]) == wanted[ids[i]]]
     else:
         keep = list(range(count))
     objects = [model(**{name: values[i] for name, values in columns.items()}) for i in keep]
-    model.objects.bulk_update(objects, [n for n in columns if n != "id"], batch_size=1000)
+    model._default_manager.bulk_update(objects, [n for n in columns if n != "id"], batch_size=1000)
     return [ids[i] for i in keep]

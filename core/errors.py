@@ -58,7 +58,8 @@ class ErrorSerializer(serializers.Serializer):
 
     error = serializers.CharField(help_text="a stable code, e.g. not_found, invalid, four_eyes")
     detail = serializers.CharField(help_text="what went wrong, for people")
-    fields = serializers.DictField(
+    # DRF takes declared fields off the class, so this one does not hide Serializer.fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="bad input only: the messages per field name",
@@ -96,9 +97,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        names = ", ".join(str(name) for name in fields)
-        response.data = error_body("invalid", f"Invalid input: {names}.", fields=fields)
+        invalid = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        names = ", ".join(str(name) for name in invalid)
+        response.data = error_body("invalid", f"Invalid input: {names}.", fields=invalid)
         return response
     code = next((c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), "error")
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)

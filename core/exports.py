@@ -31,11 +31,16 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 ROWS_PER_CHUNK = 500
 ITERATOR_CHUNK_SIZE = 2000
@@ -64,7 +69,7 @@ def csv_cell(value: Any) -> Any:
 class CsvWriter:
     """csv.writer with CR LF line ends whose every cell goes through `csv_cell`."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: "SupportsWrite[str]") -> None:
         self._writer = csv.writer(out, lineterminator="\r\n")
 
     def row(self, cells: Iterable[Any]) -> None:
@@ -178,10 +183,13 @@ class JSONLinesRenderer(CSVRenderer):
 EXPORT_FORMATS = ("csv", "jsonl")
 
 
-class StreamedExportMixin:
-    """For DRF APIViews: adds ?format=csv and ?format=jsonl streamed exports; errors stay JSON."""
+class StreamedExportMixin(APIView):
+    """For DRF APIViews (list it first among the bases): ?format=csv and ?format=jsonl streamed exports.
 
-    def get_renderers(self) -> list:
+    Errors stay JSON, whatever format was asked for.
+    """
+
+    def get_renderers(self) -> list[BaseRenderer]:
         return [*super().get_renderers(), CSVRenderer(), JSONLinesRenderer()]
 
     def export_format(self) -> str | None:
@@ -197,7 +205,7 @@ class StreamedExportMixin:
             return None
         return stream_export(export_format=export_format, rows=rows, columns=columns, filename_stem=filename_stem)
 
-    def handle_exception(self, exc: Exception):
+    def handle_exception(self, exc: Exception) -> Response:
         if self.export_format() is not None:  # an error body is JSON, whatever format was asked for
             self.request.accepted_renderer = JSONRenderer()
             self.request.accepted_media_type = JSONRenderer.media_type

@@ -40,16 +40,16 @@ approval commits, so no transaction holds claims locks while taking reserves one
 
 from typing import TypeVar
 
-from django.db import models
+from django.db.models import Manager, Model, QuerySet
 
-M = TypeVar("M", bound=models.Model)
+M = TypeVar("M", bound=Model)
 
 
-def locked(queryset: "models.QuerySet[M]") -> "models.QuerySet[M]":
+def locked(rows: QuerySet[M] | Manager[M]) -> QuerySet[M]:
     """The rows, locked FOR NO KEY UPDATE (this table only) when read. Caller holds a transaction."""
-    return queryset.select_for_update(of=("self",), no_key=True)
+    return rows.select_for_update(of=("self",), no_key=True)
 
 
-def locked_skipping(queryset: "models.QuerySet[M]") -> "models.QuerySet[M]":
+def locked_skipping(rows: QuerySet[M] | Manager[M]) -> QuerySet[M]:
     """Like `locked`, skipping rows another transaction holds: workers share a queue of rows this way."""
-    return queryset.select_for_update(of=("self",), no_key=True, skip_locked=True)
+    return rows.select_for_update(of=("self",), no_key=True, skip_locked=True)

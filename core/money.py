@@ -27,8 +27,11 @@ def require_yen(value: object, name: str = "amount") -> int:
     return value
 
 
-def jpy_value(quantity: Decimal, price_jpy: Decimal) -> int:
-    """The JPY value of `quantity` units at `price_jpy` per unit, truncated to whole yen."""
+def jpy_value(quantity: Decimal, price_jpy: Decimal | None) -> int:
+    """The JPY value of `quantity` units at `price_jpy` per unit, truncated to whole yen.
+
+    A missing price (None: the asset is not priced yet) is a TypeError, like a float.
+    """
     product = _EXACT.multiply(require_decimal(quantity, "quantity"), require_decimal(price_jpy, "price_jpy"))
     return int(product.to_integral_value(rounding=ROUND_DOWN, context=_EXACT))
 

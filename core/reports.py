@@ -19,11 +19,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
 from core.exports import CsvWriter
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 PDF_MAX_ROWS = 5000
 JAPANESE_FONT = "HeiseiKakuGo-W5"
@@ -70,7 +73,7 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def report_csv(*, report: Report, out: TextIO) -> None:
+def report_csv(*, report: Report, out: "SupportsWrite[str]") -> None:
     """One CSV file: the title, then each section's title, header and rows, a blank line between sections."""
     writer = CsvWriter(out)
     writer.row([report.title])
@@ -107,7 +110,7 @@ def _needs_cjk(text: str) -> bool:
     return False
 
 
-def report_pdf(*, report: Report, out: BinaryIO) -> None:
+def report_pdf(*, report: Report, out: "SupportsWrite[bytes]") -> None:
     """A landscape A4 PDF: the title, then one table per section (header repeated on each page)."""
     from xml.sax.saxutils import escape
 

@@ -13,8 +13,11 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 
 class Role(StrEnum):
@@ -25,7 +28,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-ViewFunction = Callable[..., HttpResponse]
+ViewFunction = Callable[..., HttpResponseBase]
 
 STAFF_ROLES = frozenset({Role.REVIEWER, Role.APPROVER, Role.ADMIN})
 # The role an audit event names when a user has several: the most powerful one.
@@ -102,32 +105,32 @@ def roles_sync(**kwargs: object) -> None:
         group.permissions.set(perms)
 
 
-def roles_of(user: object) -> frozenset[str]:
+def roles_of(user: User | AnonymousUser | None) -> frozenset[str]:
     """The role names of a user (cached on the user object for the request)."""
-    if user is None or isinstance(user, AnonymousUser) or not getattr(user, "is_authenticated", False):
+    if user is None or not user.is_authenticated:
         return frozenset()
-    cached = getattr(user, "_role_names", None)
+    cached: frozenset[str] | None = getattr(user, "_role_names", None)
     if cached is None:
         cached = frozenset(user.groups.values_list("name", flat=True)) & {r.value for r in Role}
-        user._role_names = cached
+        setattr(user, "_role_names", cached)  # noqa: B010 - a per-request cache on the user object
     return cached
 
 
-def role_of(user: object) -> str:
+def role_of(user: User | AnonymousUser | None) -> str:
     """The one role an audit event records for this user ("" when none)."""
     names = roles_of(user)
     return next((role.value for role in ROLE_PRECEDENCE if role in names), "")
 
 
-def has_role(user: object, *roles: Role) -> bool:
+def has_role(user: User | AnonymousUser | None, *roles: Role) -> bool:
     return bool(roles_of(user) & {role.value for role in roles})
 
 
-def is_staff_member(user: object) -> bool:
+def is_staff_member(user: User | AnonymousUser | None) -> bool:
     return has_role(user, *STAFF_ROLES)
 
 
-def role_context(request: HttpRequest) -> dict:
+def role_context(request: HttpRequest) -> dict[str, Any]:
     """Template context: the user's roles, for navigation."""
     names = roles_of(getattr(request, "user", None))
     return {
@@ -144,7 +147,7 @@ class _HasRole(BasePermission):
     roles: tuple[Role, ...] = ()
     message = "Your role may not do this."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return has_role(request.user, *self.roles)
 
 
@@ -165,7 +168,7 @@ class IsRegulator(_HasRole):
 
     roles = (Role.REGULATOR, Role.ADMIN)
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return request.method in SAFE_METHODS and super().has_permission(request, view)
 
 
@@ -175,7 +178,7 @@ def HasPerm(perm: str) -> type[BasePermission]:  # noqa: N802 - reads as a class
     class _HasPerm(BasePermission):
         message = "Your role may not do this."
 
-        def has_permission(self, request, view) -> bool:
+        def has_permission(self, request: Request, view: APIView) -> bool:
             return bool(request.user and request.user.is_authenticated and request.user.has_perm(perm))
 
     _HasPerm.__name__ = f"HasPerm[{perm}]"
@@ -187,7 +190,7 @@ def role_required(*roles: Role) -> Callable[[ViewFunction], ViewFunction]:
 
     def decorator(view: ViewFunction) -> ViewFunction:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not has_role(request.user, *roles):

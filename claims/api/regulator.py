@@ -21,7 +21,7 @@ class SummaryIncidentSerializer(serializers.Serializer):
 
 class SourceBorneSerializer(serializers.Serializer):
     key = serializers.CharField(help_text='"reserve" or "policy:<number>"')
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     planned_jpy = serializers.IntegerField(help_text="what the latest allocation round draws on this source")
     received_jpy = serializers.IntegerField(help_text="drawn into the incident's pool so far")
     paid_jpy = serializers.IntegerField(help_text="borne by this source in payouts that reached claimants")

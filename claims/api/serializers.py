@@ -22,7 +22,7 @@ class ClaimLineSerializer(serializers.Serializer):
 
 class TimelineSerializer(serializers.Serializer):
     status = serializers.CharField()
-    label = serializers.CharField(source="get_status_display")
+    label = serializers.CharField(source="get_status_display")  # type: ignore[assignment]  # a field, not Field.label
     note = serializers.CharField()
     at = serializers.DateTimeField(source="created_at")
 

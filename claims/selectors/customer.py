@@ -14,7 +14,7 @@ from core.types import User
 
 def customer_for_user(*, user: User | AnonymousUser) -> Customer:
     """The customer record behind a logged-in customer user."""
-    customer = Customer.objects.filter(user=user).first() if getattr(user, "is_authenticated", False) else None
+    customer = Customer.objects.filter(user=user).first() if isinstance(user, User) else None
     if customer is None:
         raise NotFound("not_found", "No customer account is linked to this login.")
     return customer

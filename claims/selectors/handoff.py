@@ -33,67 +33,34 @@ class ClaimPayoutDetail:
     payout: dict[str, Any]
 
 
+_BANK_FIELDS = (
+    "bank_code",
+    "bank_name",
+    "branch_code",
+    "branch_name",
+    "account_type",
+    "account_number",
+    "holder_name_kana",
+)
+
+
 def claim_payout_details(*, claim_ids: list[int]) -> list[ClaimPayoutDetail]:
     """For the payout side: approved claims by id (others are left out), lines at their decided quantities.
 
     Four flat queries whatever the count (the hand-off reads 5,000 claims at a time): no model instances.
     """
-    ids = list(claim_ids)
     claims = list(
-        Claim.objects.filter(pk__in=ids, status__in=[Claim.Status.APPROVED, Claim.Status.PAID])
+        Claim.objects.filter(pk__in=list(claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PAID])
         .order_by("pk")
         .values_list("pk", "ref", "incident__code", "customer__account_id", "customer__name", "approved_amount_jpy")
     )
     ids = [row[0] for row in claims]
-    choices = {
-        row[0]: row[1:]
-        for row in PayoutChoice.objects.filter(claim_id__in=ids).values_list(
-            "claim_id",
-            "pk",
-            "method",
-            "bank_code",
-            "bank_name",
-            "branch_code",
-            "branch_name",
-            "account_type",
-            "account_number",
-            "holder_name_kana",
-        )
-    }
-    in_kind = [choice[0] for choice in choices.values() if choice[1] == PayoutChoice.Method.IN_KIND]
-    addresses: dict[int, dict[str, str]] = {}
-    for choice_id, symbol, address in PayoutAddress.objects.filter(payout_id__in=in_kind).values_list(
-        "payout_id", "asset__symbol", "address"
-    ):
-        addresses.setdefault(choice_id, {})[symbol] = address
-    lines: dict[int, list[PayoutLine]] = {}
-    for claim_id, symbol, decided, approved, price in (
-        ClaimLine.objects.filter(claim_id__in=ids)
-        .order_by("claim_id", "asset__symbol")
-        .values_list("claim_id", "asset__symbol", "decided_quantity", "approved_quantity", "asset__reference_price_jpy")
-    ):
-        quantity = decided if decided is not None else approved
-        lines.setdefault(claim_id, []).append(
-            PayoutLine(
-                symbol=symbol, quantity=quantity, reference_price_jpy=price, value_jpy=jpy_value(quantity, price)
-            )
-        )
+    payouts = _payout_choices(ids)
+    lines = _payout_lines(ids)
     details = []
     for pk, ref, incident_code, account_id, name, approved_jpy in claims:
-        choice_id, method, bank_code, bank_name, branch_code, branch_name, account_type, number, kana = choices[pk]
-        if method == PayoutChoice.Method.BANK:
-            payout = {
-                "method": method,
-                "bank_code": bank_code,
-                "bank_name": bank_name,
-                "branch_code": branch_code,
-                "branch_name": branch_name,
-                "account_type": account_type,
-                "account_number": number,
-                "holder_name_kana": kana,
-            }
-        else:
-            payout = {"method": method, "addresses": addresses.get(choice_id, {})}
+        if approved_jpy is None:  # approved and paid claims always have it (a database CHECK)
+            raise ValueError(f"claim {ref} is approved without an approved amount")
         details.append(
             ClaimPayoutDetail(
                 claim_id=pk,
@@ -103,10 +70,47 @@ def claim_payout_details(*, claim_ids: list[int]) -> list[ClaimPayoutDetail]:
                 customer_name=name,
                 approved_amount_jpy=approved_jpy,
                 lines=lines.get(pk, []),
-                payout=payout,
+                payout=payouts[pk],
             )
         )
     return details
+
+
+def _payout_choices(claim_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each claim's payout choice, unmasked: the bank account, or the address per asset paid in kind."""
+    choices = {
+        row["claim_id"]: row
+        for row in PayoutChoice.objects.filter(claim_id__in=claim_ids).values("claim_id", "pk", "method", *_BANK_FIELDS)
+    }
+    in_kind = [row["pk"] for row in choices.values() if row["method"] == PayoutChoice.Method.IN_KIND]
+    addresses: dict[int, dict[str, str]] = {}
+    for choice_id, symbol, address in PayoutAddress.objects.filter(payout_id__in=in_kind).values_list(
+        "payout_id", "asset__symbol", "address"
+    ):
+        addresses.setdefault(choice_id, {})[symbol] = address
+    return {
+        claim_id: {"method": row["method"], **{name: row[name] for name in _BANK_FIELDS}}
+        if row["method"] == PayoutChoice.Method.BANK
+        else {"method": row["method"], "addresses": addresses.get(row["pk"], {})}
+        for claim_id, row in choices.items()
+    }
+
+
+def _payout_lines(claim_ids: list[int]) -> dict[int, list[PayoutLine]]:
+    """Each claim's lines at the quantities decided (an upheld appeal's, else the approved), valued."""
+    lines: dict[int, list[PayoutLine]] = {}
+    for claim_id, symbol, decided, approved, price in (
+        ClaimLine.objects.filter(claim_id__in=claim_ids)
+        .order_by("claim_id", "asset__symbol")
+        .values_list("claim_id", "asset__symbol", "decided_quantity", "approved_quantity", "asset__reference_price_jpy")
+    ):
+        quantity = decided if decided is not None else approved
+        value = jpy_value(quantity, price)  # a TypeError if the asset has no price: approval needs one
+        assert price is not None
+        lines.setdefault(claim_id, []).append(
+            PayoutLine(symbol=symbol, quantity=quantity, reference_price_jpy=price, value_jpy=value)
+        )
+    return lines
 
 
 def claims_awaiting_hand_off() -> list[int]:

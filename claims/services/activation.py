@@ -2,7 +2,6 @@
 
 from functools import partial
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -31,14 +30,8 @@ def customer_activate(*, token: str, password: str) -> User:
     if row is None or row.used_at is not None or row.expires_at <= timezone.now():
         raise InvalidInput("activation_invalid", ACTIVATION_INVALID, extra={"fields": {"token": ["invalid"]}})
     customer = locked(Customer.objects).get(pk=row.customer_id)
-    users = get_user_model().objects
-    user = customer.user
-    created = user is None
-    if created:
-        username = customer.email.lower()
-        if users.filter(username__iexact=username).exists():
-            username = customer.account_id
-        user = users.model(username=username, email=customer.email, first_name=customer.name[:150])
+    created = customer.user is None
+    user = customer.user or _new_login(customer)
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
@@ -59,6 +52,14 @@ def customer_activate(*, token: str, password: str) -> User:
         data={"after": {"username": user.username}},
     )
     return user
+
+
+def _new_login(customer: Customer) -> User:
+    """An unsaved customer login: the email as username, or the account id when that name is taken."""
+    username = customer.email.lower()
+    if User.objects.filter(username__iexact=username).exists():
+        username = customer.account_id
+    return User(username=username, email=customer.email, first_name=customer.name[:150])
 
 
 @transaction.atomic(durable=True)

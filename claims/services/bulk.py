@@ -173,9 +173,12 @@ def claim_batch_approve(*, actor: User, batch: ClaimBatch, reason: str = "") -> 
         rows_update(model=Claim, columns={"id": list(totals), "amount_jpy": list(totals.values())})
     _batch_claims_approve(batch=batch, actor=actor, now=now)
     # Exactly the claims this batch approved (not ones of the batch approved one by one before).
-    approved = dict(
-        Claim.objects.filter(approvals__batch=batch).order_by("pk").values_list("pk", "approved_amount_jpy")
-    )
+    approved = {
+        pk: amount or 0  # set by the UPDATE above for every claim approved
+        for pk, amount in Claim.objects.filter(approvals__batch=batch)
+        .order_by("pk")
+        .values_list("pk", "approved_amount_jpy")
+    }
     batch.status = ClaimBatch.Status.APPROVED
     batch.approved_by = actor
     batch.approved_at = now

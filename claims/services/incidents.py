@@ -138,7 +138,7 @@ def incident_declare(
                 claim_opens_at=claim_opens_at,
                 claim_closes_at=claim_closes_at,
                 allows_in_kind=allows_in_kind,
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                created_by=actor if isinstance(actor, User) else None,
             )
     except IntegrityError as exc:  # a concurrent declaration took the code
         raise Conflict("incident_exists", f"An incident with code {code!r} already exists.") from exc

@@ -29,60 +29,69 @@ class PayoutInput:
 
 def payout_resolve(*, incident: Incident, payout: PayoutInput) -> dict[str, Any]:
     """The checked, normalised payout choice; raises InvalidInput naming payout.<field>."""
-    fields: dict[str, str] = {}
     if payout.method == PayoutChoice.Method.BANK:
-        found, errors = bank_branch(payout.bank_code, payout.branch_code)
-        fields.update(errors)
-        if payout.account_type not in PayoutChoice.AccountType.values:
-            fields["account_type"] = _("must be 1 (ordinary), 2 (current) or 4 (savings)")
-        if not ACCOUNT_NUMBER.match(payout.account_number or ""):
-            fields["account_number"] = _("must be 7 digits")
-        holder = holder_name_normalise(payout.holder_name)
-        if holder is None:
-            fields["holder_name"] = _("must be the account holder's name in katakana (at most 30 characters)")
-        if fields:
-            raise InvalidInput(
-                "invalid",
-                f"Invalid payout account: {', '.join(fields)}.",
-                extra={"fields": {f"payout.{k}": [v] for k, v in fields.items()}},
-            )
-        return {
-            "method": payout.method,
-            "bank_code": found.bank_code,
-            "bank_name": found.bank_name,
-            "branch_code": found.branch_code,
-            "branch_name": found.branch_name,
-            "account_type": payout.account_type,
-            "account_number": payout.account_number,
-            "holder_name_kana": holder,
-            "addresses": {},
-        }
+        return _bank_resolve(payout)
     if payout.method == PayoutChoice.Method.IN_KIND:
-        if not incident.allows_in_kind:
-            raise ApplicationError(
-                "in_kind_not_allowed", _("Incident %(code)s pays in yen only.") % {"code": incident.code}
-            )
-        assets = {a.symbol: a for a in incident.assets.all()}
-        addresses = {}
-        for symbol, address in (payout.addresses or {}).items():
-            if symbol not in assets:
-                fields[f"addresses.{symbol}"] = _("unknown asset %(symbol)r") % {"symbol": symbol}
-            elif not isinstance(address, str) or not ADDRESS_PATTERN.match(address.strip()):
-                fields[f"addresses.{symbol}"] = _("must be 20-128 letters, digits or : _ - .")
-            else:
-                addresses[symbol] = address.strip()
-        if not addresses and not fields:
-            fields["addresses"] = _("give an address for each asset to be paid in kind")
-        if fields:
-            raise InvalidInput(
-                "invalid",
-                f"Invalid payout addresses: {', '.join(fields)}.",
-                extra={"fields": {f"payout.{k}": [v] for k, v in fields.items()}},
-            )
-        return {"method": payout.method, "addresses": addresses}
+        return _in_kind_resolve(incident, payout)
     raise InvalidInput(
         "invalid", "Choose how to be paid.", extra={"fields": {"payout.method": ["must be bank or in_kind"]}}
     )
+
+
+def _invalid(what: str, fields: dict[str, str]) -> InvalidInput:
+    return InvalidInput(
+        "invalid",
+        f"Invalid payout {what}: {', '.join(fields)}.",
+        extra={"fields": {f"payout.{k}": [v] for k, v in fields.items()}},
+    )
+
+
+def _bank_resolve(payout: PayoutInput) -> dict[str, Any]:
+    """A Japanese bank account: codes from the Zengin data, the holder's name as a transfer carries it."""
+    found, fields = bank_branch(payout.bank_code, payout.branch_code)
+    if payout.account_type not in PayoutChoice.AccountType.values:
+        fields["account_type"] = _("must be 1 (ordinary), 2 (current) or 4 (savings)")
+    if not ACCOUNT_NUMBER.match(payout.account_number or ""):
+        fields["account_number"] = _("must be 7 digits")
+    holder = holder_name_normalise(payout.holder_name)
+    if holder is None:
+        fields["holder_name"] = _("must be the account holder's name in katakana (at most 30 characters)")
+    if fields or found is None:
+        raise _invalid("account", fields)
+    return {
+        "method": payout.method,
+        "bank_code": found.bank_code,
+        "bank_name": found.bank_name,
+        "branch_code": found.branch_code,
+        "branch_name": found.branch_name,
+        "account_type": payout.account_type,
+        "account_number": payout.account_number,
+        "holder_name_kana": holder,
+        "addresses": {},
+    }
+
+
+def _in_kind_resolve(incident: Incident, payout: PayoutInput) -> dict[str, Any]:
+    """An address per asset to be paid in kind, where the incident allows it."""
+    if not incident.allows_in_kind:
+        raise ApplicationError(
+            "in_kind_not_allowed", _("Incident %(code)s pays in yen only.") % {"code": incident.code}
+        )
+    assets = {a.symbol: a for a in incident.assets.all()}
+    fields: dict[str, str] = {}
+    addresses = {}
+    for symbol, address in (payout.addresses or {}).items():
+        if symbol not in assets:
+            fields[f"addresses.{symbol}"] = _("unknown asset %(symbol)r") % {"symbol": symbol}
+        elif not isinstance(address, str) or not ADDRESS_PATTERN.match(address.strip()):
+            fields[f"addresses.{symbol}"] = _("must be 20-128 letters, digits or : _ - .")
+        else:
+            addresses[symbol] = address.strip()
+    if not addresses and not fields:
+        fields["addresses"] = _("give an address for each asset to be paid in kind")
+    if fields:
+        raise _invalid("addresses", fields)
+    return {"method": payout.method, "addresses": addresses}
 
 
 def payout_write(*, claim: Claim, resolved: dict[str, Any]) -> PayoutChoice:

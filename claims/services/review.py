@@ -278,7 +278,7 @@ def claim_reject(*, actor: User, claim: Claim, reason: str) -> Claim:
     if claim.review_round > 0 and claim.appealed_from in PAYOUT_LOCKED:
         # The appeal is turned down: what was approved stays approved (and paid stays paid).
         for line in claim.lines.all():
-            if line.approved_quantity != line.decided_quantity:
+            if line.decided_quantity is not None and line.approved_quantity != line.decided_quantity:
                 line.approved_quantity = line.decided_quantity
                 line.save(update_fields=["approved_quantity"])
         amount_refresh(claim)

@@ -1,11 +1,13 @@
 """Pages of the customer portal: my incidents and claims, filing, answering, appealing, receipts; activation."""
 
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -24,7 +26,7 @@ from claims.forms import (
     error_text,
     form_errors_apply,
 )
-from claims.models import Claim
+from claims.models import Claim, Customer, PayoutChoice
 from core.errors import ApplicationError
 from core.roles import Role, is_staff_member, role_required
 from reserves.receipts import PAYLOAD_LABELS
@@ -130,7 +132,7 @@ def claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
     )
 
 
-def _payout_initial(choice: object) -> dict:
+def _payout_initial(choice: PayoutChoice | None) -> dict[str, Any]:
     if choice is None:
         return {"method": "bank"}
     initial = {
@@ -144,7 +146,7 @@ def _payout_initial(choice: object) -> dict:
     return initial
 
 
-def _customer_claim(request: HttpRequest, ref: str) -> tuple:
+def _customer_claim(request: HttpRequest, ref: str) -> tuple[Customer, Claim]:
     customer = selectors.customer_for_user(user=request.user)
     return customer, selectors.claim_get_for_customer(customer=customer, ref=ref)
 
@@ -223,7 +225,7 @@ def claim_appeal(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 @login_required
-def evidence_download(request: HttpRequest, ref: str, evidence_id: int) -> HttpResponse:
+def evidence_download(request: HttpRequest, ref: str, evidence_id: int) -> HttpResponseBase:
     """The owner or staff only; anyone else gets 404."""
     return evidence_response(request.user, ref, evidence_id)
 
@@ -236,7 +238,7 @@ def receipt_page(request: HttpRequest, ref: str, receipt_id: uuid.UUID) -> HttpR
     return receipt_page_response(
         request,
         receipt=receipt,
-        labels=PAYLOAD_LABELS,
+        labels={name: str(label) for name, label in PAYLOAD_LABELS.items()},
         download_url=reverse("claims:claim-receipt-download", kwargs={"ref": claim.ref, "receipt_id": receipt.id}),
         back_url=reverse(
             "claims:staff-claim-detail" if is_staff_member(request.user) else "claims:claim-detail",

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,7 +21,7 @@ reviewer_required = role_required(Role.REVIEWER, Role.APPROVER, Role.ADMIN)
 
 
 @reviewer_required
-def staff_claim_list(request: HttpRequest) -> HttpResponse:
+def staff_claim_list(request: HttpRequest) -> HttpResponseBase:
     try:
         filters = review_filters(request.GET)
     except ApplicationError as exc:
