@@ -298,6 +298,14 @@ def claim_payout_details(*, claim_ids: list[int]) -> list[ClaimPayoutDetail]:
         .values_list("pk", "ref", "incident__code", "customer__account_id", "customer__name", "approved_amount_jpy")
     )
     ids = [row[0] for row in claims]
+    # Details changed within the cooling-off period are not used yet: those claims wait (the sweep returns).
+    cooling = set(
+        PayoutChoice.objects.filter(claim_id__in=ids, effective_at__gt=timezone.now()).values_list(
+            "claim_id", flat=True
+        )
+    )
+    claims = [row for row in claims if row[0] not in cooling]
+    ids = [row[0] for row in claims]
     choices = {
         row[0]: row[1:]
         for row in PayoutChoice.objects.filter(claim_id__in=ids).values_list(

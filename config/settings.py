@@ -301,11 +301,32 @@ PAYOUT_RETRY_BASE_SECONDS = float(os.environ.get("PAYOUT_RETRY_BASE_SECONDS", "3
 PAYOUT_RETRY_MAX_SECONDS = float(os.environ.get("PAYOUT_RETRY_MAX_SECONDS", "3600"))
 # A sender leases the payouts it sends; a sender that dies loses its lease after this long.
 PAYOUT_LEASE_SECONDS = int(os.environ.get("PAYOUT_LEASE_SECONDS", "120"))
-# Rail for bank payees: "sandbox" (default) or "zengin" (bulk-transfer files). Crypto payees use the sandbox.
+# Rail for bank payees: "sandbox" (default) or "zengin" (bulk-transfer files).
 PAYOUT_BANK_RAIL = os.environ.get("PAYOUT_BANK_RAIL", "sandbox")
 SANDBOX_RAIL_FAILURE_RATE = float(os.environ.get("SANDBOX_RAIL_FAILURE_RATE", "0"))
 SANDBOX_RAIL_LATENCY_MS = int(os.environ.get("SANDBOX_RAIL_LATENCY_MS", "0"))
 SANDBOX_RAIL_SEED = os.environ.get("SANDBOX_RAIL_SEED", "sandbox")
+# In-kind payees: "sandbox" (default) or "wallet" (signed withdrawal batches for the wallet system).
+PAYOUT_CRYPTO_RAIL = os.environ.get("PAYOUT_CRYPTO_RAIL", "sandbox")
+WALLET_OUTBOX_DIR = Path(os.environ.get("WALLET_OUTBOX_DIR", VAR_DIR / "wallet"))
+# The exchange core system (exchange-account rail, docs/rails.md); unset: exchange payees use the sandbox.
+EXCHANGE_CORE_URL = os.environ.get("EXCHANGE_CORE_URL", "")
+EXCHANGE_CORE_KEY_ID = os.environ.get("EXCHANGE_CORE_KEY_ID", "claims")
+EXCHANGE_CORE_SECRET = os.environ.get("EXCHANGE_CORE_SECRET", "")
+EXCHANGE_CORE_TIMEOUT_SECONDS = float(os.environ.get("EXCHANGE_CORE_TIMEOUT_SECONDS", "5"))
+EXCHANGE_CORE_PARALLEL = int(os.environ.get("EXCHANGE_CORE_PARALLEL", "4"))
+# Changed payout details wait this long before a payout may use them (hours).
+PAYOUT_DETAILS_COOLING_OFF_HOURS = float(os.environ.get("PAYOUT_DETAILS_COOLING_OFF_HOURS", "72"))
+# Returned or undeliverable payouts become unclaimed (held for deposit, 供託) after this many days.
+UNCLAIMED_AFTER_DAYS = float(os.environ.get("UNCLAIMED_AFTER_DAYS", "90"))
+# Customers who have not chosen a payout method are reminded this many days before the election deadline.
+ELECTION_REMINDER_DAYS = float(os.environ.get("ELECTION_REMINDER_DAYS", "7"))
+CELERY_BEAT_SCHEDULE["claims-elections-follow-up"] = {"task": "claims.elections_follow_up", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["claims-payout-corrections-apply"] = {
+    "task": "claims.payout_corrections_apply",
+    "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["reserves-unclaimed-sweep"] = {"task": "reserves.unclaimed_sweep", "schedule": 3600.0}
 ZENGIN_OUTBOX_DIR = Path(os.environ.get("ZENGIN_OUTBOX_DIR", VAR_DIR / "zengin"))
 ZENGIN_REQUESTER_CODE = os.environ.get("ZENGIN_REQUESTER_CODE", "0000000001")
 ZENGIN_REQUESTER_NAME = os.environ.get("ZENGIN_REQUESTER_NAME", "ｶ)ﾃﾞﾓｺｳｶﾝｼﾖ")

@@ -43,8 +43,15 @@ class Rail(Protocol):
 
 
 def rail_name_for(method: str) -> str:
-    """Bank payees go to PAYOUT_BANK_RAIL; crypto payees to the sandbox (no on-chain rail yet)."""
-    return settings.PAYOUT_BANK_RAIL if method == "bank" else "sandbox"
+    """Bank payees: PAYOUT_BANK_RAIL; in kind: PAYOUT_CRYPTO_RAIL; exchange accounts: the core system's rail.
+
+    Without EXCHANGE_CORE_URL the exchange-account payees go to the sandbox (demo and tests without the server).
+    """
+    if method == "bank":
+        return settings.PAYOUT_BANK_RAIL
+    if method == "exchange":
+        return "exchange" if settings.EXCHANGE_CORE_URL else "sandbox"
+    return settings.PAYOUT_CRYPTO_RAIL
 
 
 def rail_get(name: str) -> Rail:
@@ -59,4 +66,12 @@ def rail_get(name: str) -> Rail:
         )
     if name == "zengin":
         return ZenginRail(outbox=settings.ZENGIN_OUTBOX_DIR)
+    if name == "exchange":
+        from reserves.rails.exchange_account import rail_from_settings
+
+        return rail_from_settings()
+    if name == "wallet":
+        from reserves.rails.wallet import WalletRail
+
+        return WalletRail(outbox=settings.WALLET_OUTBOX_DIR)
     raise ValueError(f"unknown payment rail {name!r}")
