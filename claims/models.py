@@ -14,7 +14,7 @@ class Customer(models.Model):
     account_id = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
     # The name in katakana as the exchange's records hold it: payout account holders are compared with it.
-    name_kana = models.CharField(max_length=100, blank=True)
+    name_kana = models.CharField(max_length=100, blank=True, default="", db_default="")
     email = models.EmailField(max_length=254)
     language = models.CharField(max_length=8, default="ja")
     user = models.OneToOneField(

@@ -336,8 +336,9 @@ class Payout(models.Model):
     )
     returned_at = models.DateTimeField(null=True, blank=True)
     # The bank's or wallet's reason code for a return (docs/rails.md), and its text.
-    return_code = models.CharField(max_length=16, blank=True)
-    return_reason = models.CharField(max_length=200, blank=True)
+    # db_default: the engine inserts payouts column by column (reserves/bulk.py) and names only its own.
+    return_code = models.CharField(max_length=16, blank=True, default="", db_default="")
+    return_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-id"]
