@@ -323,12 +323,12 @@ class ClaimPayoutApi(APIView):
 
     @extend_schema(request=PayoutChangeSerializer, responses={200: ClaimSerializer, 400: ERROR, 403: ERROR, 422: ERROR})
     def put(self, request: Request, ref: str) -> Response:
+        customer = selectors.customer_for_user(user=request.user)
+        claim = selectors.claim_get_for_customer(customer=customer, ref=ref)  # another customer's: 404 first
         data = PayoutChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         password, otp_token = values.pop("password"), values.pop("otp_token")
-        customer = selectors.customer_for_user(user=request.user)
-        claim = selectors.claim_get_for_customer(customer=customer, ref=ref)
         services.claim_payout_set(
             customer=customer, claim=claim, payout=_payout(values), password=password, otp_token=otp_token
         )
@@ -344,12 +344,12 @@ class ClaimPayoutCorrectionApi(APIView):
     def post(self, request: Request, ref: str) -> Response:
         from claims.payout_guard import payout_correction_request
 
+        customer = selectors.customer_for_user(user=request.user)
+        claim = selectors.claim_get_for_customer(customer=customer, ref=ref)  # another customer's: 404 first
         data = PayoutChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         password, otp_token = values.pop("password"), values.pop("otp_token")
-        customer = selectors.customer_for_user(user=request.user)
-        claim = selectors.claim_get_for_customer(customer=customer, ref=ref)
         payout_correction_request(
             customer=customer, claim=claim, payout=_payout(values), password=password, otp_token=otp_token
         )

@@ -66,12 +66,29 @@ def kana_normalise(text: str) -> str:
     return "".join(ch for ch in value if ch not in _DROPPED)
 
 
+def _is_katakana(text: str) -> bool:
+    return bool(text) and all("\u30a0" <= ch <= "\u30ff" for ch in text)
+
+
+def registered_kana(customer: Customer) -> str:
+    """The registered name in katakana: `name_kana`, or the name itself when the exchange holds it in kana."""
+    for candidate in (customer.name_kana, customer.name):
+        normalised = kana_normalise(candidate)
+        if _is_katakana(normalised):
+            return normalised
+    return ""
+
+
 def name_check(*, customer: Customer, method: str, holder_kana: str) -> str:
-    """ "match" or "mismatch" for a bank account (no registered kana name counts as a mismatch); "" otherwise."""
-    if method != PayoutChoice.Method.BANK:
+    """ "match" or "mismatch" for a bank account; "" when not a bank account or no kana name is registered.
+
+    Without a registered kana name nothing can be compared (the snapshot's
+    optional name_kana column fills it); the reviewer sees the holder name as before.
+    """
+    registered = registered_kana(customer)
+    if method != PayoutChoice.Method.BANK or not registered:
         return PayoutChoice.NameCheck.NOT_APPLICABLE
-    registered = kana_normalise(customer.name_kana)
-    if registered and registered == kana_normalise(holder_kana):
+    if registered == kana_normalise(holder_kana):
         return PayoutChoice.NameCheck.MATCH
     return PayoutChoice.NameCheck.MISMATCH
 
