@@ -169,6 +169,8 @@ def result_import(*, actor: Any, format_name: str, content: bytes) -> ResultImpo
                     "payout_id": row.payout_id,
                     "result": row.outcome,
                     "reason_code": row.reason_code,
+                    # The sender's own reference (bank transaction number, txids): kept here and in the trail.
+                    "reference": row.reference,
                     "applied": outcome,
                     "problem": problem,
                 }
@@ -177,12 +179,6 @@ def result_import(*, actor: Any, format_name: str, content: bytes) -> ResultImpo
     if to_pay:
         from reserves.allocation import payouts_mark_paid
 
-        # The sender's own reference (bank transaction number, txid) joins ours on the payout.
-        references = {row.payout_id: row.reference for row in parsed.rows if row.reference}
-        for p in to_pay:
-            if p.pk in references:
-                p.rail_reference = f"{p.rail_reference}/{references[p.pk]}"[:100]
-                Payout.objects.filter(pk=p.pk).update(rail_reference=p.rail_reference)
         payouts_mark_paid(actor=who, payouts=to_pay)
     payouts_mark_returned(actor=who, returns=to_return)
     still_open = Payout.objects.filter(
@@ -215,6 +211,9 @@ def result_import(*, actor: Any, format_name: str, content: bytes) -> ResultImpo
             "sent_name": sent.name,
             "sha256": sha,
             "paid": [p.pk for p in to_pay],
+            "references": {str(r.payout_id): r.reference for r in parsed.rows if r.reference}
+            if len(parsed.rows) <= MAX_REPORTED
+            else {},
             "returned": [r.payout.pk for r in to_return],
             "unchanged": unchanged,
             "rejected": rejected,
