@@ -411,6 +411,7 @@ def staff_claim_list(request: HttpRequest) -> HttpResponse:
         request,
         "claims/staff_claim_list.html",
         {
+            "now": timezone.now(),
             "page": page,
             "filters": filters,
             "status_rows": [(value, label, counts[value]) for value, label in Claim.Status.choices],

@@ -206,7 +206,7 @@ class ReviewFilters:
 
 def claim_list_for_review(*, filters: ReviewFilters) -> QuerySet[Claim]:
     """The review queue: filter by incident, status, disputed/matching, amount range, age; search; sort."""
-    claims = Claim.objects.select_related("incident", "customer", "assigned_reviewer")
+    claims = Claim.objects.select_related("incident", "customer", "assigned_reviewer", "payout")
     claims = _review_filter(claims, filters)
     if filters.status:
         claims = claims.filter(status=filters.status)

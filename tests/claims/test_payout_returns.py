@@ -211,6 +211,7 @@ def test_a_holder_name_that_differs_needs_a_reviewers_decision_with_a_reason():
     client = Client()
     login_verified(client, reviewer)
     assert 'data-testid="name-mismatch"' in client.get(f"/staff/claims/{claim.ref}/").content.decode()
+    assert 'data-testid="name-mismatch"' in client.get("/staff/claims/").content.decode()  # flagged in the queue
     services.claim_recommend(actor=reviewer, claim=claim)
     from config.errors import ApplicationError
 
