@@ -353,7 +353,7 @@ class Payout(models.Model):
                 name="payout_status_valid",
             ),
             models.CheckConstraint(
-                condition=~Q(status__in=["returned", "resent"]) | Q(returned_at__isnull=False),
+                condition=~Q(status="returned") | Q(returned_at__isnull=False),
                 name="payout_returned_has_time",
             ),
             models.CheckConstraint(

@@ -63,6 +63,7 @@ def test_the_election_deadline_passes_and_the_silent_are_paid_by_the_default(set
     assert elections.elections_follow_up()["reminded"] == 1
     assert elections.elections_follow_up()["reminded"] == 0
     assert list(ElectionReminder.objects.values_list("claim_id", flat=True)) == [silent.pk]
+
     def reminders(email: str) -> list:
         with translation.override("ja"):  # the claims' language
             text = str(CLAIM_MESSAGES["election_reminder"])
