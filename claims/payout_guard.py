@@ -296,3 +296,30 @@ def payout_corrections_apply(*, now: dt.datetime | None = None) -> int:
             correction.save(update_fields=["status", "applied_at"])
         applied += 1
     return applied
+
+
+# --- Registered names in katakana -------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def customer_kana_import(*, actor: Any, rows: list[tuple[str, str]]) -> int:
+    """Set customers' registered katakana names (account_id, name_kana) from the exchange's records.
+
+    Unknown accounts and names that are not katakana are skipped; returns how many changed.
+    One audit event lists the accounts changed.
+    """
+    wanted = {account_id.strip(): kana.strip() for account_id, kana in rows if _is_katakana(kana_normalise(kana))}
+    changed = []
+    for customer in Customer.objects.select_for_update(of=("self",), no_key=True).filter(account_id__in=wanted):
+        if customer.name_kana != wanted[customer.account_id]:
+            customer.name_kana = wanted[customer.account_id]
+            customer.save(update_fields=["name_kana"])
+            changed.append(customer.account_id)
+    if changed:
+        event_record(
+            actor=actor,
+            action="customers.name_kana_imported",
+            subject=("claims.customer", "bulk"),
+            data={"count": len(changed), "accounts": changed[:1000]},
+        )
+    return len(changed)

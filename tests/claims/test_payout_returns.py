@@ -215,7 +215,7 @@ def test_a_holder_name_that_differs_needs_a_reviewers_decision_with_a_reason():
     services.claim_recommend(actor=reviewer, claim=claim)
     from config.errors import ApplicationError
 
-    with pytest.raises(ApplicationError, match="holder"):
+    with pytest.raises(ApplicationError, match="payout_name_mismatch"):
         services.claim_approve(actor=approver, claim=claim)
     with pytest.raises(ApplicationError):
         payout_guard.payout_name_accept(actor=reviewer, claim=claim, reason=" ")
@@ -239,3 +239,11 @@ def test_a_holder_name_that_differs_needs_a_reviewers_decision_with_a_reason():
 def test_holder_names_are_compared_as_normalised_katakana(registered, holder, expected):
     customer = Customer(account_id="X", name="Sato Haruto", name_kana=registered, email="x@example.jp")
     assert payout_guard.name_check(customer=customer, method="bank", holder_kana=holder) == expected
+
+
+def test_registered_kana_names_come_from_the_exchanges_records(tmp_path):
+    incident_with_snapshot()
+    records = tmp_path / "kana.csv"
+    records.write_text("account_id,name_kana\nACC-1,サトウ ハルト\nACC-2,Suzuki\nACC-404,ナイ\n", encoding="utf-8")
+    call_command("customer_kana_import", str(records))
+    assert dict(Customer.objects.values_list("account_id", "name_kana")) == {"ACC-1": "サトウ ハルト", "ACC-2": ""}
