@@ -22,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import event_record
 from audit.views import receipt_json_response, receipt_page_response
-from claims import claims_api, payout_guard, selectors, services
+from claims import claims_api, notifications, payout_guard, selectors, services
 from claims.claim_forms import (
     ActivationForm,
     AppealForm,
@@ -145,6 +145,7 @@ def claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "choice": choice,
             "now": timezone.now(),
             "returned": returned,
+            "returned_reason": notifications.returned_reason(returned["return_code"]) if returned else "",
             "correction_form": correction_form,
             "corrections": claim.payout_corrections.all()[:5],
         },

@@ -43,14 +43,17 @@ CLAIM_MESSAGES: dict[str, Any] = {
 }
 
 
-def _note_for(kind: str, note: str) -> str:
-    """A returned payout's note is the reason code: say it in the customer's language (call under override)."""
-    if kind != "payout_returned":
-        return note
+def returned_reason(code: str) -> str:
+    """Why a payout came back, from its bank or wallet reason code, in the active language."""
     from reserves.rails.result_formats import BANK_RETURN_REASONS, WALLET_RETURN_REASONS
 
-    reason = {**WALLET_RETURN_REASONS, **BANK_RETURN_REASONS}.get(note, BANK_RETURN_REASONS["99"])
-    return f"{reason} ({note})" if note else str(reason)
+    reason = {**WALLET_RETURN_REASONS, **BANK_RETURN_REASONS}.get(code, BANK_RETURN_REASONS["99"])
+    return f"{reason} ({code})" if code else str(reason)
+
+
+def _note_for(kind: str, note: str) -> str:
+    """A returned payout's note is the reason code: say it in the customer's language (call under override)."""
+    return returned_reason(note) if kind == "payout_returned" else note
 
 
 def _absolute(path: str) -> str:

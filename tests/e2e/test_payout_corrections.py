@@ -23,7 +23,7 @@ def test_a_customer_corrects_a_returned_payment_and_a_reviewer_accepts(page, set
     browser_login(page, claim.customer.user.username, PASSWORD)
     page.goto(f"/claims/{claim.ref}/")
     returned = page.locator("[data-testid=payout-returned]")
-    assert "came back" in returned.inner_text()
+    assert "came back" in returned.inner_text() and "The account is closed (02)" in returned.inner_text()
     returned.locator("input[value=bank]").check()
     for name, value in {
         "bank_code": "0005",
