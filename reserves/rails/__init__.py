@@ -28,12 +28,14 @@ class Instruction:
 
 @dataclass(frozen=True)
 class RailResult:
-    """outcome: "paid", "submitted" (awaiting the bank), "retry" (transient) or "rejected" (permanent)."""
+    """outcome: "paid", "submitted" (awaiting the bank), "retry" (transient), "rejected" (permanent) or
+    "returned" (the payee cannot receive it: the customer is asked for other details; `code` says why)."""
 
     payout_id: int
     outcome: str
     reference: str = ""
     error: str = ""
+    code: str = ""
 
 
 class Rail(Protocol):

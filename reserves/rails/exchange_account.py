@@ -8,7 +8,9 @@ and replays.
 
 Outcomes:
 - 2xx: applied, the payout is paid (the core's credit id is its reference);
-- 4xx (400, 409, 422): the core refuses for good: the payout is failed, staff decide;
+- 422 account_closed / account_frozen / no_such_account: the customer's account
+  cannot receive; the payout is returned and the customer asked for other details;
+- other 4xx (400, 409, 422): the core refuses for good: the payout is failed, staff decide;
   401/403/429 are ours to fix or to wait for: retried;
 - 5xx, a timeout or a broken connection: the outcome is unknown. The rail
   asks the core about that key (GET /v1/credits/<key>) before anything
@@ -32,6 +34,8 @@ from reserves.rails import Instruction, RailResult
 
 logger = logging.getLogger(__name__)
 RETRYABLE_4XX = {401, 403, 408, 425, 429}
+# 422 errors meaning the customer's account cannot receive: the payout is returned, the customer asked.
+CANNOT_RECEIVE = {"account_closed", "account_frozen", "no_such_account"}
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,10 @@ class ExchangeAccountRail:
         )
         if 200 <= reply.status < 300:
             return self._applied(ins, reply)
+        if reply.status == 422 and reply.body.get("error") in CANNOT_RECEIVE:
+            # The customer's exchange account cannot take credits: ask them for other details.
+            code = str(reply.body["error"])
+            return RailResult(ins.payout_id, "returned", error=f"exchange: {code}", code=code)
         if 400 <= reply.status < 500 and reply.status not in RETRYABLE_4XX:
             code = reply.body.get("error", reply.status)
             return RailResult(ins.payout_id, "rejected", error=f"exchange: refused ({code})"[:500])

@@ -196,4 +196,8 @@ WALLET_RETURN_REASONS = {
     "bad_address": _("The address is not valid for this asset"),
     "blocked_address": _("The address may not receive withdrawals"),
     "99": _("The wallet system could not send to the address"),
+    # The exchange core system's refusals of a credit (exchange-account rail).
+    "account_closed": _("Your account at the exchange is closed"),
+    "account_frozen": _("Your account at the exchange cannot receive credits"),
+    "no_such_account": _("No such account at the exchange"),
 }

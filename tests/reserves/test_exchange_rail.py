@@ -75,13 +75,13 @@ def test_the_same_key_credits_once_and_another_body_under_it_is_refused(exchange
     assert [c["amount_jpy"] for c in exchange_core.credits()] == [700]
 
 
-def test_a_closed_account_is_a_permanent_refusal_and_a_5xx_before_applying_is_retried(exchange_core, settings):
+def test_a_closed_account_is_returned_and_a_5xx_before_applying_is_retried(exchange_core, settings):
     from reserves.rails.exchange_account import rail_from_settings
 
     exchange_core.faults(closed_accounts=["CLOSED-1"])
     rail = rail_from_settings()
     [closed] = rail.send(instructions=[instruction("k-closed", account="CLOSED-1")])
-    assert closed.outcome == "rejected" and "account_closed" in closed.error
+    assert (closed.outcome, closed.code) == ("returned", "account_closed")
 
     exchange_core.faults(failure_rate=1.0)  # every POST fails; half of them before applying
     results = rail.send(instructions=[instruction(f"k-{n}") for n in range(20)])
@@ -141,3 +141,29 @@ def test_workers_against_a_core_failing_30_percent_pay_each_credit_exactly_once(
         call_command("audit_verify")
     finally:
         server.stop()
+
+
+def test_a_credit_to_a_closed_exchange_account_comes_back_and_is_paid_once_elsewhere(
+    exchange_core, django_capture_on_commit_callbacks
+):
+    from reserves.returns import payout_resend
+    from tests.reserves.builders import CHECKER, bank_payee
+
+    exchange_core.faults(closed_accounts=["ACC-C-1"])
+    reserve_fund(1_000_000)
+    fund = fund_open()
+    with django_capture_on_commit_callbacks(execute=True):
+        register_exchange(fund, {"C-1": 25_000})
+    payout = Payout.objects.get()
+    assert (payout.status, payout.return_code, payout.returned_at is not None) == ("returned", "account_closed", True)
+    assert exchange_core.credits() == []
+    assert ledger_reconcile().ok
+
+    with django_capture_on_commit_callbacks(execute=True):
+        resend = payout_resend(actor=CHECKER, payout_id=payout.pk, payee=bank_payee(account_number="7654321"))
+    resend.refresh_from_db()
+    assert (resend.status, resend.rail, resend.method) == ("paid", "sandbox", "bank")
+    assert Payout.objects.get(pk=payout.pk).status == "resent"
+    report = ledger_reconcile()
+    assert report.ok, report.problems
+    call_command("audit_verify")

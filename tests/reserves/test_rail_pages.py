@@ -53,3 +53,37 @@ def test_the_rail_health_page_shows_the_core_system_reachable(exchange_core):
     client.force_login(staff(Role.REVIEWER))
     page = client.get("/staff/rails/").content.decode()
     assert 'data-testid="core-health" class="ok"' in page
+
+
+def test_the_result_import_api_creates_once_and_answers_the_repeat(
+    api_as, settings, django_capture_on_commit_callbacks
+):
+    from pathlib import Path
+
+    from reserves.models import Payout, ZenginFile
+    from tests.reserves.builders import fund_open, register, reserve_fund
+    from tests.reserves.result_files import bank_result_csv
+
+    settings.PAYOUT_BANK_RAIL = "zengin"
+    reserve_fund(1_000_000)
+    with django_capture_on_commit_callbacks(execute=True):
+        register(fund_open(), {"API-1": 10_000})
+    zfile, payout = ZenginFile.objects.get(), Payout.objects.get()
+    sent = (Path(settings.ZENGIN_OUTBOX_DIR) / zfile.name).read_bytes()
+    content = bank_result_csv(file_name=zfile.name, sent=sent, rows=[(1, payout.pk, 10_000, "paid", "", "")])
+
+    def post(client, body: bytes):
+        upload = SimpleUploadedFile("result.csv", body, "text/csv")
+        return client.post("/api/staff/rails/results/", {"format": "bank-result-csv/1", "file": upload})
+
+    assert post(api_as(Role.REVIEWER), content).status_code == 403
+    assert api_as(Role.CUSTOMER).get("/api/staff/rails/results/").status_code == 403
+    approver = api_as(Role.APPROVER)
+    bad = post(approver, b"nonsense\n")
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_result_file"
+    first = post(approver, content)
+    assert first.status_code == 201 and first.json()["paid_count"] == 1
+    again = post(approver, content)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert Payout.objects.get().status == "paid"
+    assert [r["id"] for r in api_as(Role.REVIEWER).get("/api/staff/rails/results/").json()] == [first.json()["id"]]
