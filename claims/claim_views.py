@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.services import event_record
 from audit.views import receipt_json_response, receipt_page_response
@@ -144,6 +145,8 @@ def claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "receipts": selectors.claim_receipts(claim=claim),
             "choice": choice,
             "now": timezone.now(),
+            "has_passkey": WebAuthnCredential.objects.filter(user=request.user, confirmed=True).exists(),
+            "passkey_verified": payout_guard.passkey_recently_used(request),
             "returned": returned,
             "returned_reason": notifications.returned_reason(returned["return_code"]) if returned else "",
             "correction_form": correction_form,
@@ -191,6 +194,7 @@ def claim_payout_change(request: HttpRequest, ref: str) -> HttpResponse:
             payout=form.payout_input(),
             password=form.cleaned_data["password"],
             otp_token=form.cleaned_data.get("otp_token", ""),
+            passkey_verified=payout_guard.passkey_recently_used(request),
         )
         messages.success(
             request,
@@ -224,6 +228,7 @@ def claim_payout_correction(request: HttpRequest, ref: str) -> HttpResponse:
             payout=form.payout_input(),
             password=form.cleaned_data["password"],
             otp_token=form.cleaned_data.get("otp_token", ""),
+            passkey_verified=payout_guard.passkey_recently_used(request),
         )
         messages.success(request, _("Thank you. A reviewer will check the new details; we will then pay you again."))
     except ApplicationError as exc:

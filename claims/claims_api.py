@@ -21,6 +21,7 @@ from claims import evidence as evidence_files
 from claims import selectors, services
 from claims.middleware import needs_second_factor
 from claims.models import Claim, ClaimBatch, Evidence, PayoutChoice
+from claims.payout_guard import passkey_recently_used
 from config.errors import ApplicationError, InvalidInput, NotFound
 from config.roles import HasPerm, IsCustomer, is_staff_member
 from reserves.receipts import ReceiptSummary
@@ -330,7 +331,12 @@ class ClaimPayoutApi(APIView):
         values = dict(data.validated_data)
         password, otp_token = values.pop("password"), values.pop("otp_token")
         services.claim_payout_set(
-            customer=customer, claim=claim, payout=_payout(values), password=password, otp_token=otp_token
+            customer=customer,
+            claim=claim,
+            payout=_payout(values),
+            password=password,
+            otp_token=otp_token,
+            passkey_verified=passkey_recently_used(request),
         )
         return _claim_response(claim)
 
@@ -351,7 +357,12 @@ class ClaimPayoutCorrectionApi(APIView):
         values = dict(data.validated_data)
         password, otp_token = values.pop("password"), values.pop("otp_token")
         payout_correction_request(
-            customer=customer, claim=claim, payout=_payout(values), password=password, otp_token=otp_token
+            customer=customer,
+            claim=claim,
+            payout=_payout(values),
+            password=password,
+            otp_token=otp_token,
+            passkey_verified=passkey_recently_used(request),
         )
         return _claim_response(claim, status_code=201)
 

@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.services import Actor, event_record
 from claims.models import Claim, Customer, PayoutChoice, PayoutCorrection
@@ -49,13 +50,33 @@ class ReauthenticationFailed(ApplicationError):
         super().__init__("reauthentication_failed", detail, status=403)
 
 
-def reauthenticate(*, user: Any, password: str, otp_token: str = "") -> None:
-    """The password again, and the TOTP code if the customer enrolled one; raises ReauthenticationFailed."""
+def reauthenticate(*, user: Any, password: str, otp_token: str = "", passkey_verified: bool = False) -> None:
+    """The password again, and a second factor if the customer enrolled one; raises ReauthenticationFailed.
+
+    The second factor is the current TOTP code, or a passkey used within
+    PASSKEY_REAUTH_SECONDS in this session (`passkey_recently_used`, checked by the view).
+    """
     if user is None or not password or not user.check_password(password):
         raise ReauthenticationFailed(_("Enter your password again to change where you are paid."))
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    if device is not None and not (otp_token and device.verify_token(otp_token.strip())):
-        raise ReauthenticationFailed(_("Enter the current code from your authenticator app."))
+    totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if totp is not None and otp_token and totp.verify_token(otp_token.strip()):
+        return
+    has_passkey = WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+    if has_passkey and passkey_verified:
+        return
+    if totp is not None or has_passkey:
+        raise ReauthenticationFailed(
+            _("Confirm with your second factor: the code from your authenticator app, or your passkey.")
+        )
+
+
+def passkey_recently_used(request: Any) -> bool:
+    """Whether this session was verified with one of the user's passkeys within PASSKEY_REAUTH_SECONDS."""
+    device = getattr(request.user, "otp_device", None)
+    if not isinstance(device, WebAuthnCredential) or device.user_id != request.user.pk:
+        return False
+    used = WebAuthnCredential.objects.filter(pk=device.pk).values_list("last_used_at", flat=True).first()
+    return used is not None and timezone.now() - used <= dt.timedelta(seconds=settings.PASSKEY_REAUTH_SECONDS)
 
 
 def kana_normalise(text: str) -> str:
@@ -177,10 +198,10 @@ def returned_payout_for(claim: Claim) -> dict | None:
 
 @transaction.atomic(durable=True)
 def payout_correction_request(
-    *, customer: Customer, claim: Claim, payout: Any, password: str, otp_token: str = ""
+    *, customer: Customer, claim: Claim, payout: Any, password: str, otp_token: str = "", passkey_verified: bool = False
 ) -> PayoutCorrection:
     """The customer's corrected details for a returned payout: guarded, then waiting for a reviewer."""
-    reauthenticate(user=customer.user, password=password, otp_token=otp_token)
+    reauthenticate(user=customer.user, password=password, otp_token=otp_token, passkey_verified=passkey_verified)
     claim = (
         Claim.objects.select_for_update(of=("self",), no_key=True)
         .select_related("incident", "customer")

@@ -891,14 +891,22 @@ def claim_evidence_add(*, customer: Customer, claim: Claim, files: Sequence[Any]
 
 @transaction.atomic(durable=True)
 def claim_payout_set(
-    *, customer: Customer, claim: Claim, payout: PayoutInput, password: str, otp_token: str = ""
+    *,
+    customer: Customer,
+    claim: Claim,
+    payout: PayoutInput,
+    password: str,
+    otp_token: str = "",
+    passkey_verified: bool = False,
 ) -> PayoutChoice:
     """Change how the claim is to be paid; refused once it is approved (the choice is then locked).
 
     Guarded (claims/payout_guard.py): password and second factor again, a
     notice e-mail, a cooling-off period before a payout may use the new details.
     """
-    payout_guard.reauthenticate(user=customer.user, password=password, otp_token=otp_token)
+    payout_guard.reauthenticate(
+        user=customer.user, password=password, otp_token=otp_token, passkey_verified=passkey_verified
+    )
     claim = _claim_lock_for_customer(customer=customer, claim=claim)
     from claims.elections import election_check_open
 

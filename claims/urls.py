@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from claims import claim_views, correction_views, regulator_views, views
+from claims import claim_views, correction_views, regulator_views, security_views, views
 from claims.claim_forms import CustomerPasswordResetForm
 
 urlpatterns = [
@@ -47,6 +47,7 @@ urlpatterns = [
     path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("account/two-factor/", claim_views.two_factor, name="two-factor"),
+    path("account/security/", security_views.account_security, name="account-security"),
     path("staff/claims/", claim_views.staff_claim_list, name="staff-claim-list"),
     path("staff/claims/batches/", claim_views.staff_batches, name="staff-batches"),
     path("staff/claims/batches/<int:batch_id>/approve/", claim_views.staff_batch_approve, name="staff-batch-approve"),

@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "axes",
     "audit",
     "reserves",
@@ -261,6 +263,19 @@ LOGGING = {
 # --- Domain settings -------------------------------------------------------------------
 # Absolute base of links in emails (activation, claim pages).
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Passkeys (django-otp-webauthn) as a customer's second factor. They need HTTPS and a domain (browsers refuse IP
+# addresses); over plain HTTP only http://localhost works, so a demo uses passkeys at http://localhost:<port>.
+_PUBLIC = urlsplit(PUBLIC_BASE_URL)
+_SECURE = _PUBLIC.scheme == "https"
+OTP_WEBAUTHN_RP_ID = os.environ.get("OTP_WEBAUTHN_RP_ID", _PUBLIC.hostname if _SECURE else "localhost")
+OTP_WEBAUTHN_RP_NAME = os.environ.get("OTP_WEBAUTHN_RP_NAME", "Breach compensation")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("OTP_WEBAUTHN_ALLOWED_ORIGINS") or [
+    PUBLIC_BASE_URL if _SECURE else f"http://localhost:{_PUBLIC.port or 80}"
+]
+# Passkeys are a second factor here, never a login of their own.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# How recently a passkey must have been used to confirm a change of payout details (seconds).
+PASSKEY_REAUTH_SECONDS = int(os.environ.get("PASSKEY_REAUTH_SECONDS", "600"))
 # A claim whose approved amount is above this (int yen) needs two distinct approvers.
 CLAIM_SECOND_APPROVER_THRESHOLD_JPY = int(os.environ.get("CLAIM_SECOND_APPROVER_THRESHOLD_JPY", "10000000"))
 # Activation links in invitation emails stay valid this long and work once.
