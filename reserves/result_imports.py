@@ -108,11 +108,12 @@ def result_import(*, actor: Any, format_name: str, content: bytes) -> ResultImpo
     except ResultFormatError as exc:
         raise InvalidInput("invalid_result_file", str(exc), extra={"fields": {"file": [str(exc)]}}) from exc
     sha = hashlib.sha256(content).hexdigest()
+    sent_spec = _sent(fmt.rail)
+    # The sent file's row lock serialises imports for it; a repeat then finds the first one below.
+    sent = sent_spec.model.objects.select_for_update(of=("self",), no_key=True).filter(name=parsed.sent_name).first()
     previous = ResultImport.objects.filter(rail=fmt.rail, sent_name=parsed.sent_name[:100], sha256=sha).first()
     if previous is not None:
         return previous
-    sent_spec = _sent(fmt.rail)
-    sent = sent_spec.model.objects.select_for_update(of=("self",), no_key=True).filter(name=parsed.sent_name).first()
 
     def refuse(why: str) -> ResultImport:
         return _refused(rail=fmt.rail, fmt=fmt.name, parsed=parsed, sha=sha, who=who, why=why)

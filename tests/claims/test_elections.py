@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
 from django.utils import timezone, translation
 
 from audit.models import Event
@@ -16,18 +15,12 @@ from claims.tasks import elections_follow_up
 from config.errors import ApplicationError
 from config.roles import Role
 from reserves.models import Payout
-from reserves.selectors import ledger_reconcile
+from tests.books import books_are_right
 from tests.factories import PASSWORD, bank_payout, customer_user, incident_with_snapshot, staff
 from tests.reserves.builders import reserve_fund
 from tests.reserves.test_reliability import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def books_are_right() -> None:
-    report = ledger_reconcile()
-    assert report.ok, report.problems
-    call_command("audit_verify")
 
 
 def test_the_election_deadline_passes_and_the_silent_are_paid_by_the_default(settings, celery_worker, exchange_core):

@@ -7,7 +7,6 @@ through the staff page, twice; the ledger and the audit trail verify after each 
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from audit.models import Event
@@ -15,19 +14,13 @@ from config.roles import Role
 from reserves.models import Payout, ResultImport, Transfer, ZenginFile
 from reserves.rails.zengin import zengin_file_parse
 from reserves.result_imports import result_import
-from reserves.selectors import ledger_reconcile
+from tests.books import books_are_right
 from tests.factories import login_verified, staff
 from tests.reserves.builders import CHECKER, fund_open, register, reserve_fund
 from tests.reserves.result_files import bank_result_csv
 from tests.reserves.test_reliability import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def books_are_right() -> None:
-    report = ledger_reconcile()
-    assert report.ok, report.problems
-    call_command("audit_verify")
 
 
 def sent_file(settings) -> tuple[ZenginFile, bytes, dict[str, Payout]]:
@@ -183,3 +176,35 @@ def test_a_file_that_is_not_a_bank_result_is_a_400_and_leaves_nothing(api_as):
     )
     assert response.status_code == 200 and b"header" in response.content
     assert not ResultImport.objects.exists()
+
+
+@pytest.mark.postgres
+def test_two_imports_of_the_same_result_racing_apply_it_once(settings, zengin_sent):
+    import threading
+
+    from django.db import connection
+
+    zfile, content, payouts = zengin_sent
+    rows = [(record_no(p), p.pk, p.amount_jpy, "paid", "", "") for p in payouts.values()]
+    result = bank_result_csv(file_name=zfile.name, sent=content, rows=rows)
+    records, errors = [], []
+    start = threading.Barrier(2)
+
+    def run():
+        try:
+            start.wait()
+            records.append(result_import(actor=CHECKER, format_name="bank-result-csv/1", content=result).pk)
+        except Exception as exc:  # the test reports whatever went wrong in the thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(set(records)) == 1
+    assert ResultImport.objects.count() == 1
+    assert Transfer.objects.filter(kind="payout").count() == 3
+    books_are_right()

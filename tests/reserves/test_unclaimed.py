@@ -4,7 +4,6 @@ listed for staff and the regulator, and stay payable once (issue 13, item 7)."""
 import datetime as dt
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -12,19 +11,13 @@ from claims import regulator
 from config.roles import Role
 from reserves.models import Account, Payout, Transfer
 from reserves.returns import Return, payout_resend, payouts_mark_returned
-from reserves.selectors import ledger_reconcile
 from reserves.tasks import unclaimed_sweep
 from reserves.unclaimed import unclaimed_sweep as sweep
+from tests.books import books_are_right
 from tests.factories import incident_declare, login_verified, staff
 from tests.reserves.builders import CHECKER, bank_payee, fund_open, register, reserve_fund
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def books_are_right() -> None:
-    report = ledger_reconcile()
-    assert report.ok, report.problems
-    call_command("audit_verify")
 
 
 def test_returned_money_past_the_deadline_is_held_for_deposit_and_stays_payable(
