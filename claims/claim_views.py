@@ -174,28 +174,36 @@ def _customer_claim(request: HttpRequest, ref: str) -> tuple:
     return customer, selectors.claim_get_for_customer(customer=customer, ref=ref)
 
 
-@require_POST
-@customer_required
-def claim_payout_change(request: HttpRequest, ref: str) -> HttpResponse:
-    customer, claim = _customer_claim(request, ref)
+def _guarded_form(request: HttpRequest, claim: Claim, prefix: str | None = None) -> dict | None:
+    """The posted payout details with the password and second factor, as service arguments; None (and a message)
+    when the form is invalid."""
     form = PayoutForm(
         request.POST,
         symbols=list(claim.incident.assets.values_list("symbol", flat=True)),
         incident=claim.incident,
         reauth=True,
+        prefix=prefix,
     )
     if not form.is_valid():
-        messages.error(request, _("The payout choice was not saved: %(errors)s") % {"errors": form.errors.as_text()})
+        messages.error(request, _("The details were not saved: %(errors)s") % {"errors": form.errors.as_text()})
+        return None
+    return {
+        "payout": form.payout_input(),
+        "password": form.cleaned_data["password"],
+        "otp_token": form.cleaned_data.get("otp_token", ""),
+        "passkey_verified": payout_guard.passkey_recently_used(request),
+    }
+
+
+@require_POST
+@customer_required
+def claim_payout_change(request: HttpRequest, ref: str) -> HttpResponse:
+    customer, claim = _customer_claim(request, ref)
+    change = _guarded_form(request, claim)
+    if change is None:
         return redirect("claim-detail", ref=ref)
     try:
-        services.claim_payout_set(
-            customer=customer,
-            claim=claim,
-            payout=form.payout_input(),
-            password=form.cleaned_data["password"],
-            otp_token=form.cleaned_data.get("otp_token", ""),
-            passkey_verified=payout_guard.passkey_recently_used(request),
-        )
+        services.claim_payout_set(customer=customer, claim=claim, **change)
         messages.success(
             request,
             _("Payout choice saved. We e-mailed you about the change; the new details are used from %(when)s.")
@@ -211,25 +219,11 @@ def claim_payout_change(request: HttpRequest, ref: str) -> HttpResponse:
 def claim_payout_correction(request: HttpRequest, ref: str) -> HttpResponse:
     """Corrected payout details after a payment came back: guarded like a change, then reviewed."""
     customer, claim = _customer_claim(request, ref)
-    form = PayoutForm(
-        request.POST,
-        symbols=list(claim.incident.assets.values_list("symbol", flat=True)),
-        incident=claim.incident,
-        reauth=True,
-        prefix="fix",
-    )
-    if not form.is_valid():
-        messages.error(request, _("The details were not saved: %(errors)s") % {"errors": form.errors.as_text()})
+    change = _guarded_form(request, claim, prefix="fix")
+    if change is None:
         return redirect("claim-detail", ref=ref)
     try:
-        payout_guard.payout_correction_request(
-            customer=customer,
-            claim=claim,
-            payout=form.payout_input(),
-            password=form.cleaned_data["password"],
-            otp_token=form.cleaned_data.get("otp_token", ""),
-            passkey_verified=payout_guard.passkey_recently_used(request),
-        )
+        payout_guard.payout_correction_request(customer=customer, claim=claim, **change)
         messages.success(request, _("Thank you. A reviewer will check the new details; we will then pay you again."))
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))

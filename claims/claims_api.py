@@ -20,7 +20,7 @@ from audit.views import receipt_json_response
 from claims import evidence as evidence_files
 from claims import selectors, services
 from claims.middleware import needs_second_factor
-from claims.models import Claim, ClaimBatch, Evidence, PayoutChoice
+from claims.models import Claim, ClaimBatch, Customer, Evidence, PayoutChoice
 from claims.payout_guard import passkey_recently_used
 from config.errors import ApplicationError, InvalidInput, NotFound
 from config.roles import HasPerm, IsCustomer, is_staff_member
@@ -317,6 +317,21 @@ class ClaimAppealApi(APIView):
         return _claim_response(claim)
 
 
+def _guarded_change(request: Request, ref: str) -> tuple[Customer, Claim, dict]:
+    """The customer's claim (404 first for another's) and the checked change: payout, password, second factor."""
+    customer = selectors.customer_for_user(user=request.user)
+    claim = selectors.claim_get_for_customer(customer=customer, ref=ref)
+    data = PayoutChangeSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    values = dict(data.validated_data)
+    guard = {
+        "password": values.pop("password"),
+        "otp_token": values.pop("otp_token"),
+        "passkey_verified": passkey_recently_used(request),
+    }
+    return customer, claim, {"payout": _payout(values), **guard}
+
+
 class ClaimPayoutApi(APIView):
     """Customer: change how the claim is paid (refused once approved)."""
 
@@ -324,20 +339,8 @@ class ClaimPayoutApi(APIView):
 
     @extend_schema(request=PayoutChangeSerializer, responses={200: ClaimSerializer, 400: ERROR, 403: ERROR, 422: ERROR})
     def put(self, request: Request, ref: str) -> Response:
-        customer = selectors.customer_for_user(user=request.user)
-        claim = selectors.claim_get_for_customer(customer=customer, ref=ref)  # another customer's: 404 first
-        data = PayoutChangeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        password, otp_token = values.pop("password"), values.pop("otp_token")
-        services.claim_payout_set(
-            customer=customer,
-            claim=claim,
-            payout=_payout(values),
-            password=password,
-            otp_token=otp_token,
-            passkey_verified=passkey_recently_used(request),
-        )
+        customer, claim, change = _guarded_change(request, ref)
+        services.claim_payout_set(customer=customer, claim=claim, **change)
         return _claim_response(claim)
 
 
@@ -350,20 +353,8 @@ class ClaimPayoutCorrectionApi(APIView):
     def post(self, request: Request, ref: str) -> Response:
         from claims.payout_guard import payout_correction_request
 
-        customer = selectors.customer_for_user(user=request.user)
-        claim = selectors.claim_get_for_customer(customer=customer, ref=ref)  # another customer's: 404 first
-        data = PayoutChangeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        password, otp_token = values.pop("password"), values.pop("otp_token")
-        payout_correction_request(
-            customer=customer,
-            claim=claim,
-            payout=_payout(values),
-            password=password,
-            otp_token=otp_token,
-            passkey_verified=passkey_recently_used(request),
-        )
+        customer, claim, change = _guarded_change(request, ref)
+        payout_correction_request(customer=customer, claim=claim, **change)
         return _claim_response(claim, status_code=201)
 
 

@@ -6,7 +6,9 @@ again never pays twice (the sandbox bank keeps a record; a Zengin file is
 named after its keys). Rails are called outside any database transaction.
 """
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
@@ -42,6 +44,14 @@ class Rail(Protocol):
     name: str
 
     def send(self, *, instructions: list[Instruction]) -> list[RailResult]: ...
+
+
+def outbox_write(outbox: Path, name: str, content: bytes) -> None:
+    """Write a file for another system atomically (a temporary file renamed), so nobody reads half of it."""
+    outbox.mkdir(parents=True, exist_ok=True)
+    temporary = outbox / f".{name}.{os.getpid()}.tmp"
+    temporary.write_bytes(content)
+    temporary.replace(outbox / name)
 
 
 def rail_name_for(method: str) -> str:

@@ -18,18 +18,17 @@ writes nothing new.
 
 import hashlib
 import json
-import os
 from decimal import Decimal
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audit.chain import canonical_json
 from audit.signing import signer
 from reserves.addresses import AddressError, address_check
 from reserves.models import WalletBatch
-from reserves.rails import Instruction, RailResult
+from reserves.rails import Instruction, RailResult, outbox_write
 
 
 def batch_document(*, name: str, instructions: list[Instruction]) -> tuple[bytes, dict[str, str]]:
@@ -93,7 +92,9 @@ class WalletRail:
                 for line in ins.in_kind:
                     address_check(symbol=line["symbol"], address=line["address"])
             except AddressError as exc:
-                results[ins.payout_id] = RailResult(ins.payout_id, "rejected", error=f"wallet: {exc}")
+                with translation.override("en"):  # the payout's record is in English; customers see theirs
+                    error = f"wallet: {exc}"
+                results[ins.payout_id] = RailResult(ins.payout_id, "rejected", error=error)
                 continue
             batch.append(ins)
         if batch:
@@ -102,7 +103,7 @@ class WalletRail:
             name = f"withdrawals-{timezone.localdate():%Y%m%d}-{hashlib.sha256(keys.encode()).hexdigest()[:16]}.json"
             if not WalletBatch.objects.filter(name=name).exists():
                 content, totals = batch_document(name=name, instructions=ordered)
-                self._write(name, content)
+                outbox_write(self.outbox, name, content)
                 try:
                     with transaction.atomic():
                         WalletBatch.objects.create(
@@ -117,12 +118,6 @@ class WalletRail:
             for seq, ins in enumerate(ordered, start=1):
                 results[ins.payout_id] = RailResult(ins.payout_id, "submitted", reference=f"{name}#{seq:06d}")
         return [results[ins.payout_id] for ins in instructions]
-
-    def _write(self, name: str, content: bytes) -> None:
-        self.outbox.mkdir(parents=True, exist_ok=True)
-        temporary = self.outbox / f".{name}.{os.getpid()}.tmp"
-        temporary.write_bytes(content)
-        temporary.replace(self.outbox / name)
 
 
 __all__ = ["WalletRail", "batch_document", "batch_signature_valid", "canonical_json"]

@@ -12,7 +12,6 @@ file back (used by the tests and by staff checking a file).
 
 import datetime as dt
 import hashlib
-import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from django.utils import timezone
 from zengin_code import Bank
 
 from reserves.models import ZenginFile
-from reserves.rails import Instruction, RailResult
+from reserves.rails import Instruction, RailResult, outbox_write
 
 RECORD_BYTES = 120
 NEWLINE = b"\r\n"
@@ -258,7 +257,7 @@ class ZenginRail:
                 content = zengin_file_build(
                     requester=requester_from_settings(), transfers=[t for _, t in ordered], transfer_date=today
                 )
-                self._write(name, content)
+                outbox_write(self.outbox, name, content)
                 try:
                     with transaction.atomic():
                         ZenginFile.objects.create(
@@ -272,9 +271,3 @@ class ZenginRail:
             for number, (ins, _) in enumerate(ordered, start=1):
                 results[ins.payout_id] = RailResult(ins.payout_id, "submitted", reference=f"{name}#{number:06d}")
         return [results[ins.payout_id] for ins in instructions]
-
-    def _write(self, name: str, content: bytes) -> None:
-        self.outbox.mkdir(parents=True, exist_ok=True)
-        temporary = self.outbox / f".{name}.{os.getpid()}.tmp"
-        temporary.write_bytes(content)
-        temporary.replace(self.outbox / name)
