@@ -1,18 +1,27 @@
-"""The TOTP second factor (django-otp) that approvers and admins pass before they can do anything.
+"""Second factors: the TOTP code (django-otp) and passkeys (django-otp-webauthn).
 
-`SecondFactorRequiredMiddleware` sends an unverified approver or admin to the
-second-factor page (403 JSON under /api/); `second_factor_check` is what the
-approve actions ask of API clients that use a token instead of a session.
+Approvers and admins pass the TOTP factor before they can do anything:
+`SecondFactorRequiredMiddleware` sends them to the second-factor page (403 JSON
+under /api/); `second_factor_check` is what the approve actions ask of API
+clients that use a token instead of a session. Customers may enrol either
+factor (/account/security/); a change of where they are paid then needs it
+again, with their password (`reauthenticate`).
 """
 
+import datetime as dt
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp import match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from core.errors import ApplicationError
 from core.roles import Role, has_role
@@ -50,6 +59,44 @@ def second_factor_check(user: User | AnonymousUser, token: str = "") -> None:
         "Approving needs your second factor: sign in with your TOTP code, or send otp_token.",
         status=403,
     )
+
+
+class ReauthenticationFailed(ApplicationError):
+    def __init__(self, detail: str) -> None:
+        super().__init__("reauthentication_failed", detail, status=403)
+
+
+def reauthenticate(*, user: User | None, password: str, otp_token: str = "", passkey_verified: bool = False) -> None:
+    """The password again, and a second factor if the user enrolled one; raises ReauthenticationFailed (403).
+
+    The second factor is the current TOTP code, or a passkey used within
+    PASSKEY_REAUTH_SECONDS in this session (`passkey_recently_used`, checked by the view).
+    """
+    if user is None or not password or not user.check_password(password):
+        raise ReauthenticationFailed(_("Enter your password again to change where you are paid."))
+    totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if totp is not None and otp_token and totp.verify_token(otp_token.strip()):
+        return
+    passkey = has_passkey(user)
+    if passkey and passkey_verified:
+        return
+    if totp is not None or passkey:
+        raise ReauthenticationFailed(
+            _("Confirm with your second factor: the code from your authenticator app, or your passkey.")
+        )
+
+
+def has_passkey(user: User | AnonymousUser) -> bool:
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists() if user.is_authenticated else False
+
+
+def passkey_recently_used(request: HttpRequest) -> bool:
+    """Whether this session was verified with one of the user's passkeys within PASSKEY_REAUTH_SECONDS."""
+    device = getattr(request.user, "otp_device", None)
+    if not isinstance(device, WebAuthnCredential) or device.user_id != request.user.pk:
+        return False
+    used = WebAuthnCredential.objects.filter(pk=device.pk).values_list("last_used_at", flat=True).first()
+    return used is not None and timezone.now() - used <= dt.timedelta(seconds=settings.PASSKEY_REAUTH_SECONDS)
 
 
 class SecondFactorRequiredMiddleware:

@@ -8,6 +8,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("account/two-factor/", views.two_factor, name="two-factor"),
+    path("account/security/", views.account_security, name="account-security"),
     # Approvers and admins need their TOTP code here too.
     path("api/auth/token/", api.TokenObtainApi.as_view(), name="api-token"),
 ]

@@ -1,4 +1,4 @@
-"""The second-factor page: enrol a TOTP app on first use, then enter its code."""
+"""The second-factor page (enrol a TOTP app on first use, then enter its code) and a customer's security page."""
 
 import base64
 
@@ -10,8 +10,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.forms import TotpForm
+from accounts.second_factor import passkey_recently_used
 from accounts.services import second_factor_record
 from core.types import User
 
@@ -56,3 +58,17 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         context["secret"] = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
         context["qr_svg"] = segno.make(device.config_url, error="m").svg_inline(scale=4)
     return render(request, "accounts/two_factor.html", context)
+
+
+@login_required
+def account_security(request: HttpRequest) -> HttpResponse:
+    """A customer's second factors: a TOTP app (the two-factor page) or passkeys; either then guards payout changes."""
+    return render(
+        request,
+        "accounts/account_security.html",
+        {
+            "totp": TOTPDevice.objects.filter(user=request.user, confirmed=True).exists(),
+            "passkeys": WebAuthnCredential.objects.filter(user=request.user, confirmed=True).order_by("created_at"),
+            "passkey_verified": passkey_recently_used(request),
+        },
+    )

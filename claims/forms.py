@@ -74,13 +74,39 @@ class PayoutForm(forms.Form):
     account_number = forms.CharField(max_length=7, required=False, label=_("Account number (7 digits)"))
     holder_name = forms.CharField(max_length=100, required=False, label=_("Account holder (katakana)"))
 
-    def __init__(self, *args: Any, symbols: Sequence[str] = (), allows_in_kind: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        symbols: Sequence[str] = (),
+        allows_in_kind: bool = False,
+        incident: Incident | None = None,
+        reauth: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if incident is not None:
+            allows_in_kind = incident.allows_in_kind
         self.symbols = list(symbols) if allows_in_kind else []
-        if not allows_in_kind:
-            method = self.fields["method"]
-            assert isinstance(method, forms.ChoiceField)
-            method.choices = [("bank", PayoutChoice.Method.BANK.label)]
+        choices = [("bank", PayoutChoice.Method.BANK.label)]
+        if allows_in_kind:
+            choices.append(("in_kind", PayoutChoice.Method.IN_KIND.label))
+        if incident is not None and incident.offers_exchange_account:
+            choices.insert(0, ("exchange", PayoutChoice.Method.EXCHANGE.label))
+        method = self.fields["method"]
+        assert isinstance(method, forms.ChoiceField)
+        if incident is not None and incident.default_payout_method:
+            # Elections: no choice now means the incident's default (the exchange account).
+            method.required = False
+            method.initial = ""
+        method.choices = choices
+        if reauth:
+            # Changing where the money goes: the password again, and the code of an enrolled authenticator.
+            self.fields["password"] = forms.CharField(
+                widget=forms.PasswordInput, label=_("Your password (to confirm the change)")
+            )
+            self.fields["otp_token"] = forms.CharField(
+                max_length=12, required=False, label=_("Authenticator code (if you enrolled one)")
+            )
         for symbol in self.symbols:
             self.fields[f"address_{symbol}"] = forms.CharField(
                 max_length=128, required=False, label=_("%(symbol)s address") % {"symbol": symbol}
@@ -89,7 +115,7 @@ class PayoutForm(forms.Form):
     def payout_input(self) -> services.PayoutInput:
         data = self.cleaned_data
         return services.PayoutInput(
-            method=data["method"],
+            method=data.get("method") or "",
             bank_code=data.get("bank_code", "").strip(),
             branch_code=data.get("branch_code", "").strip(),
             account_type=data.get("account_type", ""),
@@ -163,6 +189,21 @@ def form_errors_apply(
             placed = True
     if not placed:
         lines_form.add_error(None, exc.detail)
+
+
+class ElectionForm(forms.Form):
+    offers_exchange_account = forms.BooleanField(required=False, label=_("Offer the exchange account"))
+    default_payout_method = forms.ChoiceField(
+        required=False,
+        choices=[("", _("No default")), ("exchange", _("Exchange account"))],
+        label=_("Default method"),
+    )
+    election_deadline = forms.DateTimeField(
+        required=False,
+        label=_("Election deadline"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
 
 
 class ActivationForm(forms.Form):

@@ -54,3 +54,15 @@ def payouts_hand_off_sweep() -> dict[str, int]:
 def paid_sync(claim_refs: list[str]) -> int:
     """Mark claims paid once reserves has paid them (idempotent)."""
     return services.claims_paid_sync(claim_refs=claim_refs)
+
+
+@shared_task(name="claims.elections_follow_up")
+def elections_follow_up() -> dict[str, int]:
+    """Beat: election reminders before the deadline; defaults locked in at the deadline."""
+    return services.elections_follow_up()
+
+
+@shared_task(name="claims.payout_corrections_apply")
+def payout_corrections_apply() -> int:
+    """Beat: send again the payouts whose corrected details were accepted and whose cooling-off is over."""
+    return services.payout_corrections_apply()

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from claims.views import customer, home, regulator, staff_incidents, staff_review
+from claims.views import customer, home, regulator, staff_incidents, staff_payout_details, staff_review
 
 app_name = "claims"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("claims/incidents/<slug:code>/", customer.customer_incident, name="customer-incident"),
     path("claims/<str:ref>/", customer.claim_detail, name="claim-detail"),
     path("claims/<str:ref>/payout/", customer.claim_payout_change, name="claim-payout"),
+    path("claims/<str:ref>/payout-correction/", customer.claim_payout_correction, name="claim-payout-correction"),
     path("claims/<str:ref>/evidence/", customer.claim_evidence_upload, name="claim-evidence"),
     path("claims/<str:ref>/evidence/<int:evidence_id>/", customer.evidence_download, name="claim-evidence-file"),
     path("claims/<str:ref>/receipts/<uuid:receipt_id>/", customer.receipt_page, name="claim-receipt"),
@@ -45,6 +46,21 @@ urlpatterns = [
     path("staff/claims/batches/", staff_review.staff_batches, name="staff-batches"),
     path("staff/claims/batches/<int:batch_id>/approve/", staff_review.staff_batch_approve, name="staff-batch-approve"),
     path("staff/claims/<str:ref>/", staff_review.staff_claim_detail, name="staff-claim-detail"),
+    # Staff: payout details (corrections after a return, holder names, elections)
+    path("staff/payout-corrections/", staff_payout_details.correction_list, name="payout-corrections"),
+    path(
+        "staff/payout-corrections/<int:correction_id>/review/",
+        staff_payout_details.correction_review,
+        name="payout-correction-review",
+    ),
+    path(
+        "staff/claims/<str:ref>/payout-name/", staff_payout_details.payout_name_accept, name="staff-payout-name-accept"
+    ),
+    path(
+        "staff/incidents/<slug:code>/election/",
+        staff_payout_details.incident_election,
+        name="staff-incident-election",
+    ),
     # Regulators (read-only)
     path("regulator/incidents/", regulator.regulator_incident_list, name="regulator-incidents"),
     path("regulator/incidents/<slug:code>/", regulator.regulator_incident_detail, name="regulator-incident"),

@@ -3,6 +3,8 @@
 Evidence files and receipts are also open to staff; anyone else gets 404, never 403.
 """
 
+from typing import Any
+
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -14,11 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.second_factor import passkey_recently_used
 from audit.views import receipt_json_response
 from claims import selectors, services
 from claims.api.serializers import ClaimSerializer, EvidenceSerializer
 from claims.downloads import evidence_response
-from claims.models import Claim, Incident, PayoutChoice
+from claims.models import Claim, Customer, Incident, PayoutChoice
 from core.errors import ErrorSerializer, NotFound
 from core.roles import IsCustomer
 from reserves.receipts import ReceiptSummary
@@ -31,7 +34,8 @@ class LineInputSerializer(serializers.Serializer):
 
 
 class PayoutInputSerializer(serializers.Serializer):
-    method = serializers.ChoiceField(choices=PayoutChoice.Method.choices)
+    # Blank: the incident's default method (elections), where it has one.
+    method = serializers.ChoiceField(choices=PayoutChoice.Method.choices, required=False, allow_blank=True, default="")
     bank_code = serializers.CharField(max_length=4, required=False, allow_blank=True, default="")
     branch_code = serializers.CharField(max_length=3, required=False, allow_blank=True, default="")
     account_type = serializers.CharField(max_length=1, required=False, allow_blank=True, default="")
@@ -70,6 +74,13 @@ class CustomerIncidentSerializer(serializers.ModelSerializer):
             "claim_closes_at",
             "allows_in_kind",
         ]
+
+
+class PayoutChangeSerializer(PayoutInputSerializer):
+    """A change of payout details after filing: the password again, and the TOTP code if enrolled."""
+
+    password = serializers.CharField(max_length=200, trim_whitespace=False, write_only=True)
+    otp_token = serializers.CharField(max_length=12, required=False, allow_blank=True, default="", write_only=True)
 
 
 def _lines(data: list[dict] | None) -> list[services.ClaimLineInput] | None:
@@ -197,21 +208,49 @@ class ClaimAppealApi(APIView):
         return _claim_response(claim)
 
 
+def _guarded_change(request: Request, ref: str) -> tuple[Customer, Claim, dict[str, Any]]:
+    """The customer's claim (404 first for another's) and the checked change: payout, password, second factor."""
+    customer = selectors.customer_for_user(user=request.user)
+    claim = selectors.claim_get_for_customer(customer=customer, ref=ref)
+    data = PayoutChangeSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    values = dict(data.validated_data)
+    guard = {
+        "password": values.pop("password"),
+        "otp_token": values.pop("otp_token"),
+        "passkey_verified": passkey_recently_used(request),
+    }
+    return customer, claim, {"payout": _payout(values), **guard}
+
+
 class ClaimPayoutApi(APIView):
     """Customer: change how the claim is paid (refused once approved)."""
 
     permission_classes = [IsCustomer]
 
     @extend_schema(
-        request=PayoutInputSerializer, responses={200: ClaimSerializer, 400: ErrorSerializer, 422: ErrorSerializer}
+        request=PayoutChangeSerializer,
+        responses={200: ClaimSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 422: ErrorSerializer},
     )
     def put(self, request: Request, ref: str) -> Response:
-        data = PayoutInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        customer = selectors.customer_for_user(user=request.user)
-        claim = selectors.claim_get_for_customer(customer=customer, ref=ref)
-        services.claim_payout_set(customer=customer, claim=claim, payout=_payout(data.validated_data))
+        customer, claim, change = _guarded_change(request, ref)
+        services.claim_payout_set(customer=customer, claim=claim, **change)
         return _claim_response(claim)
+
+
+class ClaimPayoutCorrectionApi(APIView):
+    """Customer: corrected payout details after a payment came back (reviewed, then paid again once)."""
+
+    permission_classes = [IsCustomer]
+
+    @extend_schema(
+        request=PayoutChangeSerializer,
+        responses={201: ClaimSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, ref: str) -> Response:
+        customer, claim, change = _guarded_change(request, ref)
+        services.payout_correction_request(customer=customer, claim=claim, **change)
+        return _claim_response(claim, status_code=201)
 
 
 class ClaimRespondApi(APIView):

@@ -33,6 +33,11 @@ urlpatterns = [
     path("claims/<str:ref>/", customer.ClaimDetailApi.as_view(), name="api-claim"),
     path("claims/<str:ref>/appeal/", customer.ClaimAppealApi.as_view(), name="api-claim-appeal"),
     path("claims/<str:ref>/payout/", customer.ClaimPayoutApi.as_view(), name="api-claim-payout"),
+    path(
+        "claims/<str:ref>/payout-correction/",
+        customer.ClaimPayoutCorrectionApi.as_view(),
+        name="api-claim-payout-correction",
+    ),
     path("claims/<str:ref>/respond/", customer.ClaimRespondApi.as_view(), name="api-claim-respond"),
     path("claims/<str:ref>/evidence/", customer.ClaimEvidenceApi.as_view(), name="api-claim-evidence"),
     path(

@@ -33,6 +33,7 @@ from claims.selectors.staff import (
     claim_status_counts,
     incident_get,
     incident_list,
+    payout_correction_list,
     snapshot_totals,
 )
 
@@ -63,5 +64,6 @@ __all__ = [
     "incident_get_for_customer",
     "incident_list",
     "incident_list_for_customer",
+    "payout_correction_list",
     "snapshot_totals",
 ]

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, OuterRef, Q, Subquery
+from django.utils import timezone
 
 from claims.models import Claim, ClaimLine, PayoutAddress, PayoutChoice
 from core.money import jpy_value
@@ -47,13 +48,20 @@ _BANK_FIELDS = (
 def claim_payout_details(*, claim_ids: list[int]) -> list[ClaimPayoutDetail]:
     """For the payout side: approved claims by id (others are left out), lines at their decided quantities.
 
-    Four flat queries whatever the count (the hand-off reads 5,000 claims at a time): no model instances.
+    Five flat queries whatever the count (the hand-off reads 5,000 claims at a time): no model instances.
     """
     claims = list(
         Claim.objects.filter(pk__in=list(claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PAID])
         .order_by("pk")
         .values_list("pk", "ref", "incident__code", "customer__account_id", "customer__name", "approved_amount_jpy")
     )
+    # Details changed within the cooling-off period are not used yet: those claims wait (the sweep returns).
+    cooling = set(
+        PayoutChoice.objects.filter(
+            claim_id__in=[row[0] for row in claims], effective_at__gt=timezone.now()
+        ).values_list("claim_id", flat=True)
+    )
+    claims = [row for row in claims if row[0] not in cooling]
     ids = [row[0] for row in claims]
     payouts = _payout_choices(ids)
     lines = _payout_lines(ids)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from claims.models import Claim, ClaimBatch, Incident, IncidentAsset
+from claims.models import Claim, ClaimBatch, Incident, IncidentAsset, PayoutCorrection
 from core.errors import NotFound
 
 
@@ -88,7 +88,7 @@ class ReviewFilters:
 
 def claim_list_for_review(*, filters: ReviewFilters) -> QuerySet[Claim]:
     """The review queue: filter by incident, status, disputed/matching, amount range, age; search; sort."""
-    claims = Claim.objects.select_related("incident", "customer", "assigned_reviewer")
+    claims = Claim.objects.select_related("incident", "customer", "assigned_reviewer", "payout")
     claims = _review_filter(claims, filters)
     if filters.status:
         claims = claims.filter(status=filters.status)
@@ -140,3 +140,11 @@ def claim_batch_get(*, batch_id: int) -> ClaimBatch:
     if batch is None:
         raise NotFound("not_found", f"No batch {batch_id}.")
     return batch
+
+
+def payout_correction_list(*, status: str) -> QuerySet[PayoutCorrection]:
+    """Corrected payout details in one status (any unknown status: all), name mismatches first, oldest first."""
+    corrections = PayoutCorrection.objects.select_related("claim", "claim__customer", "claim__incident")
+    if status in PayoutCorrection.Status.values:
+        corrections = corrections.filter(status=status)
+    return corrections.order_by("-name_check", "requested_at")

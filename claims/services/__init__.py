@@ -5,7 +5,10 @@
     invitations    invite every affected customer once when an incident opens
     activation     customers set a password with a one-time link
     filing         customers file a claim and answer requests for information
-    payout_choice  how a claimant is paid (bank account or in kind)
+    payout_choice  how a claimant is paid (bank, exchange account or in kind); changes are guarded
+    elections      which methods an incident offers, its default, the deadline to choose
+    holder_names   the account holder's name against the registered one; a reviewer's decision
+    corrections    corrected details after a payout came back, reviewed, then paid again once
     evidence       evidence files: checked, stored privately, their reading audited
     appeals        one appeal per claim, decided by someone new to it
     review         staff decisions on one claim, four-eyes approval
@@ -19,9 +22,17 @@ each other by their own names. `_shared` holds what several of them need.
 from claims.services.activation import ACTIVATION_INVALID, activation_links_send, customer_activate
 from claims.services.appeals import claim_appeal, claim_is_appealable
 from claims.services.bulk import claim_batch_approve, claim_batch_create
+from claims.services.corrections import (
+    payout_correction_request,
+    payout_correction_review,
+    payout_corrections_apply,
+    returned_payout_for,
+)
+from claims.services.elections import elections_follow_up, incident_election_configure
 from claims.services.evidence import claim_evidence_add, evidence_access_record, evidence_is_open
 from claims.services.filing import ClaimFiled, ClaimLineInput, claim_file, claim_respond
 from claims.services.handoff import claims_hand_off, claims_hand_off_sweep, claims_mark_paid, claims_paid_sync
+from claims.services.holder_names import customer_kana_import, payout_name_accept
 from claims.services.incidents import (
     INCIDENT_TRANSITIONS,
     AssetInput,
@@ -32,7 +43,13 @@ from claims.services.incidents import (
     incident_transition,
 )
 from claims.services.invitations import invitations_prepare, invitations_release_sending, invitations_send_batch
-from claims.services.payout_choice import PayoutInput, claim_payout_set, payout_is_locked, payout_masked
+from claims.services.payout_choice import (
+    PayoutInput,
+    claim_payout_set,
+    cooling_off_end,
+    payout_is_locked,
+    payout_masked,
+)
 from claims.services.review import (
     DECISIONS,
     LineAdjustment,
@@ -82,19 +99,28 @@ __all__ = [
     "claims_hand_off_sweep",
     "claims_mark_paid",
     "claims_paid_sync",
+    "cooling_off_end",
     "customer_activate",
+    "customer_kana_import",
+    "elections_follow_up",
     "evidence_access_record",
     "evidence_is_open",
     "incident_asset_add",
     "incident_asset_price_set",
     "incident_declare",
+    "incident_election_configure",
     "incident_prices_lock",
     "incident_transition",
     "invitations_prepare",
     "invitations_release_sending",
     "invitations_send_batch",
+    "payout_correction_request",
+    "payout_correction_review",
+    "payout_corrections_apply",
     "payout_is_locked",
     "payout_masked",
+    "payout_name_accept",
     "required_approvals_for",
+    "returned_payout_for",
     "snapshot_import",
 ]

@@ -8,7 +8,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from audit.services import EventInput, event_record, events_record
-from claims.models import Claim, ClaimBatch, ClaimLine, Incident
+from claims.models import Claim, ClaimBatch, ClaimLine, Incident, PayoutChoice
 from claims.services._shared import notify_many, require_role
 from claims.services.handoff import hand_off_after_commit
 from claims.services.incidents import prices_lock_if_first
@@ -54,6 +54,8 @@ def claim_batch_create(
         batch__isnull=True,
         amount_jpy__lte=ceiling,
     ).exclude(payout__isnull=True)
+    # A holder name that differs from the registered name needs a reviewer's own decision, not a bulk one.
+    eligible = eligible.exclude(payout__name_check=PayoutChoice.NameCheck.MISMATCH, payout__name_accepted_by="")
     # One UPDATE takes the rows; a claim decided meanwhile by someone else no longer matches and stays out.
     count = eligible.update(
         batch=batch, status=Claim.Status.RECOMMENDED, required_approvals=1, updated_at=timezone.now()

@@ -23,7 +23,7 @@ from claims.services._shared import (
     timeline_add,
 )
 from claims.services.evidence import evidence_store, files_removed_on_error
-from claims.services.payout_choice import PayoutInput, payout_masked, payout_resolve, payout_write
+from claims.services.payout_choice import PayoutInput, choice_guard, payout_masked, payout_resolve, payout_write
 from core.errors import ApplicationError, Conflict, InvalidInput
 from core.locks import locked
 
@@ -211,6 +211,7 @@ def claim_file(
     amount_refresh(claim)
     claim.save(update_fields=["amount_jpy", "disputed", "matches_snapshot"])
     choice = payout_write(claim=claim, resolved=payout_values)
+    choice_guard(choice=choice, customer=customer, changed=False)
     with files_removed_on_error() as written:
         stored = evidence_store(claim=claim, files=evidence, cleanup=written)
         _claim_filed_record(claim=claim, customer=customer, choice=choice, stored=stored, key=idempotency_key)

@@ -1,17 +1,39 @@
-"""How a claimant is paid: a Japanese bank account (checked against the Zengin data) or, where allowed, in kind."""
+"""How a claimant is paid: a Japanese bank account (checked against the Zengin data), the exchange account, or in kind.
 
+FTX claimants were phished into changing where they were paid, so every change
+of payout details after filing (`claim_payout_set`):
+
+1. needs the password again, and the second factor when the customer enrolled
+   one (accounts.second_factor.reauthenticate);
+2. is announced to the e-mail on file (after commit), so a customer whose
+   account was taken over learns of it;
+3. waits a cooling-off period (PAYOUT_DETAILS_COOLING_OFF_HOURS, default 72)
+   before a payout may use it: the hand-off to reserves skips a choice whose
+   `effective_at` is in the future;
+4. has its bank account holder compared with the registered name (holder_names).
+
+Which methods an incident offers, and its default, are elections.py's.
+"""
+
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.second_factor import reauthenticate
 from audit.services import event_record
 from claims.models import Claim, Customer, Incident, PayoutAddress, PayoutChoice
-from claims.services._shared import PAYOUT_LOCKED, claim_lock_for_customer
+from claims.services._shared import PAYOUT_LOCKED, claim_lock_for_customer, notify
+from claims.services.elections import election_check_open, election_resolve
+from claims.services.holder_names import name_check
 from core.errors import ApplicationError, InvalidInput
 from core.zengin import ACCOUNT_NUMBER, bank_branch, holder_name_normalise
+from reserves.addresses import AddressError, address_check
 
 ADDRESS_PATTERN = re.compile(r"^[A-Za-z0-9:_\-.]{20,128}$")
 
@@ -29,6 +51,9 @@ class PayoutInput:
 
 def payout_resolve(*, incident: Incident, payout: PayoutInput) -> dict[str, Any]:
     """The checked, normalised payout choice; raises InvalidInput naming payout.<field>."""
+    elected = election_resolve(incident=incident, method=payout.method)
+    if elected is not None:
+        return elected
     if payout.method == PayoutChoice.Method.BANK:
         return _bank_resolve(payout)
     if payout.method == PayoutChoice.Method.IN_KIND:
@@ -85,6 +110,8 @@ def _in_kind_resolve(incident: Incident, payout: PayoutInput) -> dict[str, Any]:
             fields[f"addresses.{symbol}"] = _("unknown asset %(symbol)r") % {"symbol": symbol}
         elif not isinstance(address, str) or not ADDRESS_PATTERN.match(address.strip()):
             fields[f"addresses.{symbol}"] = _("must be 20-128 letters, digits or : _ - .")
+        elif (problem := _address_problem(symbol, address)) is not None:
+            fields[f"addresses.{symbol}"] = problem
         else:
             addresses[symbol] = address.strip()
     if not addresses and not fields:
@@ -94,10 +121,20 @@ def _in_kind_resolve(incident: Incident, payout: PayoutInput) -> dict[str, Any]:
     return {"method": payout.method, "addresses": addresses}
 
 
+def _address_problem(symbol: str, address: str) -> str | None:
+    """The per-asset address rule (Bitcoin checksums, EIP-55, ...), as a message; None when valid."""
+    try:
+        address_check(symbol=symbol, address=address)
+    except AddressError as exc:
+        return str(exc)
+    return None
+
+
 def payout_write(*, claim: Claim, resolved: dict[str, Any]) -> PayoutChoice:
     """Create or replace the claim's payout choice. Caller holds the claim lock, inside its transaction."""
     addresses = resolved.get("addresses", {})
     values = {k: v for k, v in resolved.items() if k not in {"method", "addresses"}}
+    values.setdefault("source", PayoutChoice.Source.CUSTOMER)
     blank = {
         "bank_code": "",
         "bank_name": "",
@@ -143,9 +180,23 @@ def payout_masked(choice: PayoutChoice | None) -> dict[str, Any]:
 
 
 @transaction.atomic(durable=True)
-def claim_payout_set(*, customer: Customer, claim: Claim, payout: PayoutInput) -> PayoutChoice:
-    """Change how the claim is to be paid; refused once it is approved (the choice is then locked)."""
+def claim_payout_set(
+    *,
+    customer: Customer,
+    claim: Claim,
+    payout: PayoutInput,
+    password: str,
+    otp_token: str = "",
+    passkey_verified: bool = False,
+) -> PayoutChoice:
+    """Change how the claim is to be paid; refused once it is approved (the choice is then locked).
+
+    Guarded (the module docstring): password and second factor again, a notice
+    e-mail, a cooling-off period before a payout may use the new details.
+    """
+    reauthenticate(user=customer.user, password=password, otp_token=otp_token, passkey_verified=passkey_verified)
     claim = claim_lock_for_customer(customer=customer, claim=claim)
+    election_check_open(claim=claim)
     if payout_is_locked(claim):
         raise ApplicationError(
             "payout_locked", _("Claim %(ref)s is approved; its payout choice is locked.") % {"ref": claim.ref}
@@ -154,10 +205,32 @@ def claim_payout_set(*, customer: Customer, claim: Claim, payout: PayoutInput) -
         raise ApplicationError("claim_decided", f"Claim {claim.ref} was rejected.")
     before = payout_masked(getattr(claim, "payout", None))
     choice = payout_write(claim=claim, resolved=payout_resolve(incident=claim.incident, payout=payout))
+    choice_guard(choice=choice, customer=customer, changed=True)
     event_record(
         actor=customer.user,
         action="claim.payout_changed",
         subject=claim,
         data={"before": before, "after": payout_masked(choice)},
     )
+    return choice
+
+
+def cooling_off_end(now: dt.datetime | None = None) -> dt.datetime:
+    """When details changed now may first be used for a payout."""
+    return (now or timezone.now()) + dt.timedelta(hours=settings.PAYOUT_DETAILS_COOLING_OFF_HOURS)
+
+
+def choice_guard(*, choice: PayoutChoice, customer: Customer, changed: bool) -> PayoutChoice:
+    """Name check on every choice; a change after filing also starts the cooling-off and e-mails a notice.
+
+    Caller's transaction, claim locked (claim_file, claim_payout_set).
+    """
+    choice.name_check = name_check(customer=customer, method=choice.method, holder_kana=choice.holder_name_kana)
+    choice.name_accepted_by, choice.name_accepted_reason = "", ""
+    fields = ["name_check", "name_accepted_by", "name_accepted_reason"]
+    if changed:
+        choice.effective_at = cooling_off_end()
+        fields.append("effective_at")
+        notify(choice.claim, "payout_details_changed")
+    choice.save(update_fields=fields)
     return choice

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.second_factor import second_factor_check
 from audit.services import event_record
@@ -28,6 +29,7 @@ from claims.services._shared import (
 )
 from claims.services.appeals import check_appeal_independence
 from claims.services.handoff import hand_off_after_commit
+from claims.services.holder_names import name_decision_missing
 from claims.services.incidents import prices_lock_if_first
 from core.errors import ApplicationError, Conflict, InvalidInput
 from core.money import require_yen
@@ -219,6 +221,11 @@ def claim_approve(*, actor: User, claim: Claim, reason: str = "") -> Claim:
         )
     if ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver=actor).exists():
         raise Conflict("already_approved", f"You approved {claim.ref} already; it needs a different second approver.")
+    if name_decision_missing(claim):
+        raise ApplicationError(
+            "payout_name_mismatch",
+            _("The account holder's name differs from the registered name; a reviewer must decide on it first."),
+        )
     prices_lock_if_first(actor=actor, incident_id=claim.incident_id)
     amount_refresh(claim)
     claim.required_approvals = max(claim.required_approvals, required_approvals_for(claim.amount_jpy))

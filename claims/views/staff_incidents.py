@@ -3,12 +3,21 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.selectors import event_list_for_subject
 from claims import selectors, services
-from claims.forms import AssetFormSet, IncidentForm, PriceForm, SnapshotUploadForm, TransitionForm, error_text
+from claims.forms import (
+    AssetFormSet,
+    ElectionForm,
+    IncidentForm,
+    PriceForm,
+    SnapshotUploadForm,
+    TransitionForm,
+    error_text,
+)
 from claims.models import Incident
 from core.errors import ApplicationError
 from core.roles import Role, has_role, role_required, signed_in_user, staff_required
@@ -76,7 +85,19 @@ def staff_incident_detail(request: HttpRequest, code: str) -> HttpResponse:
             "next_statuses": [(s, Incident.Status(s).label) for s in next_statuses],
             "price_form": PriceForm(),
             "upload_form": SnapshotUploadForm(),
+            "election_form": _election_form(incident),
         },
+    )
+
+
+def _election_form(incident: Incident) -> ElectionForm:
+    deadline = incident.election_deadline
+    return ElectionForm(
+        initial={
+            "offers_exchange_account": incident.offers_exchange_account,
+            "default_payout_method": incident.default_payout_method,
+            "election_deadline": timezone.localtime(deadline).strftime("%Y-%m-%dT%H:%M") if deadline else "",
+        }
     )
 
 

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -43,6 +44,7 @@ def staff_claim_list(request: HttpRequest) -> HttpResponseBase:
         request,
         "claims/staff_claim_list.html",
         {
+            "now": timezone.now(),
             "page": page,
             "filters": filters,
             "status_rows": [(value, label, counts[value]) for value, label in Claim.Status.choices],
@@ -83,6 +85,8 @@ def staff_claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
         {
             "claim": claim,
             "payout": services.payout_masked(getattr(claim, "payout", None)),
+            "choice": getattr(claim, "payout", None),
+            "now": timezone.now(),
             "others": selectors.claim_other_claims(claim=claim),
             "can_approve": request.user.has_perm("claims.approve_claim") and request.user.pk not in makers,
             "is_maker": request.user.pk in makers,

@@ -7,7 +7,7 @@ from claims import services
 from claims.models import Claim, ClaimApproval, Customer
 from core.roles import Role
 from reserves.models import Entitlement
-from tests.claims.test_claim_concurrency import _race
+from tests.support.concurrency import race
 from tests.support.factories import claim_file, incident_with_snapshot
 from tests.support.login import staff
 
@@ -22,7 +22,7 @@ def test_two_approvers_at_once_approve_a_one_approver_claim_once():
     services.claim_recommend(actor=staff(Role.REVIEWER), claim=claim)
     a, b = staff(Role.APPROVER), staff(Role.APPROVER)
 
-    results = _race(
+    results = race(
         [lambda: services.claim_approve(actor=a, claim=claim), lambda: services.claim_approve(actor=b, claim=claim)]
     )
 
@@ -40,7 +40,7 @@ def test_a_batch_and_a_single_approval_racing_approve_each_claim_once(settings):
     batch = services.claim_batch_create(actor=staff(Role.REVIEWER), incident=incident)
     single = Claim.objects.filter(batch=batch).order_by("-pk").first()
     a, b = staff(Role.APPROVER), staff(Role.APPROVER)
-    results = _race(
+    results = race(
         [
             lambda: services.claim_batch_approve(actor=a, batch=batch),
             lambda: services.claim_approve(actor=b, claim=single),

@@ -1,37 +1,14 @@
 """Two filings at once against PostgreSQL: one claim, whatever the race."""
 
-import threading
-
 import pytest
-from django.db import connections
 
 from claims import services
 from claims.models import Claim, Customer
 from core.errors import Conflict
+from tests.support.concurrency import race
 from tests.support.factories import bank_payout, incident_with_snapshot
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _race(calls: list) -> list:
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i: int, call) -> None:
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def _filer(customer, incident, key: str):
@@ -43,7 +20,7 @@ def _filer(customer, incident, key: str):
 def test_same_key_twice_at_once_files_one_claim():
     incident = incident_with_snapshot()
     customer = Customer.objects.get(account_id="ACC-1")
-    results = _race([_filer(customer, incident, "same"), _filer(customer, incident, "same")])
+    results = race([_filer(customer, incident, "same"), _filer(customer, incident, "same")])
 
     assert all(isinstance(r, services.ClaimFiled) for r in results), results
     assert sorted(r.created for r in results) == [False, True]
@@ -54,7 +31,7 @@ def test_same_key_twice_at_once_files_one_claim():
 def test_two_keys_at_once_file_one_claim_and_a_conflict():
     incident = incident_with_snapshot()
     customer = Customer.objects.get(account_id="ACC-1")
-    results = _race([_filer(customer, incident, "k1"), _filer(customer, incident, "k2")])
+    results = race([_filer(customer, incident, "k1"), _filer(customer, incident, "k2")])
 
     filed = [r for r in results if isinstance(r, services.ClaimFiled)]
     conflicts = [r for r in results if isinstance(r, Conflict)]

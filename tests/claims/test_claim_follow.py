@@ -6,7 +6,7 @@ from audit.models import Event
 from claims import services
 from claims.models import Claim, Customer, Evidence, PayoutChoice
 from core.roles import Role
-from tests.support.factories import BANK_PAYOUT, PNG_BYTES, claim_file, customer_user, upload
+from tests.support.factories import BANK_PAYOUT, PASSWORD, PNG_BYTES, claim_file, customer_user, upload
 from tests.support.login import staff
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +136,7 @@ def test_payout_can_change_until_approved_and_is_masked(api_as, claim):
     client = api_as(claim.customer.user)
     response = client.put(
         f"/api/claims/{claim.ref}/payout/",
-        {**BANK_PAYOUT, "account_number": "7654321", "holder_name": "すずき ゆい"},
+        {**BANK_PAYOUT, "account_number": "7654321", "holder_name": "すずき ゆい", "password": PASSWORD},
         format="json",
     )
     assert response.status_code == 200, response.json()
@@ -152,7 +152,9 @@ def test_payout_is_locked_once_approved(api_as, claim):
     services.claim_recommend(actor=reviewer, claim=claim)
     services.claim_approve(actor=approver, claim=claim)
 
-    response = api_as(claim.customer.user).put(f"/api/claims/{claim.ref}/payout/", BANK_PAYOUT, format="json")
+    response = api_as(claim.customer.user).put(
+        f"/api/claims/{claim.ref}/payout/", {**BANK_PAYOUT, "password": PASSWORD}, format="json"
+    )
     assert response.status_code == 422
     assert response.json()["error"] == "payout_locked"
 

@@ -7,38 +7,14 @@ import pytest
 from django.utils import timezone
 
 from audit.models import Event
-from claims import services
-from claims.models import Claim, Customer
+from claims.models import Claim
 from claims.selectors import regulator
 from core.reports import quarter_bounds
 from core.roles import Role
 from reserves.models import IncidentFund, Payout
-from tests.support.factories import claim_file, incident_declare, incident_with_snapshot, user_with_role
+from tests.support.factories import incident_declare, user_with_role
 from tests.support.login import login_verified, staff
-from tests.support.money import reserve_fund
-
-SATO_JPY = 3_838_593  # 1000.5 XEM x 88.549 + 0.25 BTC x 15,000,000
-SUZUKI_JPY = 1_770  # 20 XEM x 88.549, truncated
-
-
-def _paid_incident():
-    """Sato and Suzuki approved and paid from the reserve; Tanaka's claim still under review."""
-    reserve_fund(10_000_000_000)
-    incident = incident_with_snapshot(
-        [
-            ("ACC-1", "Sato Haruto", "sato@example.jp", "XEM", "1000.5"),
-            ("ACC-1", "Sato Haruto", "sato@example.jp", "BTC", "0.25"),
-            ("ACC-2", "Suzuki Yui", "suzuki@example.jp", "XEM", "20"),
-            ("ACC-3", "Tanaka Ren", "tanaka@example.jp", "XEM", "5"),
-        ]
-    )
-    reviewer, approver = staff(Role.REVIEWER), staff(Role.APPROVER)
-    for account_id in ("ACC-1", "ACC-2"):
-        claim = claim_file(Customer.objects.get(account_id=account_id), incident)
-        services.claim_recommend(actor=reviewer, claim=claim)
-        services.claim_approve(actor=approver, claim=claim)  # tasks run in-process: paid at once
-    claim_file(Customer.objects.get(account_id="ACC-3"), incident)
-    return incident
+from tests.support.regulator import SATO_JPY, SUZUKI_JPY, paid_incident
 
 
 def _days(start: dt.datetime, end: dt.datetime) -> Decimal:
@@ -47,7 +23,7 @@ def _days(start: dt.datetime, end: dt.datetime) -> Decimal:
 
 @pytest.mark.django_db(transaction=True)
 def test_summary_of_a_paid_incident_adds_up():
-    incident = _paid_incident()
+    incident = paid_incident()
 
     s = regulator.incident_summary(code=incident.code)
 
@@ -71,7 +47,7 @@ def test_summary_of_a_paid_incident_adds_up():
 
 @pytest.mark.django_db(transaction=True)
 def test_ninety_percent_paid_is_the_moment_the_running_total_crosses_it(client):
-    incident = _paid_incident()
+    incident = paid_incident()
     sato = Payout.objects.get(amount_jpy=SATO_JPY)
     suzuki = Payout.objects.get(amount_jpy=SUZUKI_JPY)
     detected = incident.detected_at
@@ -111,7 +87,7 @@ def test_a_draft_incident_without_a_fund_shows_zeros():
 
 @pytest.mark.django_db(transaction=True)
 def test_summary_api_gives_exact_numbers_and_is_audit_logged(client):
-    incident = _paid_incident()
+    incident = paid_incident()
     viewer = user_with_role(Role.REGULATOR)
     client.force_login(viewer)
 
@@ -150,7 +126,7 @@ def test_summary_api_refuses_others_and_writes_and_unknown_codes(client):
 
 @pytest.mark.django_db(transaction=True)
 def test_incident_pages_show_figures_and_charts(client):
-    incident = _paid_incident()
+    incident = paid_incident()
     admin = staff(Role.ADMIN)
     login_verified(client, admin)
 
@@ -169,7 +145,7 @@ def test_incident_pages_show_figures_and_charts(client):
 
 @pytest.mark.django_db(transaction=True)
 def test_quarterly_report_has_incidents_and_claims_of_the_quarter():
-    incident = _paid_incident()
+    incident = paid_incident()
     now = timezone.localtime()
     quarter = f"{now.year}Q{(now.month - 1) // 3 + 1}"
     start, end = quarter_bounds(quarter)

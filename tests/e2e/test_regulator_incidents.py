@@ -4,15 +4,15 @@ import pytest
 
 from audit.models import Event
 from core.roles import Role
-from tests.claims.test_regulator_incidents import SATO_JPY, SUZUKI_JPY, _paid_incident
 from tests.support.factories import PASSWORD, user_with_role
 from tests.support.login import browser_login
+from tests.support.regulator import SATO_JPY, SUZUKI_JPY, paid_incident
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_regulator_sees_an_incidents_payment_progress_and_claims(page, tmp_path):
-    incident = _paid_incident()
+    incident = paid_incident()
     regulator = user_with_role(Role.REGULATOR)
     browser_login(page, regulator.username, PASSWORD)
 

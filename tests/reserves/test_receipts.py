@@ -288,14 +288,14 @@ def test_the_database_refuses_a_second_receipt_for_a_payout(django_capture_on_co
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_issuers_racing_issue_each_receipt_once(django_capture_on_commit_callbacks, lost_receipt_messages):
-    from tests.claims.test_claim_concurrency import _race
+    from tests.support.concurrency import race
 
     reserve_fund(10_000_000)
     run_all(django_capture_on_commit_callbacks, register, fund_open(), {f"R-{i}": 1_000 + i for i in range(60)})
     ids = list(Payout.objects.values_list("pk", flat=True))
     assert len(ids) == 60
 
-    results = _race(
+    results = race(
         [
             lambda: receipts.payout_receipts_issue(payout_ids=ids),
             lambda: receipts.payout_receipts_issue(payout_ids=list(reversed(ids))),

@@ -7,7 +7,6 @@ failed, and the ledger reconciles.
 """
 
 import datetime as dt
-import time
 from collections import Counter
 
 import pytest
@@ -21,27 +20,9 @@ from reserves.models import Account, Entitlement, Payout, SandboxTransfer, Trans
 from reserves.selectors import ledger_reconcile, paid_by_claim
 from reserves.tasks import incident_allocate, payouts_process
 from tests.support.money import CHECKER, fund_open, register, reserve_fund
+from tests.support.workers import settled, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def wait_until(condition, timeout: float = 90, what: str = "the workers to finish") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def settled(fund) -> bool:
-    """Every entitlement is at the fund's latest round and every payout is paid or failed."""
-    fund.refresh_from_db()
-    if fund.round == 0 or Entitlement.objects.filter(fund=fund, round__lt=fund.round).exists():
-        return False
-    if Entitlement.objects.filter(fund=fund, admitted_round__isnull=True).exists():
-        return False
-    return not Payout.objects.filter(fund=fund, status__in=["pending", "submitted"]).exists()
 
 
 def assert_paid_exactly_once() -> None:

@@ -145,3 +145,17 @@ def worker_env_for(transactional_db, settings):
     from django.db import connections
 
     connections.close_all()
+
+
+@pytest.fixture
+def exchange_core(tmp_path: Path, settings) -> Iterator[object]:
+    """The exchange core reference server in its own process on a free port; settings point the rail at it."""
+    from tests.support.exchange_core import KEY_ID, SECRET, core_server_start
+
+    server = core_server_start(tmp_path)
+    settings.EXCHANGE_CORE_URL = server.url
+    settings.EXCHANGE_CORE_KEY_ID = KEY_ID
+    settings.EXCHANGE_CORE_SECRET = SECRET
+    settings.EXCHANGE_CORE_TIMEOUT_SECONDS = 5
+    yield server
+    server.stop()

@@ -6,8 +6,13 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from claims import services as claim_services
+from claims.models import Customer
+from core.roles import Role
 from reserves import services
 from reserves.models import IncidentFund, InsurancePolicy, RecoveryClaim
+from tests.support.factories import claim_file, incident_with_snapshot
+from tests.support.login import staff
 from tests.support.money import CHECKER, bank_payee, fund_open, policy, register, reserve_fund
 
 
@@ -54,3 +59,29 @@ def clock_at(monkeypatch, moment: dt.datetime):
     with monkeypatch.context() as patch:
         patch.setattr(timezone, "now", lambda: moment)
         yield
+
+
+SATO_JPY = 3_838_593  # 1000.5 XEM x 88.549 + 0.25 BTC x 15,000,000
+
+
+SUZUKI_JPY = 1_770  # 20 XEM x 88.549, truncated
+
+
+def paid_incident():
+    """Sato and Suzuki approved and paid from the reserve; Tanaka's claim still under review."""
+    reserve_fund(10_000_000_000)
+    incident = incident_with_snapshot(
+        [
+            ("ACC-1", "Sato Haruto", "sato@example.jp", "XEM", "1000.5"),
+            ("ACC-1", "Sato Haruto", "sato@example.jp", "BTC", "0.25"),
+            ("ACC-2", "Suzuki Yui", "suzuki@example.jp", "XEM", "20"),
+            ("ACC-3", "Tanaka Ren", "tanaka@example.jp", "XEM", "5"),
+        ]
+    )
+    reviewer, approver = staff(Role.REVIEWER), staff(Role.APPROVER)
+    for account_id in ("ACC-1", "ACC-2"):
+        claim = claim_file(Customer.objects.get(account_id=account_id), incident)
+        claim_services.claim_recommend(actor=reviewer, claim=claim)
+        claim_services.claim_approve(actor=approver, claim=claim)  # tasks run in-process: paid at once
+    claim_file(Customer.objects.get(account_id="ACC-3"), incident)
+    return incident
