@@ -30,7 +30,7 @@ from benchmarks.audit_export import export_compared
 from core.bulk import rows_insert
 from reserves import ledger, services
 from reserves.models import Account, Allocation, Entitlement, IncidentFund, Payout
-from reserves.regulator import PAYOUT_COLUMNS
+from reserves.selectors.payout_history import PAYOUT_COLUMNS
 
 CHUNK = 20_000
 EXPORT_PATH = "/api/regulator/payouts/"

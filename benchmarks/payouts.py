@@ -44,6 +44,7 @@ from claims.models import Claim, Incident
 from claims.services import handoff
 from config.celery import app
 from core.roles import Role
+from reserves import engine as reserve_engine
 from reserves import services as reserve_services
 from reserves.models import Entitlement, IncidentFund
 
@@ -94,7 +95,7 @@ def _wait_claims_paid(incident: Incident, count: int, stall_seconds: float = 60)
 
 
 def _wait_receipts(fund: IncidentFund, stall_seconds: float = 60) -> None:
-    from reserves.receipts import payouts_without_receipt
+    from reserves.selectors.receipts import payouts_without_receipt
 
     last, last_change = -1, time.monotonic()
     while True:
@@ -170,7 +171,7 @@ def _run(
     reserve_services.incident_fund_hold(actor=MAKER, fund=fast_fund, on_hold=True, reason="benchmark setup")
     # The sample: registered and allocated now; its claims are paid one task each below.
     handoff.claims_hand_off(claim_ids=list(Claim.objects.filter(incident=naive).values_list("pk", flat=True)))
-    reserve_services.allocation_run(actor=MAKER, incident_code=naive.code, reason="benchmark naive setup")
+    reserve_engine.allocation_run(actor=MAKER, incident_code=naive.code, reason="benchmark naive setup")
     app.control.purge()
     naive_ids = list(Entitlement.objects.filter(fund=naive_fund).order_by("id").values_list("id", flat=True))
     fast_claim_ids = list(Claim.objects.filter(incident=fast).order_by("pk").values_list("pk", flat=True))
@@ -206,7 +207,7 @@ def _run(
         fast_seconds = time.perf_counter() - started
         events = Event.objects.count() - events_before
 
-        from reserves.tasks import payout_process_single
+        from benchmarks.tasks import payout_process_single
 
         started = time.perf_counter()
         for entitlement_id in naive_ids:

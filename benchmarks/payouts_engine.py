@@ -29,7 +29,7 @@ from audit.models import Event
 from audit.services import Actor
 from benchmarks.workers import database_url_of, routes_set, worker_env, worker_processes
 from config.celery import app
-from reserves import services
+from reserves import engine, services
 from reserves.models import Account, Entitlement, IncidentFund, Payout
 
 MAKER = Actor.system("system:bench-maker")
@@ -129,7 +129,7 @@ def _run(*, claims: int, naive_claims: int, workers: int, chunk: int, stamp: str
     services.funding_approve(actor=CHECKER, funding=funding)
     fast = _setup_fund(f"bench-fast-{stamp}", claims, hold=True)
     naive = _setup_fund(f"bench-naive-{stamp}", naive_claims, hold=False)
-    services.allocation_run(actor=MAKER, incident_code=naive.incident_code, reason="benchmark naive setup")
+    engine.allocation_run(actor=MAKER, incident_code=naive.incident_code, reason="benchmark naive setup")
     app.control.purge()  # the naive fund's drainers: its claims are paid one task each below
     naive_ids = list(Entitlement.objects.filter(fund=naive).order_by("id").values_list("id", flat=True))
 
@@ -153,7 +153,7 @@ def _run(*, claims: int, naive_claims: int, workers: int, chunk: int, stamp: str
         fast_seconds = time.perf_counter() - started
         events = Event.objects.count() - events_before
 
-        from reserves.tasks import payout_process_single
+        from benchmarks.tasks import payout_process_single
 
         started = time.perf_counter()
         for entitlement_id in naive_ids:

@@ -304,7 +304,7 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint-sign"] = {
 # Functions (*, start, end) -> list[core.reports.Section] that make up the quarterly report.
 QUARTERLY_REPORT_SECTIONS = [
     "claims.selectors.regulator.claims_report_sections",
-    "reserves.regulator.reserve_report_sections",
+    "reserves.selectors.report.reserve_report_sections",
     "audit.reports.audit_sections",
 ]
 # --- Reserves and payouts (README "Reserve", "Payout workflow", "Payment rails") ----------

@@ -16,26 +16,31 @@ never an earlier one while it holds a later one; rows of one table are taken
 in id order. Two transactions can then wait for each other but never deadlock.
 
  1. claims.ActivationToken     activation, then its customer (2)
- 2. claims.Customer            filing a claim (one customer's filings queue)
+ 2. claims.Customer            filing a claim (one customer's filings queue); kana imports by id
  3. claims.ClaimBatch          bulk approval
  4. claims.Claim               by id; one claim or a batch's claims
- 5. claims.Incident            after its claims (prices fixed at the first approval); alone for
-                               declaring, pricing and moving it along
- 6. claims.IncidentAsset       a price change, under its incident (5)
- 7. claims.Invitation          SKIP LOCKED batches; nothing else held
- 8. reserves.ReserveFunding    maker-checker decisions
- 9. reserves.IncidentFund      FOR NO KEY UPDATE for a new allocation round, FOR SHARE while a
+ 5. claims.PayoutChoice        under its claim (4): a holder-name decision
+ 6. claims.PayoutCorrection    one by id for its review, or SKIP LOCKED to send it again (then
+                               reserves' Payout, 16, through payout_resend)
+ 7. claims.Incident            after its claims (prices fixed at the first approval); alone for
+                               declaring, pricing, elections and moving it along
+ 8. claims.IncidentAsset       a price change, under its incident (7)
+ 9. claims.Invitation          SKIP LOCKED batches; nothing else held
+10. reserves.ReserveFunding    maker-checker decisions
+11. reserves.IncidentFund      FOR NO KEY UPDATE for a new allocation round, FOR SHARE while a
                                chunk allocates (so a new round waits for running chunks)
-10. reserves.InsurancePolicy   by id, under the fund (9)
-11. reserves.RecoveryClaim     by id, under the fund (9)
-12. reserves.Entitlement       SKIP LOCKED chunks behind the round, or one by claim reference
-13. reserves.Payout            by id (retry, lease, results, receipts), or SKIP LOCKED
-14. reserves.ZenginFile        then its payouts (13)
-15. reserves.Account           ledger accounts, by id, inside transfers_post
-16. audit.ChainHead            always last: event_record and receipts take it and hold it to commit
+12. reserves.InsurancePolicy   by id, under the fund (11)
+13. reserves.RecoveryClaim     by id, under the fund (11)
+14. reserves.Entitlement       SKIP LOCKED chunks behind the round, or one by claim reference
+15. reserves.ZenginFile,       a sent file while its result file is imported (imports of one file
+    reserves.WalletBatch       queue here), then its payouts (16)
+16. reserves.Payout            by id (retry, lease, results, receipts), or SKIP LOCKED
+17. reserves.Account           ledger accounts, by id, inside transfers_post
+18. audit.ChainHead            always last: event_record and receipts take it and hold it to commit
 
-The hand-off from claims to reserves runs in its own transaction after the
-approval commits, so no transaction holds claims locks while taking reserves ones.
+The hand-off from claims to reserves (entitlements for approved claims) runs in its own
+transaction after the approval commits; the one path that holds a claims lock while it takes
+reserves ones is sending a reviewed correction again (6 → 16), which follows this order.
 """
 
 from typing import TypeVar

@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -9,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from reserves.models import Payout, ReserveFunding
-from reserves.regulator import PayoutFilter, incident_codes, payout_sources
+from reserves.selectors.payout_history import PayoutFilter, incident_codes, payout_sources
 
 
 class FundingForm(forms.Form):
@@ -77,7 +78,7 @@ class PayoutFilterForm(forms.Form):
     )
 
 
-# --- Regulator portal (reserves/regulator.py) ------------------------------------------------------------------
+# --- Regulator portal (reserves/selectors/payout_history.py) --------------------------------------------------
 
 
 class RegulatorPayoutFilterForm(forms.Form):
@@ -98,11 +99,13 @@ class RegulatorPayoutFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["incident"].choices = [
+        incident, source = self.fields["incident"], self.fields["source"]
+        assert isinstance(incident, forms.ChoiceField) and isinstance(source, forms.ChoiceField)
+        incident.choices = [
             ("", pgettext_lazy("regulator", "any")),
             *((code, code) for code in incident_codes()),
         ]
-        self.fields["source"].choices = [
+        source.choices = [
             ("", pgettext_lazy("regulator", "any")),
             *(
                 (key, pgettext_lazy("regulator", "Liability reserve") if key == "reserve" else label)
@@ -110,8 +113,8 @@ class RegulatorPayoutFilterForm(forms.Form):
             ),
         ]
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         for since, until in (("created_since", "created_until"), ("paid_since", "paid_until")):
             if data.get(since) and data.get(until) and data[since] >= data[until]:
                 self.add_error(until, pgettext_lazy("regulator", "Must be after the start."))
@@ -157,8 +160,8 @@ class ReserveRangeForm(forms.Form):
 
     DEFAULT_DAYS = 90
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if self.errors:
             return data
         until = data.get("until") or timezone.localdate()

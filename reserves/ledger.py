@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core.bulk import rows_insert
 from core.errors import ApplicationError
+from core.locks import locked
 from reserves.models import Account, Transfer
 
 EXCHANGE = "external:exchange"
@@ -64,7 +65,7 @@ def accounts_lock(*, ids: list[int]) -> dict[int, Account]:
     locks that inserting transfers (foreign keys to the accounts) takes, so
     writers block each other only for the balance update itself.
     """
-    queryset = Account.objects.select_for_update(no_key=True).filter(id__in=sorted(set(ids))).order_by("id")
+    queryset = locked(Account.objects).filter(id__in=sorted(set(ids))).order_by("id")
     return {a.id: a for a in queryset}
 
 
@@ -103,12 +104,12 @@ def transfers_post(*, transfers: list[TransferInput]) -> None:
         },
     )
     # Locked only now, after the insert, so the lock is held for as short a time as possible.
-    locked = accounts_lock(ids=list(deltas))
+    accounts = accounts_lock(ids=list(deltas))
     for account_id in sorted(deltas):
         delta = deltas[account_id]
         if not delta:
             continue
-        account = locked[account_id]
+        account = accounts[account_id]
         if account.kind != Account.Kind.EXTERNAL and account.balance_jpy + delta < 0:
             raise InsufficientFunds(
                 f"{account.code} holds ¥{account.balance_jpy:,}; ¥{-delta:,} cannot be taken from it."

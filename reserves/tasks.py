@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError
 
 from audit.signing import SigningKeyMissing
-from reserves import allocation, receipts
-from reserves.models import Entitlement
+from reserves import engine, selectors, services
+from reserves.selectors.receipts import payouts_without_receipt
 
 logger = logging.getLogger(__name__)
 RETRYABLE = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 10}
@@ -22,7 +22,7 @@ RETRYABLE = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "retry_ba
 @shared_task(name="reserves.incident_allocate", **RETRYABLE)
 def incident_allocate(incident_code: str, reason: str = "") -> dict:
     """Run the waterfall for an incident; a new round queues the drainers."""
-    result = allocation.allocation_run(actor=None, incident_code=incident_code, reason=reason)
+    result = engine.allocation_run(actor=None, incident_code=incident_code, reason=reason)
     return {"incident_code": incident_code, "round": result.seq if result else 0}
 
 
@@ -34,39 +34,28 @@ def payouts_process(fund_id: int, after_id: int = 0) -> dict:
     up entitlements that were locked by others when we passed; the pass from
     the start that finds nothing ends the chain by sending orphaned payouts.
     """
-    chunk = allocation.payouts_allocate_chunk(fund_id=fund_id, limit=settings.PAYOUT_CHUNK_SIZE, after_id=after_id)
-    outcome = allocation.instructions_send(instructions=chunk.instructions)
+    chunk = engine.payouts_allocate_chunk(fund_id=fund_id, limit=settings.PAYOUT_CHUNK_SIZE, after_id=after_id)
+    outcome = engine.instructions_send(instructions=chunk.instructions)
     processed = chunk.processed
     if processed:
         payouts_process.delay(fund_id, chunk.last_id)
     elif after_id:
         payouts_process.delay(fund_id, 0)
     else:
-        outcome["orphans_sent"] = allocation.payouts_send_due(fund_id=fund_id)
+        outcome["orphans_sent"] = engine.payouts_send_due(fund_id=fund_id)
     return {"fund_id": fund_id, "after_id": after_id, "processed": processed, **outcome}
-
-
-@shared_task(name="reserves.payout_process_single", **RETRYABLE)
-def payout_process_single(entitlement_id: int) -> dict:
-    """One claim end to end in its own task: the naive path the benchmark compares against."""
-    fund_id = Entitlement.objects.filter(pk=entitlement_id).values_list("fund_id", flat=True).first()
-    if fund_id is None:
-        return {"entitlement_id": entitlement_id, "processed": 0}
-    chunk = allocation.payouts_allocate_chunk(fund_id=fund_id, limit=1, entitlement_ids=[entitlement_id])
-    outcome = allocation.instructions_send(instructions=chunk.instructions)
-    return {"entitlement_id": entitlement_id, "processed": chunk.processed, **outcome}
 
 
 @shared_task(name="reserves.payouts_send", **RETRYABLE)
 def payouts_send(payout_ids: list[int]) -> dict:
     """Send (again) these payouts, the ones that are due; the others wait for their own retry time."""
-    return allocation.payouts_dispatch(payout_ids=payout_ids)
+    return engine.payouts_dispatch(payout_ids=payout_ids)
 
 
 @shared_task(name="reserves.payouts_sweep")
 def payouts_sweep() -> dict:
     """Beat: queue work for funds that fell behind and send due payouts nobody is sending."""
-    return allocation.payouts_sweep()
+    return engine.payouts_sweep()
 
 
 # Follow-up work (settings CELERY_FOLLOWUP_TASKS): payments never wait for receipts.
@@ -84,7 +73,7 @@ RECEIPT_RETRY = {
 def payout_receipts_issue(payout_ids: list[int]) -> dict:
     """Sign one receipt per paid payout that has none (idempotent). Without a key: log, leave it to the sweep."""
     try:
-        issued = receipts.payout_receipts_issue(payout_ids=payout_ids)
+        issued = services.payout_receipts_issue(payout_ids=payout_ids)
     except SigningKeyMissing as exc:
         logger.warning("payout receipts not issued for %d payouts (the sweep retries): %s", len(payout_ids), exc)
         return {"issued": 0, "skipped": exc.code}
@@ -95,9 +84,9 @@ def payout_receipts_issue(payout_ids: list[int]) -> dict:
 def payout_receipts_sweep() -> dict:
     """Beat: issue receipts for paid payouts that still lack one (a lost message, a missing key)."""
     try:
-        issued = receipts.payout_receipts_sweep()
+        issued = services.payout_receipts_sweep()
     except SigningKeyMissing as exc:
-        missing = receipts.payouts_without_receipt().count()
+        missing = payouts_without_receipt().count()
         if missing:
             logger.error("%d paid payouts have no receipt and none can be signed: %s", missing, exc)
         return {"issued": 0, "skipped": exc.code, "missing": missing}
@@ -107,9 +96,7 @@ def payout_receipts_sweep() -> dict:
 @shared_task(name="reserves.recoveries_follow_up")
 def recoveries_follow_up() -> dict:
     """Beat: warn about insurer notice and proof-of-loss deadlines that are near or past."""
-    from reserves.services import recoveries_follow_up as follow_up
-
-    warnings = follow_up()
+    warnings = services.recoveries_follow_up()
     for warning in warnings:
         logger.warning(
             "insurer recovery %(recovery_id)s (%(incident_code)s, policy %(policy_number)s): "
@@ -122,9 +109,7 @@ def recoveries_follow_up() -> dict:
 @shared_task(name="reserves.ledger_reconcile")
 def ledger_reconcile() -> dict:
     """Beat: check the ledger; log an error naming every account that does not reconcile."""
-    from reserves.selectors import ledger_reconcile as reconcile
-
-    report = reconcile()
+    report = selectors.ledger_reconcile()
     for problem in report.problems:
         logger.error("ledger does not reconcile: %s", problem)
     return {"ok": report.ok, "accounts": report.accounts_checked, "problems": report.problems}
@@ -133,6 +118,4 @@ def ledger_reconcile() -> dict:
 @shared_task(name="reserves.unclaimed_sweep", **RETRYABLE)
 def unclaimed_sweep() -> dict:
     """Beat: payouts returned or undeliverable past UNCLAIMED_AFTER_DAYS become unclaimed (held for deposit)."""
-    from reserves.unclaimed import unclaimed_sweep as sweep
-
-    return {"unclaimed": sweep()}
+    return {"unclaimed": services.unclaimed_sweep()}

@@ -24,7 +24,7 @@ from claims.downloads import evidence_response
 from claims.models import Claim, Customer, Incident, PayoutChoice
 from core.errors import ErrorSerializer, NotFound
 from core.roles import IsCustomer
-from reserves.receipts import ReceiptSummary
+from reserves.selectors.receipts import ReceiptSummary
 
 
 class LineInputSerializer(serializers.Serializer):

@@ -9,8 +9,8 @@ from claims.selectors.staff import claim_get_for_staff
 from core.errors import NotFound
 from core.roles import is_staff_member
 from core.types import User
-from reserves import receipts as payout_receipts
-from reserves.receipts import ReceiptSummary
+from reserves.selectors import receipts as payout_receipts
+from reserves.selectors.receipts import ReceiptSummary
 
 
 def claim_for_user(*, user: User | AnonymousUser, ref: str) -> Claim:

@@ -14,9 +14,9 @@ from django.utils import timezone
 from claims.models import Claim, ClaimTimelineEntry, Incident
 from claims.selectors.staff import ReviewFilters, claim_status_counts, incident_get
 from core.reports import Section
-from reserves import rail_selectors
 from reserves import selectors as reserve_selectors
 from reserves.models import IncidentFund
+from reserves.selectors import rails as rail_selectors
 
 # "90% paid": the share of the eligible loss that marks a payout programme as substantially done.
 PAID_MILESTONE = Decimal("0.9")

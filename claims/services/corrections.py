@@ -26,9 +26,8 @@ from claims.services.payout_choice import PayoutInput, cooling_off_end, payout_r
 from core.errors import ApplicationError, Conflict, NotFound
 from core.locks import locked, locked_skipping
 from core.types import User
-from reserves import rail_selectors
 from reserves import services as reserve_services
-from reserves.returns import payout_resend
+from reserves.selectors import rails as rail_selectors
 
 
 def payout_returned_received(
@@ -165,7 +164,7 @@ def payout_corrections_apply(*, now: dt.datetime | None = None) -> int:
             )
             if correction is None:
                 continue
-            payout_resend(
+            reserve_services.payout_resend(
                 actor=Actor.system("claims.payout_corrections_apply"),
                 payout_id=correction.payout_id,
                 payee=_payee_input(correction),

@@ -31,7 +31,7 @@ from claims.forms import (
 from claims.models import Claim, Customer, PayoutChoice
 from core.errors import ApplicationError
 from core.roles import Role, is_staff_member, role_required
-from reserves.receipts import PAYLOAD_LABELS
+from reserves.services.receipts import PAYLOAD_LABELS
 
 customer_required = role_required(Role.CUSTOMER)
 

@@ -30,7 +30,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from reserves.rails import Instruction, RailResult
+from reserves.rails.base import Instruction, RailResult
 
 logger = logging.getLogger(__name__)
 RETRYABLE_4XX = {401, 403, 408, 425, 429}
@@ -115,8 +115,8 @@ class ExchangeAccountRail:
         with ThreadPoolExecutor(max_workers=min(self.parallel, len(instructions))) as pool:
             return list(pool.map(self._one, instructions))
 
-    def _applied(self, ins: Instruction, reply: Reply) -> RailResult | None:
-        """The credit the core holds under this key, if it matches; None when it has none."""
+    def _applied(self, ins: Instruction, reply: Reply) -> RailResult:
+        """The credit the core holds under this key: paid when it is this credit, rejected when it is another."""
         credit = reply.body
         if credit.get("amount_jpy") != ins.amount_jpy or credit.get("account_id") != ins.payee.get("account_id"):
             return RailResult(ins.payout_id, "rejected", error="exchange: the core holds this key for another credit")

@@ -152,7 +152,7 @@ class WalletResultJson:
             if status not in ("sent", "rejected"):
                 raise ResultFormatError(f"result {n}: status must be sent or rejected")
             seq, payout_id = item.get("seq"), item.get("payout_id")
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (seq, payout_id)):
+            if type(seq) is not int or type(payout_id) is not int:  # not bool either
                 raise ResultFormatError(f"result {n}: seq and payout_id must be integers")
             if not isinstance(transfers, list) or not all(isinstance(t, dict) for t in transfers):
                 raise ResultFormatError(f"result {n}: transfers must be a list of objects")

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core.bulk import rows_insert
 from reserves.models import SandboxTransfer
-from reserves.rails import Instruction, RailResult
+from reserves.rails.base import Instruction, RailResult
 
 CLOSED_ACCOUNT = "9999999"
 

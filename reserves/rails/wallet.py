@@ -28,12 +28,13 @@ from audit.chain import canonical_json
 from audit.signing import signer
 from reserves.addresses import AddressError, address_check
 from reserves.models import WalletBatch
-from reserves.rails import Instruction, RailResult, outbox_write
+from reserves.rails.base import Instruction, RailResult, outbox_write
 
 
 def batch_document(*, name: str, instructions: list[Instruction]) -> tuple[bytes, dict[str, str]]:
     """The signed batch file's bytes and the total quantity per symbol."""
-    items, totals = [], {}
+    items: list[dict] = []
+    totals: dict[str, str] = {}
     for seq, ins in enumerate(instructions, start=1):
         transfers = [
             {"symbol": line["symbol"], "quantity": line["quantity"], "address": line["address"]}

@@ -14,13 +14,14 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.zengin import ZenginError, bank_kana, to_zengin_kana
 from reserves.models import ZenginFile
-from reserves.rails import Instruction, RailResult, outbox_write
+from reserves.rails.base import Instruction, RailResult, outbox_write
 
 RECORD_BYTES = 120
 NEWLINE = b"\r\n"
@@ -134,7 +135,7 @@ def zengin_file_parse(content: bytes) -> dict:
     if not (kinds.startswith("1") and kinds.endswith("89") and set(kinds[1:-2]) <= {"2"}):
         raise ZenginError(f"records must be header, data..., trailer, end; found {kinds!r}")
     header = records[0]
-    transfers = [
+    transfers: list[dict[str, Any]] = [
         {
             "bank_code": r[1:5],
             "bank_name": r[5:20].rstrip(),

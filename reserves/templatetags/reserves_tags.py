@@ -6,7 +6,7 @@ register = template.Library()
 
 
 @register.filter
-def yen(value: int | None) -> str:
+def yen(value: int | str | None) -> str:
     """¥1,234,567 (int yen; "—" when missing)."""
     if value is None or value == "":
         return "—"
@@ -14,10 +14,10 @@ def yen(value: int | None) -> str:
 
 
 @register.filter
-def signed_yen(value: int) -> str:
+def signed_yen(value: int | str) -> str:
     """+¥1,000 into an account, -¥300,000 out of it."""
-    value = int(value)
-    return f"+¥{value:,}" if value > 0 else f"-¥{-value:,}" if value < 0 else "¥0"
+    amount = int(value)
+    return f"+¥{amount:,}" if amount > 0 else f"-¥{-amount:,}" if amount < 0 else "¥0"
 
 
 @register.filter

@@ -170,7 +170,7 @@ def test_receipt_pages_are_404_for_another_customer_and_ask_anonymous_to_log_in(
 
 
 def test_a_paid_claim_whose_receipt_is_not_signed_yet_says_so(client, django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr("reserves.allocation.receipts_queue", lambda **kwargs: None)  # the message is lost
+    monkeypatch.setattr("reserves.engine.results.receipts_queue", lambda **kwargs: None)  # the message is lost
     reserve_fund(10_000_000_000)
     incident = incident_with_snapshot()
     sato = Customer.objects.get(account_id="ACC-1")

@@ -16,7 +16,7 @@ from claims.services.holder_names import name_check
 from core.errors import Conflict
 from core.roles import Role
 from reserves.models import Payout, Transfer, ZenginFile
-from reserves.returns import payout_resend
+from reserves.services.returns import payout_resend
 from tests.support.books import books_are_right
 from tests.support.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot
 from tests.support.login import login_verified, staff

@@ -10,8 +10,9 @@ from audit.selectors import chain_verify
 from claims.models import Claim, Incident
 from claims.selectors.regulator import incident_summary
 from core.roles import Role, role_of
-from reserves.receipts import payouts_without_receipt
-from reserves.selectors import ledger_reconcile, paid_by_claim
+from reserves.selectors import ledger_reconcile
+from reserves.selectors.receipts import payouts_without_receipt
+from tests.support.money import paid_by_claim
 
 pytestmark = pytest.mark.django_db(transaction=True)  # tasks run in-process after each commit
 

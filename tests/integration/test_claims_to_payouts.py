@@ -15,10 +15,10 @@ from core.errors import Conflict
 from core.roles import Role
 from reserves import services as reserve_services
 from reserves.models import Entitlement, IncidentFund, Payout
-from reserves.selectors import ledger_reconcile, paid_by_claim
+from reserves.selectors import ledger_reconcile
 from tests.support.factories import claim_file, incident_with_snapshot
 from tests.support.login import staff
-from tests.support.money import reserve_fund
+from tests.support.money import paid_by_claim, reserve_fund
 
 SATO_FULL_JPY = 3_838_593  # 1000.5 XEM x 88.549 + 0.25 BTC x 15,000,000, truncated per line
 

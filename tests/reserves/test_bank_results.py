@@ -13,7 +13,7 @@ from audit.models import Event
 from core.roles import Role
 from reserves.models import Payout, ResultImport, Transfer, ZenginFile
 from reserves.rails.zengin import zengin_file_parse
-from reserves.result_imports import result_import
+from reserves.services.result_imports import result_import
 from tests.support.books import books_are_right
 from tests.support.login import login_verified, staff
 from tests.support.money import CHECKER, fund_open, register, reserve_fund

@@ -6,8 +6,9 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 
+from audit.services import Actor
 from benchmarks.workers import worker_processes
-from reserves import services
+from reserves import engine, services
 from reserves.models import Payout
 from reserves.rails import Instruction
 from reserves.rails.exchange_account import sign
@@ -28,7 +29,7 @@ def register_exchange(fund, amounts: dict[str, int]) -> None:
 
     with transaction.atomic():
         services.entitlements_register(
-            actor=services.Actor.system("tests"),
+            actor=Actor.system("tests"),
             incident_code=fund.incident_code,
             entitlements=[
                 entitlement(ref, amount, payee=exchange_payee(f"ACC-{ref}")) for ref, amount in amounts.items()
@@ -108,7 +109,7 @@ def test_a_timeout_after_the_core_applied_the_credit_is_paid_once(
     assert payout.rail_reference == credit["credit_id"] and payout.attempts == 1
 
     # Sending it again (a duplicate task) asks first and changes nothing.
-    services.payouts_dispatch(payout_ids=[payout.pk])
+    engine.payouts_dispatch(payout_ids=[payout.pk])
     assert len(exchange_core.credits()) == 1
     assert ledger_reconcile().ok
     call_command("audit_verify")
@@ -146,7 +147,7 @@ def test_workers_against_a_core_failing_30_percent_pay_each_credit_exactly_once(
 def test_a_credit_to_a_closed_exchange_account_comes_back_and_is_paid_once_elsewhere(
     exchange_core, django_capture_on_commit_callbacks
 ):
-    from reserves.returns import payout_resend
+    from reserves.services.returns import payout_resend
     from tests.support.money import CHECKER, bank_payee
 
     exchange_core.faults(closed_accounts=["ACC-C-1"])

@@ -7,10 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from reserves import services
+from audit.models import Receipt
+from reserves import engine, services
 from reserves.models import Payout, RecoveryClaim
-from reserves.selectors import allocation_replay, fund_summary, ledger_reconcile, paid_by_claim
-from tests.support.money import CHECKER, fund_open, policy, register, reserve_fund
+from reserves.selectors import allocation_replay, fund_summary, ledger_reconcile
+from tests.support.money import CHECKER, fund_open, paid_by_claim, payouts_in_trail, policy, register, reserve_fund
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def run_all(django_capture_on_commit_callbacks, fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def test_registration_pays_everyone_in_full_from_the_reserve(django_capture_on_commit_callbacks, received):
+def test_registration_pays_everyone_in_full_from_the_reserve(django_capture_on_commit_callbacks):
     reserve_fund(10_000_000)
     fund = fund_open()
 
@@ -36,16 +37,16 @@ def test_registration_pays_everyone_in_full_from_the_reserve(django_capture_on_c
     assert all(p.breakdown == {"reserve": p.amount_jpy} for p in payouts)
     assert all(p.rail_reference.startswith("SBX-") for p in payouts)
     assert all(p.idempotency_key == f"{p.claim_ref}:r1" for p in payouts)
-    assert sorted(kw["claim_ref"] for name, kw in received if name == "paid") == ["C-1", "C-2", "C-3"]
-    receipts = [kw["receipt"] for name, kw in received if name == "completed"]
-    assert {r.claim_ref: r.amount_jpy for r in receipts} == {"C-1": 100_000, "C-2": 250_000, "C-3": 1}
-    assert receipts[0].distribution_rate == "1.0000000000"
+    assert sorted(payouts_in_trail("payouts.paid")) == ["C-1", "C-2", "C-3"]
+    receipts = [r.document["payload"] for r in Receipt.objects.filter(subject_type="reserves.payout")]
+    assert {r["claim_ref"]: r["amount_jpy"] for r in receipts} == {"C-1": 100_000, "C-2": 250_000, "C-3": 1}
+    assert {r["distribution_rate"] for r in receipts} == {"1.0000000000"}
     assert ledger_reconcile().ok
     summary = fund_summary(fund=fund)
     assert (summary.paid_jpy, summary.outstanding_jpy, summary.paid_rate) == (350_001, 0, Decimal(1))
 
 
-def test_short_funds_pay_everyone_the_same_rate_and_insurance_tops_up(django_capture_on_commit_callbacks, received):
+def test_short_funds_pay_everyone_the_same_rate_and_insurance_tops_up(django_capture_on_commit_callbacks):
     reserve_fund(600_000)
     layer = policy(per_occurrence_limit_jpy=300_000, aggregate_limit_jpy=300_000)
     fund = fund_open()
@@ -165,7 +166,7 @@ def test_running_the_allocation_again_changes_nothing(django_capture_on_commit_c
     first = fund.allocations.get()
 
     again = run_all(
-        django_capture_on_commit_callbacks, services.allocation_run, actor=None, incident_code=fund.incident_code
+        django_capture_on_commit_callbacks, engine.allocation_run, actor=None, incident_code=fund.incident_code
     )
 
     assert again == first

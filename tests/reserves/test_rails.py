@@ -9,9 +9,18 @@ from reserves.models import Payout, SandboxTransfer, ZenginFile
 from reserves.rails import Instruction
 from reserves.rails.sandbox import SandboxRail
 from reserves.rails.zengin import zengin_file_parse
-from reserves.result_imports import result_import
-from reserves.selectors import ledger_reconcile, paid_by_claim
-from tests.support.money import CHECKER, bank_payee, crypto_payee, fund_open, register, reserve_fund
+from reserves.selectors import ledger_reconcile
+from reserves.services.result_imports import result_import
+from tests.support.money import (
+    CHECKER,
+    bank_payee,
+    crypto_payee,
+    fund_open,
+    paid_by_claim,
+    payouts_in_trail,
+    register,
+    reserve_fund,
+)
 from tests.support.results import bank_result_csv
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +71,7 @@ def test_a_lost_reply_is_paid_once_on_the_next_attempt():
 
 
 def test_failures_retry_with_backoff_then_fail_visibly_and_staff_can_retry(
-    settings, django_capture_on_commit_callbacks, received
+    settings, django_capture_on_commit_callbacks
 ):
     settings.SANDBOX_RAIL_FAILURE_RATE = 1.0  # every attempt fails
     settings.PAYOUT_MAX_ATTEMPTS = 3
@@ -73,7 +82,7 @@ def test_failures_retry_with_backoff_then_fail_visibly_and_staff_can_retry(
     payout = Payout.objects.get()
     assert (payout.status, payout.attempts) == ("failed", 3)
     assert payout.last_error.startswith("sandbox:")
-    assert [name for name, _ in received] == ["failed"]
+    assert payouts_in_trail("payout.failed") == ["R-1"] and payouts_in_trail("payouts.paid") == []
     assert ledger_reconcile().ok  # the money stays allocated, visibly
 
     settings.SANDBOX_RAIL_FAILURE_RATE = 0.0
@@ -97,7 +106,7 @@ def test_backoff_doubles_between_attempts(settings, django_capture_on_commit_cal
     first_wait = (payout.next_attempt_at - payout.updated_at).total_seconds()
     assert first_wait == pytest.approx(10, abs=0.5)
 
-    from reserves.allocation import payouts_record
+    from reserves.engine.results import payouts_record
     from reserves.rails import RailResult
 
     payouts_record(results=[RailResult(payout.pk, "retry", error="timeout")])
@@ -128,7 +137,7 @@ def test_crypto_payees_are_paid_in_kind_in_proportion(django_capture_on_commit_c
 
 
 def test_the_zengin_rail_writes_a_file_and_pays_only_what_the_bank_reports_paid(
-    settings, django_capture_on_commit_callbacks, received
+    settings, django_capture_on_commit_callbacks
 ):
     settings.PAYOUT_BANK_RAIL = "zengin"
     reserve_fund(10_000_000)
@@ -141,7 +150,7 @@ def test_the_zengin_rail_writes_a_file_and_pays_only_what_the_bank_reports_paid(
     parsed = zengin_file_parse(content)
     assert (parsed["count"], parsed["total"]) == (2, 200_000)
     assert {t["holder_kana"] for t in parsed["transfers"]} == {"ﾔﾏﾀﾞ ﾀﾛｳ"}
-    assert not received
+    assert payouts_in_trail("payouts.paid") == []
 
     first = Payout.objects.get(claim_ref="Z-1")
     number = int(first.rail_reference.rpartition("#")[2])
@@ -150,7 +159,7 @@ def test_the_zengin_rail_writes_a_file_and_pays_only_what_the_bank_reports_paid(
         record = result_import(actor=CHECKER, format_name="bank-result-csv/1", content=result)
     assert (record.paid_count, record.returned_count, record.rejected_count) == (1, 0, 0)
     assert dict(Payout.objects.values_list("claim_ref", "status")) == {"Z-1": "paid", "Z-2": "submitted"}
-    assert [kw["claim_ref"] for name, kw in received if name == "paid"] == ["Z-1"]
+    assert payouts_in_trail("payouts.paid") == ["Z-1"]
     zfile.refresh_from_db()
     assert zfile.status == "written"  # Z-2 has no result yet
     call_command("ledger_reconcile")

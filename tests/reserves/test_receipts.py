@@ -13,8 +13,9 @@ from django.db import IntegrityError, connection, transaction
 from audit.models import Event, Receipt
 from audit.selectors import chain_verify, receipt_verify
 from audit.services import checkpoint_create, event_record
-from reserves import receipts, services, signals
+from reserves import services, signals
 from reserves.models import Payout
+from reserves.selectors import receipts as receipt_selectors
 from reserves.tasks import payout_receipts_issue, payout_receipts_sweep
 from tests.audit.test_export_offline_verify import verify
 from tests.support.money import CHECKER, bank_payee, crypto_payee, fund_open, policy, register, reserve_fund
@@ -39,7 +40,7 @@ def receipts_per_payout() -> Counter:
 @pytest.fixture
 def lost_receipt_messages(monkeypatch):
     """Payments queue no receipt task: as if every message to the follow-up queue were lost."""
-    monkeypatch.setattr("reserves.allocation.receipts_queue", lambda **kwargs: None)
+    monkeypatch.setattr("reserves.engine.results.receipts_queue", lambda **kwargs: None)
 
 
 def test_each_paid_payout_gets_one_receipt_stating_the_payment(django_capture_on_commit_callbacks):
@@ -151,7 +152,7 @@ def test_failed_and_pending_payouts_get_no_receipt(django_capture_on_commit_call
     failed = Payout.objects.get(claim_ref="CLOSED")
     assert failed.status == "failed"
 
-    issued = receipts.payout_receipts_issue(payout_ids=list(Payout.objects.values_list("pk", flat=True)))
+    issued = services.payout_receipts_issue(payout_ids=list(Payout.objects.values_list("pk", flat=True)))
 
     assert issued == 1
     assert receipts_per_payout() == {str(Payout.objects.get(claim_ref="OK").pk): 1}
@@ -174,19 +175,20 @@ def test_the_task_run_twice_issues_once(django_capture_on_commit_callbacks, lost
 
 def test_receipts_are_signed_after_the_payment_commits_not_inside_it(django_capture_on_commit_callbacks):
     reserve_fund(10_000_000)
-    at_payment: list[tuple[bool, bool]] = []
+    at_payment: list[tuple[bool, int]] = []
 
-    def on_paid(sender, payout_id, **kwargs):  # runs inside the payment transaction
-        exists = Receipt.objects.filter(subject_type="reserves.payout", subject_id=str(payout_id)).exists()
-        at_payment.append((connection.in_atomic_block, exists))
+    def on_paid(sender, claim_refs, **kwargs):  # payouts_paid is sent inside the payment transaction
+        paid = Payout.objects.filter(claim_ref__in=claim_refs).values_list("pk", flat=True)
+        signed = Receipt.objects.filter(subject_type="reserves.payout", subject_id__in=[str(pk) for pk in paid])
+        at_payment.append((connection.in_atomic_block, signed.count()))
 
-    signals.payout_paid.connect(on_paid)
+    signals.payouts_paid.connect(on_paid)
     try:
         run_all(django_capture_on_commit_callbacks, register, fund_open(), {"Q-1": 1_000, "Q-2": 2_000})
     finally:
-        signals.payout_paid.disconnect(on_paid)
+        signals.payouts_paid.disconnect(on_paid)
 
-    assert at_payment == [(True, False), (True, False)]
+    assert at_payment == [(True, 0)]  # both paid in one chunk, neither signed yet
     assert receipts_per_payout() == {str(pk): 1 for pk in Payout.objects.values_list("pk", flat=True)}
 
 
@@ -194,14 +196,14 @@ def test_the_sweep_fills_in_a_lost_receipt(django_capture_on_commit_callbacks, l
     reserve_fund(10_000_000)
     run_all(django_capture_on_commit_callbacks, register, fund_open(), {"S-1": 5_000, "S-2": 6_000})
     ids = sorted(Payout.objects.values_list("pk", flat=True))
-    assert list(receipts.payouts_without_receipt().values_list("id", flat=True)) == ids
+    assert list(receipt_selectors.payouts_without_receipt().values_list("id", flat=True)) == ids
 
-    assert receipts.payout_receipts_sweep() == 0  # just paid: left to the task their payment queued
-    assert receipts.payout_receipts_sweep(grace=dt.timedelta(0)) == 2
-    assert receipts.payout_receipts_sweep(grace=dt.timedelta(0)) == 0
+    assert services.payout_receipts_sweep() == 0  # just paid: left to the task their payment queued
+    assert services.payout_receipts_sweep(grace=dt.timedelta(0)) == 2
+    assert services.payout_receipts_sweep(grace=dt.timedelta(0)) == 0
 
     assert receipts_per_payout() == {str(pk): 1 for pk in ids}
-    assert not receipts.payouts_without_receipt().exists()
+    assert not receipt_selectors.payouts_without_receipt().exists()
 
 
 def test_the_beat_sweep_is_scheduled_on_the_follow_up_queue():
@@ -297,9 +299,9 @@ def test_two_issuers_racing_issue_each_receipt_once(django_capture_on_commit_cal
 
     results = race(
         [
-            lambda: receipts.payout_receipts_issue(payout_ids=ids),
-            lambda: receipts.payout_receipts_issue(payout_ids=list(reversed(ids))),
-            lambda: receipts.payout_receipts_sweep(grace=dt.timedelta(0)),
+            lambda: services.payout_receipts_issue(payout_ids=ids),
+            lambda: services.payout_receipts_issue(payout_ids=list(reversed(ids))),
+            lambda: services.payout_receipts_sweep(grace=dt.timedelta(0)),
         ]
     )
 

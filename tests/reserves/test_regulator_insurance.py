@@ -8,7 +8,7 @@ import pytest
 from core.roles import Role
 from reserves import services
 from reserves.models import Payout, RecoveryClaim
-from reserves.regulator import insurance_usage
+from reserves.selectors.insurance import insurance_usage
 from tests.support.factories import PASSWORD, user_with_role
 from tests.support.money import CHECKER, fund_open, policy, register
 from tests.support.regulator import paid_scenario

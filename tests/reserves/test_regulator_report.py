@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.reports import quarter_bounds
 from core.roles import Role
 from reserves.models import Payout
-from reserves.regulator import reserve_report_sections
+from reserves.selectors.report import reserve_report_sections
 from tests.support.factories import PASSWORD, user_with_role
 from tests.support.money import reserve_fund
 from tests.support.regulator import clock_at, paid_scenario

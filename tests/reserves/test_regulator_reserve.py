@@ -9,8 +9,8 @@ from django.utils import timezone
 from core.roles import Role
 from reserves import ledger, services
 from reserves.models import Transfer
-from reserves.regulator import reserve_movements, reserve_series
 from reserves.selectors import reserve_position
+from reserves.selectors.reserve import reserve_movements, reserve_series
 from tests.support.factories import PASSWORD, user_with_role
 from tests.support.money import CHECKER, MAKER, fund_open, register, reserve_fund
 from tests.support.regulator import clock_at

@@ -15,11 +15,12 @@ from django.db.models import Sum
 
 from audit.models import Receipt
 from benchmarks.workers import worker_processes
-from reserves import ledger, receipts, services
+from reserves import ledger, services
 from reserves.models import Account, Entitlement, Payout, SandboxTransfer, Transfer
-from reserves.selectors import ledger_reconcile, paid_by_claim
+from reserves.selectors import ledger_reconcile
+from reserves.selectors import receipts as receipt_selectors
 from reserves.tasks import incident_allocate, payouts_process
-from tests.support.money import CHECKER, fund_open, register, reserve_fund
+from tests.support.money import CHECKER, fund_open, paid_by_claim, register, reserve_fund
 from tests.support.workers import settled, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -44,7 +45,7 @@ def assert_paid_exactly_once() -> None:
     assert report.ok, report.problems
     # Every paid payout has exactly one signed receipt, nothing else has one. The workers sign them after each
     # payment commits; the sweep (run here, perhaps while workers still sign) issues what a killed worker dropped.
-    receipts.payout_receipts_sweep(grace=dt.timedelta(0))
+    services.payout_receipts_sweep(grace=dt.timedelta(0))
     issued = Counter(Receipt.objects.filter(subject_type="reserves.payout").values_list("subject_id", flat=True))
     assert set(issued) == {str(pk) for pk in Payout.objects.filter(status="paid").values_list("pk", flat=True)}
     assert set(issued.values()) <= {1}
@@ -64,7 +65,7 @@ def test_two_workers_allocating_two_incidents_never_overdraw_the_reserve(worker_
             payouts_process.delay(fund_b.pk)
         wait_until(lambda: settled(fund_a) and settled(fund_b))
         # The workers sign every payout's receipt on their own, after the payments (follow-up work).
-        wait_until(lambda: not receipts.payouts_without_receipt().exists(), what="the receipts")
+        wait_until(lambda: not receipt_selectors.payouts_without_receipt().exists(), what="the receipts")
 
     reserve = ledger.reserve_account()
     draws = Transfer.objects.filter(debit_account=reserve, kind="draw").aggregate(s=Sum("amount_jpy"))["s"]

@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.utils import timezone
 
-from reserves import allocation
+from reserves import engine
 from reserves.models import Account, Payout
 from reserves.tasks import ledger_reconcile, payouts_sweep, recoveries_follow_up
 from tests.support.money import fund_open, policy, register, reserve_fund
@@ -18,9 +18,9 @@ def test_the_sweep_sends_payouts_whose_sender_died(django_capture_on_commit_call
     reserve_fund(10_000)
     fund = fund_open()
     register(fund, {"S-1": 1_000, "S-2": 2_000})  # on_commit not run: no task was queued
-    allocation.allocation_run(actor=None, incident_code=fund.incident_code)
+    engine.allocation_run(actor=None, incident_code=fund.incident_code)
     # A worker allocated the chunk, leased its payouts, and died before sending them.
-    ids = allocation.payouts_allocate_chunk(fund_id=fund.pk, limit=10).payout_ids
+    ids = engine.payouts_allocate_chunk(fund_id=fund.pk, limit=10).payout_ids
     Payout.objects.filter(pk__in=ids).update(locked_until=timezone.now() - dt.timedelta(seconds=1))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -34,8 +34,8 @@ def test_the_sweep_leaves_leased_payouts_alone():
     reserve_fund(10_000)
     fund = fund_open()
     register(fund, {"L-1": 1_000})
-    allocation.allocation_run(actor=None, incident_code=fund.incident_code)
-    allocation.payouts_allocate_chunk(fund_id=fund.pk, limit=10)  # leased for PAYOUT_LEASE_SECONDS
+    engine.allocation_run(actor=None, incident_code=fund.incident_code)
+    engine.payouts_allocate_chunk(fund_id=fund.pk, limit=10)  # leased for PAYOUT_LEASE_SECONDS
 
     assert payouts_sweep.delay().get()["sent"] == 0
     assert Payout.objects.get().status == "pending"

@@ -10,9 +10,9 @@ from django.utils import timezone
 from claims.selectors import regulator
 from core.roles import Role
 from reserves.models import Account, Payout, Transfer
-from reserves.returns import Return, payout_resend, payouts_mark_returned
+from reserves.services.returns import Return, payout_resend, payouts_mark_returned
+from reserves.services.unclaimed import unclaimed_sweep as sweep
 from reserves.tasks import unclaimed_sweep
-from reserves.unclaimed import unclaimed_sweep as sweep
 from tests.support.books import books_are_right
 from tests.support.factories import incident_declare
 from tests.support.login import login_verified, staff

@@ -11,8 +11,8 @@ from audit.signing import signer
 from reserves import services
 from reserves.models import Payout, ResultImport, WalletBatch
 from reserves.rails.wallet import batch_signature_valid
-from reserves.result_imports import result_import
 from reserves.selectors import ledger_reconcile
+from reserves.services.result_imports import result_import
 from tests.support.money import CHECKER, fund_open, register, reserve_fund
 from tests.support.results import wallet_result_json
 

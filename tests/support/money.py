@@ -5,11 +5,12 @@ from decimal import Decimal
 from itertools import count
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from audit.services import Actor
 from reserves import services
-from reserves.models import IncidentFund, InsurancePolicy
+from reserves.models import IncidentFund, InsurancePolicy, Payout
 
 MAKER = Actor.system("tests:maker")
 CHECKER = Actor.system("tests:checker")
@@ -90,3 +91,28 @@ def policy(number: str | None = None, **overrides) -> InsurancePolicy:
     }
     fields.update(overrides)
     return services.policy_register(actor=MAKER, data=services.PolicyInput(**fields))
+
+
+def paid_by_claim(*, incident_code: str | None = None) -> dict[str, int]:
+    """claim_ref -> yen paid so far (the sum of its paid payouts)."""
+    queryset = Payout.objects.filter(status=Payout.Status.PAID)
+    if incident_code:
+        queryset = queryset.filter(fund__incident_code=incident_code)
+    return dict(queryset.values("claim_ref").annotate(s=Sum("amount_jpy")).values_list("claim_ref", "s"))
+
+
+def payouts_in_trail(action: str) -> list[str]:
+    """Claim references of the payouts the audit trail records under `action`, in the order recorded.
+
+    "payouts.paid" lists [payout id, amount, rail reference] per fund and chunk; "payout.failed" is one per payout.
+    """
+    from audit.models import Event
+
+    ids: list[int] = []
+    for event in Event.objects.filter(action=action).order_by("seq"):
+        if event.subject_type == "reserves.payout":
+            ids.append(int(event.subject_id))
+        else:
+            ids.extend(row[0] for row in event.data["payouts"])
+    refs = dict(Payout.objects.filter(pk__in=ids).values_list("pk", "claim_ref"))
+    return [refs[pk] for pk in ids]

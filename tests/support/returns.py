@@ -6,7 +6,7 @@ from claims import services
 from claims.models import Claim, Customer
 from core.roles import Role
 from reserves.models import Payout
-from reserves.result_imports import result_import
+from reserves.services.result_imports import result_import
 from tests.support.factories import claim_file, customer_user, incident_with_snapshot
 from tests.support.login import staff
 from tests.support.money import CHECKER

@@ -9,7 +9,6 @@ the customer comes back, reserves.returns.payout_resend moves it back
 """
 
 import datetime as dt
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -18,9 +17,11 @@ from django.utils import timezone
 
 from audit.services import Actor, EventInput, events_record
 from core.bulk import rows_update
+from core.locks import locked_skipping
+from core.types import User
 from reserves import ledger
 from reserves.models import IncidentFund, Payout
-from reserves.returns import unclaimed_account
+from reserves.services.returns import unclaimed_account
 
 CHUNK = 500
 ACTOR = Actor.system("reserves.unclaimed_sweep")
@@ -33,17 +34,13 @@ def _due(now: dt.datetime) -> Q:
     )
 
 
-def unclaimed_sweep(*, now: dt.datetime | None = None, actor: Any = None) -> int:
+def unclaimed_sweep(*, now: dt.datetime | None = None, actor: User | Actor | None = None) -> int:
     """Move every payout past the deadline to `unclaimed` (chunks of CHUNK, one transaction each). Returns how many."""
     now = now or timezone.now()
     moved = 0
     while True:
         with transaction.atomic(durable=True):
-            payouts = list(
-                Payout.objects.select_for_update(of=("self",), no_key=True, skip_locked=True)
-                .filter(_due(now))
-                .order_by("id")[:CHUNK]
-            )
+            payouts = list(locked_skipping(Payout.objects).filter(_due(now)).order_by("id")[:CHUNK])
             if not payouts:
                 return moved
             funds = {

@@ -2,11 +2,13 @@
 
 Regulators and admins, GET only (audit.views.regulator_required); every view is
 itself audited by audit.middleware.RegulatorViewLogMiddleware. Thin: forms in,
-selectors of reserves/regulator.py called, charts drawn server-side.
+selectors of reserves/selectors/ (payout_history, reserve, insurance) called, charts drawn
+server-side (core.charts).
 """
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -14,8 +16,10 @@ from django.utils.translation import pgettext
 from audit.views import regulator_required
 from core import charts
 from core.exports import stream_export
-from reserves import regulator
 from reserves.forms import REGULATOR_PAYOUT_SORTS, RegulatorPayoutFilterForm, ReserveRangeForm
+from reserves.selectors import insurance, reserve
+from reserves.selectors import payout_history as history
+from reserves.views.charts import reserve_chart
 
 PAGE_SIZE = 50
 
@@ -28,28 +32,30 @@ def _without(request: HttpRequest, *names: str) -> str:
 
 
 @regulator_required
-def payout_history_page(request: HttpRequest) -> HttpResponse:
+def payout_history_page(request: HttpRequest) -> HttpResponseBase:
     """Filter form, sortable table by 50, totals of the filtered set, CSV and JSON Lines exports of every match."""
     form = RegulatorPayoutFilterForm(request.GET or None)
     invalid = form.is_bound and not form.is_valid()
-    filters = form.filters() if form.is_bound and not invalid else regulator.PayoutFilter()
+    filters = form.filters() if form.is_bound and not invalid else history.PayoutFilter()
     export_format = request.GET.get("format")
     if export_format in ("csv", "jsonl") and not invalid:
-        rows = regulator.payout_history(filters=filters)
+        rows = history.payout_history(filters=filters)
         return stream_export(
-            export_format=export_format, rows=rows, columns=regulator.PAYOUT_COLUMNS, filename_stem="payouts"
+            export_format=export_format, rows=rows, columns=history.PAYOUT_COLUMNS, filename_stem="payouts"
         )
     sorts = dict(REGULATOR_PAYOUT_SORTS)
-    sort = request.GET.get("sort") if request.GET.get("sort") in sorts else "-id"
-    rows = regulator.payout_history(filters=filters, sort=sort)
-    totals = regulator.payout_totals(filters=filters)
+    sort = request.GET.get("sort") or ""
+    if sort not in sorts:
+        sort = "-id"
+    rows = history.payout_history(filters=filters, sort=sort)
+    totals = history.payout_totals(filters=filters)
     if invalid:
-        rows, totals = rows.none(), regulator.PayoutTotals(0, 0, {}, {})
+        rows, totals = rows.none(), history.PayoutTotals(0, 0, {}, {})
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     for row in page:
-        row["reserve_jpy"], row["insurance_jpy"] = regulator.reserve_part(row), regulator.insurance_part(row)
-    labels = dict(regulator.payout_sources())
-    labels[regulator.RESERVE_SOURCE] = pgettext("regulator", "Liability reserve")
+        row["reserve_jpy"], row["insurance_jpy"] = history.reserve_part(row), history.insurance_part(row)
+    labels = dict(history.payout_sources())
+    labels[history.RESERVE_SOURCE] = pgettext("regulator", "Liability reserve")
     return render(
         request,
         "reserves/regulator_payouts.html",
@@ -68,24 +74,6 @@ def payout_history_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _reserve_chart(series: list[regulator.ReservePoint]) -> str:
-    same_year = len({p.day.year for p in series}) <= 1
-    labels = [p.day.strftime("%m-%d" if same_year else "%Y-%m-%d") for p in series]
-    balance = charts.Series(_("reserve balance (end of day)"), [p.balance_jpy for p in series])
-    minimums = {p.required_jpy for p in series}
-    title = _("Liability reserve per day against the required minimum")
-    if len(minimums) == 1:
-        return charts.line_chart(
-            title=title,
-            labels=labels,
-            series=[balance],
-            threshold=minimums.pop(),
-            threshold_label=_("required minimum"),
-        )
-    required = charts.Series(_("required minimum"), [p.required_jpy for p in series], color=charts.THRESHOLD_COLOR)
-    return charts.line_chart(title=title, labels=labels, series=[balance, required])
-
-
 @regulator_required
 def reserve_page(request: HttpRequest) -> HttpResponse:
     """The reserve now, an alert when below the minimum, the daily chart and the latest movements."""
@@ -96,7 +84,7 @@ def reserve_page(request: HttpRequest) -> HttpResponse:
         since, until = fallback.cleaned_data["since"], fallback.cleaned_data["until"]
     else:
         since, until = form.cleaned_data["since"], form.cleaned_data["until"]
-    overview = regulator.reserve_overview(since=since, until=until)
+    overview = reserve.reserve_overview(since=since, until=until)
     below_days = sum(1 for p in overview.series if p.below_minimum)
     return render(
         request,
@@ -107,7 +95,7 @@ def reserve_page(request: HttpRequest) -> HttpResponse:
             "until": until,
             "overview": overview,
             "position": overview.position,
-            "chart": _reserve_chart(overview.series) if overview.series else "",
+            "chart": reserve_chart(overview.series) if overview.series else "",
             "below_days": below_days,
         },
         status=400 if form.is_bound and form.errors else 200,
@@ -117,7 +105,7 @@ def reserve_page(request: HttpRequest) -> HttpResponse:
 @regulator_required
 def insurance_page(request: HttpRequest) -> HttpResponse:
     """Per policy: terms, recoveries per incident with deadlines, paid to claimants, aggregate used and left."""
-    usage = regulator.insurance_usage()
+    usage = insurance.insurance_usage()
     chart = ""
     if usage:
         chart = charts.bar_chart(

@@ -1,13 +1,16 @@
 """REST API of the reserves app (staff). Thin: validate input, call one service or selector."""
 
+from decimal import Decimal
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.dispatch import enqueue
 from core.errors import ErrorSerializer
-from core.roles import HasPerm
+from core.roles import HasPerm, signed_in_user
 from reserves import selectors, services
 from reserves.models import InsurancePolicy, Payout, RecoveryClaim, ReserveFunding
 
@@ -174,7 +177,7 @@ class FundingListApi(generics.GenericAPIView):
             bool(key)
             and selectors.funding_list().filter(requested_by=request.user.get_username(), idempotency_key=key).exists()
         )
-        funding = services.funding_request(actor=request.user, idempotency_key=key, **data.validated_data)
+        funding = services.funding_request(actor=signed_in_user(request), idempotency_key=key, **data.validated_data)
         return Response(FundingSerializer(funding).data, status=200 if replay else 201)
 
 
@@ -199,9 +202,11 @@ class FundingDecisionApi(APIView):
         data.is_valid(raise_exception=True)
         funding = selectors.funding_get(funding_id=funding_id)
         if decision == "approve":
-            funding = services.funding_approve(actor=request.user, funding=funding)
+            funding = services.funding_approve(actor=signed_in_user(request), funding=funding)
         else:
-            funding = services.funding_reject(actor=request.user, funding=funding, reason=data.validated_data["reason"])
+            funding = services.funding_reject(
+                actor=signed_in_user(request), funding=funding, reason=data.validated_data["reason"]
+            )
         return Response(FundingSerializer(funding).data)
 
 
@@ -223,7 +228,7 @@ class PolicyListApi(generics.GenericAPIView):
         retention_jpy = serializers.IntegerField(min_value=0)
         per_occurrence_limit_jpy = serializers.IntegerField(min_value=1)
         aggregate_limit_jpy = serializers.IntegerField(min_value=1)
-        coinsurance_share = serializers.DecimalField(max_digits=5, decimal_places=4, default="1")
+        coinsurance_share = serializers.DecimalField(max_digits=5, decimal_places=4, default=Decimal("1"))
         exclusions = serializers.CharField(required=False, allow_blank=True, default="")
 
     def get_permissions(self) -> list:
@@ -240,7 +245,9 @@ class PolicyListApi(generics.GenericAPIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        policy = services.policy_register(actor=request.user, data=services.PolicyInput(**data.validated_data))
+        policy = services.policy_register(
+            actor=signed_in_user(request), data=services.PolicyInput(**data.validated_data)
+        )
         return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
 
@@ -289,10 +296,8 @@ class FundAllocateApi(APIView):
 
     @extend_schema(request=None, responses={202: inline_serializer("Queued", {"queued": serializers.BooleanField()})})
     def post(self, request: Request, code: str) -> Response:
-        from reserves.tasks import incident_allocate
-
         fund = selectors.fund_get(incident_code=code)
-        incident_allocate.delay(fund.incident_code, f"requested by {request.user.get_username()}")
+        enqueue("reserves.incident_allocate", fund.incident_code, f"requested by {request.user.get_username()}")
         return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -340,7 +345,7 @@ class PayoutRetryApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        payouts = services.payouts_retry(actor=request.user, **data.validated_data)
+        payouts = services.payouts_retry(actor=signed_in_user(request), **data.validated_data)
         return Response({"retried": [p.pk for p in payouts]})
 
 
@@ -371,15 +376,20 @@ class RecoveryActionApi(APIView):
         recovery = selectors.recovery_get(recovery_id=recovery_id)
         when = values.get("at") or timezone.now()
         if action == "notice":
-            recovery = services.recovery_notice_record(actor=request.user, recovery=recovery, sent_at=when)
+            recovery = services.recovery_notice_record(actor=signed_in_user(request), recovery=recovery, sent_at=when)
         elif action == "proof":
-            recovery = services.recovery_proof_record(actor=request.user, recovery=recovery, submitted_at=when)
+            recovery = services.recovery_proof_record(
+                actor=signed_in_user(request), recovery=recovery, submitted_at=when
+            )
         elif action == "deny":
-            recovery = services.recovery_deny(actor=request.user, recovery=recovery, reason=values["reason"])
+            recovery = services.recovery_deny(actor=signed_in_user(request), recovery=recovery, reason=values["reason"])
         else:
             if "amount_jpy" not in values or "reference" not in values:
                 raise serializers.ValidationError({"amount_jpy": ["required"], "reference": ["required"]})
             recovery = services.recovery_settle(
-                actor=request.user, recovery=recovery, amount_jpy=values["amount_jpy"], reference=values["reference"]
+                actor=signed_in_user(request),
+                recovery=recovery,
+                amount_jpy=values["amount_jpy"],
+                reference=values["reference"],
             )
         return Response(RecoverySerializer(selectors.recovery_get(recovery_id=recovery.pk)).data)

@@ -10,13 +10,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import ApplicationError
-from core.roles import staff_required
-from reserves import rail_selectors
+from core.roles import signed_in_user, staff_required
 from reserves.models import ResultImport
 from reserves.rails.result_formats import FORMATS
-from reserves.result_imports import result_import
-
-MAX_RESULT_BYTES = 20 * 1024 * 1024
+from reserves.selectors import rails as rail_selectors
+from reserves.services.result_imports import MAX_RESULT_BYTES, result_import
 
 
 class ResultImportForm(forms.Form):
@@ -59,7 +57,7 @@ def result_import_page(request: HttpRequest) -> HttpResponse:
             else:
                 try:
                     record = result_import(
-                        actor=request.user, format_name=form.cleaned_data["format"], content=upload.read()
+                        actor=signed_in_user(request), format_name=form.cleaned_data["format"], content=upload.read()
                     )
                 except ApplicationError as exc:
                     messages.error(request, exc.detail)

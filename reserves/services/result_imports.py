@@ -12,7 +12,6 @@ already has that outcome is counted as unchanged.
 """
 
 import hashlib
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,9 @@ from django.utils import timezone, translation
 
 from audit.services import Actor, event_record
 from core.errors import InvalidInput
+from core.locks import locked
+from core.types import User
+from reserves.engine.results import payouts_mark_paid
 from reserves.models import Payout, ResultImport, WalletBatch, ZenginFile
 from reserves.rails.result_formats import (
     FORMATS,
@@ -32,22 +34,17 @@ from reserves.rails.result_formats import (
     ResultFormatError,
     ResultRow,
 )
-from reserves.returns import Return, payouts_mark_returned
+from reserves.services.returns import Return, payouts_mark_returned
 
+MAX_RESULT_BYTES = 20 * 1024 * 1024
 MAX_REPORTED = 1000
 
 
-@dataclass(frozen=True)
-class SentFile:
-    model: type
-    outbox: Path
-    reference_prefix: str
-
-
-def _sent(rail: str) -> SentFile:
+def _sent_locked(rail: str, name: str) -> tuple[ZenginFile | WalletBatch | None, Path]:
+    """The file of that name sent on the rail, row-locked (None if none was), and the outbox it was written to."""
     if rail == "zengin":
-        return SentFile(ZenginFile, Path(settings.ZENGIN_OUTBOX_DIR), "#")
-    return SentFile(WalletBatch, Path(settings.WALLET_OUTBOX_DIR), "#")
+        return locked(ZenginFile.objects).filter(name=name).first(), Path(settings.ZENGIN_OUTBOX_DIR)
+    return locked(WalletBatch.objects).filter(name=name).first(), Path(settings.WALLET_OUTBOX_DIR)
 
 
 def _refused(*, rail: str, fmt: str, parsed: ParsedResult, sha: str, who: Actor, why: str) -> ResultImport:
@@ -91,7 +88,7 @@ def _row_problem(row: ResultRow, payout: Payout | None, sent_name: str) -> str:
 
 
 @transaction.atomic(durable=True)
-def result_import(*, actor: Any, format_name: str, content: bytes) -> ResultImport:
+def result_import(*, actor: User | Actor, format_name: str, content: bytes) -> ResultImport:
     """Import one result file; returns its record (status applied or refused) with the per-row report.
 
     Raises InvalidInput (400) only when the content is not a file of this
@@ -108,9 +105,8 @@ def result_import(*, actor: Any, format_name: str, content: bytes) -> ResultImpo
     except ResultFormatError as exc:
         raise InvalidInput("invalid_result_file", str(exc), extra={"fields": {"file": [str(exc)]}}) from exc
     sha = hashlib.sha256(content).hexdigest()
-    sent_spec = _sent(fmt.rail)
     # The sent file's row lock serialises imports for it; a repeat then finds the first one below.
-    sent = sent_spec.model.objects.select_for_update(of=("self",), no_key=True).filter(name=parsed.sent_name).first()
+    sent, outbox = _sent_locked(fmt.rail, parsed.sent_name)
     previous = ResultImport.objects.filter(rail=fmt.rail, sent_name=parsed.sent_name[:100], sha256=sha).first()
     if previous is not None:
         return previous
@@ -122,16 +118,14 @@ def result_import(*, actor: Any, format_name: str, content: bytes) -> ResultImpo
         return refuse(f"no file named {parsed.sent_name!r} was sent on the {fmt.rail} rail")
     if parsed.sent_sha256 != sent.sha256:
         return refuse("the result quotes another SHA-256 than the file we sent")
-    path = sent_spec.outbox / sent.name
+    path = outbox / sent.name
     if not path.exists():
-        return refuse(f"the sent file is missing from {sent_spec.outbox}: its hash cannot be checked again")
+        return refuse(f"the sent file is missing from {outbox}: its hash cannot be checked again")
     if hashlib.sha256(path.read_bytes()).hexdigest() != sent.sha256:
         return refuse("the sent file in the outbox was altered after it was written (SHA-256 differs)")
 
     ids = sorted({row.payout_id for row in parsed.rows})
-    payouts = {
-        p.pk: p for p in Payout.objects.select_for_update(of=("self",), no_key=True).filter(pk__in=ids).order_by("id")
-    }
+    payouts = {p.pk: p for p in locked(Payout.objects).filter(pk__in=ids).order_by("id")}
     report_rows: list[dict] = []
     to_pay: list[Payout] = []
     to_return: list[Return] = []
@@ -178,15 +172,14 @@ def result_import(*, actor: Any, format_name: str, content: bytes) -> ResultImpo
             )
     now = timezone.now()
     if to_pay:
-        from reserves.allocation import payouts_mark_paid
-
         payouts_mark_paid(actor=who, payouts=to_pay)
     payouts_mark_returned(actor=who, returns=to_return)
     still_open = Payout.objects.filter(
         rail_reference__startswith=f"{sent.name}#", status=Payout.Status.SUBMITTED
     ).exists()
-    if not still_open and sent.status != sent_spec.model.Status.CONFIRMED:
-        sent.status, sent.confirmed_at = sent_spec.model.Status.CONFIRMED, now
+    confirmed = ZenginFile.Status.CONFIRMED if isinstance(sent, ZenginFile) else WalletBatch.Status.CONFIRMED
+    if not still_open and sent.status != confirmed:
+        sent.status, sent.confirmed_at = confirmed, now
         sent.save(update_fields=["status", "confirmed_at"])
     totals = _totals(sent, parsed)
     record = ResultImport.objects.create(

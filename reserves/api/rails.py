@@ -7,11 +7,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.roles import HasPerm
+from core.roles import HasPerm, signed_in_user
 from reserves.models import ResultImport
-from reserves.rail_views import MAX_RESULT_BYTES
 from reserves.rails.result_formats import FORMATS
-from reserves.result_imports import result_import
+from reserves.services.result_imports import MAX_RESULT_BYTES, result_import
 
 ERROR = inline_serializer("RailsError", {"error": serializers.CharField(), "detail": serializers.CharField()})
 
@@ -74,7 +73,9 @@ class ResultImportListApi(APIView):
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
         before = ResultImport.objects.count()
-        record = result_import(actor=request.user, format_name=data.validated_data["format"], content=upload.read())
+        record = result_import(
+            actor=signed_in_user(request), format_name=data.validated_data["format"], content=upload.read()
+        )
         created = ResultImport.objects.count() > before
         return Response(
             ResultImportSerializer(record).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK

@@ -2,10 +2,13 @@
 
 Read-only: `IsRegulator` lets regulators and admins GET and answers any
 write with 403. Every request is itself audited (audit.middleware).
-Thin: a form validates the query, a selector in reserves/regulator.py reads.
+Thin: a form validates the query, a selector of reserves/selectors/ reads.
 """
 
+from typing import TypeVar
+
 from django import forms
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -17,11 +20,14 @@ from rest_framework.views import APIView
 from core.errors import ErrorSerializer, InvalidInput
 from core.exports import StreamedExportMixin
 from core.roles import IsRegulator
-from reserves import regulator
 from reserves.forms import RegulatorPayoutFilterForm, ReserveRangeForm
+from reserves.selectors import insurance, reserve
+from reserves.selectors import payout_history as history
+
+FormT = TypeVar("FormT", bound=forms.Form)
 
 
-def _valid(form: forms.Form, detail: str) -> forms.Form:
+def _valid(form: FormT, detail: str) -> FormT:
     """The form, or 400 {"error": "invalid", "detail", "fields": {name: [messages]}}."""
     if not form.is_valid():
         raise InvalidInput(
@@ -61,10 +67,10 @@ class PayoutHistorySerializer(serializers.Serializer):
     paid_at = serializers.DateTimeField(allow_null=True)
 
     def get_reserve_jpy(self, row: dict) -> int:
-        return regulator.reserve_part(row)
+        return history.reserve_part(row)
 
     def get_insurance_jpy(self, row: dict) -> int:
-        return regulator.insurance_part(row)
+        return history.insurance_part(row)
 
 
 class PayoutCursorPagination(CursorPagination):
@@ -106,10 +112,10 @@ class RegulatorPayoutListApi(StreamedExportMixin, generics.GenericAPIView):
         ],
         responses={200: PayoutHistorySerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | StreamingHttpResponse:
         form = _valid(RegulatorPayoutFilterForm(_query(request)), "Invalid payout filters.")
-        rows = regulator.payout_history(filters=form.filters())
-        export = self.streamed_export(rows=rows, columns=regulator.PAYOUT_COLUMNS, filename_stem="payouts")
+        rows = history.payout_history(filters=form.filters())
+        export = self.streamed_export(rows=rows, columns=history.PAYOUT_COLUMNS, filename_stem="payouts")
         if export is not None:
             return export
         page = self.paginate_queryset(rows)
@@ -149,10 +155,10 @@ class ReserveOverviewSerializer(serializers.Serializer):
     series = ReservePointSerializer(many=True)
     movements = ReserveMovementSerializer(many=True)
 
-    def get_since(self, overview: regulator.ReserveOverview) -> str | None:
+    def get_since(self, overview: reserve.ReserveOverview) -> str | None:
         return overview.series[0].day.isoformat() if overview.series else None
 
-    def get_until(self, overview: regulator.ReserveOverview) -> str | None:
+    def get_until(self, overview: reserve.ReserveOverview) -> str | None:
         return overview.series[-1].day.isoformat() if overview.series else None
 
 
@@ -172,7 +178,7 @@ class RegulatorReserveApi(APIView):
     )
     def get(self, request: Request) -> Response:
         form = _valid(ReserveRangeForm(_query(request)), "Invalid date range.")
-        overview = regulator.reserve_overview(since=form.cleaned_data["since"], until=form.cleaned_data["until"])
+        overview = reserve.reserve_overview(since=form.cleaned_data["since"], until=form.cleaned_data["until"])
         return Response(ReserveOverviewSerializer(overview).data)
 
 
@@ -195,7 +201,8 @@ class RecoveryUsageSerializer(serializers.Serializer):
 class PolicyUsageSerializer(serializers.Serializer):
     insurer = serializers.CharField()
     policy_number = serializers.CharField()
-    source = serializers.CharField(help_text="its key in payouts' breakdown")
+    # Named like Field.source; DRF's metaclass takes declared fields off the class, so the two do not clash.
+    source = serializers.CharField(help_text="its key in payouts' breakdown")  # type: ignore[assignment]
     layer_order = serializers.IntegerField()
     period_start = serializers.DateTimeField()
     period_end = serializers.DateTimeField()
@@ -222,4 +229,4 @@ class RegulatorInsuranceApi(APIView):
         operation_id="regulator_insurance", responses={200: PolicyUsageSerializer(many=True), 403: ErrorSerializer}
     )
     def get(self, request: Request) -> Response:
-        return Response(PolicyUsageSerializer(regulator.insurance_usage(), many=True).data)
+        return Response(PolicyUsageSerializer(insurance.insurance_usage(), many=True).data)

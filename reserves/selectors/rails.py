@@ -57,9 +57,14 @@ def rail_recent_errors(*, limit: int = 10) -> QuerySet[Payout]:
     return Payout.objects.exclude(last_error="").order_by("-updated_at")[:limit]
 
 
+def zengin_files_awaiting_results() -> QuerySet[ZenginFile]:
+    """Zengin files written and not yet answered by the bank's result file."""
+    return ZenginFile.objects.filter(status=ZenginFile.Status.WRITTEN)
+
+
 def files_awaiting_results() -> dict[str, list]:
     return {
-        "zengin": list(ZenginFile.objects.filter(status=ZenginFile.Status.WRITTEN)[:50]),
+        "zengin": list(zengin_files_awaiting_results()[:50]),
         "wallet": list(WalletBatch.objects.filter(status=WalletBatch.Status.WRITTEN)[:50]),
     }
 
@@ -116,7 +121,7 @@ def unclaimed_for_incident(*, incident_code: str) -> dict:
 
 def payout_awaiting_correction(*, claim_ref: str) -> dict | None:
     """The claim's newest payout that came back and was not sent again (returned or unclaimed), as a dict."""
-    return (
+    row = (
         Payout.objects.filter(
             entitlement__claim_ref=claim_ref, status__in=[Payout.Status.RETURNED, Payout.Status.UNCLAIMED]
         )
@@ -124,3 +129,4 @@ def payout_awaiting_correction(*, claim_ref: str) -> dict | None:
         .values("id", "amount_jpy", "status", "return_code", "return_reason", "returned_at", "method")
         .first()
     )
+    return dict(row) if row is not None else None

@@ -1,7 +1,7 @@
 """Signed payout receipts: exactly one per paid payout, issued in bulk after the payment commits.
 
 The payout engine marks thousands of payouts paid per transaction; signing
-there would slow every payment. Instead, `receipts_queue` (called where
+there would slow every payment. Instead, `engine.results.receipts_queue` (called where
 payouts become paid) queues `reserves.payout_receipts_issue` on the follow-up
 queue after commit, and the beat task `reserves.payout_receipts_sweep` issues
 what a lost message left behind.
@@ -20,33 +20,28 @@ the time and the key (audit.services.receipts_issue_many).
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, QuerySet
-from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Receipt
 from audit.services import Actor, ReceiptInput, receipts_issue_many
-from core.errors import NotFound
+from core.locks import locked
 from core.masking import account_number_masked, address_masked
 from reserves.models import Payout
+from reserves.selectors.receipts import SUBJECT_TYPE, payouts_without_receipt
 from reserves.waterfall import rate_of
 
 logger = logging.getLogger(__name__)
 
-SUBJECT_TYPE = Payout._meta.label_lower  # "reserves.payout", as audit.services.subject_of names a payout
 ACTOR = Actor.system("reserves:receipts")
-# Receipts signed per transaction (one chain-head lock each), and payout ids per queued task. A transaction
+# Receipts signed per transaction (one chain-head lock each). A transaction
 # holds the chain head from its events until commit (~30 ms for 250 receipts): payments running meanwhile
 # need the same lock, so short holds keep them from waiting (bench payouts with a follow-up worker running
 # alongside: 16.0 s with chunks of 250, 16.7 s with 1,000, 15.9-16.3 s without receipts).
 CHUNK = 250
-TASK_CHUNK = 2000
 
 # How the printable page labels the payload's fields (the JSON keeps the keys).
 PAYLOAD_LABELS = {
@@ -130,7 +125,7 @@ def _payload(row: tuple) -> dict[str, Any]:
 def _receipts_issue_chunk(*, payout_ids: list[int]) -> int:
     """Lock the payouts (id order), then sign a receipt for each paid one that has none. Returns how many."""
     paid = list(
-        Payout.objects.select_for_update(no_key=True)
+        locked(Payout.objects)
         .filter(pk__in=payout_ids, status=Payout.Status.PAID)
         .order_by("id")
         .values_list("id", flat=True)
@@ -165,17 +160,6 @@ def payout_receipts_issue(*, payout_ids: Sequence[int]) -> int:
     return sum(_receipts_issue_chunk(payout_ids=ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK))
 
 
-def payouts_without_receipt(*, paid_before: dt.datetime | None = None) -> QuerySet[Payout]:
-    """Paid payouts that have no receipt (paid before `paid_before`, if given), oldest first."""
-    receipts = Receipt.objects.filter(
-        subject_type=SUBJECT_TYPE, subject_id=Cast(OuterRef("pk"), output_field=CharField())
-    )
-    queryset = Payout.objects.filter(status=Payout.Status.PAID).filter(~Exists(receipts))
-    if paid_before is not None:
-        queryset = queryset.filter(paid_at__lt=paid_before)
-    return queryset.order_by("id")
-
-
 def payout_receipts_sweep(*, grace: dt.timedelta = dt.timedelta(minutes=2), limit: int = 50_000) -> int:
     """The safety net (celery beat): issue receipts for paid payouts that still lack one. Returns how many.
 
@@ -186,87 +170,4 @@ def payout_receipts_sweep(*, grace: dt.timedelta = dt.timedelta(minutes=2), limi
     return payout_receipts_issue(payout_ids=list(waiting))
 
 
-def receipts_queue(*, payout_ids: Sequence[int]) -> None:
-    """Queue receipts for payouts the caller's transaction marks paid, to be issued after it commits.
-
-    Called inside the payment transaction: costs one on_commit callback, no
-    query. `robust`: a broker that is down must not fail the payment (the
-    sweep issues the receipt later).
-    """
-    from reserves.tasks import payout_receipts_issue as task
-
-    ids = list(payout_ids)
-    for start in range(0, len(ids), TASK_CHUNK):
-        transaction.on_commit(partial(task.delay, ids[start : start + TASK_CHUNK]), robust=True)
-
-
 # --- Reading ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReceiptSummary:
-    """What a list of receipts shows, read from the signed document."""
-
-    receipt: Receipt
-    payout_id: int
-    round: int
-    amount_jpy: int
-    by_source_jpy: dict[str, int]
-    paid_at: dt.datetime
-    issued_at: dt.datetime
-    audit_seq: int
-
-    @property
-    def id(self) -> str:
-        return str(self.receipt.id)
-
-
-def _summary(receipt: Receipt) -> ReceiptSummary:
-    payload = receipt.document["payload"]
-    return ReceiptSummary(
-        receipt=receipt,
-        payout_id=payload["payout_id"],
-        round=payload["round"],
-        amount_jpy=payload["amount_jpy"],
-        by_source_jpy=payload["by_source_jpy"],
-        paid_at=dt.datetime.fromisoformat(payload["paid_at"]),
-        issued_at=receipt.issued_at,
-        audit_seq=receipt.document["audit_seq"],
-    )
-
-
-def payout_receipts_for_claim(*, claim_ref: str) -> list[ReceiptSummary]:
-    """The receipts of a claim's payouts, oldest payout first (found through the entitlement's unique index)."""
-    payout_ids = [
-        str(pk)
-        for pk in Payout.objects.filter(entitlement__claim_ref=claim_ref, status=Payout.Status.PAID)
-        .order_by("id")
-        .values_list("id", flat=True)
-    ]
-    receipts = {r.subject_id: r for r in Receipt.objects.filter(subject_type=SUBJECT_TYPE, subject_id__in=payout_ids)}
-    return [_summary(receipts[pk]) for pk in payout_ids if pk in receipts]
-
-
-def payout_receipt_for_claim(*, claim_ref: str, receipt_id: str) -> Receipt:
-    """One receipt of the claim's payouts; NotFound for any other id (another claim's receipt included)."""
-    for summary in payout_receipts_for_claim(claim_ref=claim_ref):
-        if summary.id == str(receipt_id):
-            return summary.receipt
-    raise NotFound("not_found", "No such receipt.")
-
-
-def payout_receipt_get(*, payout_id: int) -> Receipt:
-    receipt = Receipt.objects.filter(subject_type=SUBJECT_TYPE, subject_id=str(payout_id)).first()
-    if receipt is None:
-        raise NotFound("not_found", "This payout has no receipt yet.")
-    return receipt
-
-
-def receipt_ids_for_payouts(*, payout_ids: Sequence[int]) -> dict[int, str]:
-    """payout id -> receipt id, for the payouts among `payout_ids` that have a receipt (one query)."""
-    return {
-        int(subject_id): str(receipt_id)
-        for subject_id, receipt_id in Receipt.objects.filter(
-            subject_type=SUBJECT_TYPE, subject_id__in=[str(pk) for pk in payout_ids]
-        ).values_list("subject_id", "id")
-    }

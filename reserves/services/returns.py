@@ -21,18 +21,22 @@ Lock order: payouts (by id), entitlements, ledger accounts, audit chain head.
 
 import re
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import EventInput, event_record, events_record
+from audit.services import Actor, EventInput, event_record, events_record
 from core.bulk import rows_update
+from core.dispatch import enqueue_after_commit
 from core.errors import Conflict, NotFound
+from core.locks import locked
+from core.types import User
 from reserves import ledger, signals
+from reserves.engine.chunks import in_kind_lines
 from reserves.models import Account, Entitlement, IncidentFund, Payout
 from reserves.rails import rail_name_for
+from reserves.services.entitlements import entitlement_payee_apply
 
 _RESEND_SUFFIX = re.compile(r":s(\d+)$")
 
@@ -53,7 +57,7 @@ def unclaimed_account(fund: IncidentFund) -> Account:
     )
 
 
-def payouts_mark_returned(*, actor: Any, returns: list[Return]) -> None:
+def payouts_mark_returned(*, actor: User | Actor, returns: list[Return]) -> None:
     """Mark submitted or paid payouts returned. Caller's transaction; the payout rows are locked by the caller.
 
     Paid ones get a compensating transfer paid -> allocated. One audit event per payout.
@@ -133,7 +137,7 @@ def resend_key(payout: Payout) -> str:
 
 
 @transaction.atomic
-def payout_resend(*, actor: Any, payout_id: int, payee: Any, reason: str = "") -> Payout:
+def payout_resend(*, actor: User | Actor, payout_id: int, payee: Any, reason: str = "") -> Payout:
     """Send a returned (or unclaimed) payout again to the claimant's corrected payee; returns the new payout.
 
     May run inside the caller's transaction (claims marks its correction applied in the same one).
@@ -142,16 +146,12 @@ def payout_resend(*, actor: Any, payout_id: int, payee: Any, reason: str = "") -
     when the payout is not returned or unclaimed, in particular when it was
     already resent: the database allows one resend per payout.
     """
-    from reserves.allocation import _in_kind
-    from reserves.services import entitlement_payee_apply
-    from reserves.tasks import payouts_send
-
-    payout = Payout.objects.select_for_update(of=("self",), no_key=True).filter(pk=payout_id).first()
+    payout = locked(Payout.objects).filter(pk=payout_id).first()
     if payout is None:
         raise NotFound("not_found", "No such payout.")
     if payout.status not in (Payout.Status.RETURNED, Payout.Status.UNCLAIMED):
         raise Conflict("not_returned", f"Payout {payout.pk} is {payout.status}; only a returned payout is resent.")
-    entitlement = Entitlement.objects.select_for_update(of=("self",), no_key=True).get(pk=payout.entitlement_id)
+    entitlement = locked(Entitlement.objects).get(pk=payout.entitlement_id)
     entitlement = entitlement_payee_apply(actor=actor, entitlement=entitlement, payee=payee)
     fund = IncidentFund.objects.select_related("allocated_account").get(pk=payout.fund_id)
     if payout.status == Payout.Status.UNCLAIMED:
@@ -178,7 +178,7 @@ def payout_resend(*, actor: Any, payout_id: int, payee: Any, reason: str = "") -
         breakdown=payout.breakdown,
         method=entitlement.payee_method,
         rail=rail_name_for(entitlement.payee_method),
-        in_kind=_in_kind(
+        in_kind=in_kind_lines(
             method=entitlement.payee_method,
             payee=entitlement.payee,
             lines=entitlement.lines,
@@ -206,5 +206,5 @@ def payout_resend(*, actor: Any, payout_id: int, payee: Any, reason: str = "") -
             "reason": reason,
         },
     )
-    transaction.on_commit(partial(payouts_send.delay, [resend.pk]))
+    enqueue_after_commit("reserves.payouts_send", [resend.pk])
     return resend

@@ -1,11 +1,12 @@
 """Staff pages: the reserve, incident funding panels, payouts. Thin: forms in, services called, errors shown."""
 
-import csv
+import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,9 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.views import receipt_json_response, receipt_page_response
+from core.dispatch import enqueue
 from core.errors import ApplicationError
-from core.roles import staff_required
-from reserves import charts, receipts, selectors, services
+from core.exports import Column, stream_csv
+from core.roles import signed_in_user, staff_required
+from reserves import selectors, services
 from reserves.forms import (
     CustodyForm,
     DecisionForm,
@@ -26,7 +29,12 @@ from reserves.forms import (
     PolicyForm,
     RecoveryForm,
 )
-from reserves.models import ZenginFile
+from reserves.selectors import receipts as receipt_selectors
+from reserves.selectors.rails import zengin_files_awaiting_results
+from reserves.services.receipts import PAYLOAD_LABELS
+from reserves.views.charts import progress_chart, reserve_chart, sources_chart
+
+RESERVE_CHART_DAYS = 90  # the staff page's chart: the same daily history the regulator sees, last 90 days
 
 
 def _require(request: HttpRequest, perm: str) -> None:
@@ -52,13 +60,14 @@ def _fail(request: HttpRequest, exc: ApplicationError) -> None:
 def reserve_page(request: HttpRequest) -> HttpResponse:
     """The reserve: position against the minimum, fundings (maker-checker), custody value, policies."""
     position = selectors.reserve_position()
-    history = selectors.reserve_history()
+    today = timezone.localdate()
+    series = selectors.reserve_series(since=today - dt.timedelta(days=RESERVE_CHART_DAYS - 1), until=today)
     return render(
         request,
         "reserves/reserve.html",
         {
             "position": position,
-            "chart": charts.line_points(history),
+            "chart": reserve_chart(series),
             "fundings": selectors.funding_list()[:50],
             "policies": selectors.policy_list(),
             "funding_form": FundingForm(),
@@ -81,7 +90,9 @@ def funding_request(request: HttpRequest) -> HttpResponse:
     else:
         try:
             funding = services.funding_request(
-                actor=request.user, idempotency_key=request.POST.get("idempotency_key", ""), **form.cleaned_data
+                actor=signed_in_user(request),
+                idempotency_key=request.POST.get("idempotency_key", ""),
+                **form.cleaned_data,
             )
             messages.success(
                 request,
@@ -101,10 +112,12 @@ def funding_decide(request: HttpRequest, funding_id: int, decision: str) -> Http
     try:
         funding = selectors.funding_get(funding_id=funding_id)
         if decision == "approve":
-            services.funding_approve(actor=request.user, funding=funding)
+            services.funding_approve(actor=signed_in_user(request), funding=funding)
             messages.success(request, _("Funding approved: the reserve holds the money now."))
         else:
-            services.funding_reject(actor=request.user, funding=funding, reason=form.cleaned_data.get("reason", ""))
+            services.funding_reject(
+                actor=signed_in_user(request), funding=funding, reason=form.cleaned_data.get("reason", "")
+            )
             messages.success(request, _("Funding rejected."))
     except ApplicationError as exc:
         _fail(request, exc)
@@ -117,7 +130,7 @@ def custody_record(request: HttpRequest) -> HttpResponse:
     _require(request, "fund_reserve")
     form = CustodyForm(request.POST)
     if form.is_valid():
-        services.custody_value_record(actor=request.user, **form.cleaned_data)
+        services.custody_value_record(actor=signed_in_user(request), **form.cleaned_data)
         messages.success(request, _("Custody value recorded."))
     else:
         messages.error(request, form.errors.as_text())
@@ -133,7 +146,9 @@ def policy_register(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("The policy is invalid: %(e)s") % {"e": form.errors.as_text()})
     else:
         try:
-            policy = services.policy_register(actor=request.user, data=services.PolicyInput(**form.cleaned_data))
+            policy = services.policy_register(
+                actor=signed_in_user(request), data=services.PolicyInput(**form.cleaned_data)
+            )
             messages.success(request, _("Policy %(n)s registered.") % {"n": policy.policy_number})
         except ApplicationError as exc:
             _fail(request, exc)
@@ -150,15 +165,6 @@ def fund_page(request: HttpRequest, code: str) -> HttpResponse:
     """The incident funding panel."""
     fund = selectors.fund_get(incident_code=code)
     summary = selectors.fund_summary(fund=fund)
-    basis = max(summary.loss_basis_jpy, 1)
-    css = ["src-reserve", "src-l1", "src-l2", "src-l3"]
-    planned = [charts.Bar(s.label, s.planned_jpy, css[min(i, 3)]) for i, s in enumerate(summary.sources)]
-    planned.append(charts.Bar(_("Shortfall"), max(0, summary.shortfall_jpy), "src-short"))
-    progress = [
-        charts.Bar(_("Paid"), summary.paid_jpy, "src-paid"),
-        charts.Bar(_("Allocated, not yet paid"), summary.allocated_jpy - summary.paid_jpy, "src-alloc"),
-        charts.Bar(_("Not yet funded"), max(0, summary.registered_jpy - summary.allocated_jpy), "src-short"),
-    ]
     replay = None
     if request.GET.get("replay") and summary.allocation:
         replay = selectors.allocation_replay(allocation=summary.allocation)
@@ -169,8 +175,8 @@ def fund_page(request: HttpRequest, code: str) -> HttpResponse:
         {
             "fund": fund,
             "s": summary,
-            "planned_bars": charts.stacked(planned, total=basis),
-            "progress_bars": charts.stacked(progress, total=max(summary.registered_jpy, 1)),
+            "sources_chart": sources_chart(summary),
+            "progress_chart": progress_chart(summary),
             "replay": replay,
             "now": now,
             "settings_form": FundSettingsForm(
@@ -178,7 +184,7 @@ def fund_page(request: HttpRequest, code: str) -> HttpResponse:
             ),
             "can_manage": request.user.has_perm("reserves.manage_payouts"),
             "can_manage_policy": request.user.has_perm("reserves.manage_policy"),
-            "zengin_files": ZenginFile.objects.filter(status=ZenginFile.Status.WRITTEN)[:20],
+            "zengin_files": zengin_files_awaiting_results()[:20],
         },
     )
 
@@ -195,18 +201,19 @@ def fund_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
             if not form.is_valid():
                 messages.error(request, form.errors.as_text())
                 return redirect("reserves:fund", code=code)
-            services.incident_fund_configure(actor=request.user, fund=fund, **form.cleaned_data)
+            services.incident_fund_configure(actor=signed_in_user(request), fund=fund, **form.cleaned_data)
             messages.success(request, _("Fund settings saved."))
         elif action in ("hold", "release"):
             services.incident_fund_hold(
-                actor=request.user, fund=fund, on_hold=action == "hold", reason=request.POST.get("reason", "")
+                actor=signed_in_user(request),
+                fund=fund,
+                on_hold=action == "hold",
+                reason=request.POST.get("reason", ""),
             )
             messages.success(request, _("Payouts held.") if action == "hold" else _("Payouts released."))
         else:
-            from reserves.tasks import incident_allocate, payouts_sweep
-
-            incident_allocate.delay(fund.incident_code, f"requested by {request.user.get_username()}")
-            payouts_sweep.delay()  # and send whatever is due (retries waiting, orphans)
+            enqueue("reserves.incident_allocate", fund.incident_code, f"requested by {request.user.get_username()}")
+            enqueue("reserves.payouts_sweep")  # and send whatever is due (retries waiting, orphans)
             messages.success(request, _("Allocation queued."))
     except ApplicationError as exc:
         _fail(request, exc)
@@ -225,14 +232,14 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
     data, now = form.cleaned_data, timezone.now()
     try:
         if data["action"] == "notice":
-            services.recovery_notice_record(actor=request.user, recovery=recovery, sent_at=now)
+            services.recovery_notice_record(actor=signed_in_user(request), recovery=recovery, sent_at=now)
         elif data["action"] == "proof":
-            services.recovery_proof_record(actor=request.user, recovery=recovery, submitted_at=now)
+            services.recovery_proof_record(actor=signed_in_user(request), recovery=recovery, submitted_at=now)
         elif data["action"] == "deny":
-            services.recovery_deny(actor=request.user, recovery=recovery, reason=data.get("reason") or "")
+            services.recovery_deny(actor=signed_in_user(request), recovery=recovery, reason=data.get("reason") or "")
         else:
             services.recovery_settle(
-                actor=request.user,
+                actor=signed_in_user(request),
                 recovery=recovery,
                 amount_jpy=data.get("amount_jpy") or 0,
                 reference=data.get("reference") or "",
@@ -243,43 +250,24 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
     return redirect("reserves:fund", code=recovery.fund.incident_code)
 
 
-def _payout_rows(queryset):
-    yield [
-        "id",
-        "incident",
-        "claim_ref",
-        "account",
-        "round",
-        "amount_jpy",
-        "status",
-        "attempts",
-        "rail",
-        "reference",
-        "error",
-    ]
-    for p in queryset.iterator(chunk_size=2000):
-        yield [
-            p.pk,
-            p.fund.incident_code,
-            p.claim_ref,
-            p.entitlement.customer_account_id,
-            p.allocation.seq,
-            p.amount_jpy,
-            p.status,
-            p.attempts,
-            p.rail,
-            p.rail_reference,
-            p.last_error,
-        ]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+# The staff payout list as a download (the one CSV writer: core.exports).
+PAYOUT_CSV_COLUMNS = [
+    Column("id", lambda p: p.pk),
+    Column("incident", lambda p: p.fund.incident_code),
+    Column("claim_ref"),
+    Column("account", lambda p: p.entitlement.customer_account_id),
+    Column("round", lambda p: p.allocation.seq),
+    Column("amount_jpy"),
+    Column("status"),
+    Column("attempts"),
+    Column("rail"),
+    Column("reference", lambda p: p.rail_reference),
+    Column("error", lambda p: p.last_error),
+]
 
 
 @staff_required
-def payout_list_page(request: HttpRequest) -> HttpResponse:
+def payout_list_page(request: HttpRequest) -> HttpResponseBase:
     """Payouts with filters, sorting, CSV export and retry of failures."""
     form = PayoutFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -292,16 +280,8 @@ def payout_list_page(request: HttpRequest) -> HttpResponse:
         sort=filters.get("sort") or None,
     )
     if request.GET.get("format") == "csv":
-        writer = csv.writer(_Echo())
-        response = StreamingHttpResponse(
-            (writer.writerow(row) for row in _payout_rows(queryset)), content_type="text/csv"
-        )
-        response["Content-Disposition"] = 'attachment; filename="payouts.csv"'
-        return response
+        return stream_csv(rows=queryset, columns=PAYOUT_CSV_COLUMNS, filename="payouts.csv")
     page = Paginator(queryset, 50).get_page(request.GET.get("page"))
-    receipt_ids = receipts.receipt_ids_for_payouts(payout_ids=[p.pk for p in page])
-    for payout in page:
-        payout.receipt_id = receipt_ids.get(payout.pk)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -311,6 +291,7 @@ def payout_list_page(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
+            "receipt_ids": receipt_selectors.receipt_ids_for_payouts(payout_ids=[p.pk for p in page]),
             "failed_count": selectors.payout_list(
                 incident_code=filters.get("incident") or None, status="failed"
             ).count(),
@@ -323,11 +304,11 @@ def payout_list_page(request: HttpRequest) -> HttpResponse:
 def payout_receipt_page(request: HttpRequest, payout_id: int) -> HttpResponse:
     """A paid payout's signed receipt, printable (404 while it has none)."""
     _require(request, "view_money")
-    receipt = receipts.payout_receipt_get(payout_id=payout_id)
+    receipt = receipt_selectors.payout_receipt_get(payout_id=payout_id)
     return receipt_page_response(
         request,
         receipt=receipt,
-        labels=receipts.PAYLOAD_LABELS,
+        labels={name: str(label) for name, label in PAYLOAD_LABELS.items()},
         download_url=reverse("reserves:payout-receipt-download", kwargs={"payout_id": payout_id}),
         back_url=reverse("reserves:payouts"),
     )
@@ -336,7 +317,7 @@ def payout_receipt_page(request: HttpRequest, payout_id: int) -> HttpResponse:
 @staff_required
 def payout_receipt_download(request: HttpRequest, payout_id: int) -> HttpResponse:
     _require(request, "view_money")
-    return receipt_json_response(receipt=receipts.payout_receipt_get(payout_id=payout_id))
+    return receipt_json_response(receipt=receipt_selectors.payout_receipt_get(payout_id=payout_id))
 
 
 @require_POST
@@ -352,7 +333,9 @@ def payout_retry(request: HttpRequest) -> HttpResponse:
     else:
         ids = [int(i) for i in request.POST.getlist("payout_id") if i.isdigit()]
     try:
-        payouts = services.payouts_retry(actor=request.user, payout_ids=ids, reason=request.POST.get("reason", ""))
+        payouts = services.payouts_retry(
+            actor=signed_in_user(request), payout_ids=ids, reason=request.POST.get("reason", "")
+        )
         messages.success(request, _("%(n)s payouts will be sent again.") % {"n": len(payouts)})
     except ApplicationError as exc:
         _fail(request, exc)

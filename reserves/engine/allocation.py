@@ -1,0 +1,326 @@
+"""Allocation rounds: the waterfall over an incident's loss basis, the reserve's tranche drawn, insurers' recoveries
+opened, and a new round (the level every claimant is brought up to) stored when anything changed.
+
+`allocation_run` holds the fund row (FOR NO KEY UPDATE) while it works, so one
+round is decided at a time; it queues the chunk workers (engine/chunks.py) after commit.
+"""
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Sum
+from django.db.models.functions import Greatest
+
+from audit.services import Actor, event_record
+from core.dispatch import enqueue_after_commit
+from core.errors import NotFound
+from core.locks import locked
+from core.types import User
+from reserves import ledger
+from reserves.models import Allocation, Entitlement, IncidentFund, InsurancePolicy, RecoveryClaim, Transfer
+from reserves.waterfall import RULE_VERSION, PolicyTerms, claimant_target, rate_of, waterfall, waterfall_inputs
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """The same day and time `months` later (the month's last day when it is shorter)."""
+
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def draw_segments(*, fund: IncidentFund) -> list[tuple[str, int]]:
+    """The money drawn into the incident's pool, in order: [("reserve", 900), ("policy:TM-1", 300), ...]."""
+    reserve_id = ledger.reserve_account().id
+    rows = list(
+        Transfer.objects.filter(credit_account_id=fund.pool_account_id)
+        .order_by("id")
+        .values_list("debit_account_id", "amount_jpy")
+    )
+    numbers = dict(
+        InsurancePolicy.objects.filter(account_id__in={a for a, _ in rows}).values_list("account_id", "policy_number")
+    )
+    return [("reserve" if a == reserve_id else f"policy:{numbers.get(a, a)}", amount) for a, amount in rows]
+
+
+def pool_split(position: int, amount: int, segments: list[tuple[str, int]]) -> dict[str, int]:
+    """Which sources the money in [position, position + amount) of the pool came from."""
+    result: dict[str, int] = defaultdict(int)
+    start = 0
+    for key, size in segments:
+        end = start + size
+        overlap = min(end, position + amount) - max(start, position)
+        if overlap > 0:
+            result[key] += overlap
+        start = end
+    if sum(result.values()) != amount:
+        raise RuntimeError("allocation beyond the funds drawn into the pool")
+    return dict(result)
+
+
+def _targets_total(*, fund_id: int, level: int, base_total: int, loss_basis: int) -> int:
+    """Sum over admitted entitlements of max(already allocated, target at `level`)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT COALESCE(SUM(GREATEST(allocated_jpy, CASE
+                    WHEN %(level)s >= %(loss)s THEN eligible_jpy
+                    WHEN %(level)s <= %(base)s THEN
+                        CASE WHEN %(base)s = 0 THEN 0 ELSE div(base_jpy::numeric * %(level)s, %(base)s) END
+                    ELSE base_jpy
+                        + div((eligible_jpy - base_jpy)::numeric * (%(level)s - %(base)s), %(loss)s - %(base)s)
+                END)), 0)
+                FROM reserves_entitlement WHERE fund_id = %(fund)s AND admitted_round IS NOT NULL
+                """,
+                {"level": level, "loss": loss_basis, "base": base_total, "fund": fund_id},
+            )
+            return int(cursor.fetchone()[0])
+    rows = Entitlement.objects.filter(fund_id=fund_id, admitted_round__isnull=False).values_list(
+        "eligible_jpy", "base_jpy", "allocated_jpy"
+    )
+    return sum(
+        max(
+            a,
+            claimant_target(
+                eligible_jpy=e, base_jpy=b, level_jpy=level, base_total_jpy=base_total, loss_basis_jpy=loss_basis
+            ),
+        )
+        for e, b, a in rows
+    )
+
+
+def _level(*, fund_id: int, funds: int, base_total: int, loss_basis: int) -> int:
+    """The highest level <= funds whose targets (never below what is already allocated) fit in the funds."""
+    level = min(funds, loss_basis)
+    if _targets_total(fund_id=fund_id, level=level, base_total=base_total, loss_basis=loss_basis) <= funds:
+        return level
+    low, high = 0, level
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _targets_total(fund_id=fund_id, level=middle, base_total=base_total, loss_basis=loss_basis) <= funds:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _policies_lock(fund: IncidentFund) -> list[tuple[InsurancePolicy, int]]:
+    """Policies in force at detection, locked in id order, with what other incidents already claimed of each."""
+    policies = list(
+        locked(InsurancePolicy.objects)
+        .filter(period_start__lte=fund.detected_at, period_end__gt=fund.detected_at)
+        .order_by("id")
+    )
+    used = policy_aggregate_used(policy_ids=[p.pk for p in policies], exclude_fund_id=fund.pk)
+    return [(p, used.get(p.pk, 0)) for p in policies]
+
+
+def policy_aggregate_used(*, policy_ids: list[int] | None = None, exclude_fund_id: int | None = None) -> dict[int, int]:
+    """policy id -> yen of its aggregate limit used: per recovery claim the larger of claimed and settled, summed.
+
+    The waterfall leaves out the incident it is running for (`exclude_fund_id`);
+    the regulator's view counts every incident.
+    """
+    recoveries = RecoveryClaim.objects.all()
+    if policy_ids is not None:
+        recoveries = recoveries.filter(policy_id__in=policy_ids)
+    if exclude_fund_id is not None:
+        recoveries = recoveries.exclude(fund_id=exclude_fund_id)
+    rows = (
+        recoveries.values("policy")
+        .annotate(used=Sum(Greatest("amount_claimed_jpy", "settled_jpy")))
+        .order_by()
+        .values_list("policy", "used")
+    )
+    return {policy_id: int(used or 0) for policy_id, used in rows}
+
+
+def aggregate_remaining_jpy(*, policy: InsurancePolicy, used_jpy: int) -> int:
+    """What is left of a policy's aggregate limit after `used_jpy` (never below zero)."""
+    return max(0, policy.aggregate_limit_jpy - used_jpy)
+
+
+def fund_lagging(fund_id: int, seq: int) -> bool:
+    return Entitlement.objects.filter(fund_id=fund_id, admitted_round__isnull=False, round__lt=seq).exists()
+
+
+def _queue_drainers(fund: IncidentFund) -> None:
+    """After commit, start PAYOUT_PARALLEL_TASKS chunk workers on the fund's round."""
+    for _ in range(max(1, settings.PAYOUT_PARALLEL_TASKS)):
+        enqueue_after_commit("reserves.payouts_process", fund.pk)
+
+
+@transaction.atomic(durable=True)
+def allocation_run(*, actor: User | Actor | None, incident_code: str, reason: str = "") -> Allocation | None:
+    """Run the waterfall for an incident and start a new round if anything changed (see the module doc).
+
+    Returns the current round (None while nothing was ever allocated or the
+    fund is on hold). Safe to call any number of times, from any worker.
+    """
+    fund = locked(IncidentFund.objects).filter(incident_code=incident_code).first()
+    if fund is None:
+        raise NotFound("fund_not_open", f"No incident fund is open for {incident_code}.")
+    current = fund.allocations.filter(seq=fund.round).first() if fund.round else None
+    if fund.on_hold:
+        return current
+    policies = _policies_lock(fund)
+    recoveries = {r.policy_id: r for r in locked(RecoveryClaim.objects).filter(fund=fund).order_by("id")}
+    seq = fund.round + 1
+    admitted = Entitlement.objects.filter(fund=fund, admitted_round__isnull=True).update(admitted_round=seq)
+    stats = Entitlement.objects.filter(fund=fund, admitted_round__isnull=False).aggregate(
+        count=Count("id"), eligible=Sum("eligible_jpy"), base=Sum("base_jpy")
+    )
+    claimants, eligible_total, base_total = stats["count"], int(stats["eligible"] or 0), int(stats["base"] or 0)
+    loss_basis = max(fund.expected_loss_jpy, eligible_total)
+
+    reserve = ledger.reserve_account()
+    accounts = ledger.accounts_lock(ids=[reserve.id, fund.pool_account_id])
+    segments = draw_segments(fund=fund)
+    drawn_reserve = sum(amount for key, amount in segments if key == "reserve")
+    drawn_insurance = sum(amount for key, amount in segments if key != "reserve")
+    terms = [
+        PolicyTerms(
+            key=p.policy_number,
+            layer_order=p.layer_order,
+            retention_jpy=p.retention_jpy,
+            per_occurrence_limit_jpy=p.per_occurrence_limit_jpy,
+            aggregate_remaining_jpy=aggregate_remaining_jpy(policy=p, used_jpy=used),
+            coinsurance_share=p.coinsurance_share,
+        )
+        for p, used in policies
+    ]
+    wf_inputs = waterfall_inputs(
+        eligible_loss_jpy=loss_basis,
+        reserve_available_jpy=accounts[reserve.id].balance_jpy + drawn_reserve,
+        policies=terms,
+    )
+    result = waterfall(
+        eligible_loss_jpy=loss_basis, reserve_available_jpy=wf_inputs["reserve_available_jpy"], policies=terms
+    )
+    # Insurer money already received counts first: the reserve never draws what is already covered.
+    reserve_target = max(drawn_reserve, min(result.reserve_jpy, loss_basis - drawn_insurance))
+    reserve_delta = reserve_target - drawn_reserve
+    if reserve_delta > 0:
+        ledger.transfers_post(
+            transfers=[
+                ledger.TransferInput(
+                    f"draw:{fund.pk}:reserve:r{seq}",
+                    reserve,
+                    fund.pool_account,
+                    reserve_delta,
+                    "draw",
+                    fund.incident_code,
+                    f"reserve tranche, round {seq}",
+                )
+            ]
+        )
+    _recoveries_update(fund=fund, policies=[p for p, _ in policies], result=result, recoveries=recoveries)
+    funds = reserve_target + drawn_insurance
+    level = _level(fund_id=fund.pk, funds=funds, base_total=base_total, loss_basis=loss_basis)
+    unchanged = current is not None and (
+        (current.level_jpy, current.loss_basis_jpy, current.base_total_jpy, current.planned_jpy)
+        == (level, loss_basis, base_total, result.covered_jpy)
+    )
+    if unchanged and not admitted and not reserve_delta:
+        if fund_lagging(fund.pk, fund.round):
+            _queue_drainers(fund)
+        return current
+    allocation = Allocation.objects.create(
+        fund=fund,
+        seq=seq,
+        rule_version=RULE_VERSION,
+        reason=reason[:64],
+        inputs={
+            "waterfall": wf_inputs,
+            "claimants": {
+                "count": claimants,
+                "eligible_total_jpy": eligible_total,
+                "expected_loss_jpy": fund.expected_loss_jpy,
+                "base_amount_jpy": fund.base_amount_jpy,
+                "base_total_jpy": base_total,
+            },
+            "funds": {"reserve_drawn_jpy": reserve_target, "insurance_received_jpy": drawn_insurance},
+        },
+        result={
+            "waterfall": result.as_dict(),
+            "level_jpy": level,
+            "paid_rate": str(rate_of(level, loss_basis)),
+            "planned_rate": str(result.distribution_rate),
+        },
+        claimant_count=claimants,
+        eligible_total_jpy=eligible_total,
+        loss_basis_jpy=loss_basis,
+        base_total_jpy=base_total,
+        funds_jpy=funds,
+        level_jpy=level,
+        planned_jpy=result.covered_jpy,
+        created_by=Actor.of(actor).name,
+    )
+    fund.round = seq
+    fund.save(update_fields=["round"])
+    event_record(
+        actor=actor,
+        action="allocation.round",
+        subject=fund,
+        data={
+            "round": seq,
+            "reason": reason,
+            "rule_version": RULE_VERSION,
+            "admitted": admitted,
+            "reserve_drawn_jpy": reserve_delta,
+            "after": allocation.result,
+        },
+    )
+    _queue_drainers(fund)
+    return allocation
+
+
+def _recoveries_update(
+    *, fund: IncidentFund, policies: list[InsurancePolicy], result: Any, recoveries: dict[int, RecoveryClaim]
+) -> None:
+    """Open a recovery claim for each policy that bears something; keep each claim's amount in step."""
+    borne = dict(result.policies)
+    for policy in policies:
+        bears = borne.get(policy.policy_number, 0)
+        recovery = recoveries.get(policy.pk)
+        if recovery is None and bears > 0:
+            recovery = RecoveryClaim.objects.create(
+                fund=fund,
+                policy=policy,
+                amount_claimed_jpy=bears,
+                notice_due_at=fund.detected_at + dt.timedelta(days=settings.RECOVERY_NOTICE_DAYS),
+                proof_due_at=add_months(fund.detected_at, settings.RECOVERY_PROOF_MONTHS),
+            )
+            event_record(
+                actor=None,
+                action="recovery.opened",
+                subject=recovery,
+                data={
+                    "after": {
+                        "policy_number": policy.policy_number,
+                        "amount_claimed_jpy": bears,
+                        "notice_due_at": recovery.notice_due_at,
+                        "proof_due_at": recovery.proof_due_at,
+                    }
+                },
+            )
+        elif recovery is not None and recovery.status != RecoveryClaim.Status.DENIED:
+            amount = max(bears, recovery.settled_jpy)
+            if amount != recovery.amount_claimed_jpy:
+                before = {"amount_claimed_jpy": recovery.amount_claimed_jpy, "status": recovery.status}
+                recovery.amount_claimed_jpy = amount
+                if recovery.status == RecoveryClaim.Status.SETTLED and amount > recovery.settled_jpy:
+                    # The loss grew after the insurer paid: the rest is claimed again (proof already given).
+                    recovery.status = RecoveryClaim.Status.PROOF_SUBMITTED
+                recovery.save(update_fields=["amount_claimed_jpy", "status"])
+                event_record(
+                    actor=None,
+                    action="recovery.amount_changed",
+                    subject=recovery,
+                    data={"before": before, "after": {"amount_claimed_jpy": amount, "status": recovery.status}},
+                )

@@ -1,0 +1,70 @@
+"""Reads of the reserves app, one module per subject.
+
+    reserve         the reserve's position against its minimum, now and per day (staff and regulators alike),
+                    its movements, fundings and policies
+    funds           an incident fund's panel: who bears what, paid over time, round replays
+    payouts         the staff payout list, one payout, one recovery claim
+    payout_history  the regulator's payout history, its totals and exports
+    insurance       the regulator's view of insurance usage
+    report          the reserves part of the quarterly report
+    reconcile       the ledger reconciliation
+    rails           rail health, files awaiting results, returned and unclaimed payouts
+    receipts        signed payout receipts of a claim or a payout
+    handoff         for claims: which claims reserves knows, at what amount, which it paid
+
+Callers use this package for the common reads (`from reserves import selectors`) or a module by name.
+"""
+
+from reserves.selectors.funds import (
+    FundSummary,
+    Source,
+    allocation_replay,
+    first_paid_at,
+    fund_get,
+    fund_list,
+    fund_summary,
+    paid_by_source,
+    paid_per_day,
+    paid_reached_at,
+)
+from reserves.selectors.handoff import entitlement_amounts, entitlements_by_ref, paid_payouts
+from reserves.selectors.payouts import PAYOUT_SORTS, payout_get, payout_list, recovery_get
+from reserves.selectors.reconcile import ReconcileReport, ledger_reconcile
+from reserves.selectors.reserve import (
+    ReservePosition,
+    funding_get,
+    funding_list,
+    policy_list,
+    reserve_position,
+    reserve_required_jpy,
+    reserve_series,
+)
+
+__all__ = [
+    "PAYOUT_SORTS",
+    "FundSummary",
+    "ReconcileReport",
+    "ReservePosition",
+    "Source",
+    "allocation_replay",
+    "entitlement_amounts",
+    "entitlements_by_ref",
+    "first_paid_at",
+    "fund_get",
+    "fund_list",
+    "fund_summary",
+    "funding_get",
+    "funding_list",
+    "ledger_reconcile",
+    "paid_by_source",
+    "paid_payouts",
+    "paid_per_day",
+    "paid_reached_at",
+    "payout_get",
+    "payout_list",
+    "policy_list",
+    "recovery_get",
+    "reserve_position",
+    "reserve_required_jpy",
+    "reserve_series",
+]

@@ -1,0 +1,222 @@
+"""Reads of incident funds: the funding panel's summary, what each source bore, payments over time, round replays."""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Count, F, QuerySet, Sum, Window
+from django.db.models.functions import TruncDate
+
+from core.errors import NotFound
+from reserves.engine.allocation import draw_segments
+from reserves.models import Account, Allocation, IncidentFund, InsurancePolicy, Payout, RecoveryClaim
+from reserves.waterfall import claimant_target, rate_of, waterfall_replay
+
+
+@dataclass(frozen=True)
+class SourceTotal:
+    count: int
+    amount_jpy: int
+
+
+def source_totals(*, payouts: QuerySet[Payout], by_fund: bool = False) -> dict:
+    """Payouts and yen per source key over `payouts`: {key: SourceTotal}, or {(fund_id, key): SourceTotal}.
+
+    On PostgreSQL one query expands each payout's breakdown (jsonb_each_text)
+    and groups; elsewhere Python adds the breakdowns up.
+    """
+    rows = payouts.order_by().values("fund_id", "breakdown")
+    totals: dict = {}
+    if connection.vendor == "postgresql":
+        try:
+            inner, params = rows.query.get_compiler(connection=connection).as_sql()
+        except EmptyResultSet:  # e.g. `fund_id__in` an empty set: nothing to add up
+            return totals
+        group = "s.fund_id, b.key" if by_fund else "b.key"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {group}, COUNT(*), SUM(b.value::bigint) FROM ({inner}) s "
+                f"CROSS JOIN LATERAL jsonb_each_text(s.breakdown) b GROUP BY {group}",
+                params,
+            )
+            for *key, count, amount in cursor.fetchall():
+                totals[tuple(key) if by_fund else key[0]] = SourceTotal(int(count), int(amount))
+        return totals
+    counts: dict = defaultdict(int)
+    amounts: dict = defaultdict(int)
+    for fund_id, breakdown in rows.values_list("fund_id", "breakdown").iterator(chunk_size=2000):
+        for key, amount in breakdown.items():
+            name = (fund_id, key) if by_fund else key
+            counts[name] += 1
+            amounts[name] += int(amount)
+    return {name: SourceTotal(counts[name], amounts[name]) for name in counts}
+
+
+def fund_payout_sources(fund: IncidentFund, *, status: str | None = None) -> dict[str, int]:
+    """Yen per source key ("reserve", "policy:<number>") over the fund's payouts (of one status, if given)."""
+    # A resent payout's sources are counted once, on its resend.
+    payouts = fund.payouts.filter(status=status) if status else fund.payouts.exclude(status="resent")
+    return {key: total.amount_jpy for key, total in source_totals(payouts=payouts).items()}
+
+
+def paid_by_source(*, fund: IncidentFund) -> dict[str, int]:
+    """What each source ("reserve", "policy:<number>") has borne in payouts that reached claimants."""
+    return fund_payout_sources(fund, status=Payout.Status.PAID)
+
+
+def paid_per_day(*, fund: IncidentFund) -> list[tuple[dt.date, int]]:
+    """Yen paid to claimants per day (local time), oldest first; days without payments are left out."""
+    rows = (
+        fund.payouts.filter(status=Payout.Status.PAID)
+        .annotate(day=TruncDate("paid_at"))
+        .values("day")
+        .annotate(total=Sum("amount_jpy"))
+        .order_by("day")
+        .values_list("day", "total")
+    )
+    return [(day, int(total)) for day, total in rows]
+
+
+def paid_reached_at(*, fund: IncidentFund, amount_jpy: int) -> dt.datetime | None:
+    """When the running total of paid payouts first reached `amount_jpy` (None if it has not yet)."""
+    if amount_jpy <= 0:
+        return None
+    running = Window(Sum("amount_jpy"), order_by=[F("paid_at").asc(), F("id").asc()])
+    return (
+        fund.payouts.filter(status=Payout.Status.PAID)
+        .annotate(running=running)
+        .filter(running__gte=amount_jpy)
+        .order_by("paid_at", "id")
+        .values_list("paid_at", flat=True)
+        .first()
+    )
+
+
+def first_paid_at(*, fund: IncidentFund) -> dt.datetime | None:
+    return fund.payouts.filter(status=Payout.Status.PAID).order_by("paid_at").values_list("paid_at", flat=True).first()
+
+
+def fund_list() -> QuerySet[IncidentFund]:
+    return IncidentFund.objects.select_related("paid_account", "pool_account", "allocated_account").annotate(
+        claimants=Count("entitlements", distinct=True)
+    )
+
+
+def fund_get(*, incident_code: str) -> IncidentFund:
+    fund = IncidentFund.objects.select_related("pool_account", "allocated_account", "paid_account").filter(
+        incident_code=incident_code
+    )
+    found = fund.first()
+    if found is None:
+        raise NotFound("not_found", f"No incident fund for {incident_code}.")
+    return found
+
+
+@dataclass
+class Source:
+    key: str
+    label: str
+    planned_jpy: int
+    received_jpy: int
+
+
+@dataclass
+class FundSummary:
+    fund: IncidentFund
+    allocation: Allocation | None
+    claimants: int
+    registered_jpy: int
+    loss_basis_jpy: int
+    sources: list[Source]
+    shortfall_jpy: int
+    planned_rate: Decimal
+    paid_rate: Decimal
+    funds_in_hand_jpy: int
+    allocated_jpy: int
+    paid_jpy: int
+    outstanding_jpy: int
+    payouts_by_status: dict[str, int]
+    failed_count: int
+    recoveries: list[RecoveryClaim]
+    rounds: list[Allocation]
+
+
+def fund_summary(*, fund: IncidentFund) -> FundSummary:
+    """Everything the incident funding panel shows."""
+    allocation = fund.allocations.order_by("-seq").first()
+    stats = fund.entitlements.aggregate(count=Count("id"), eligible=Sum("eligible_jpy"), allocated=Sum("allocated_jpy"))
+    registered = int(stats["eligible"] or 0)
+    loss_basis = max(fund.expected_loss_jpy, registered)
+    received: dict[str, int] = defaultdict(int)
+    for key, amount in draw_segments(fund=fund):
+        received[key] += amount
+    planned = dict((allocation.result["waterfall"]["policies"]) if allocation else [])
+    reserve_planned = allocation.result["waterfall"]["reserve_jpy"] if allocation else 0
+    sources = [Source("reserve", "Liability reserve", reserve_planned, received.get("reserve", 0))]
+    for policy in InsurancePolicy.objects.filter(policy_number__in=planned.keys()).order_by("layer_order", "id"):
+        key = f"policy:{policy.policy_number}"
+        sources.append(
+            Source(key, f"{policy.insurer} {policy.policy_number}", planned[policy.policy_number], received.get(key, 0))
+        )
+    by_status = dict(fund.payouts.values("status").annotate(n=Count("id")).values_list("status", "n"))
+    paid = Account.objects.get(pk=fund.paid_account_id).balance_jpy
+    return FundSummary(
+        fund=fund,
+        allocation=allocation,
+        claimants=stats["count"],
+        registered_jpy=registered,
+        loss_basis_jpy=loss_basis,
+        sources=sources,
+        shortfall_jpy=allocation.result["waterfall"]["shortfall_jpy"] if allocation else loss_basis,
+        planned_rate=Decimal(allocation.result["planned_rate"]) if allocation else Decimal(0),
+        paid_rate=rate_of(allocation.level_jpy, allocation.loss_basis_jpy) if allocation else Decimal(0),
+        funds_in_hand_jpy=sum(received.values()),
+        allocated_jpy=int(stats["allocated"] or 0),
+        paid_jpy=paid,
+        outstanding_jpy=registered - paid,
+        payouts_by_status=by_status,
+        failed_count=by_status.get("failed", 0),
+        recoveries=list(fund.recoveries.select_related("policy").order_by("policy__layer_order", "id")),
+        rounds=list(fund.allocations.order_by("-seq")[:20]),
+    )
+
+
+@dataclass(frozen=True)
+class ReplayCheck:
+    ok: bool
+    payouts_checked: int
+    problems: list[str]
+
+
+def allocation_replay(*, allocation: Allocation, limit: int = 1000) -> ReplayCheck:
+    """Replay a round from what was stored: the waterfall from its inputs, and each claimant's amount from the rule."""
+    problems = []
+    again = waterfall_replay(allocation.inputs["waterfall"]).as_dict()
+    if again != allocation.result["waterfall"]:
+        problems.append(
+            f"round {allocation.seq}: the waterfall replays to {again}, stored {allocation.result['waterfall']}"
+        )
+    payouts = list(allocation.payouts.select_related("entitlement").order_by("id")[:limit])
+    earlier = dict(
+        Payout.objects.filter(
+            entitlement_id__in=[p.entitlement_id for p in payouts], allocation__seq__lt=allocation.seq
+        )
+        .values("entitlement")
+        .annotate(s=Sum("amount_jpy"))
+        .values_list("entitlement", "s")
+    )
+    for p in payouts:
+        before = int(earlier.get(p.entitlement_id) or 0)
+        target = claimant_target(
+            eligible_jpy=p.entitlement.eligible_jpy,
+            base_jpy=p.entitlement.base_jpy,
+            level_jpy=allocation.level_jpy,
+            base_total_jpy=allocation.base_total_jpy,
+            loss_basis_jpy=allocation.loss_basis_jpy,
+        )
+        if before + p.amount_jpy != max(before, target):
+            problems.append(f"payout {p.pk} ({p.claim_ref}): ¥{p.amount_jpy:,} but the rule gives ¥{target - before:,}")
+    return ReplayCheck(ok=not problems, payouts_checked=len(payouts), problems=problems[:20])

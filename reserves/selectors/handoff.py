@@ -1,0 +1,27 @@
+"""Reads for claims (the hand-off): which claims reserves knows, at what amount, and which it paid."""
+
+from django.db.models import QuerySet
+
+from reserves.models import Entitlement, Payout
+
+
+def entitlement_amounts(*, claim_refs: list[str]) -> dict[str, int]:
+    """claim_ref -> eligible yen, for the given claims that have an entitlement."""
+    amounts: dict[str, int] = {}
+    for start in range(0, len(claim_refs), 5000):
+        amounts.update(
+            Entitlement.objects.filter(claim_ref__in=claim_refs[start : start + 5000]).values_list(
+                "claim_ref", "eligible_jpy"
+            )
+        )
+    return amounts
+
+
+def entitlements_by_ref() -> QuerySet[Entitlement]:
+    """All entitlements, for callers that join them to their claims by reference (a subquery)."""
+    return Entitlement.objects.all()
+
+
+def paid_payouts() -> QuerySet[Payout]:
+    """Payouts that reached their claimant, for callers that join them by claim reference."""
+    return Payout.objects.filter(status=Payout.Status.PAID)

@@ -1,0 +1,72 @@
+"""Writes of the reserves app, one module per capability. Public services are one durable transaction unless they
+say they run inside the caller's transaction (the hand-off from claims does).
+
+    funding         the liability reserve: fundings and replenishments (maker-checker), the custody value
+    policies        insurance policies and their ledger accounts
+    funds           an incident's fund: opened, configured, held and released
+    entitlements    what approved claims are owed and where each claimant is paid (the contract with claims)
+    recoveries      insurer recoveries: notice, proof of loss, settlement or denial, deadline warnings
+    payout_actions  staff retry of failed payouts
+    returns         payouts that came back: the money back, one resend to corrected details
+    result_imports  the bank's and the wallet system's result files, payout by payout
+    unclaimed       money nobody could receive by the deadline, held for deposit
+    receipts        one signed receipt per paid payout, after the payment commits
+
+The payout engine (allocation, chunks, sending, results) is reserves/engine/.
+"""
+
+from reserves.services.entitlements import (
+    EntitlementInput,
+    EntitlementLine,
+    PayeeInput,
+    entitlement_eligible_raise,
+    entitlement_payee_apply,
+    entitlement_payee_update,
+    entitlements_register,
+)
+from reserves.services.funding import custody_value_record, funding_approve, funding_reject, funding_request
+from reserves.services.funds import incident_fund_configure, incident_fund_hold, incident_fund_open
+from reserves.services.payout_actions import payouts_retry
+from reserves.services.policies import PolicyInput, policy_register
+from reserves.services.receipts import payout_receipts_issue, payout_receipts_sweep
+from reserves.services.recoveries import (
+    recoveries_follow_up,
+    recovery_deny,
+    recovery_notice_record,
+    recovery_proof_record,
+    recovery_settle,
+)
+from reserves.services.result_imports import result_import
+from reserves.services.returns import payout_resend, payouts_mark_returned
+from reserves.services.unclaimed import unclaimed_sweep
+
+__all__ = [
+    "EntitlementInput",
+    "EntitlementLine",
+    "PayeeInput",
+    "PolicyInput",
+    "custody_value_record",
+    "entitlement_eligible_raise",
+    "entitlement_payee_apply",
+    "entitlement_payee_update",
+    "entitlements_register",
+    "funding_approve",
+    "funding_reject",
+    "funding_request",
+    "incident_fund_configure",
+    "incident_fund_hold",
+    "incident_fund_open",
+    "payout_receipts_issue",
+    "payout_receipts_sweep",
+    "payout_resend",
+    "payouts_mark_returned",
+    "payouts_retry",
+    "policy_register",
+    "recoveries_follow_up",
+    "recovery_deny",
+    "recovery_notice_record",
+    "recovery_proof_record",
+    "recovery_settle",
+    "result_import",
+    "unclaimed_sweep",
+]

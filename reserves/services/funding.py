@@ -1,0 +1,154 @@
+"""The liability reserve: fundings and replenishments under maker-checker, and the custody value its minimum follows."""
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.services import Actor, event_record
+from core.errors import ApplicationError, Conflict, NotFound
+from core.locks import locked
+from core.types import User
+from reserves import ledger
+from reserves.models import CustodyValuation, IncidentFund, ReserveFunding
+from reserves.services._shared import actor_of, allocation_after_commit, invalid
+
+
+@transaction.atomic(durable=True)
+def funding_request(
+    *,
+    actor: User | Actor,
+    kind: str,
+    amount_jpy: int,
+    reference: str,
+    note: str = "",
+    idempotency_key: str = "",
+) -> ReserveFunding:
+    """The maker's step: ask for money to go into the reserve. Repeating the same key returns the first request."""
+    who = actor_of(actor)
+    fields: dict[str, list[str]] = {}
+    if kind not in ReserveFunding.Kind.values:
+        fields["kind"] = ["must be funding or replenishment"]
+    if isinstance(amount_jpy, bool) or not isinstance(amount_jpy, int) or amount_jpy <= 0:
+        fields["amount_jpy"] = ["must be a positive whole number of yen"]
+    if not reference.strip() or len(reference) > 100:
+        fields["reference"] = ["required, at most 100 characters (the remittance reference)"]
+    if len(idempotency_key) > 100:
+        fields["idempotency_key"] = ["at most 100 characters"]
+    if fields:
+        raise invalid("The funding request is invalid.", fields)
+
+    def replayed() -> ReserveFunding | None:
+        existing = ReserveFunding.objects.filter(requested_by=who.name, idempotency_key=idempotency_key).first()
+        if existing is not None and (existing.kind, existing.amount_jpy, existing.reference) != (
+            kind,
+            amount_jpy,
+            reference.strip(),
+        ):
+            raise Conflict("idempotency_key_reused", "This Idempotency-Key was used for a different request.")
+        return existing
+
+    if idempotency_key and (existing := replayed()) is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            funding = ReserveFunding.objects.create(
+                kind=kind,
+                amount_jpy=amount_jpy,
+                reference=reference.strip(),
+                note=note,
+                idempotency_key=idempotency_key,
+                requested_by=who.name,
+                requested_by_id=who.id,
+            )
+    except IntegrityError:  # the same key committed by a concurrent request a moment ago
+        existing = replayed()
+        if existing is None:
+            raise
+        return existing
+    event_record(
+        actor=actor,
+        action="reserve.funding_requested",
+        subject=funding,
+        data={"after": {"kind": kind, "amount_jpy": amount_jpy, "reference": funding.reference, "note": note}},
+    )
+    return funding
+
+
+def _funding_lock(funding_id: int) -> ReserveFunding:
+    funding = locked(ReserveFunding.objects).filter(pk=funding_id).first()
+    if funding is None:
+        raise NotFound("not_found", "No such funding request.")
+    if funding.status != ReserveFunding.Status.REQUESTED:
+        raise Conflict("already_decided", f"This funding request is already {funding.status}.")
+    return funding
+
+
+def _check_four_eyes(funding: ReserveFunding, who: Actor) -> None:
+    if who.name == funding.requested_by or (who.id is not None and who.id == funding.requested_by_id):
+        raise ApplicationError("four_eyes", "The checker must be a different person from the maker.", status=403)
+
+
+@transaction.atomic(durable=True)
+def funding_approve(*, actor: User | Actor, funding: ReserveFunding) -> ReserveFunding:
+    """The checker's step: a different person approves; the money moves into the reserve, short incidents top up."""
+    who = actor_of(actor)
+    funding = _funding_lock(funding.pk)
+    _check_four_eyes(funding, who)
+    ledger.transfers_post(
+        transfers=[
+            ledger.TransferInput(
+                idempotency_key=f"funding:{funding.pk}",
+                debit=ledger.exchange_account(),
+                credit=ledger.reserve_account(),
+                amount_jpy=funding.amount_jpy,
+                kind="funding",
+                memo=f"{funding.kind} {funding.reference}"[:200],
+            )
+        ]
+    )
+    funding.status = ReserveFunding.Status.APPROVED
+    funding.decided_by, funding.decided_by_id, funding.decided_at = who.name, who.id, timezone.now()
+    funding.save(update_fields=["status", "decided_by", "decided_by_id", "decided_at"])
+    event_record(
+        actor=actor,
+        action="reserve.funding_approved",
+        subject=funding,
+        data={"before": {"status": "requested"}, "after": {"status": "approved", "amount_jpy": funding.amount_jpy}},
+    )
+    # More money in the reserve can raise the distribution rate of every short incident.
+    for fund in IncidentFund.objects.filter(on_hold=False).exclude(round=0):
+        allocation_after_commit(fund, "reserve funding")
+    return funding
+
+
+@transaction.atomic(durable=True)
+def funding_reject(*, actor: User | Actor, funding: ReserveFunding, reason: str) -> ReserveFunding:
+    who = actor_of(actor)
+    if not reason.strip():
+        raise invalid("Say why the request is rejected.", {"reason": ["required"]})
+    funding = _funding_lock(funding.pk)
+    _check_four_eyes(funding, who)
+    funding.status = ReserveFunding.Status.REJECTED
+    funding.decided_by, funding.decided_by_id, funding.decided_at = who.name, who.id, timezone.now()
+    funding.decision_reason = reason
+    funding.save(update_fields=["status", "decided_by", "decided_by_id", "decided_at", "decision_reason"])
+    event_record(
+        actor=actor,
+        action="reserve.funding_rejected",
+        subject=funding,
+        data={"before": {"status": "requested"}, "after": {"status": "rejected"}, "reason": reason},
+    )
+    return funding
+
+
+@transaction.atomic(durable=True)
+def custody_value_record(*, actor: User | Actor, value_jpy: int, as_of: dt.datetime) -> CustodyValuation:
+    """Record the value of customer assets in custody (the percentage part of the reserve requirement)."""
+    if isinstance(value_jpy, bool) or not isinstance(value_jpy, int) or value_jpy < 0:
+        raise invalid("The custody value is invalid.", {"value_jpy": ["must be a whole number of yen, 0 or more"]})
+    valuation = CustodyValuation.objects.create(as_of=as_of, value_jpy=value_jpy, recorded_by=actor_of(actor).name)
+    event_record(
+        actor=actor, action="reserve.custody_valued", subject=valuation, data={"after": {"value_jpy": value_jpy}}
+    )
+    return valuation

@@ -1,0 +1,55 @@
+"""Staff actions on payouts: retrying failed ones (sent again after commit)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import Actor, EventInput, events_record
+from core.bulk import rows_update
+from core.dispatch import enqueue_after_commit
+from core.errors import Conflict
+from core.locks import locked
+from core.types import User
+from reserves.models import Payout
+
+
+@transaction.atomic(durable=True)
+def payouts_retry(*, actor: User | Actor, payout_ids: list[int], reason: str = "") -> list[Payout]:
+    """Staff retry of failed payouts: back to pending with a fresh attempt count, sent after commit."""
+    payouts = list(locked(Payout.objects).filter(pk__in=payout_ids, status=Payout.Status.FAILED).order_by("id"))
+    if not payouts:
+        raise Conflict("nothing_to_retry", "None of these payouts has failed.")
+    now = timezone.now()
+    for payout in payouts:
+        payout.status, payout.attempts, payout.next_attempt_at, payout.locked_until = "pending", 0, now, None
+        payout.updated_at = now
+    rows_update(
+        model=Payout,
+        columns={
+            "id": [p.pk for p in payouts],
+            "status": ["pending"] * len(payouts),
+            "attempts": [0] * len(payouts),
+            "next_attempt_at": [now] * len(payouts),
+            "locked_until": [None] * len(payouts),
+            "updated_at": [now] * len(payouts),
+        },
+    )
+    events_record(
+        actor=actor,
+        events=[
+            EventInput(
+                "payout.retry",
+                "reserves.payout",
+                str(p.pk),
+                {
+                    "claim_ref": p.claim_ref,
+                    "before": {"status": "failed"},
+                    "after": {"status": "pending"},
+                    "reason": reason,
+                },
+            )
+            for p in payouts
+        ],
+    )
+    ids = [p.pk for p in payouts]
+    enqueue_after_commit("reserves.payouts_send", ids)
+    return payouts
