@@ -1,4 +1,4 @@
-"""The quarterly report to the regulator: sections gathered from every app, written by config/reports.py.
+"""The quarterly report to the regulator: sections gathered from every app, written by core/reports.py.
 
 settings.QUARTERLY_REPORT_SECTIONS lists dotted paths of functions
 `(*, start: datetime, end: datetime) -> list[Section]` (end exclusive). The

@@ -1,10 +1,11 @@
 """`python manage.py bench approvals`: approving one batch of snapshot-matching claims against one at a time."""
 
+import datetime as dt
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
@@ -27,6 +28,7 @@ from claims.models import (
 from claims.services import bulk as bulk_approval
 from core.money import jpy_value
 from core.roles import Role
+from core.types import User
 
 CHUNK = 5000
 
@@ -56,8 +58,8 @@ class _Timed:
             self.seconds += time.perf_counter() - started
 
 
-def bench_staff(name: str, role: Role) -> Any:
-    user = get_user_model().objects.create_user(username=name)
+def bench_staff(name: str, role: Role) -> User:
+    user = User.objects.create_user(username=name)
     user.groups.add(Group.objects.get(name=role))
     return user
 
@@ -89,52 +91,58 @@ def incident_with_bench_claims(*, code: str, prefix: str, customers: int, label:
     with transaction.atomic():
         items = list(by_customer.items())
         for start in tqdm(range(0, len(items), CHUNK), desc=f"filing {label} claims", file=sys.stderr, unit="chunk"):
-            chunk = items[start : start + CHUNK]
-            claims = Claim.objects.bulk_create(
-                [
-                    Claim(
-                        ref=f"{stamp}{start + i:07d}",
-                        incident=incident,
-                        customer_id=customer_id,
-                        idempotency_key=f"bench-{customer_id}",
-                        request_fingerprint="bench",
-                        amount_jpy=sum(jpy_value(q, p) for _, q, p in lines),
-                        submitted_at=now,
-                    )
-                    for i, (customer_id, lines) in enumerate(chunk)
-                ]
-            )
-            ClaimLine.objects.bulk_create(
-                [
-                    ClaimLine(
-                        claim=claim,
-                        asset_id=asset_id,
-                        snapshot_quantity=quantity,
-                        claimed_quantity=quantity,
-                        approved_quantity=quantity,
-                        value_jpy=jpy_value(quantity, price),
-                    )
-                    for claim, (_, lines) in zip(claims, chunk, strict=True)
-                    for asset_id, quantity, price in lines
-                ]
-            )
-            PayoutChoice.objects.bulk_create(
-                [
-                    PayoutChoice(
-                        claim=claim,
-                        method="bank",
-                        bank_code="0001",
-                        bank_name="みずほ",
-                        branch_code="001",
-                        branch_name="東京営業部",
-                        account_type="1",
-                        account_number="1234567",
-                        holder_name_kana="ﾍﾞﾝﾁ",
-                    )
-                    for claim in claims
-                ]
-            )
+            _claims_file(incident=incident, chunk=items[start : start + CHUNK], first=start, stamp=stamp, now=now)
     return incident
+
+
+def _claims_file(
+    *, incident: Incident, chunk: list[tuple[int, list]], first: int, stamp: str, now: dt.datetime
+) -> None:
+    """One chunk of customers' claims, their lines (everything claimed as held) and bank payout choices."""
+    claims = Claim.objects.bulk_create(
+        [
+            Claim(
+                ref=f"{stamp}{first + i:07d}",
+                incident=incident,
+                customer_id=customer_id,
+                idempotency_key=f"bench-{customer_id}",
+                request_fingerprint="bench",
+                amount_jpy=sum(jpy_value(q, p) for _, q, p in lines),
+                submitted_at=now,
+            )
+            for i, (customer_id, lines) in enumerate(chunk)
+        ]
+    )
+    ClaimLine.objects.bulk_create(
+        [
+            ClaimLine(
+                claim=claim,
+                asset_id=asset_id,
+                snapshot_quantity=quantity,
+                claimed_quantity=quantity,
+                approved_quantity=quantity,
+                value_jpy=jpy_value(quantity, price),
+            )
+            for claim, (_, lines) in zip(claims, chunk, strict=True)
+            for asset_id, quantity, price in lines
+        ]
+    )
+    PayoutChoice.objects.bulk_create(
+        [
+            PayoutChoice(
+                claim=claim,
+                method="bank",
+                bank_code="0001",
+                bank_name="みずほ",
+                branch_code="001",
+                branch_name="東京営業部",
+                account_type="1",
+                account_number="1234567",
+                holder_name_kana="ﾍﾞﾝﾁ",
+            )
+            for claim in claims
+        ]
+    )
 
 
 def _cleanup(incident: Incident, prefix: str) -> None:
@@ -157,6 +165,36 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark incidents, claims and users")
 
 
+@dataclass(frozen=True)
+class _BatchTiming:
+    build_seconds: float
+    seconds: float
+    audit_events: int
+    audit_seconds: float
+
+
+def _batch_approve(*, maker: User, checker: User, incident: Incident, claims: int) -> tuple[ClaimBatch, _BatchTiming]:
+    """Build the batch (maker), then time its approval (checker), the audit chain's share measured apart."""
+    print("building the batch (maker) ...", file=sys.stderr)
+    started = time.perf_counter()
+    batch = services.claim_batch_create(actor=maker, incident=incident)
+    build_seconds = time.perf_counter() - started
+    events_before = Event.objects.count()
+    print(f"approving {batch.claim_count} claims in one batch (checker) ...", file=sys.stderr)
+    audit_timer = _Timed(bulk_approval.events_record)
+    bulk_approval.events_record = audit_timer  # measured separately: the audit chain's share of the time
+    try:
+        started = time.perf_counter()
+        batch = services.claim_batch_approve(actor=checker, batch=batch)
+        seconds = time.perf_counter() - started
+    finally:
+        bulk_approval.events_record = audit_timer.wrapped
+    assert batch.claim_count == claims, (batch.claim_count, claims)
+    events_written = Event.objects.count() - events_before
+    assert events_written >= claims, (events_written, claims)
+    return batch, _BatchTiming(build_seconds, seconds, events_written, audit_timer.seconds)
+
+
 def run(*, claims: int, naive_claims: int, keep: bool, **_: Any) -> dict[str, Any]:
     """Time claim_batch_approve over `claims` claims and claim_approve over a sample; return the JSON line."""
     from config.celery import app
@@ -176,24 +214,7 @@ def run(*, claims: int, naive_claims: int, keep: bool, **_: Any) -> dict[str, An
     # emails on commit would be timed as approval. Queued tasks for deleted claims send nothing.
     eager, app.conf.task_always_eager = app.conf.task_always_eager, False
     try:
-        print("building the batch (maker) ...", file=sys.stderr)
-        started = time.perf_counter()
-        batch = services.claim_batch_create(actor=maker, incident=fast)
-        build_seconds = time.perf_counter() - started
-        events_before = Event.objects.count()
-        print(f"approving {batch.claim_count} claims in one batch (checker) ...", file=sys.stderr)
-        audit_timer = _Timed(bulk_approval.events_record)
-        bulk_approval.events_record = audit_timer  # measured separately: the audit chain's share of the time
-        try:
-            started = time.perf_counter()
-            batch = services.claim_batch_approve(actor=checker, batch=batch)
-            fast_seconds = time.perf_counter() - started
-        finally:
-            bulk_approval.events_record = audit_timer.wrapped
-        assert batch.claim_count == claims, (batch.claim_count, claims)
-        events_written = Event.objects.count() - events_before
-        assert events_written >= claims, (events_written, claims)
-
+        batch, timing = _batch_approve(maker=maker, checker=checker, incident=fast, claims=claims)
         sample = list(Claim.objects.filter(incident=naive).order_by("pk"))
         for claim in tqdm(sample, desc="recommending the sample", file=sys.stderr):
             services.claim_recommend(actor=maker, claim=claim)
@@ -210,17 +231,17 @@ def run(*, claims: int, naive_claims: int, keep: bool, **_: Any) -> dict[str, An
             for user in (maker, checker):
                 user.delete()
         app.conf.task_always_eager = eager
-    fast_per_s = claims / fast_seconds
+    fast_per_s = claims / timing.seconds
     naive_per_s = naive_claims / naive_seconds
     return {
         "bench": "approvals",
         "database": connection.vendor,
         "n": claims,
-        "seconds": round(fast_seconds, 3),
+        "seconds": round(timing.seconds, 3),
         "fast_per_s": round(fast_per_s, 1),
-        "build_seconds": round(build_seconds, 3),
-        "audit_events": events_written,
-        "audit_seconds": round(audit_timer.seconds, 3),
+        "build_seconds": round(timing.build_seconds, 3),
+        "audit_events": timing.audit_events,
+        "audit_seconds": round(timing.audit_seconds, 3),
         "naive_n": naive_claims,
         "naive_seconds": round(naive_seconds, 3),
         "naive_per_s": round(naive_per_s, 1),

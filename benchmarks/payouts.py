@@ -27,6 +27,7 @@ are append-only): run it on a scratch database.
 
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -144,9 +145,19 @@ def run(*, claims: int, naive_claims: int, workers: int, chunk: int, **_: Any) -
             conn.default_channel.queue_delete(followup_queue)
 
 
-def _run(
-    *, claims: int, naive_claims: int, workers: int, chunk: int, stamp: str, followup_queue: str
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Setup:
+    """Two approved incidents, funded: `fast` on hold (its hand-off is measured), `naive` allocated already."""
+
+    fast: Incident
+    naive: Incident
+    fast_fund: IncidentFund
+    naive_fund: IncidentFund
+    fast_total: int
+    naive_total: int
+
+
+def _prepare(*, claims: int, naive_claims: int, stamp: str) -> _Setup:
     maker = bench_staff(f"bench-maker-{stamp}", Role.REVIEWER)
     checker = bench_staff(f"bench-checker-{stamp}", Role.APPROVER)
     fast = _approved_incident(
@@ -173,10 +184,12 @@ def _run(
     handoff.claims_hand_off(claim_ids=list(Claim.objects.filter(incident=naive).values_list("pk", flat=True)))
     reserve_engine.allocation_run(actor=MAKER, incident_code=naive.code, reason="benchmark naive setup")
     app.control.purge()
-    naive_ids = list(Entitlement.objects.filter(fund=naive_fund).order_by("id").values_list("id", flat=True))
-    fast_claim_ids = list(Claim.objects.filter(incident=fast).order_by("pk").values_list("pk", flat=True))
+    return _Setup(fast, naive, fast_fund, naive_fund, fast_total, naive_total)
 
-    env = worker_env(
+
+def _env(*, workers: int, chunk: int, followup_queue: str) -> dict[str, str]:
+    """The worker processes' environment: this database and Redis, the benchmark's chunking, a perfect rail."""
+    return worker_env(
         database_url=database_url_of(connection),
         redis_url=settings.REDIS_URL,
         queue=app.conf.task_default_queue,
@@ -190,6 +203,18 @@ def _run(
         AUDIT_SIGNING_KEY=settings.AUDIT_SIGNING_KEY,
         AUDIT_SIGNING_KEY_FILE=settings.AUDIT_SIGNING_KEY_FILE,
     )
+
+
+def _run(
+    *, claims: int, naive_claims: int, workers: int, chunk: int, stamp: str, followup_queue: str
+) -> dict[str, Any]:
+    setup = _prepare(claims=claims, naive_claims=naive_claims, stamp=stamp)
+    fast, fast_fund, naive_fund = setup.fast, setup.fast_fund, setup.naive_fund
+    fast_total, naive_total = setup.fast_total, setup.naive_total
+    naive_ids = list(Entitlement.objects.filter(fund=naive_fund).order_by("id").values_list("id", flat=True))
+    fast_claim_ids = list(Claim.objects.filter(incident=fast).order_by("pk").values_list("pk", flat=True))
+
+    env = _env(workers=workers, chunk=chunk, followup_queue=followup_queue)
     print(f"starting {workers} worker processes ...", file=sys.stderr)
     with worker_processes(env=env, count=workers) as running:
         from claims.tasks import payouts_hand_off

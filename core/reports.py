@@ -110,71 +110,93 @@ def _needs_cjk(text: str) -> bool:
     return False
 
 
-def report_pdf(*, report: Report, out: "SupportsWrite[bytes]") -> None:
-    """A landscape A4 PDF: the title, then one table per section (header repeated on each page)."""
-    from xml.sax.saxutils import escape
+class _PdfText:
+    """Paragraph styles of the PDF report; text that Latin-1 cannot encode is set in the Japanese CID font."""
 
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer
+    def __init__(self) -> None:
+        from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
-    if JAPANESE_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(JAPANESE_FONT))
-    styles = getSampleStyleSheet()
-    cell = ParagraphStyle("cell", parent=styles["BodyText"], fontName="Helvetica", fontSize=8, leading=10)
-    cell_right = ParagraphStyle("cell_right", parent=cell, alignment=2)
-    head = ParagraphStyle("head", parent=cell, fontName="Helvetica-Bold")
+        if JAPANESE_FONT not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont(JAPANESE_FONT))
+        self.styles = getSampleStyleSheet()
+        self.cell = ParagraphStyle("cell", parent=self.styles["BodyText"], fontName="Helvetica", fontSize=8, leading=10)
+        self.cell_right = ParagraphStyle("cell_right", parent=self.cell, alignment=2)
+        self.head = ParagraphStyle("head", parent=self.cell, fontName="Helvetica-Bold")
 
-    def paragraph(value: Any, style: ParagraphStyle) -> Paragraph:
-        text = _pdf_text(value)
+    def paragraph(self, value: Any, style: Any) -> Any:
+        """A table cell."""
+        return self._paragraph(_pdf_text(value), style)
+
+    def heading(self, text: str, style_name: str) -> Any:
+        """A title, heading or note in one of reportlab's sample styles."""
+        return self._paragraph(text, self.styles[style_name])
+
+    def _paragraph(self, text: str, style: Any) -> Any:
+        from xml.sax.saxutils import escape
+
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.platypus import Paragraph
+
         if _needs_cjk(text):
             style = ParagraphStyle(f"{style.name}-ja", parent=style, fontName=JAPANESE_FONT)
         return Paragraph(escape(text), style)
 
-    def heading(text: str, style_name: str) -> Paragraph:
-        style = styles[style_name]
-        if _needs_cjk(text):
-            style = ParagraphStyle(f"{style_name}-ja", parent=style, fontName=JAPANESE_FONT)
-        return Paragraph(escape(text), style)
 
-    story: list = [heading(report.title, "Title")]
+def _section_story(section: Section, text: _PdfText) -> list:
+    """A section's heading, note and table (at most PDF_MAX_ROWS rows, header repeated on each page)."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import LongTable, Spacer
+
+    story: list = [Spacer(1, 6 * mm), text.heading(section.title, "Heading2")]
+    if section.note:
+        story.append(text.heading(section.note, "BodyText"))
+    data = [[text.paragraph(name, text.head) for name in section.columns]]
+    shown = total = 0
+    for row in section.rows:
+        total += 1
+        if shown < PDF_MAX_ROWS:
+            numeric = [isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in row]
+            data.append(
+                [text.paragraph(v, text.cell_right if n else text.cell) for v, n in zip(row, numeric, strict=True)]
+            )
+            shown += 1
+    if total == 0:
+        story.append(text.heading("No rows.", "BodyText"))
+        return story
+    table = LongTable(data, repeatRows=1)
+    table.setStyle(
+        [
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f5")),
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#d9dee5")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f8f9fb")]),
+        ]
+    )
+    story.append(table)
+    if total > shown:
+        story.append(text.heading(f"{shown:,} of {total:,} rows shown; the CSV report has every row.", "Italic"))
+    return story
+
+
+def report_pdf(*, report: Report, out: "SupportsWrite[bytes]") -> None:
+    """A landscape A4 PDF: the title, then one table per section (header repeated on each page)."""
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    text = _PdfText()
+    story: list = [text.heading(report.title, "Title")]
     if report.subtitle:
-        story.append(heading(report.subtitle, "Heading3"))
+        story.append(text.heading(report.subtitle, "Heading3"))
     generated = timezone.localtime(report.generated_at).strftime("%Y-%m-%d %H:%M %Z")
-    story.append(heading(f"Generated {generated}", "BodyText"))
+    story.append(text.heading(f"Generated {generated}", "BodyText"))
     for section in report.sections:
-        story += [Spacer(1, 6 * mm), heading(section.title, "Heading2")]
-        if section.note:
-            story.append(heading(section.note, "BodyText"))
-        data = [[paragraph(name, head) for name in section.columns]]
-        shown = total = 0
-        for row in section.rows:
-            total += 1
-            if shown < PDF_MAX_ROWS:
-                numeric = [isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in row]
-                data.append([paragraph(v, cell_right if n else cell) for v, n in zip(row, numeric, strict=True)])
-                shown += 1
-        if total == 0:
-            story.append(heading("No rows.", "BodyText"))
-            continue
-        table = LongTable(data, repeatRows=1)
-        table.setStyle(
-            [
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f5")),
-                ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#d9dee5")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f8f9fb")]),
-            ]
-        )
-        story.append(table)
-        if total > shown:
-            story.append(heading(f"{shown:,} of {total:,} rows shown; the CSV report has every row.", "Italic"))
+        story += _section_story(section, text)
 
-    def footer(canvas, document) -> None:
+    def footer(canvas: Any, document: Any) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
         canvas.drawRightString(document.pagesize[0] - 12 * mm, 8 * mm, f"{report.title} - page {document.page}")

@@ -336,7 +336,7 @@ class Payout(models.Model):
     )
     returned_at = models.DateTimeField(null=True, blank=True)
     # The bank's or wallet's reason code for a return (docs/rails.md), and its text.
-    # db_default: the engine inserts payouts column by column (reserves/bulk.py) and names only its own.
+    # db_default: the engine inserts payouts column by column (core/bulk.py) and names only its own.
     return_code = models.CharField(max_length=16, blank=True, default="", db_default="")
     return_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
 

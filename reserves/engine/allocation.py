@@ -8,7 +8,7 @@ round is decided at a time; it queues the chunk workers (engine/chunks.py) after
 import calendar
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -22,7 +22,15 @@ from core.locks import locked
 from core.types import User
 from reserves import ledger
 from reserves.models import Allocation, Entitlement, IncidentFund, InsurancePolicy, RecoveryClaim, Transfer
-from reserves.waterfall import RULE_VERSION, PolicyTerms, claimant_target, rate_of, waterfall, waterfall_inputs
+from reserves.waterfall import (
+    RULE_VERSION,
+    PolicyTerms,
+    WaterfallResult,
+    claimant_target,
+    rate_of,
+    waterfall,
+    waterfall_inputs,
+)
 
 
 def add_months(moment: dt.datetime, months: int) -> dt.datetime:
@@ -155,6 +163,32 @@ def _queue_drainers(fund: IncidentFund) -> None:
         enqueue_after_commit("reserves.payouts_process", fund.pk)
 
 
+@dataclass(frozen=True)
+class Claimants:
+    """The fund's admitted entitlements at a new round (`admitted` of them joined at this round)."""
+
+    admitted: int
+    count: int
+    eligible_total_jpy: int
+    base_total_jpy: int
+    loss_basis_jpy: int
+
+
+@dataclass(frozen=True)
+class Draw:
+    """What the waterfall decided and how much of the reserve is in the incident's pool after this round."""
+
+    inputs: dict
+    result: WaterfallResult
+    reserve_target_jpy: int
+    reserve_delta_jpy: int
+    insurance_received_jpy: int
+
+    @property
+    def funds_jpy(self) -> int:
+        return self.reserve_target_jpy + self.insurance_received_jpy
+
+
 @transaction.atomic(durable=True)
 def allocation_run(*, actor: User | Actor | None, incident_code: str, reason: str = "") -> Allocation | None:
     """Run the waterfall for an incident and start a new round if anything changed (see the module doc).
@@ -171,13 +205,50 @@ def allocation_run(*, actor: User | Actor | None, incident_code: str, reason: st
     policies = _policies_lock(fund)
     recoveries = {r.policy_id: r for r in locked(RecoveryClaim.objects).filter(fund=fund).order_by("id")}
     seq = fund.round + 1
+    claimants = _claimants_admit(fund=fund, seq=seq)
+    draw = _reserve_draw(fund=fund, seq=seq, loss_basis=claimants.loss_basis_jpy, policies=policies)
+    _recoveries_update(fund=fund, policies=[p for p, _ in policies], result=draw.result, recoveries=recoveries)
+    level = _level(
+        fund_id=fund.pk,
+        funds=draw.funds_jpy,
+        base_total=claimants.base_total_jpy,
+        loss_basis=claimants.loss_basis_jpy,
+    )
+    unchanged = current is not None and (
+        (current.level_jpy, current.loss_basis_jpy, current.base_total_jpy, current.planned_jpy)
+        == (level, claimants.loss_basis_jpy, claimants.base_total_jpy, draw.result.covered_jpy)
+    )
+    if unchanged and not claimants.admitted and not draw.reserve_delta_jpy:
+        if fund_lagging(fund.pk, fund.round):
+            _queue_drainers(fund)
+        return current
+    allocation = _round_create(
+        actor=actor, fund=fund, seq=seq, reason=reason, claimants=claimants, draw=draw, level=level
+    )
+    _queue_drainers(fund)
+    return allocation
+
+
+def _claimants_admit(*, fund: IncidentFund, seq: int) -> Claimants:
+    """Admit the entitlements registered since the last round to round `seq`; totals of all admitted ones."""
     admitted = Entitlement.objects.filter(fund=fund, admitted_round__isnull=True).update(admitted_round=seq)
     stats = Entitlement.objects.filter(fund=fund, admitted_round__isnull=False).aggregate(
         count=Count("id"), eligible=Sum("eligible_jpy"), base=Sum("base_jpy")
     )
-    claimants, eligible_total, base_total = stats["count"], int(stats["eligible"] or 0), int(stats["base"] or 0)
-    loss_basis = max(fund.expected_loss_jpy, eligible_total)
+    eligible_total = int(stats["eligible"] or 0)
+    return Claimants(
+        admitted=admitted,
+        count=stats["count"],
+        eligible_total_jpy=eligible_total,
+        base_total_jpy=int(stats["base"] or 0),
+        loss_basis_jpy=max(fund.expected_loss_jpy, eligible_total),
+    )
 
+
+def _reserve_draw(
+    *, fund: IncidentFund, seq: int, loss_basis: int, policies: list[tuple[InsurancePolicy, int]]
+) -> Draw:
+    """Run the waterfall for the loss basis and draw the reserve's tranche into the pool up to what it bears."""
     reserve = ledger.reserve_account()
     accounts = ledger.accounts_lock(ids=[reserve.id, fund.pool_account_id])
     segments = draw_segments(fund=fund)
@@ -219,46 +290,53 @@ def allocation_run(*, actor: User | Actor | None, incident_code: str, reason: st
                 )
             ]
         )
-    _recoveries_update(fund=fund, policies=[p for p, _ in policies], result=result, recoveries=recoveries)
-    funds = reserve_target + drawn_insurance
-    level = _level(fund_id=fund.pk, funds=funds, base_total=base_total, loss_basis=loss_basis)
-    unchanged = current is not None and (
-        (current.level_jpy, current.loss_basis_jpy, current.base_total_jpy, current.planned_jpy)
-        == (level, loss_basis, base_total, result.covered_jpy)
-    )
-    if unchanged and not admitted and not reserve_delta:
-        if fund_lagging(fund.pk, fund.round):
-            _queue_drainers(fund)
-        return current
+    return Draw(wf_inputs, result, reserve_target, reserve_delta, drawn_insurance)
+
+
+def _round_create(
+    *,
+    actor: User | Actor | None,
+    fund: IncidentFund,
+    seq: int,
+    reason: str,
+    claimants: Claimants,
+    draw: Draw,
+    level: int,
+) -> Allocation:
+    """Store round `seq` with its inputs and result, make it the fund's current round, and record it."""
+    loss_basis = claimants.loss_basis_jpy
     allocation = Allocation.objects.create(
         fund=fund,
         seq=seq,
         rule_version=RULE_VERSION,
         reason=reason[:64],
         inputs={
-            "waterfall": wf_inputs,
+            "waterfall": draw.inputs,
             "claimants": {
-                "count": claimants,
-                "eligible_total_jpy": eligible_total,
+                "count": claimants.count,
+                "eligible_total_jpy": claimants.eligible_total_jpy,
                 "expected_loss_jpy": fund.expected_loss_jpy,
                 "base_amount_jpy": fund.base_amount_jpy,
-                "base_total_jpy": base_total,
+                "base_total_jpy": claimants.base_total_jpy,
             },
-            "funds": {"reserve_drawn_jpy": reserve_target, "insurance_received_jpy": drawn_insurance},
+            "funds": {
+                "reserve_drawn_jpy": draw.reserve_target_jpy,
+                "insurance_received_jpy": draw.insurance_received_jpy,
+            },
         },
         result={
-            "waterfall": result.as_dict(),
+            "waterfall": draw.result.as_dict(),
             "level_jpy": level,
             "paid_rate": str(rate_of(level, loss_basis)),
-            "planned_rate": str(result.distribution_rate),
+            "planned_rate": str(draw.result.distribution_rate),
         },
-        claimant_count=claimants,
-        eligible_total_jpy=eligible_total,
+        claimant_count=claimants.count,
+        eligible_total_jpy=claimants.eligible_total_jpy,
         loss_basis_jpy=loss_basis,
-        base_total_jpy=base_total,
-        funds_jpy=funds,
+        base_total_jpy=claimants.base_total_jpy,
+        funds_jpy=draw.funds_jpy,
         level_jpy=level,
-        planned_jpy=result.covered_jpy,
+        planned_jpy=draw.result.covered_jpy,
         created_by=Actor.of(actor).name,
     )
     fund.round = seq
@@ -271,17 +349,20 @@ def allocation_run(*, actor: User | Actor | None, incident_code: str, reason: st
             "round": seq,
             "reason": reason,
             "rule_version": RULE_VERSION,
-            "admitted": admitted,
-            "reserve_drawn_jpy": reserve_delta,
+            "admitted": claimants.admitted,
+            "reserve_drawn_jpy": draw.reserve_delta_jpy,
             "after": allocation.result,
         },
     )
-    _queue_drainers(fund)
     return allocation
 
 
 def _recoveries_update(
-    *, fund: IncidentFund, policies: list[InsurancePolicy], result: Any, recoveries: dict[int, RecoveryClaim]
+    *,
+    fund: IncidentFund,
+    policies: list[InsurancePolicy],
+    result: WaterfallResult,
+    recoveries: dict[int, RecoveryClaim],
 ) -> None:
     """Open a recovery claim for each policy that bears something; keep each claim's amount in step."""
     borne = dict(result.policies)

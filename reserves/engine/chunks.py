@@ -9,6 +9,7 @@ sends them (engine/dispatch.py) right after the chunk commits.
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -20,7 +21,7 @@ from core.errors import NotFound
 from core.locks import locked_skipping
 from reserves import ledger
 from reserves.engine.allocation import draw_segments, pool_split
-from reserves.models import Allocation, Entitlement, IncidentFund, Payout
+from reserves.models import Account, Allocation, Entitlement, IncidentFund, Payout
 from reserves.rails import Instruction, rail_name_for
 from reserves.waterfall import claimant_target
 
@@ -65,6 +66,18 @@ class Chunk:
     instructions: list[Instruction] = field(default_factory=list)
 
 
+class Due(NamedTuple):
+    """An entitlement the round raised: `amount_jpy` more is to be paid to it now."""
+
+    entitlement_id: int
+    claim_ref: str
+    amount_jpy: int
+    eligible_jpy: int
+    method: str
+    payee: dict
+    customer_name: str
+
+
 @transaction.atomic(durable=True)
 def payouts_allocate_chunk(
     *, fund_id: int, limit: int, after_id: int = 0, entitlement_ids: list[int] | None = None
@@ -94,6 +107,34 @@ def payouts_allocate_chunk(
     )
     if not rows:
         return Chunk(last_id=after_id)
+    work = _targets_raise(rows=rows, allocation=allocation)
+    last_id = rows[-1][0]
+    if not work:
+        return Chunk(processed=len(rows), last_id=last_id)
+    columns = _payout_columns(work=work, allocation=allocation)
+    # Only now lock the pool: where this chunk's money sits in it decides which sources each payout draws on.
+    accounts = ledger.accounts_lock(ids=[pool_id, allocated_id])
+    segments = draw_segments(fund=IncidentFund(pk=fund_id, pool_account_id=pool_id))
+    position = sum(amount for _, amount in segments) - accounts[pool_id].balance_jpy
+    for delta in columns["amount_jpy"]:
+        columns["breakdown"].append(pool_split(position, delta, segments))
+        position += delta
+    _payouts_insert(columns)
+    _chunk_book(
+        fund_id=fund_id,
+        incident_code=incident_code,
+        seq=seq,
+        pool=accounts[pool_id],
+        allocated=accounts[allocated_id],
+        columns=columns,
+    )
+    return Chunk(
+        processed=len(rows), payout_ids=columns["id"], last_id=last_id, instructions=_instructions(work, columns)
+    )
+
+
+def _targets_raise(*, rows: list[tuple], allocation: Allocation) -> list[Due]:
+    """Bring each entitlement up to the round's target (never down); the ones raised are due a payout."""
     updates: list[tuple[int, int]] = []
     work = []
     for pk, claim_ref, eligible, base, allocated, method, payee, name in rows:
@@ -107,46 +148,52 @@ def payouts_allocate_chunk(
         target = max(allocated, target)
         updates.append((pk, target))
         if target > allocated:
-            work.append((pk, claim_ref, target - allocated, eligible, method, payee, name))
+            work.append(Due(pk, claim_ref, target - allocated, eligible, method, payee, name))
     rows_update(
         model=Entitlement,
         columns={
             "id": [u[0] for u in updates],
             "allocated_jpy": [u[1] for u in updates],
-            "round": [seq] * len(updates),
+            "round": [allocation.seq] * len(updates),
         },
     )
-    last_id = rows[-1][0]
-    if not work:
-        return Chunk(processed=len(rows), last_id=last_id)
+    return work
 
-    total = sum(item[2] for item in work)
+
+def _payout_columns(*, work: list[Due], allocation: Allocation) -> dict[str, list]:
+    """The new payouts as columns (ids reserved on PostgreSQL), leased to this worker; breakdowns still empty."""
     now = timezone.now()
     lease = now + dt.timedelta(seconds=settings.PAYOUT_LEASE_SECONDS)
-    ids = ids_reserve(model=Payout, count=len(work))
+    count = len(work)
+    ids = ids_reserve(model=Payout, count=count)
     crypto = dict(
         Entitlement.objects.filter(
-            pk__in=[item[0] for item in work if item[4] == Entitlement.Method.CRYPTO]
+            pk__in=[due.entitlement_id for due in work if due.method == Entitlement.Method.CRYPTO]
         ).values_list("id", "lines")
     )
-    count = len(work)
-    columns: dict[str, list] = {
+    return {
         "id": ids or [None] * count,
-        "fund_id": [fund_id] * count,
-        "entitlement_id": [item[0] for item in work],
+        "fund_id": [allocation.fund_id] * count,
+        "entitlement_id": [due.entitlement_id for due in work],
         "allocation_id": [allocation.pk] * count,
-        "claim_ref": [item[1] for item in work],
-        "amount_jpy": [item[2] for item in work],
+        "claim_ref": [due.claim_ref for due in work],
+        "amount_jpy": [due.amount_jpy for due in work],
         "breakdown": [],
-        "method": [item[4] for item in work],
-        "rail": [rail_name_for(item[4]) for item in work],
+        "method": [due.method for due in work],
+        "rail": [rail_name_for(due.method) for due in work],
         "in_kind": [
-            in_kind_lines(method=m, payee=payee, lines=crypto.get(pk, []), eligible_jpy=e, amount=d)
-            if m == "crypto"
+            in_kind_lines(
+                method=due.method,
+                payee=due.payee,
+                lines=crypto.get(due.entitlement_id, []),
+                eligible_jpy=due.eligible_jpy,
+                amount=due.amount_jpy,
+            )
+            if due.method == "crypto"
             else []
-            for pk, _, d, e, m, payee, _ in work
+            for due in work
         ],
-        "idempotency_key": [f"{item[1]}:r{seq}" for item in work],
+        "idempotency_key": [f"{due.claim_ref}:r{allocation.seq}" for due in work],
         "status": ["pending"] * count,
         "attempts": [0] * count,
         "next_attempt_at": [now] * count,
@@ -156,28 +203,39 @@ def payouts_allocate_chunk(
         "created_at": [now] * count,
         "updated_at": [now] * count,
     }
-    # Only now lock the pool: where this chunk's money sits in it decides which sources each payout draws on.
-    accounts = ledger.accounts_lock(ids=[pool_id, allocated_id])
-    segments = draw_segments(fund=IncidentFund(pk=fund_id, pool_account_id=pool_id))
-    position = sum(amount for _, amount in segments) - accounts[pool_id].balance_jpy
-    for delta in columns["amount_jpy"]:
-        columns["breakdown"].append(pool_split(position, delta, segments))
-        position += delta
-    if ids:
+
+
+def _payouts_insert(columns: dict[str, list]) -> None:
+    """Insert the payouts; without reserved ids (not PostgreSQL) the database numbers them, into columns["id"]."""
+    if columns["id"] and columns["id"][0] is not None:
         rows_insert(model=Payout, columns=columns)
-    else:  # not PostgreSQL: let the database number them
-        created = Payout.objects.bulk_create(
-            [Payout(**{k: v[i] for k, v in columns.items() if k != "id"}) for i in range(count)]
-        )
-        columns["id"] = [p.pk for p in created]
+        return
+    count = len(columns["id"])
+    created = Payout.objects.bulk_create(
+        [Payout(**{k: v[i] for k, v in columns.items() if k != "id"}) for i in range(count)]
+    )
+    columns["id"] = [p.pk for p in created]
+
+
+def _chunk_book(
+    *,
+    fund_id: int,
+    incident_code: str,
+    seq: int,
+    pool: Account,
+    allocated: Account,
+    columns: dict[str, list],
+) -> None:
+    """One ledger transfer (pool → allocated) and one audit event for the whole chunk, listing every payout."""
     listed = ("id", "claim_ref", "amount_jpy", "breakdown")
     payouts = [list(row) for row in zip(*(columns[name] for name in listed), strict=True)]
+    total = sum(columns["amount_jpy"])
     ledger.transfers_post(
         transfers=[
             ledger.TransferInput(
                 f"allocate:{fund_id}:r{seq}:{payouts[0][0]}",
-                accounts[pool_id],
-                accounts[allocated_id],
+                pool,
+                allocated,
                 total,
                 "allocation",
                 incident_code,
@@ -204,18 +262,21 @@ def payouts_allocate_chunk(
             )
         ],
     )
-    instructions = [
+
+
+def _instructions(work: list[Due], columns: dict[str, list]) -> list[Instruction]:
+    """The rail instructions of the new payouts, first attempts."""
+    return [
         Instruction(
             payout_id=columns["id"][n],
             idempotency_key=columns["idempotency_key"][n],
-            amount_jpy=delta,
-            method=method,
-            payee=payee,
-            customer_name=name,
-            claim_ref=claim_ref,
+            amount_jpy=due.amount_jpy,
+            method=due.method,
+            payee=due.payee,
+            customer_name=due.customer_name,
+            claim_ref=due.claim_ref,
             attempt=1,
             in_kind=columns["in_kind"][n],
         )
-        for n, (_, claim_ref, delta, _, method, payee, name) in enumerate(work)
+        for n, due in enumerate(work)
     ]
-    return Chunk(processed=len(rows), payout_ids=columns["id"], last_id=last_id, instructions=instructions)

@@ -156,18 +156,7 @@ def payouts_record(*, results: list[RailResult]) -> dict[str, int]:
     now = timezone.now()
     previous_attempts = [p.attempts for p in rows]
     for p in rows:
-        result = by_id[p.pk]
-        p.attempts += 1
-        p.next_attempt_at, p.rail_reference, p.last_error = now, result.reference, ""
-        if result.outcome in ("paid", "submitted"):
-            p.status = result.outcome
-        elif result.outcome == "returned":  # the payee cannot receive it: the customer is asked (reserves/returns.py)
-            p.status, p.last_error = "returned", result.error
-        elif result.outcome == "retry" and p.attempts < settings.PAYOUT_MAX_ATTEMPTS:
-            p.status, p.last_error = "pending", result.error
-            p.next_attempt_at = now + dt.timedelta(seconds=_backoff_seconds(p.attempts))
-        else:
-            p.status, p.last_error = "failed", result.error
+        _outcome_apply(p, by_id[p.pk], now)
     updated = set(
         rows_update(
             model=Payout,
@@ -189,10 +178,38 @@ def payouts_record(*, results: list[RailResult]) -> dict[str, int]:
         )
     )
     rows = [p for p in rows if p.pk in updated]
+    events, retry_ids = _outcome_effects(rows=rows, by_id=by_id)
+    events.extend(_paid_effects(payouts=[p for p in rows if p.status == "paid"], now=now))
+    events_record(actor=None, events=events)
+    if retry_ids:
+        delay = min(_backoff_seconds(p.attempts) for p in rows if p.pk in set(retry_ids))
+        enqueue_after_commit("reserves.payouts_send", retry_ids, countdown=delay)
     counts: dict[str, int] = defaultdict(int)
-    events, retry_ids, submitted = [], [], defaultdict(list)
     for p in rows:
         counts[p.status] += 1
+    return dict(counts)
+
+
+def _outcome_apply(p: PayoutRow, result: RailResult, now: dt.datetime) -> None:
+    """The payout's new state after this attempt's result (in memory; payouts_record writes it)."""
+    p.attempts += 1
+    p.next_attempt_at, p.rail_reference, p.last_error = now, result.reference, ""
+    if result.outcome in ("paid", "submitted"):
+        p.status = result.outcome
+    elif result.outcome == "returned":  # the payee cannot receive it: the customer is asked (services/returns.py)
+        p.status, p.last_error = "returned", result.error
+    elif result.outcome == "retry" and p.attempts < settings.PAYOUT_MAX_ATTEMPTS:
+        p.status, p.last_error = "pending", result.error
+        p.next_attempt_at = now + dt.timedelta(seconds=_backoff_seconds(p.attempts))
+    else:
+        p.status, p.last_error = "failed", result.error
+
+
+def _outcome_effects(*, rows: list[PayoutRow], by_id: dict[int, RailResult]) -> tuple[list[EventInput], list[int]]:
+    """The audit events of the recorded outcomes but payments (one per submitted file and fund), the returns
+    signalled to claims, and the payouts to try again."""
+    events, retry_ids, submitted = [], [], defaultdict(list)
+    for p in rows:
         if p.status == "submitted":
             submitted[p.fund_id].append([p.pk, p.claim_ref, p.amount_jpy, p.rail_reference])
         elif p.status == "pending":
@@ -218,9 +235,4 @@ def payouts_record(*, results: list[RailResult]) -> dict[str, int]:
         EventInput("payouts.submitted", "reserves.incidentfund", str(fund_id), {"count": len(items), "payouts": items})
         for fund_id, items in submitted.items()
     )
-    events.extend(_paid_effects(payouts=[p for p in rows if p.status == "paid"], now=now))
-    events_record(actor=None, events=events)
-    if retry_ids:
-        delay = min(_backoff_seconds(p.attempts) for p in rows if p.pk in set(retry_ids))
-        enqueue_after_commit("reserves.payouts_send", retry_ids, countdown=delay)
-    return dict(counts)
+    return events, retry_ids

@@ -3,7 +3,7 @@
 Each format is an adapter: `parse(content) -> ParsedResult`, one row per
 transfer with the transfer's reference, its outcome (`paid` or `returned`) and
 the sender's reason code. Another bank's format is another adapter registered
-in FORMATS; the import (reserves/result_imports.py) does not change.
+in FORMATS; the import (reserves/services/result_imports.py) does not change.
 """
 
 import csv

@@ -4,7 +4,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from core.reports import Section
 from reserves.models import IncidentFund, InsurancePolicy, Payout, RecoveryClaim, Transfer
@@ -39,21 +39,32 @@ def _payout_sections(start: dt.datetime, end: dt.datetime, insurers: dict[str, s
     paid = Payout.objects.filter(status=Payout.Status.PAID, paid_at__gte=start, paid_at__lt=end)
     failed = Payout.objects.filter(status=Payout.Status.FAILED, updated_at__gte=start, updated_at__lt=end)
     codes = dict(IncidentFund.objects.values_list("id", "incident_code"))
-    paid_by_fund = {
-        fund_id: (n, int(s))
-        for fund_id, n, s in paid.values("fund_id")
-        .annotate(n=Count("id"), s=Sum("amount_jpy"))
-        .order_by()
-        .values_list("fund_id", "n", "s")
-    }
-    failed_by_fund = {
-        fund_id: (n, int(s))
-        for fund_id, n, s in failed.values("fund_id")
-        .annotate(n=Count("id"), s=Sum("amount_jpy"))
-        .order_by()
-        .values_list("fund_id", "n", "s")
-    }
     sources = source_totals(payouts=paid, by_fund=True)
+    return [
+        _by_incident_section(paid, failed, codes, sources),
+        _by_source_section(sources, insurers),
+        _failures_section(failed, codes),
+    ]
+
+
+def _count_and_yen_by_fund(payouts: QuerySet[Payout]) -> dict[int, tuple[int, int]]:
+    return {
+        fund_id: (n, int(s))
+        for fund_id, n, s in payouts.values("fund_id")
+        .annotate(n=Count("id"), s=Sum("amount_jpy"))
+        .order_by()
+        .values_list("fund_id", "n", "s")
+    }
+
+
+def _by_incident_section(
+    paid: QuerySet[Payout],
+    failed: QuerySet[Payout],
+    codes: dict[int, str],
+    sources: dict[tuple[int, str], SourceTotal],
+) -> Section:
+    paid_by_fund = _count_and_yen_by_fund(paid)
+    failed_by_fund = _count_and_yen_by_fund(failed)
     by_incident: list[tuple[Any, ...]] = []
     for fund_id in sorted(set(paid_by_fund) | set(failed_by_fund), key=lambda f: codes[f]):
         n_paid, yen_paid = paid_by_fund.get(fund_id, (0, 0))
@@ -63,6 +74,24 @@ def _payout_sections(start: dt.datetime, end: dt.datetime, insurers: dict[str, s
         by_incident.append((codes[fund_id], n_paid, yen_paid, reserve, insurance, n_failed, yen_failed))
     if by_incident:
         by_incident.append(("total", *(sum(row[i] for row in by_incident) for i in range(1, 7))))
+    return Section(
+        "Payouts paid by incident",
+        [
+            "incident",
+            "payouts paid",
+            "paid (JPY)",
+            "from the reserve (JPY)",
+            "from insurance (JPY)",
+            "payouts failed",
+            "failed (JPY)",
+        ],
+        by_incident,
+        note="Paid: payouts that reached the claimant in the period. "
+        "Failed: payouts that ended failed in the period (staff may retry them).",
+    )
+
+
+def _by_source_section(sources: dict[tuple[int, str], SourceTotal], insurers: dict[str, str]) -> Section:
     per_source: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for (_fund, key), total in sources.items():
         per_source[key][0] += total.count
@@ -71,6 +100,12 @@ def _payout_sections(start: dt.datetime, end: dt.datetime, insurers: dict[str, s
         (_source_label(key, insurers), n, yen)
         for key, (n, yen) in sorted(per_source.items(), key=lambda i: source_order(i[0]))
     ]
+    return Section(
+        "Payouts paid by source of funds", ["source", "payouts drawing on it", "paid from it (JPY)"], by_source
+    )
+
+
+def _failures_section(failed: QuerySet[Payout], codes: dict[int, str]) -> Section:
     failures = [
         (
             row["id"],
@@ -85,33 +120,11 @@ def _payout_sections(start: dt.datetime, end: dt.datetime, insurers: dict[str, s
             "id", "fund_id", "claim_ref", "amount_jpy", "attempts", "updated_at", "last_error"
         )
     ]
-    return [
-        Section(
-            "Payouts paid by incident",
-            [
-                "incident",
-                "payouts paid",
-                "paid (JPY)",
-                "from the reserve (JPY)",
-                "from insurance (JPY)",
-                "payouts failed",
-                "failed (JPY)",
-            ],
-            by_incident,
-            note="Paid: payouts that reached the claimant in the period. "
-            "Failed: payouts that ended failed in the period (staff may retry them).",
-        ),
-        Section(
-            "Payouts paid by source of funds",
-            ["source", "payouts drawing on it", "paid from it (JPY)"],
-            by_source,
-        ),
-        Section(
-            "Payout failures",
-            ["payout", "incident", "claim", "amount (JPY)", "attempts", "failed at", "reason"],
-            failures,
-        ),
-    ]
+    return Section(
+        "Payout failures",
+        ["payout", "incident", "claim", "amount (JPY)", "attempts", "failed at", "reason"],
+        failures,
+    )
 
 
 def _movements_section(start: dt.datetime, end: dt.datetime) -> Section:

@@ -12,6 +12,7 @@ already has that outcome is counted as unchanged.
 """
 
 import hashlib
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from reserves.rails.result_formats import (
     PAID,
     RETURNED,
     ParsedResult,
+    ResultFormat,
     ResultFormatError,
     ResultRow,
 )
@@ -87,6 +89,17 @@ def _row_problem(row: ResultRow, payout: Payout | None, sent_name: str) -> str:
     return ""
 
 
+@dataclass
+class Sorted:
+    """A result file's rows sorted against our payouts: what to apply, and the per-row report."""
+
+    to_pay: list[Payout] = field(default_factory=list)
+    to_return: list[Return] = field(default_factory=list)
+    unchanged: int = 0
+    rejected: int = 0
+    report_rows: list[dict] = field(default_factory=list)
+
+
 @transaction.atomic(durable=True)
 def result_import(*, actor: User | Actor, format_name: str, content: bytes) -> ResultImport:
     """Import one result file; returns its record (status applied or refused) with the per-row report.
@@ -110,30 +123,49 @@ def result_import(*, actor: User | Actor, format_name: str, content: bytes) -> R
     previous = ResultImport.objects.filter(rail=fmt.rail, sent_name=parsed.sent_name[:100], sha256=sha).first()
     if previous is not None:
         return previous
+    problem = _sent_file_problem(fmt=fmt, parsed=parsed, sent=sent, outbox=outbox)
+    if sent is None or problem:
+        return _refused(rail=fmt.rail, fmt=fmt.name, parsed=parsed, sha=sha, who=who, why=problem)
+    rows = _rows_sort(fmt=fmt, parsed=parsed, sent_name=sent.name)
+    now = timezone.now()
+    if rows.to_pay:
+        payouts_mark_paid(actor=who, payouts=rows.to_pay)
+    payouts_mark_returned(actor=who, returns=rows.to_return)
+    still_open = Payout.objects.filter(
+        rail_reference__startswith=f"{sent.name}#", status=Payout.Status.SUBMITTED
+    ).exists()
+    confirmed = ZenginFile.Status.CONFIRMED if isinstance(sent, ZenginFile) else WalletBatch.Status.CONFIRMED
+    if not still_open and sent.status != confirmed:
+        sent.status, sent.confirmed_at = confirmed, now
+        sent.save(update_fields=["status", "confirmed_at"])
+    return _applied(who=who, fmt=fmt, parsed=parsed, sent=sent, sha=sha, rows=rows)
 
-    def refuse(why: str) -> ResultImport:
-        return _refused(rail=fmt.rail, fmt=fmt.name, parsed=parsed, sha=sha, who=who, why=why)
 
+def _sent_file_problem(
+    *, fmt: ResultFormat, parsed: ParsedResult, sent: ZenginFile | WalletBatch | None, outbox: Path
+) -> str:
+    """Why the result cannot be applied to the file it names ("" when it can)."""
     if sent is None:
-        return refuse(f"no file named {parsed.sent_name!r} was sent on the {fmt.rail} rail")
+        return f"no file named {parsed.sent_name!r} was sent on the {fmt.rail} rail"
     if parsed.sent_sha256 != sent.sha256:
-        return refuse("the result quotes another SHA-256 than the file we sent")
+        return "the result quotes another SHA-256 than the file we sent"
     path = outbox / sent.name
     if not path.exists():
-        return refuse(f"the sent file is missing from {outbox}: its hash cannot be checked again")
+        return f"the sent file is missing from {outbox}: its hash cannot be checked again"
     if hashlib.sha256(path.read_bytes()).hexdigest() != sent.sha256:
-        return refuse("the sent file in the outbox was altered after it was written (SHA-256 differs)")
+        return "the sent file in the outbox was altered after it was written (SHA-256 differs)"
+    return ""
 
+
+def _rows_sort(*, fmt: ResultFormat, parsed: ParsedResult, sent_name: str) -> Sorted:
+    """Each row against its payout (locked, in id order): to pay, to return, already so, or a problem."""
     ids = sorted({row.payout_id for row in parsed.rows})
     payouts = {p.pk: p for p in locked(Payout.objects).filter(pk__in=ids).order_by("id")}
-    report_rows: list[dict] = []
-    to_pay: list[Payout] = []
-    to_return: list[Return] = []
+    rows = Sorted()
     seen: set[int] = set()
-    unchanged = rejected = 0
     for row in parsed.rows:
         payout = payouts.get(row.payout_id)
-        problem = _row_problem(row, payout, sent.name)
+        problem = _row_problem(row, payout, sent_name)
         if not problem and row.payout_id in seen:
             problem = "the same transfer appears twice in this result"
         outcome = ""
@@ -141,23 +173,23 @@ def result_import(*, actor: User | Actor, format_name: str, content: bytes) -> R
             seen.add(payout.pk)
             status = payout.status
             if row.outcome == PAID and status == Payout.Status.SUBMITTED:
-                to_pay.append(payout)
+                rows.to_pay.append(payout)
                 outcome = "paid"
             elif row.outcome == RETURNED and status in (Payout.Status.SUBMITTED, Payout.Status.PAID):
-                to_return.append(Return(payout, row.reason_code, _reason_text(fmt.rail, row.reason_code)))
+                rows.to_return.append(Return(payout, row.reason_code, _reason_text(fmt.rail, row.reason_code)))
                 outcome = "returned"
             elif (row.outcome == PAID and status == Payout.Status.PAID) or (
                 row.outcome == RETURNED
                 and status in (Payout.Status.RETURNED, Payout.Status.RESENT, Payout.Status.UNCLAIMED)
             ):
                 outcome = "unchanged"
-                unchanged += 1
+                rows.unchanged += 1
             else:
                 problem = f"a {row.outcome} result for a payout that is {status}"
         if problem:
-            rejected += 1
-        if len(report_rows) < MAX_REPORTED:
-            report_rows.append(
+            rows.rejected += 1
+        if len(rows.report_rows) < MAX_REPORTED:
+            rows.report_rows.append(
                 {
                     "line": row.line,
                     "record_no": row.record_no,
@@ -170,17 +202,13 @@ def result_import(*, actor: User | Actor, format_name: str, content: bytes) -> R
                     "problem": problem,
                 }
             )
-    now = timezone.now()
-    if to_pay:
-        payouts_mark_paid(actor=who, payouts=to_pay)
-    payouts_mark_returned(actor=who, returns=to_return)
-    still_open = Payout.objects.filter(
-        rail_reference__startswith=f"{sent.name}#", status=Payout.Status.SUBMITTED
-    ).exists()
-    confirmed = ZenginFile.Status.CONFIRMED if isinstance(sent, ZenginFile) else WalletBatch.Status.CONFIRMED
-    if not still_open and sent.status != confirmed:
-        sent.status, sent.confirmed_at = confirmed, now
-        sent.save(update_fields=["status", "confirmed_at"])
+    return rows
+
+
+def _applied(
+    *, who: Actor, fmt: ResultFormat, parsed: ParsedResult, sent: ZenginFile | WalletBatch, sha: str, rows: Sorted
+) -> ResultImport:
+    """The record of an applied import, and its audit event."""
     totals = _totals(sent, parsed)
     record = ResultImport.objects.create(
         rail=fmt.rail,
@@ -188,11 +216,11 @@ def result_import(*, actor: User | Actor, format_name: str, content: bytes) -> R
         sent_name=sent.name,
         sha256=sha,
         status=ResultImport.Status.APPLIED,
-        paid_count=len(to_pay),
-        returned_count=len(to_return),
-        unchanged_count=unchanged,
-        rejected_count=rejected,
-        report={"totals": totals, "rows": report_rows},
+        paid_count=len(rows.to_pay),
+        returned_count=len(rows.to_return),
+        unchanged_count=rows.unchanged,
+        rejected_count=rows.rejected,
+        report={"totals": totals, "rows": rows.report_rows},
         imported_by=who.name,
     )
     event_record(
@@ -204,13 +232,13 @@ def result_import(*, actor: User | Actor, format_name: str, content: bytes) -> R
             "format": fmt.name,
             "sent_name": sent.name,
             "sha256": sha,
-            "paid": [p.pk for p in to_pay],
+            "paid": [p.pk for p in rows.to_pay],
             "references": {str(r.payout_id): r.reference for r in parsed.rows if r.reference}
             if len(parsed.rows) <= MAX_REPORTED
             else {},
-            "returned": [r.payout.pk for r in to_return],
-            "unchanged": unchanged,
-            "rejected": rejected,
+            "returned": [r.payout.pk for r in rows.to_return],
+            "unchanged": rows.unchanged,
+            "rejected": rows.rejected,
             "totals": totals,
         },
     )

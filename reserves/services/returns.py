@@ -13,7 +13,7 @@ after it was paid) becomes `returned`:
 one new payout for the returned one (`resend_of`, unique in the database) with
 the idempotency key `<original key>:s<n>`, and marks the returned one `resent`.
 The resend is an ordinary payout: when it is paid the usual transfer
-allocated -> paid is posted. An unclaimed payout (reserves/unclaimed.py) may be
+allocated -> paid is posted. An unclaimed payout (services/unclaimed.py) may be
 resent too; its money first comes back from the unclaimed account.
 
 Lock order: payouts (by id), entitlements, ledger accounts, audit chain head.
