@@ -1,3 +1,10 @@
+"""The claims app's tables: customers and incidents, the snapshot, claims and their review, payout details, invitations.
+
+One module over 400 lines on purpose: it is the app's schema, read as a whole
+beside its migrations; each model's rules are database constraints here, and
+the workflows that change them live in claims/services/.
+"""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q

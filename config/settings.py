@@ -50,7 +50,6 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp_webauthn",
     "axes",
-    "core",
     "audit",
     "reserves",
     "claims",

@@ -8,10 +8,9 @@
     svg = charts.bar_chart(title="Claims by status", categories=statuses, series=[charts.Series("claims", counts)],
                            stacked=False)
 
-Each returns a SafeString (an <svg> element scaled to its container). In
-templates: `{% load charts %}{% bar_chart "Claims" categories counts %}` (see
-core/templatetags/charts.py). Values may be int, Decimal or float; they are
-turned into floats only to place marks, and shown as given in the tooltips.
+Each returns a SafeString (an <svg> element scaled to its container): views
+build the charts and templates print them. Values may be int, Decimal or float;
+they are turned into floats only to place marks, and shown as given in the tooltips.
 """
 
 import math

@@ -3,6 +3,10 @@
 Money is int yen in BigIntegerFields. Invariants that must never break are
 database constraints; the append-only rules for transfers are PostgreSQL
 triggers (migration 0002).
+
+One module over 400 lines on purpose: it is the app's schema, read as a whole
+beside its migrations; the workflows that change it live in reserves/engine/
+and reserves/services/.
 """
 
 from django.db import models

@@ -4,7 +4,6 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
-from django.template import Context, Template
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -122,13 +121,3 @@ def test_compact_numbers():
     assert charts.format_compact(12_300_000) == "12.3M"
     assert charts.format_compact(2_000_000_000) == "2B"
     assert charts.format_compact(2.5) == "2.5"
-
-
-def test_template_tags():
-    html = Template(
-        "{% load charts %}{% bar_chart 'Claims' cats counts name='claims' %}"
-        "{% line_chart 'Balance' days balances threshold=5 threshold_label='min' %}"
-        "{% cumulative_chart 'Paid' days paid target=9 %}"
-    ).render(Context({"cats": ["a", "b"], "counts": [1, 2], "days": ["x", "y"], "balances": [4, 6], "paid": [3, 4]}))
-    assert html.count("<svg") == 3
-    assert 'data-value="7"' in html  # 3 + 4 cumulated
