@@ -1,4 +1,4 @@
-"""Settings, read from the environment (see README "Environment")."""
+"""Settings, read from the environment (see docs/operations.md "Environment")."""
 
 import os
 from pathlib import Path
@@ -150,7 +150,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "default")
 # Follow-up work has a queue of its own, so it never holds up payments: customer emails
 # (invitations, decisions, "paid"), marking claims paid after reserves paid them, and
 # signing the payout receipts.
-# `make run` starts one worker on both queues; production runs follow-up workers apart (README).
+# `make run` starts one worker on both queues; production runs follow-up workers apart (docs/operations.md).
 CELERY_FOLLOWUP_QUEUE = os.environ.get("CELERY_FOLLOWUP_QUEUE", "followup")
 CELERY_FOLLOWUP_TASKS = (
     "claims.invitations_dispatch",
@@ -289,7 +289,7 @@ EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 # A snapshot import stops collecting line errors after this many (it still counts them).
 SNAPSHOT_MAX_REPORTED_ERRORS = 1000
 
-# --- Audit signing and checkpoints (README "Signed checkpoints") ---------------------------
+# --- Audit signing and checkpoints (docs/audit.md "Signed checkpoints") ---------------------------
 # The Ed25519 private key that signs checkpoints and receipts: PEM text, or a path to a PEM file.
 AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", "")
 AUDIT_SIGNING_KEY_FILE = os.environ.get("AUDIT_SIGNING_KEY_FILE", "")
@@ -306,7 +306,7 @@ QUARTERLY_REPORT_SECTIONS = [
     "reserves.selectors.report.reserve_report_sections",
     "audit.reports.audit_sections",
 ]
-# --- Reserves and payouts (README "Reserve", "Payout workflow", "Payment rails") ----------
+# --- Reserves and payouts (docs/money.md "Reserve", "Payout workflow", "Payment rails") ----------
 # Required minimum of the liability reserve: a floor plus a percentage of customer assets in custody.
 RESERVE_MINIMUM_FLOOR_JPY = int(os.environ.get("RESERVE_MINIMUM_FLOOR_JPY", "2000000000"))
 RESERVE_MINIMUM_CUSTODY_PERCENT = os.environ.get("RESERVE_MINIMUM_CUSTODY_PERCENT", "0")  # a decimal string

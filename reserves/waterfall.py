@@ -4,7 +4,7 @@ Nothing here touches the database: the same inputs always give the same
 result, so every stored allocation can be replayed (see `waterfall_replay`).
 All amounts are int yen; the coinsurance share is a Decimal.
 
-Rule `waterfall/1` (README "The waterfall"):
+Rule `waterfall/1` (docs/money.md "The waterfall"):
 
 1. The liability reserve bears the loss first, from the bottom, up to what it
    holds for the incident: reserve = min(reserve_available, loss).

@@ -23,7 +23,7 @@ urlpatterns = [
         staff.RecoveryActionApi.as_view(),
         name="api-recovery-action",
     ),
-    # The regulator portal (read-only; README "Regulator portal: payouts, reserve, insurance").
+    # The regulator portal (read-only; docs/regulator.md).
     path("regulator/payouts/", regulator.RegulatorPayoutListApi.as_view(), name="api-regulator-payouts"),
     path("regulator/reserve/", regulator.RegulatorReserveApi.as_view(), name="api-regulator-reserve"),
     path("regulator/insurance/", regulator.RegulatorInsuranceApi.as_view(), name="api-regulator-insurance"),

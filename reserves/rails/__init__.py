@@ -1,4 +1,4 @@
-"""Payment rails: one adapter interface, chosen per payee method (README "Payment rails").
+"""Payment rails: one adapter interface, chosen per payee method (docs/money.md "Payment rails", docs/rails.md).
 
 A rail takes a batch of instructions and answers one result per
 instruction. It must be idempotent on `idempotency_key`: sending the same key

@@ -6,7 +6,7 @@ numeric (N) fields are right-aligned and zero-filled, and a numeric field we do
 not use is all zeros; character (C) fields are left-aligned and space-filled.
 One header (1), one data record (2) per transfer, a trailer (8) with the
 count and total, and an end record (9). Each record is followed by CR LF.
-Field layout in README "Zengin format notes"; `zengin_file_parse` reads a
+Field layout in docs/money.md "Zengin format notes"; `zengin_file_parse` reads a
 file back (used by the tests and by staff checking a file).
 """
 

@@ -12,7 +12,7 @@ second issuer waits and then finds them issued; the database's unique
 constraint on a receipt's subject is the backstop. Lock order: payouts, then
 the audit chain head (as in the engine).
 
-A receipt's payload states the facts of one payout (README "Payout receipts");
+A receipt's payload states the facts of one payout (docs/money.md "Payout receipts");
 the signed document around it adds the receipt id, the audit sequence number,
 the time and the key (audit.services.receipts_issue_many).
 """

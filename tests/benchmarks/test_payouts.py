@@ -1,4 +1,4 @@
-"""`bench payouts` and `bench payouts_engine` run end to end on real worker processes (small N; README has speed)."""
+"""`bench payouts` and `bench payouts_engine` end to end on real worker processes (small N; docs/benchmarks.md)."""
 
 import io
 import json
