@@ -42,6 +42,11 @@ urlpatterns = [
     ),
     path("regulator/incidents/", regulator_api.RegulatorIncidentListApi.as_view(), name="api-regulator-incidents"),
     path(
+        "regulator/incidents/<slug:code>/claims/",
+        regulator_api.RegulatorIncidentClaimsApi.as_view(),
+        name="api-regulator-incident-claims",
+    ),
+    path(
         "regulator/incidents/<slug:code>/summary/",
         regulator_api.RegulatorIncidentSummaryApi.as_view(),
         name="api-regulator-incident-summary",

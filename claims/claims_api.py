@@ -1,5 +1,7 @@
 """REST API for claims (customers) and their review (staff). Thin: validate, call a service or selector."""
 
+from decimal import ROUND_DOWN
+
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -62,7 +64,22 @@ class EvidenceSerializer(serializers.ModelSerializer):
         return reverse("api-claim-evidence-file", kwargs={"ref": item.claim.ref, "evidence_id": item.pk})
 
 
-class ClaimSerializer(serializers.ModelSerializer):
+class PaymentFieldsMixin(serializers.Serializer):
+    """What a claim has received so far and what is still to come (docs/money.md, "Payment states")."""
+
+    paid_jpy = serializers.IntegerField(read_only=True, help_text="paid so far (yen)")
+    outstanding_jpy = serializers.IntegerField(read_only=True, help_text="approved and not yet paid (yen)")
+    paid_rate = serializers.DecimalField(
+        max_digits=11,
+        decimal_places=10,
+        rounding=ROUND_DOWN,
+        read_only=True,
+        allow_null=True,
+        help_text="share of the approved amount received so far (0-1); null before approval",
+    )
+
+
+class ClaimSerializer(PaymentFieldsMixin, serializers.ModelSerializer):
     incident = serializers.CharField(source="incident.code")
     status_label = serializers.CharField(source="get_status_display")
     lines = ClaimLineSerializer(many=True)
@@ -82,9 +99,13 @@ class ClaimSerializer(serializers.ModelSerializer):
             "matches_snapshot",
             "amount_jpy",
             "approved_amount_jpy",
+            "paid_jpy",
+            "outstanding_jpy",
+            "paid_rate",
             "submitted_at",
             "approved_at",
             "paid_at",
+            "appeal_until",
             "lines",
             "timeline",
             "evidence",
@@ -99,13 +120,24 @@ class ClaimSerializer(serializers.ModelSerializer):
         return services.claim_is_appealable(claim)
 
 
-class ClaimSummarySerializer(serializers.ModelSerializer):
+class ClaimSummarySerializer(PaymentFieldsMixin, serializers.ModelSerializer):
     incident = serializers.CharField(source="incident.code")
     status_label = serializers.CharField(source="get_status_display")
 
     class Meta:
         model = Claim
-        fields = ["ref", "incident", "status", "status_label", "amount_jpy", "approved_amount_jpy", "submitted_at"]
+        fields = [
+            "ref",
+            "incident",
+            "status",
+            "status_label",
+            "amount_jpy",
+            "approved_amount_jpy",
+            "paid_jpy",
+            "outstanding_jpy",
+            "paid_rate",
+            "submitted_at",
+        ]
 
 
 class ActionSerializer(serializers.Serializer):
@@ -144,7 +176,7 @@ class StaffClaimSerializer(ClaimSerializer):
         ]
 
 
-class StaffClaimRowSerializer(serializers.ModelSerializer):
+class StaffClaimRowSerializer(PaymentFieldsMixin, serializers.ModelSerializer):
     incident = serializers.CharField(source="incident.code")
     customer = serializers.CharField(source="customer.account_id")
     assigned_reviewer = serializers.CharField(source="assigned_reviewer.username", allow_null=True, default=None)
@@ -160,6 +192,9 @@ class StaffClaimRowSerializer(serializers.ModelSerializer):
             "matches_snapshot",
             "amount_jpy",
             "approved_amount_jpy",
+            "paid_jpy",
+            "outstanding_jpy",
+            "paid_rate",
             "required_approvals",
             "review_round",
             "assigned_reviewer",

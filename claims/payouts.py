@@ -6,7 +6,8 @@ message loses nothing: `claims_hand_off_sweep` (celery beat) finds approved
 claims that reserves does not know yet, or knows at a lower amount after an
 upheld appeal. Registration is idempotent per claim reference, so a task run
 twice registers once. Reserves says when payouts are paid (the `payouts_paid`
-signal); `claims_paid_sync` then marks the claims paid, also after commit.
+signal); `claims_paid_sync` then records what each claim has received so far
+(partly paid, or paid in full), also after commit.
 """
 
 from collections import defaultdict
@@ -23,6 +24,8 @@ from reserves import selectors as reserve_selectors
 from reserves import services as reserve_services
 
 HAND_OFF_CHUNK = 5000
+# Claims reserves owes money to (or has paid in full): what the hand-off registers.
+PAYABLE = [Claim.Status.APPROVED, Claim.Status.PARTLY_PAID, Claim.Status.PAID]
 ACTOR = Actor.system("claims:payout-hand-off")
 
 
@@ -101,10 +104,10 @@ def claims_hand_off(*, claim_ids: Sequence[int]) -> int:
 
 
 def claims_awaiting_hand_off() -> list[int]:
-    """Approved or paid claims that reserves does not know, or knows at less than their approved amount."""
+    """Approved or (partly) paid claims that reserves does not know, or knows at less than their approved amount."""
     registered = reserve_selectors.entitlements_by_ref().filter(claim_ref=OuterRef("ref")).values("eligible_jpy")[:1]
     return list(
-        Claim.objects.filter(status__in=[Claim.Status.APPROVED, Claim.Status.PAID])
+        Claim.objects.filter(status__in=PAYABLE)
         .annotate(registered=Subquery(registered))
         .filter(Q(registered__isnull=True) | Q(registered__lt=F("approved_amount_jpy")))
         .order_by("pk")
@@ -113,8 +116,8 @@ def claims_awaiting_hand_off() -> list[int]:
 
 
 def claims_hand_off_sweep() -> dict[str, int]:
-    """What a lost message left behind (celery beat): hand off waiting claims, mark paid ones paid."""
-    from claims.services import claims_mark_paid
+    """What a lost message left behind (celery beat): hand off waiting claims, record payments not yet recorded."""
+    from claims.services import claims_payments_sync
 
     waiting = claims_awaiting_hand_off()
     handed = sum(
@@ -122,21 +125,21 @@ def claims_hand_off_sweep() -> dict[str, int]:
         for start in range(0, len(waiting), HAND_OFF_CHUNK)
     )
     paid_refs = reserve_selectors.paid_payouts().values("claim_ref")
-    unpaid = list(
-        Claim.objects.filter(status=Claim.Status.APPROVED, ref__in=paid_refs)
+    behind = list(
+        Claim.objects.filter(status__in=[Claim.Status.APPROVED, Claim.Status.PARTLY_PAID], ref__in=paid_refs)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    marked = sum(
-        claims_mark_paid(claim_ids=unpaid[start : start + HAND_OFF_CHUNK], actor=Actor.system("claims:paid-sync"))
-        for start in range(0, len(unpaid), HAND_OFF_CHUNK)
+    recorded = sum(
+        claims_payments_sync(claim_ids=behind[start : start + HAND_OFF_CHUNK], actor=Actor.system("claims:paid-sync"))
+        for start in range(0, len(behind), HAND_OFF_CHUNK)
     )
-    return {"handed_off": handed, "marked_paid": marked}
+    return {"handed_off": handed, "payments_recorded": recorded}
 
 
 def claims_paid_sync(*, claim_refs: Sequence[str]) -> int:
-    """Mark claims paid whose payouts reserves reports paid (idempotent); returns how many changed."""
-    from claims.services import claims_mark_paid
+    """Record what reserves reports paid on these claims (idempotent); returns how many claims changed."""
+    from claims.services import claims_payments_sync
 
     ids = list(Claim.objects.filter(ref__in=list(claim_refs)).values_list("pk", flat=True))
-    return claims_mark_paid(claim_ids=ids, actor=Actor.system("claims:paid-sync")) if ids else 0
+    return claims_payments_sync(claim_ids=ids, actor=Actor.system("claims:paid-sync")) if ids else 0

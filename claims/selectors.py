@@ -293,7 +293,9 @@ def claim_payout_details(*, claim_ids: list[int]) -> list[ClaimPayoutDetail]:
     """
     ids = list(claim_ids)
     claims = list(
-        Claim.objects.filter(pk__in=ids, status__in=[Claim.Status.APPROVED, Claim.Status.PAID])
+        Claim.objects.filter(
+            pk__in=ids, status__in=[Claim.Status.APPROVED, Claim.Status.PARTLY_PAID, Claim.Status.PAID]
+        )
         .order_by("pk")
         .values_list("pk", "ref", "incident__code", "customer__account_id", "customer__name", "approved_amount_jpy")
     )

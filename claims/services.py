@@ -20,12 +20,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.services import EventInput, event_record, events_record
 from claims import evidence as evidence_files
 from claims.evidence import sniff
+from claims.holdbacks import holdbacks_push, holdbacks_refresh
 from claims.models import (
     QUANTITY_DECIMAL_PLACES,
     ActivationToken,
@@ -50,7 +51,8 @@ from claims.snapshot import SnapshotImportResult, SnapshotRejected, snapshot_imp
 from claims.zengin import ACCOUNT_NUMBER, bank_branch, holder_name_normalise
 from config.errors import ApplicationError, Conflict, InvalidInput, NotFound
 from config.roles import Role, has_role
-from reserves.money import jpy_value, require_yen
+from reserves import selectors as reserve_selectors
+from reserves.money import format_jpy, format_percent, jpy_value, require_yen
 
 INCIDENT_TRANSITIONS: dict[str, frozenset[str]] = {
     Incident.Status.DRAFT: frozenset({Incident.Status.OPEN}),
@@ -277,6 +279,8 @@ def _asset_line_values_refresh(asset: IncidentAsset) -> None:
             "WHERE id IN (SELECT claim_id FROM claims_claimline WHERE asset_id = %s)",
             [asset.pk],
         )
+    if asset.incident.status != Incident.Status.DRAFT:
+        holdbacks_refresh(incident=asset.incident)
 
 
 def incident_prices_lock(*, actor: Any, incident: Incident) -> bool:
@@ -343,7 +347,8 @@ def incident_transition(*, actor: Any, incident: Incident, to_status: str, reaso
 
 REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 ACTIVE_REVIEW = (Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW, Claim.Status.INFO_REQUESTED, Claim.Status.APPEALED)
-PAYOUT_LOCKED = (Claim.Status.APPROVED, Claim.Status.PAID)
+# Decided with an approval: the payout choice is locked, and a cut can be appealed from any of these.
+PAYOUT_LOCKED = (Claim.Status.APPROVED, Claim.Status.PARTLY_PAID, Claim.Status.PAID, Claim.Status.CLOSED_NOTHING_DUE)
 # Integer digits a quantity may have (numeric(38,18)).
 QUANTITY_MAX_INTEGER_DIGITS = 20
 _QUANTUM = Decimal(1).scaleb(-QUANTITY_DECIMAL_PLACES)
@@ -701,6 +706,7 @@ def claim_file(
     )
     _amount_refresh(claim)
     claim.save(update_fields=["amount_jpy", "disputed", "matches_snapshot"])
+    holdbacks_push(claims=[claim])
     choice = _payout_write(claim=claim, resolved=payout_values)
     with _files_removed_on_error() as written:
         stored = _evidence_store(claim=claim, files=evidence, cleanup=written)
@@ -937,6 +943,7 @@ def claim_respond(
     _amount_refresh(claim)
     claim.status = Claim.Status.UNDER_REVIEW
     claim.save(update_fields=["status", "amount_jpy", "disputed", "matches_snapshot", "updated_at"])
+    holdbacks_push(claims=[claim])
     _timeline_add(claim, Claim.Status.UNDER_REVIEW, message.strip())
     with _files_removed_on_error() as written:
         stored = _evidence_store(claim=claim, files=evidence, cleanup=written)
@@ -985,8 +992,10 @@ def _appeal_reviewer(claim: Claim) -> Any | None:
 
 
 def claim_is_appealable(claim: Claim) -> bool:
-    """A rejection, or an approval that cut a claimed quantity, can be appealed once."""
+    """A rejection, or an approval that cut a claimed quantity, can be appealed once, within CLAIM_APPEAL_DAYS."""
     if claim.review_round > 0 or hasattr(claim, "appeal"):
+        return False
+    if claim.appeal_until is None or claim.appeal_until <= timezone.now():
         return False
     if claim.status == Claim.Status.REJECTED:
         return True
@@ -1019,8 +1028,20 @@ def claim_appeal(*, customer: Customer, claim: Claim, reason: str) -> Claim:
     claim.status = Claim.Status.APPEALED
     claim.review_round = 1
     claim.batch = None
+    claim.appeal_until = None
     claim.assigned_reviewer = _appeal_reviewer(claim)
-    claim.save(update_fields=["appealed_from", "status", "review_round", "batch", "assigned_reviewer", "updated_at"])
+    claim.save(
+        update_fields=[
+            "appealed_from",
+            "status",
+            "review_round",
+            "batch",
+            "appeal_until",
+            "assigned_reviewer",
+            "updated_at",
+        ]
+    )
+    holdbacks_push(claims=[claim])
     _timeline_add(claim, Claim.Status.APPEALED, reason)
     event_record(
         actor=customer.user,
@@ -1162,6 +1183,7 @@ def claim_line_adjust(*, actor: Any, claim: Claim, adjustments: list[LineAdjustm
     if claim.status in (Claim.Status.SUBMITTED, Claim.Status.APPEALED):
         claim.status = Claim.Status.UNDER_REVIEW
     claim.save(update_fields=["status", "amount_jpy", "disputed", "matches_snapshot", "updated_at"])
+    holdbacks_push(claims=[claim])
     _timeline_add(claim, claim.status, reason)
     _action_record(
         claim=claim,
@@ -1314,9 +1336,36 @@ def claim_approve(*, actor: Any, claim: Claim, reason: str = "") -> Claim:
     )
     if claim.status == Claim.Status.APPROVED:
         _timeline_add(claim, Claim.Status.APPROVED)
-        _notify(claim, "approved")
-        _payouts_hand_off(claim_ids=[claim.pk], incident_id=claim.incident_id)
+        _decided_payment_state(claim)
+        _notify(claim, "closed_nothing_due" if claim.status == Claim.Status.CLOSED_NOTHING_DUE else "approved")
     return claim
+
+
+def _appeal_window(claim: Claim) -> dt.datetime | None:
+    """Until when a first decision that cut or rejected the claim may be appealed (None: it may not)."""
+    cut = claim.status == Claim.Status.REJECTED or any(line.is_cut for line in claim.lines.all())
+    if claim.review_round > 0 or not cut:
+        return None
+    return timezone.now() + dt.timedelta(days=settings.CLAIM_APPEAL_DAYS)
+
+
+def _decided_payment_state(claim: Claim) -> None:
+    """After the last approval: the holdback becomes the approved amount and the claim goes to payouts.
+
+    A claim approved at ¥0 has nothing to pay: it is closed there and then.
+    An upheld appeal of a claim already (partly) paid keeps its payment state
+    until the difference is paid. Caller's transaction, claim locked.
+    """
+    if claim.review_round > 0 and claim.appealed_from in (Claim.Status.PARTLY_PAID, Claim.Status.PAID):
+        claim.status = Claim.Status.PARTLY_PAID if claim.paid_jpy < claim.approved_amount_jpy else claim.appealed_from
+    elif claim.approved_amount_jpy == 0:
+        claim.status = Claim.Status.CLOSED_NOTHING_DUE
+        _timeline_add(claim, Claim.Status.CLOSED_NOTHING_DUE)
+    claim.appeal_until = _appeal_window(claim)
+    claim.save(update_fields=["status", "appeal_until", "updated_at"])
+    holdbacks_push(claims=[claim])
+    if claim.status != Claim.Status.CLOSED_NOTHING_DUE:
+        _payouts_hand_off(claim_ids=[claim.pk], incident_id=claim.incident_id)
 
 
 @transaction.atomic(durable=True)
@@ -1342,7 +1391,9 @@ def claim_reject(*, actor: Any, claim: Claim, reason: str) -> Claim:
     else:
         claim.status = Claim.Status.REJECTED
         notify_kind = "rejected"
-    claim.save(update_fields=["status", "amount_jpy", "disputed", "matches_snapshot", "updated_at"])
+    claim.appeal_until = _appeal_window(claim)
+    claim.save(update_fields=["status", "amount_jpy", "disputed", "matches_snapshot", "appeal_until", "updated_at"])
+    holdbacks_push(claims=[claim])
     _timeline_add(claim, Claim.Status.REJECTED, reason)
     if claim.status != Claim.Status.REJECTED:
         _timeline_add(claim, claim.status)
@@ -1620,38 +1671,86 @@ def claim_batch_approve(*, actor: Any, batch: ClaimBatch, reason: str = "") -> C
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Payment:
+    claim_id: int
+    before: str
+    paid_before: int
+    paid_jpy: int
+    approved_jpy: int
+    language: str
+
+
 @transaction.atomic(durable=True)
-def claims_mark_paid(*, claim_ids: Sequence[int], actor: Any = None) -> int:
-    """Mark approved claims as paid (the payout side's receiver calls this). Idempotent; returns how many changed."""
-    ids = list(
+def claims_payments_sync(*, claim_ids: Sequence[int], actor: Any = None) -> int:
+    """Bring approved claims' paid-so-far and payment state in step with reserves (idempotent).
+
+    A claim is `partly_paid` while reserves has paid some but not all of its
+    approved amount (each tranche adds a timeline entry with the amount and
+    rate received so far) and `paid` once paid in full. Returns how many
+    claims changed.
+    """
+    rows = list(
         Claim.objects.select_for_update(of=("self",), no_key=True)
-        .filter(pk__in=list(claim_ids), status=Claim.Status.APPROVED)
+        .filter(pk__in=list(claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PARTLY_PAID])
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "ref", "status", "approved_amount_jpy", "paid_jpy", "language")
     )
-    if not ids:
-        return 0
+    paid = reserve_selectors.paid_for_claims(claim_refs=[row[1] for row in rows])
+    by_state: dict[str, list[_Payment]] = {Claim.Status.PARTLY_PAID: [], Claim.Status.PAID: []}
+    for pk, ref, status, approved, paid_before, language in rows:
+        paid_now = min(paid.get(ref, 0), approved)
+        if paid_now > paid_before:
+            state = Claim.Status.PAID if paid_now >= approved else Claim.Status.PARTLY_PAID
+            by_state[state].append(_Payment(pk, status, paid_before, paid_now, approved, language))
     now = timezone.now()
-    Claim.objects.filter(pk__in=ids).update(status=Claim.Status.PAID, paid_at=now, updated_at=now)
-    ClaimTimelineEntry.objects.bulk_create(
-        [ClaimTimelineEntry(claim_id=pk, status=Claim.Status.PAID, created_at=now) for pk in ids],
-        batch_size=BULK_CHUNK,
-    )
-    for start in range(0, len(ids), BULK_CHUNK):
+    for state, payments in by_state.items():
+        if payments:
+            _payments_write(state=state, payments=payments, actor=actor, now=now)
+    return sum(len(payments) for payments in by_state.values())
+
+
+def _payments_write(*, state: str, payments: list["_Payment"], actor: Any, now: dt.datetime) -> None:
+    """Set paid-so-far and the state of claims that all reach `state`; timeline, audit, emails. Claims locked."""
+    ids = [p.claim_id for p in payments]
+    if state == Claim.Status.PAID:
+        extra, params = "status = %s, updated_at = %s, paid_at = %s", [state, now, now]
+    else:
+        extra, params = "status = %s, updated_at = %s", [state, now]
+    _bulk_write("claims_claim", ["paid_jpy"], ids, [p.paid_jpy for p in payments], extra, params)
+    entries = []
+    for p in payments:
+        with translation.override(p.language):
+            note = payment_note(paid_jpy=p.paid_jpy, approved_jpy=p.approved_jpy)
+        entries.append(ClaimTimelineEntry(claim_id=p.claim_id, status=state, note=note, created_at=now))
+    ClaimTimelineEntry.objects.bulk_create(entries, batch_size=BULK_CHUNK)
+    action = "claim.paid" if state == Claim.Status.PAID else "claim.partly_paid"
+    for start in range(0, len(payments), BULK_CHUNK):
         events_record(
             actor=actor,
             events=[
                 EventInput(
-                    "claim.paid",
+                    action,
                     "claims.claim",
-                    str(pk),
-                    {"before": {"status": "approved"}, "after": {"status": "paid"}},
+                    str(p.claim_id),
+                    {
+                        "before": {"status": p.before, "paid_jpy": p.paid_before},
+                        "after": {"status": state, "paid_jpy": p.paid_jpy},
+                    },
                 )
-                for pk in ids[start : start + BULK_CHUNK]
+                for p in payments[start : start + BULK_CHUNK]
             ],
         )
-    _notify_many(ids, "paid")
-    return len(ids)
+    _notify_many(ids, state)
+
+
+def payment_note(*, paid_jpy: int, approved_jpy: int) -> str:
+    """ "¥75,000 received so far (56.46% of ¥132,823)" in the active language."""
+    return _("%(paid)s received so far (%(rate)s of %(approved)s)") % {
+        "paid": format_jpy(paid_jpy),
+        "rate": format_percent(paid_jpy, approved_jpy),
+        "approved": format_jpy(approved_jpy),
+    }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from claims import notifications, payouts, services
+from claims import holdbacks, notifications, payouts, services
 
 # Deadlocks and dropped connections are transient; both tasks are idempotent, so run them again.
 DB_RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 10}
@@ -54,3 +54,9 @@ def payouts_hand_off_sweep() -> dict[str, int]:
 def paid_sync(claim_refs: list[str]) -> int:
     """Mark claims paid once reserves has paid them (idempotent)."""
     return payouts.claims_paid_sync(claim_refs=claim_refs)
+
+
+@shared_task(name="claims.appeal_windows_close", **DB_RETRY)
+def appeal_windows_close() -> int:
+    """Close passed appeal windows: their holdbacks fall to the decided amounts (idempotent)."""
+    return holdbacks.appeal_windows_close()

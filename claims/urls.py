@@ -14,6 +14,11 @@ urlpatterns = [
     path("staff/incidents/<slug:code>/assets/<str:symbol>/price/", views.staff_asset_price, name="staff-asset-price"),
     path("regulator/incidents/", regulator_views.regulator_incident_list, name="regulator-incidents"),
     path("regulator/incidents/<slug:code>/", regulator_views.regulator_incident_detail, name="regulator-incident"),
+    path(
+        "regulator/incidents/<slug:code>/claims/",
+        regulator_views.regulator_incident_claims,
+        name="regulator-incident-claims",
+    ),
     path("claims/", claim_views.customer_home, name="customer-home"),
     path("claims/incidents/<slug:code>/", claim_views.customer_incident, name="customer-incident"),
     path("claims/<str:ref>/", claim_views.claim_detail, name="claim-detail"),

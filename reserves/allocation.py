@@ -30,6 +30,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Greatest
@@ -43,6 +44,7 @@ from reserves.models import (
     Account,
     Allocation,
     Entitlement,
+    Holdback,
     IncidentFund,
     InsurancePolicy,
     Payout,
@@ -51,7 +53,17 @@ from reserves.models import (
 )
 from reserves.rails import Instruction, RailResult, rail_get, rail_name_for
 from reserves.receipts import receipts_queue
-from reserves.waterfall import RULE_VERSION, PolicyTerms, claimant_target, rate_of, waterfall, waterfall_inputs
+from reserves.waterfall import (
+    RULE_VERSION,
+    PolicyTerms,
+    Population,
+    claimant_target,
+    population_replay,
+    rate_of,
+    rate_text,
+    waterfall,
+    waterfall_inputs,
+)
 
 logger = logging.getLogger(__name__)
 IN_KIND_PLACES = Decimal("0.00000001")
@@ -178,23 +190,88 @@ def aggregate_remaining_jpy(*, policy: InsurancePolicy, used_jpy: int) -> int:
     return max(0, policy.aggregate_limit_jpy - used_jpy)
 
 
-def _lagging(fund_id: int, seq: int) -> bool:
-    return Entitlement.objects.filter(fund_id=fund_id, admitted_round__isnull=False, round__lt=seq).exists()
+def _lagging(fund_id: int, basis_seq: int) -> bool:
+    """Whether an admitted entitlement is not yet at the target of the current run of rounds."""
+    return Entitlement.objects.filter(fund_id=fund_id, admitted_round__isnull=False, round__lt=basis_seq).exists()
 
 
-def _queue_drainers(fund: IncidentFund) -> None:
+def _queue_drainers(fund: IncidentFund, *, admitted_round: int | None = None) -> None:
+    """After commit, queue the tasks that allocate the round: all of it, or only what `admitted_round` admitted."""
     from reserves.tasks import payouts_process
 
-    for _ in range(max(1, settings.PAYOUT_PARALLEL_TASKS)):
-        transaction.on_commit(partial(payouts_process.delay, fund.pk))
+    tasks = 1 if admitted_round else max(1, settings.PAYOUT_PARALLEL_TASKS)
+    for _ in range(tasks):
+        transaction.on_commit(partial(payouts_process.delay, fund.pk, 0, admitted_round))
+
+
+def allocation_queue(*, fund: IncidentFund, reason: str, coalesce: bool = False) -> None:
+    """After commit, ask for an allocation round for this fund (unless it is on hold). Caller's transaction.
+
+    `coalesce` for the requests that come one claim at a time (registrations,
+    raises, holdbacks released): see allocation_request.
+    """
+    if not fund.on_hold:
+        transaction.on_commit(partial(allocation_request, fund.incident_code, reason, coalesce=coalesce))
+
+
+def allocation_request(incident_code: str, reason: str, *, coalesce: bool = False) -> None:
+    """Ask a worker for an allocation round (after commit); with `coalesce`, one per ALLOCATION_COALESCE_SECONDS.
+
+    Many single approvals in a short time make one round, not one each: the
+    first request queues the round to run after the interval and marks the
+    incident in the cache; requests while the mark stands are covered by that
+    round (it admits every entitlement committed before it starts). A lost
+    mark or message costs at most the sweep's interval (`payouts_sweep`).
+    """
+    from celery import current_app
+
+    from reserves.tasks import incident_allocate
+
+    interval = settings.ALLOCATION_COALESCE_SECONDS
+    if not coalesce or interval <= 0 or current_app.conf.task_always_eager:
+        incident_allocate.delay(incident_code, reason)
+        return
+    try:
+        first = cache.add(f"reserves:allocate:{incident_code}", reason, timeout=interval)
+    except Exception:  # the cache is an optimisation: without it, queue the round anyway
+        logger.warning("allocation coalescing unavailable for %s", incident_code, exc_info=True)
+        first = True
+    if first:
+        incident_allocate.apply_async((incident_code, reason), countdown=interval)
+
+
+def population_read(*, fund: IncidentFund) -> tuple[int, dict[str, Any], Population]:
+    """The admitted claimants' count, the round's claimant inputs and the population (entitlements and holdbacks)."""
+    registered = Entitlement.objects.filter(fund=fund, admitted_round__isnull=False).aggregate(
+        count=Count("id"), eligible=Sum("eligible_jpy"), base=Sum("base_jpy")
+    )
+    held = Holdback.objects.filter(fund=fund).aggregate(
+        known=Count("id"), held=Sum("held_jpy"), held_base=Sum("held_base_jpy"), claimed=Sum("claimed_jpy")
+    )
+    inputs = {
+        "count": registered["count"],
+        "eligible_total_jpy": int(registered["eligible"] or 0),
+        "registered_base_jpy": int(registered["base"] or 0),
+        "held_jpy": int(held["held"] or 0),
+        "held_base_jpy": int(held["held_base"] or 0),
+        "claimed_jpy": int(held["claimed"] or 0),
+        "known_claims": held["known"],
+        "expected_loss_jpy": fund.expected_loss_jpy,
+        "expected_claimants": fund.expected_claimants,
+        "base_amount_jpy": fund.base_amount_jpy,
+    }
+    return registered["count"], inputs, population_replay(inputs)
 
 
 @transaction.atomic(durable=True)
-def allocation_run(*, actor: Any, incident_code: str, reason: str = "") -> Allocation | None:
+def allocation_run(*, actor: Any, incident_code: str, reason: str = "", rescan: bool = False) -> Allocation | None:
     """Run the waterfall for an incident and start a new round if anything changed (see the module doc).
 
-    Returns the current round (None while nothing was ever allocated or the
+    Returns the current round (None while nobody was ever allocated or the
     fund is on hold). Safe to call any number of times, from any worker.
+    `rescan` makes a new round bring every entitlement up again even when
+    the curve did not change: the path before incremental rounds, kept as the
+    benchmark's naive comparison (`bench single_approvals`).
     """
     fund = IncidentFund.objects.select_for_update(of=("self",), no_key=True).filter(incident_code=incident_code).first()
     if fund is None:
@@ -209,11 +286,14 @@ def allocation_run(*, actor: Any, incident_code: str, reason: str = "") -> Alloc
     }
     seq = fund.round + 1
     admitted = Entitlement.objects.filter(fund=fund, admitted_round__isnull=True).update(admitted_round=seq)
-    stats = Entitlement.objects.filter(fund=fund, admitted_round__isnull=False).aggregate(
-        count=Count("id"), eligible=Sum("eligible_jpy"), base=Sum("base_jpy")
+    claimants, claimant_inputs, people = population_read(fund=fund)
+    if not claimants:
+        return current  # nobody to pay: no round, nothing drawn (a settings change never makes an empty round)
+    eligible_total, loss_basis, base_total = (
+        claimant_inputs["eligible_total_jpy"],
+        people.loss_basis_jpy,
+        people.base_total_jpy,
     )
-    claimants, eligible_total, base_total = stats["count"], int(stats["eligible"] or 0), int(stats["base"] or 0)
-    loss_basis = max(fund.expected_loss_jpy, eligible_total)
 
     reserve = ledger.reserve_account()
     locked = ledger.accounts_lock(ids=[reserve.id, fund.pool_account_id])
@@ -259,12 +339,14 @@ def allocation_run(*, actor: Any, incident_code: str, reason: str = "") -> Alloc
     _recoveries_update(fund=fund, policies=[p for p, _ in policies], result=result, recoveries=recoveries)
     funds = reserve_target + drawn_insurance
     level = _level(fund_id=fund.pk, funds=funds, base_total=base_total, loss_basis=loss_basis)
-    unchanged = current is not None and (
-        (current.level_jpy, current.loss_basis_jpy, current.base_total_jpy, current.planned_jpy)
-        == (level, loss_basis, base_total, result.covered_jpy)
+    # Same curve (level, loss basis, base total): every claimant brought up in the current run of rounds is at
+    # their target still, so the new round pays only what it admitted.
+    same_curve = current is not None and (
+        (current.level_jpy, current.loss_basis_jpy, current.base_total_jpy) == (level, loss_basis, base_total)
     )
-    if unchanged and not admitted and not reserve_delta:
-        if _lagging(fund.pk, fund.round):
+    basis_seq = (current.basis_seq or current.seq) if same_curve and current and not rescan else seq
+    if same_curve and current and current.planned_jpy == result.covered_jpy and not admitted and not reserve_delta:
+        if _lagging(fund.pk, basis_seq):
             _queue_drainers(fund)
         return current
     allocation = Allocation.objects.create(
@@ -274,20 +356,15 @@ def allocation_run(*, actor: Any, incident_code: str, reason: str = "") -> Alloc
         reason=reason[:64],
         inputs={
             "waterfall": wf_inputs,
-            "claimants": {
-                "count": claimants,
-                "eligible_total_jpy": eligible_total,
-                "expected_loss_jpy": fund.expected_loss_jpy,
-                "base_amount_jpy": fund.base_amount_jpy,
-                "base_total_jpy": base_total,
-            },
+            "claimants": {**claimant_inputs, "base_total_jpy": base_total, "loss_basis_jpy": loss_basis},
             "funds": {"reserve_drawn_jpy": reserve_target, "insurance_received_jpy": drawn_insurance},
         },
         result={
             "waterfall": result.as_dict(),
             "level_jpy": level,
-            "paid_rate": str(rate_of(level, loss_basis)),
-            "planned_rate": str(result.distribution_rate),
+            "population": people.as_dict(),
+            "paid_rate": rate_text(rate_of(level, loss_basis)),
+            "planned_rate": rate_text(result.distribution_rate),
         },
         claimant_count=claimants,
         eligible_total_jpy=eligible_total,
@@ -296,6 +373,7 @@ def allocation_run(*, actor: Any, incident_code: str, reason: str = "") -> Alloc
         funds_jpy=funds,
         level_jpy=level,
         planned_jpy=result.covered_jpy,
+        basis_seq=basis_seq,
         created_by=Actor.of(actor).name,
     )
     fund.round = seq
@@ -309,11 +387,12 @@ def allocation_run(*, actor: Any, incident_code: str, reason: str = "") -> Alloc
             "reason": reason,
             "rule_version": RULE_VERSION,
             "admitted": admitted,
+            "basis_round": basis_seq,
             "reserve_drawn_jpy": reserve_delta,
             "after": allocation.result,
         },
     )
-    _queue_drainers(fund)
+    _queue_drainers(fund, admitted_round=None if basis_seq == seq else seq)
     return allocation
 
 
@@ -403,13 +482,21 @@ class Chunk:
 
 @transaction.atomic(durable=True)
 def payouts_allocate_chunk(
-    *, fund_id: int, limit: int, after_id: int = 0, entitlement_ids: list[int] | None = None
+    *,
+    fund_id: int,
+    limit: int,
+    after_id: int = 0,
+    entitlement_ids: list[int] | None = None,
+    admitted_round: int | None = None,
 ) -> Chunk:
     """Allocate one chunk of the current round: the next `limit` entitlements after `after_id` that nobody holds.
 
-    Returns how many entitlements were processed, the new payouts (leased to
-    the caller, with their rail instructions ready) and the last entitlement
-    id taken: where the next chunk starts.
+    Only entitlements not yet at the current curve are taken (their round is
+    before the round's basis); `admitted_round` narrows that to what one round
+    admitted (an index finds them without walking the fund). Returns how many
+    entitlements were processed, the new payouts (leased to the caller, with
+    their rail instructions ready) and the last entitlement id taken: where
+    the next chunk starts.
     """
     row = _fund_share_lock(fund_id)
     if row is None:
@@ -418,9 +505,14 @@ def payouts_allocate_chunk(
     if on_hold or seq == 0:
         return Chunk(last_id=after_id)
     allocation = Allocation.objects.get(fund_id=fund_id, seq=seq)
-    queryset = Entitlement.objects.filter(fund_id=fund_id, admitted_round__isnull=False, round__lt=seq, pk__gt=after_id)
+    basis_seq = allocation.basis_seq or seq
+    queryset = Entitlement.objects.filter(
+        fund_id=fund_id, admitted_round__isnull=False, round__lt=basis_seq, pk__gt=after_id
+    )
     if entitlement_ids is not None:
         queryset = queryset.filter(pk__in=entitlement_ids)
+    if admitted_round is not None:
+        queryset = queryset.filter(admitted_round=admitted_round)
     rows = list(
         queryset.select_for_update(skip_locked=True, of=("self",), no_key=True)
         .order_by("id")
@@ -473,6 +565,7 @@ def payouts_allocate_chunk(
         "allocation_id": [allocation.pk] * count,
         "claim_ref": [item[1] for item in work],
         "amount_jpy": [item[2] for item in work],
+        "eligible_jpy": [item[3] for item in work],
         "breakdown": [],
         "method": [item[4] for item in work],
         "rail": [rail_name_for(item[4]) for item in work],
@@ -667,7 +760,7 @@ def _receipt(p: Payout, entitlement: tuple, incident_code: str, allocation: tupl
         idempotency_key=p.idempotency_key,
         in_kind=p.in_kind,
         allocation_round=seq,
-        distribution_rate=str(rate_of(level, loss_basis)),
+        distribution_rate=rate_text(rate_of(level, loss_basis)),
         paid_at=now.astimezone(dt.UTC).isoformat(),
     )
 
@@ -896,6 +989,12 @@ def payouts_send_due(*, fund_id: int | None = None, max_batches: int = 50) -> in
     return sent
 
 
+def _basis_seq(fund: IncidentFund) -> int:
+    """The basis of the fund's current round: entitlements brought up before it are behind."""
+    basis = fund.allocations.filter(seq=fund.round).values_list("basis_seq", flat=True).first()
+    return basis or fund.round
+
+
 def payouts_sweep() -> dict[str, int]:
     """The periodic safety net: queue allocation or drainers for funds behind, send orphaned due payouts."""
     from reserves.tasks import incident_allocate, payouts_process
@@ -905,7 +1004,7 @@ def payouts_sweep() -> dict[str, int]:
         if Entitlement.objects.filter(fund=fund, admitted_round__isnull=True).exists():
             incident_allocate.delay(fund.incident_code, "sweep")
             queued += 1
-        elif fund.round and _lagging(fund.pk, fund.round):
+        elif fund.round and _lagging(fund.pk, _basis_seq(fund)):
             payouts_process.delay(fund.pk)
             queued += 1
     return {"queued": queued, "sent": payouts_send_due()}

@@ -14,6 +14,7 @@ urlpatterns = [
     ),
     path("staff/policies/", api.PolicyListApi.as_view(), name="api-policies"),
     path("staff/funds/<slug:code>/", api.FundDetailApi.as_view(), name="api-fund"),
+    path("staff/funds/<slug:code>/settings/", api.FundSettingsApi.as_view(), name="api-fund-settings"),
     path("staff/funds/<slug:code>/allocate/", api.FundAllocateApi.as_view(), name="api-fund-allocate"),
     path("staff/payouts/", api.PayoutListApi.as_view(), name="api-payouts"),
     path("staff/payouts/retry/", api.PayoutRetryApi.as_view(), name="api-payouts-retry"),

@@ -15,19 +15,23 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Least
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, EventInput, event_record, events_record
 from config.errors import ApplicationError, Conflict, InvalidInput, NotFound
 from reserves import ledger
 from reserves.allocation import (  # noqa: F401 - re-exported entry points of the payout engine
+    allocation_queue,
     allocation_run,
     payouts_allocate_chunk,
     payouts_dispatch,
     payouts_send_due,
 )
 from reserves.bulk import rows_insert, rows_update
+from reserves.holdbacks import holdbacks_follow_entitlements, holdbacks_rebase
 from reserves.models import (
     Account,
     CustodyValuation,
@@ -41,6 +45,7 @@ from reserves.models import (
 )
 from reserves.money import require_decimal, require_yen
 from reserves.rails.zengin import ACCOUNT_TYPES, ZenginError, to_zengin_kana
+from reserves.selectors import recovery_missing_steps
 from reserves.waterfall import base_of
 
 AUDIT_CHUNK = 5000
@@ -56,12 +61,9 @@ def _invalid(detail: str, fields: dict[str, list[str]]) -> InvalidInput:
     return InvalidInput("invalid", detail, extra={"fields": fields})
 
 
-def _queue_allocation(fund: IncidentFund, reason: str) -> None:
-    """After commit, ask a worker to run the allocation for this fund."""
-    from reserves.tasks import incident_allocate
-
-    if not fund.on_hold:
-        transaction.on_commit(partial(incident_allocate.delay, fund.incident_code, reason))
+def _queue_allocation(fund: IncidentFund, reason: str, *, coalesce: bool = False) -> None:
+    """After commit, ask a worker to run the allocation for this fund (`coalesce`: see allocation_request)."""
+    allocation_queue(fund=fund, reason=reason, coalesce=coalesce)
 
 
 # --- Reserve: funding and replenishment with maker-checker -----------------------------------
@@ -342,40 +344,59 @@ def _fund_lock(fund_id: int) -> IncidentFund:
     return IncidentFund.objects.select_for_update(of=("self",), no_key=True).get(pk=fund_id)
 
 
+FUND_SETTINGS = ("base_amount_jpy", "expected_loss_jpy", "expected_claimants")
+
+
+def fund_payments_started(*, fund: IncidentFund) -> bool:
+    """Whether a payout has been made out for the incident (its settings are fixed from then on)."""
+    return Payout.objects.filter(fund_id=fund.pk).exists()
+
+
 @transaction.atomic(durable=True)
 def incident_fund_configure(
-    *, actor: Any, fund: IncidentFund, base_amount_jpy: int | None = None, expected_loss_jpy: int | None = None
+    *,
+    actor: Any,
+    fund: IncidentFund,
+    base_amount_jpy: int | None = None,
+    expected_loss_jpy: int | None = None,
+    expected_claimants: int | None = None,
 ) -> IncidentFund:
-    """Set the base amount (before the first allocation only) and the expected eligible loss (any time).
+    """Set the base amount, the expected loss and the expected number of claimants, until the first payout.
 
-    The distribution rate is based on the larger of the expected loss and the
-    registered claims, so claimants approved early are not paid at a rate the
-    later ones cannot get.
+    The rates are computed over the claims plus what the fund expects
+    (docs/money.md, "The population"); once money has been made out to
+    anyone, changing what the rates are based on would pay the others on
+    another curve, so it is refused (422 `payments_started`). Saving settings
+    never creates a round by itself: a round needs someone to pay.
     """
     fund = _fund_lock(fund.pk)
-    before = {"base_amount_jpy": fund.base_amount_jpy, "expected_loss_jpy": fund.expected_loss_jpy}
+    wanted = {"base_amount_jpy": base_amount_jpy, "expected_loss_jpy": expected_loss_jpy}
+    wanted["expected_claimants"] = expected_claimants
     fields: dict[str, list[str]] = {}
-    for name, value in (("base_amount_jpy", base_amount_jpy), ("expected_loss_jpy", expected_loss_jpy)):
+    for name, value in wanted.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            fields[name] = ["must be a whole number of yen, 0 or more"]
+            fields[name] = [_("must be a whole number, 0 or more")]
     if fields:
-        raise _invalid("The fund settings are invalid.", fields)
-    if base_amount_jpy is not None and base_amount_jpy != fund.base_amount_jpy:
-        if fund.round > 0:
-            raise ApplicationError("allocation_started", "The base amount cannot change after the first allocation.")
-        fund.base_amount_jpy = base_amount_jpy
-        # Registered entitlements keep their base in step (none has been allocated yet).
-        for entitlement in fund.entitlements.only("id", "eligible_jpy"):
-            Entitlement.objects.filter(pk=entitlement.pk).update(
-                base_jpy=base_of(eligible_jpy=entitlement.eligible_jpy, base_amount_jpy=base_amount_jpy)
-            )
-    if expected_loss_jpy is not None:
-        fund.expected_loss_jpy = expected_loss_jpy
-    fund.save(update_fields=["base_amount_jpy", "expected_loss_jpy"])
-    after = {"base_amount_jpy": fund.base_amount_jpy, "expected_loss_jpy": fund.expected_loss_jpy}
-    if after != before:
-        event_record(actor=actor, action="fund.configured", subject=fund, data={"before": before, "after": after})
-        _queue_allocation(fund, "fund settings changed")
+        raise _invalid(_("The fund settings are invalid."), fields)
+    before = {name: getattr(fund, name) for name in FUND_SETTINGS}
+    after = {name: before[name] if wanted[name] is None else wanted[name] for name in FUND_SETTINGS}
+    if after == before:
+        return fund
+    if fund_payments_started(fund=fund):
+        raise ApplicationError(
+            "payments_started",
+            _("The fund settings cannot change: payments to claimants have started."),
+            extra={"fields": {name: ["fixed once payments start"] for name in after if after[name] != before[name]}},
+        )
+    for name, value in after.items():
+        setattr(fund, name, value)
+    fund.save(update_fields=list(FUND_SETTINGS))
+    if after["base_amount_jpy"] != before["base_amount_jpy"]:
+        # Registered entitlements and holdbacks keep their base in step (nothing has been paid yet).
+        fund.entitlements.update(base_jpy=Least(F("eligible_jpy"), Value(fund.base_amount_jpy)))
+        holdbacks_rebase(fund=fund)
+    event_record(actor=actor, action="fund.configured", subject=fund, data={"before": before, "after": after})
+    _queue_allocation(fund, "fund settings changed")
     return fund
 
 
@@ -592,6 +613,7 @@ def entitlements_register(*, actor: Any, incident_code: str, entitlements: list[
             extra={"claim_refs": conflicts[:100]},
         )
     created = [stored[ref] for ref in missing]
+    holdbacks_follow_entitlements(fund=fund, entitlements=[(e.claim_ref, e.eligible_jpy) for e in created])
     # One event per chunk listing every new entitlement: one chain lock per chunk, not per claim.
     events_record(
         actor=actor,
@@ -614,7 +636,7 @@ def entitlements_register(*, actor: Any, incident_code: str, entitlements: list[
         ],
     )
     if created:
-        _queue_allocation(fund, "entitlements registered")
+        _queue_allocation(fund, "entitlements registered", coalesce=True)
     return [stored[ref] for ref in refs]
 
 
@@ -647,15 +669,17 @@ def entitlement_eligible_raise(*, actor: Any, claim_ref: str, eligible_jpy: int,
     entitlement.eligible_jpy = eligible_jpy
     entitlement.base_jpy = base_of(eligible_jpy=eligible_jpy, base_amount_jpy=fund.base_amount_jpy)
     entitlement.lines = checked_lines
-    entitlement.round = 0  # behind every round: the next chunk brings it up to the current level
-    entitlement.save(update_fields=["eligible_jpy", "base_jpy", "lines", "round"])
+    # Behind every round and not admitted: the next round counts the new amount and brings it up to its target.
+    entitlement.round, entitlement.admitted_round = 0, None
+    entitlement.save(update_fields=["eligible_jpy", "base_jpy", "lines", "round", "admitted_round"])
+    holdbacks_follow_entitlements(fund=fund, entitlements=[(claim_ref, eligible_jpy)])
     event_record(
         actor=actor,
         action="entitlement.raised",
         subject=entitlement,
         data={"before": before, "after": {"eligible_jpy": eligible_jpy, "base_jpy": entitlement.base_jpy}},
     )
-    _queue_allocation(fund, "entitlement raised")
+    _queue_allocation(fund, "entitlement raised", coalesce=True)
     return True
 
 
@@ -708,31 +732,74 @@ def _recovery_step(*, actor: Any, recovery: RecoveryClaim, action: str, changes:
     return recovery
 
 
+def _step_checked(*, recovery: RecoveryClaim, when: dt.datetime, evidence: str, after: dt.datetime | None) -> str:
+    """A recovery step needs an aware date, not before the step it follows (or detection), and its evidence."""
+    fields: dict[str, list[str]] = {}
+    if when is None or timezone.is_naive(when):
+        fields["date"] = [_("a timezone-aware date and time is required")]
+    elif when < (after or recovery.fund.detected_at) or when > timezone.now() + dt.timedelta(minutes=5):
+        fields["date"] = [_("must be after the step before it and not in the future")]
+    evidence = (evidence or "").strip()
+    if not evidence or len(evidence) > 300:
+        fields["evidence"] = [_("1-300 characters: a letter's reference, a document's name or its hash")]
+    if fields:
+        raise _invalid(_("The recovery step is invalid."), fields)
+    return evidence
+
+
+def _require_steps(recovery: RecoveryClaim, *, upto: str) -> None:
+    """422 naming the steps before `upto` ("proof_of_loss" or "settlement") that are not recorded yet."""
+    missing = recovery_missing_steps(recovery=recovery)
+    if upto == "proof_of_loss":
+        missing = [m for m in missing if m == "notice"]
+    if missing:
+        names = {"notice": _("the notice of loss"), "proof_of_loss": _("the proof of loss")}
+        raise ApplicationError(
+            "recovery_step_missing",
+            _("Record %(steps)s first: an insurer is notified, then given proof of loss, then pays.")
+            % {"steps": _(" and ").join(str(names[m]) for m in missing)},
+            extra={"missing": missing},
+        )
+
+
 @transaction.atomic(durable=True)
-def recovery_notice_record(*, actor: Any, recovery: RecoveryClaim, sent_at: dt.datetime) -> RecoveryClaim:
-    """The notice of loss was given to the insurer (due 30 days after detection)."""
+def recovery_notice_record(
+    *, actor: Any, recovery: RecoveryClaim, sent_at: dt.datetime, evidence: str
+) -> RecoveryClaim:
+    """The notice of loss was given to the insurer (due RECOVERY_NOTICE_DAYS after detection), with its evidence."""
     recovery = _recovery_lock(recovery.pk)
     if recovery.status != RecoveryClaim.Status.OPEN:
-        raise Conflict("invalid_state", f"Notice cannot be recorded on a {recovery.status} recovery.")
+        raise Conflict(
+            "invalid_state", _("Notice cannot be recorded on a %(status)s recovery.") % {"status": recovery.status}
+        )
+    evidence = _step_checked(recovery=recovery, when=sent_at, evidence=evidence, after=None)
     return _recovery_step(
         actor=actor,
         recovery=recovery,
         action="recovery.notice_given",
-        changes={"status": RecoveryClaim.Status.NOTIFIED, "notice_sent_at": sent_at},
+        changes={"status": RecoveryClaim.Status.NOTIFIED, "notice_sent_at": sent_at, "notice_evidence": evidence},
     )
 
 
 @transaction.atomic(durable=True)
-def recovery_proof_record(*, actor: Any, recovery: RecoveryClaim, submitted_at: dt.datetime) -> RecoveryClaim:
-    """The proof of loss was submitted (due 6 months after detection)."""
+def recovery_proof_record(
+    *, actor: Any, recovery: RecoveryClaim, submitted_at: dt.datetime, evidence: str
+) -> RecoveryClaim:
+    """The proof of loss was submitted (due RECOVERY_PROOF_MONTHS after detection); 422 before the notice."""
     recovery = _recovery_lock(recovery.pk)
-    if recovery.status != RecoveryClaim.Status.NOTIFIED:
-        raise Conflict("invalid_state", "Proof of loss follows the notice; record the notice first.")
+    if recovery.status in (RecoveryClaim.Status.SETTLED, RecoveryClaim.Status.DENIED) or recovery.proof_submitted_at:
+        raise Conflict("invalid_state", _("Proof of loss was recorded already or the recovery is closed."))
+    _require_steps(recovery, upto="proof_of_loss")
+    evidence = _step_checked(recovery=recovery, when=submitted_at, evidence=evidence, after=recovery.notice_sent_at)
     return _recovery_step(
         actor=actor,
         recovery=recovery,
         action="recovery.proof_submitted",
-        changes={"status": RecoveryClaim.Status.PROOF_SUBMITTED, "proof_submitted_at": submitted_at},
+        changes={
+            "status": RecoveryClaim.Status.PROOF_SUBMITTED,
+            "proof_submitted_at": submitted_at,
+            "proof_evidence": evidence,
+        },
     )
 
 
@@ -752,11 +819,15 @@ def recovery_deny(*, actor: Any, recovery: RecoveryClaim, reason: str) -> Recove
 
 
 @transaction.atomic(durable=True)
-def recovery_settle(*, actor: Any, recovery: RecoveryClaim, amount_jpy: int, reference: str) -> RecoveryClaim:
-    """The insurer paid `amount_jpy` (remittance `reference`): the money joins the incident's funds, everyone tops up.
+def recovery_settle(
+    *, actor: Any, recovery: RecoveryClaim, amount_jpy: int, reference: str, received_at: dt.datetime | None = None
+) -> RecoveryClaim:
+    """The insurer paid `amount_jpy` (remittance `reference`, received at `received_at`, default now).
 
-    Repeating the same reference with the same amount is a no-op; with
-    another amount it is a 409. The total settled cannot exceed the claim.
+    The money joins the incident's funds and everyone tops up. Only after the
+    notice and the proof of loss (422 `recovery_step_missing` naming what is
+    missing). Repeating the same reference with the same amount is a no-op;
+    with another amount it is a 409. The total settled cannot exceed the claim.
     """
     if isinstance(amount_jpy, bool) or not isinstance(amount_jpy, int) or amount_jpy <= 0:
         raise _invalid("The settlement is invalid.", {"amount_jpy": ["a positive whole number of yen"]})
@@ -771,6 +842,9 @@ def recovery_settle(*, actor: Any, recovery: RecoveryClaim, amount_jpy: int, ref
         return recovery
     if recovery.status == RecoveryClaim.Status.DENIED:
         raise Conflict("invalid_state", "The insurer denied this recovery.")
+    _require_steps(recovery, upto="settlement")
+    received_at = received_at or timezone.now()
+    _step_checked(recovery=recovery, when=received_at, evidence=reference, after=recovery.proof_submitted_at)
     if recovery.settled_jpy + amount_jpy > recovery.amount_claimed_jpy:
         raise ApplicationError(
             "over_settlement",
@@ -795,9 +869,10 @@ def recovery_settle(*, actor: Any, recovery: RecoveryClaim, amount_jpy: int, ref
         ]
     )
     settled = recovery.settled_jpy + amount_jpy
-    changes: dict[str, Any] = {"settled_jpy": settled}
+    # settled_at: when the latest money arrived (each remittance's own date is in its audit event).
+    changes: dict[str, Any] = {"settled_jpy": settled, "settled_at": received_at}
     if settled >= recovery.amount_claimed_jpy:
-        changes.update(status=RecoveryClaim.Status.SETTLED, settled_at=timezone.now())
+        changes["status"] = RecoveryClaim.Status.SETTLED
     _recovery_step(actor=actor, recovery=recovery, action="recovery.settled", changes=changes)
     _queue_allocation(fund, "insurer settlement")
     return recovery

@@ -27,21 +27,25 @@ def incident_allocate(incident_code: str, reason: str = "") -> dict:
 
 
 @shared_task(name="reserves.payouts_process", **RETRYABLE)
-def payouts_process(fund_id: int, after_id: int = 0) -> dict:
+def payouts_process(fund_id: int, after_id: int = 0, admitted_round: int | None = None) -> dict:
     """Allocate one chunk after `after_id` and send it, then queue the next one.
 
     When nothing is left after `after_id`, one more pass from the start picks
     up entitlements that were locked by others when we passed; the pass from
     the start that finds nothing ends the chain by sending orphaned payouts.
+    With `admitted_round` only what that round admitted is taken (a round
+    that changed nothing for the others); orphans are then left to the sweep.
     """
-    chunk = allocation.payouts_allocate_chunk(fund_id=fund_id, limit=settings.PAYOUT_CHUNK_SIZE, after_id=after_id)
+    chunk = allocation.payouts_allocate_chunk(
+        fund_id=fund_id, limit=settings.PAYOUT_CHUNK_SIZE, after_id=after_id, admitted_round=admitted_round
+    )
     outcome = allocation.instructions_send(instructions=chunk.instructions)
     processed = chunk.processed
     if processed:
-        payouts_process.delay(fund_id, chunk.last_id)
+        payouts_process.delay(fund_id, chunk.last_id, admitted_round)
     elif after_id:
-        payouts_process.delay(fund_id, 0)
-    else:
+        payouts_process.delay(fund_id, 0, admitted_round)
+    elif admitted_round is None:
         outcome["orphans_sent"] = allocation.payouts_send_due(fund_id=fund_id)
     return {"fund_id": fund_id, "after_id": after_id, "processed": processed, **outcome}
 

@@ -161,7 +161,7 @@ def fund_page(request: HttpRequest, code: str) -> HttpResponse:
     ]
     replay = None
     if request.GET.get("replay") and summary.allocation:
-        replay = selectors.allocation_replay(allocation=summary.allocation)
+        replay = selectors.allocation_replay(fund=fund)
     now = timezone.now()
     return render(
         request,
@@ -174,7 +174,11 @@ def fund_page(request: HttpRequest, code: str) -> HttpResponse:
             "replay": replay,
             "now": now,
             "settings_form": FundSettingsForm(
-                initial={"base_amount_jpy": fund.base_amount_jpy, "expected_loss_jpy": fund.expected_loss_jpy}
+                initial={
+                    "base_amount_jpy": fund.base_amount_jpy,
+                    "expected_loss_jpy": fund.expected_loss_jpy,
+                    "expected_claimants": fund.expected_claimants,
+                }
             ),
             "can_manage": request.user.has_perm("reserves.manage_payouts"),
             "can_manage_policy": request.user.has_perm("reserves.manage_policy"),
@@ -222,12 +226,13 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, form.errors.as_text())
         return redirect("fund", code=recovery.fund.incident_code)
-    data, now = form.cleaned_data, timezone.now()
+    data = form.cleaned_data
+    when, evidence = data.get("at") or timezone.now(), data.get("evidence") or ""
     try:
         if data["action"] == "notice":
-            services.recovery_notice_record(actor=request.user, recovery=recovery, sent_at=now)
+            services.recovery_notice_record(actor=request.user, recovery=recovery, sent_at=when, evidence=evidence)
         elif data["action"] == "proof":
-            services.recovery_proof_record(actor=request.user, recovery=recovery, submitted_at=now)
+            services.recovery_proof_record(actor=request.user, recovery=recovery, submitted_at=when, evidence=evidence)
         elif data["action"] == "deny":
             services.recovery_deny(actor=request.user, recovery=recovery, reason=data.get("reason") or "")
         else:
@@ -236,6 +241,7 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
                 recovery=recovery,
                 amount_jpy=data.get("amount_jpy") or 0,
                 reference=data.get("reference") or "",
+                received_at=when,
             )
         messages.success(request, _("Recovery updated."))
     except ApplicationError as exc:

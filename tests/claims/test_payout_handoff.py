@@ -1,4 +1,4 @@
-"""What the payout side receives: the signal inside the approval transaction, the details selector, paid."""
+"""What the payout side receives: the signal inside the approval transaction, the details selector, payments."""
 
 import pytest
 from django.db import transaction
@@ -65,10 +65,9 @@ def test_unapproved_claims_have_no_payout_details(approved):
     assert selectors.claim_payout_details(claim_ids=[approved.pk]) == []
 
 
-def test_marking_paid_is_idempotent_and_shows_in_the_timeline(approved):
-    services.claim_approve(actor=staff(Role.APPROVER), claim=approved)
-    assert services.claims_mark_paid(claim_ids=[approved.pk]) == 1
-    assert services.claims_mark_paid(claim_ids=[approved.pk]) == 0
+def test_an_approval_without_money_paid_is_not_a_payment(approved):
+    services.claim_approve(actor=staff(Role.APPROVER), claim=approved)  # the reserve is empty: nothing is paid
+    assert services.claims_payments_sync(claim_ids=[approved.pk]) == 0
     claim = Claim.objects.get()
-    assert claim.status == "paid" and claim.paid_at is not None
-    assert claim.timeline.last().status == "paid"
+    assert (claim.status, claim.paid_jpy, claim.paid_at) == ("approved", 0, None)
+    assert claim.outstanding_jpy == claim.approved_amount_jpy

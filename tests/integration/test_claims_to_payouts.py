@@ -98,11 +98,11 @@ def test_a_lost_hand_off_message_is_found_by_the_sweep(django_capture_on_commit_
     assert not Entitlement.objects.exists()
     assert payouts.claims_awaiting_hand_off() == [claim.pk]
 
-    assert payouts.claims_hand_off_sweep() == {"handed_off": 1, "marked_paid": 0}
+    assert payouts.claims_hand_off_sweep() == {"handed_off": 1, "payments_recorded": 0}
 
     assert Entitlement.objects.get(claim_ref=claim.ref).eligible_jpy == SATO_FULL_JPY
     assert payouts.claims_awaiting_hand_off() == []
-    assert payouts.claims_hand_off_sweep() == {"handed_off": 0, "marked_paid": 0}
+    assert payouts.claims_hand_off_sweep() == {"handed_off": 0, "payments_recorded": 0}
 
 
 @pytest.mark.django_db
@@ -142,13 +142,21 @@ def test_an_entitlement_is_never_lowered(django_capture_on_commit_callbacks):
 
 @pytest.mark.django_db
 def test_paid_sync_is_idempotent_and_skips_unpaid_claims(django_capture_on_commit_callbacks):
+    reserve_fund(10_000_000_000)
     claim = _recommended()
     other = claim_file(Customer.objects.get(account_id="ACC-2"), claim.incident)
     with django_capture_on_commit_callbacks(execute=False):
         services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
+    assert payouts.claims_paid_sync(claim_refs=[claim.ref]) == 0  # approved is not paid: nothing was sent yet
+    payouts.claims_hand_off(claim_ids=[claim.pk])
+    reserve_services.allocation_run(actor=None, incident_code=claim.incident.code)
+    chunk = reserve_services.payouts_allocate_chunk(fund_id=IncidentFund.objects.get().pk, limit=10)
+    reserve_services.payouts_dispatch(payout_ids=chunk.payout_ids, leased=True)
 
     assert payouts.claims_paid_sync(claim_refs=[claim.ref, other.ref]) == 1
     assert payouts.claims_paid_sync(claim_refs=[claim.ref]) == 0
+    paid = Claim.objects.get(pk=claim.pk)
+    assert (paid.status, paid.paid_jpy, paid.outstanding_jpy) == ("paid", SATO_FULL_JPY, 0)
     assert Claim.objects.get(pk=other.pk).status == "submitted"
 
 

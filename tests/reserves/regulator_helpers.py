@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from reserves import services
 from reserves.models import IncidentFund, InsurancePolicy, RecoveryClaim
-from tests.reserves.builders import CHECKER, bank_payee, fund_open, policy, register, reserve_fund
+from tests.reserves.builders import CHECKER, bank_payee, fund_open, policy, recovery_ready, register, reserve_fund
 
 
 @dataclass
@@ -44,6 +44,7 @@ def paid_scenario(capture=None) -> Scenario:
     fund_a = fund_open("reg-a")
     run(register, fund_a, {"A1": 400_000, "A2": 400_000, "A3": 200_000})
     recovery = RecoveryClaim.objects.get(fund=fund_a, policy=layer)
+    recovery_ready(recovery)
     run(services.recovery_settle, actor=CHECKER, recovery=recovery, amount_jpy=300_000, reference="REMIT-1")
     return Scenario(fund_a=fund_a, fund_b=fund_b, layer=layer)
 

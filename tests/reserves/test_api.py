@@ -110,8 +110,23 @@ def test_fund_payouts_retry_and_recovery_settlement(api_as, settings, django_cap
     assert Payout.objects.get().status == "paid"
 
     recovery = RecoveryClaim.objects.get()
-    assert client.post(f"/api/staff/recoveries/{recovery.pk}/proof/").status_code == 409  # notice first
-    assert client.post(f"/api/staff/recoveries/{recovery.pk}/notice/").json()["status"] == "notified"
+    proof_first = client.post(f"/api/staff/recoveries/{recovery.pk}/proof/", {"evidence": "PoL-1"}, format="json")
+    assert proof_first.status_code == 422 and proof_first.json()["missing"] == ["notice"]
+    early = client.post(
+        f"/api/staff/recoveries/{recovery.pk}/settle/", {"amount_jpy": 500, "reference": "INS-PAY-0"}, format="json"
+    )
+    assert early.status_code == 422 and early.json()["error"] == "recovery_step_missing"
+    assert early.json()["missing"] == ["notice", "proof_of_loss"]
+    no_evidence = client.post(f"/api/staff/recoveries/{recovery.pk}/notice/")
+    assert no_evidence.status_code == 400 and "evidence" in no_evidence.json()["fields"]
+    notice = client.post(f"/api/staff/recoveries/{recovery.pk}/notice/", {"evidence": "Letter 1"}, format="json")
+    assert notice.json()["status"] == "notified" and notice.json()["missing_steps"] == ["proof_of_loss"]
+    early = client.post(
+        f"/api/staff/recoveries/{recovery.pk}/settle/", {"amount_jpy": 500, "reference": "INS-PAY-0"}, format="json"
+    )
+    assert early.status_code == 422 and early.json()["missing"] == ["proof_of_loss"]
+    proof = client.post(f"/api/staff/recoveries/{recovery.pk}/proof/", {"evidence": "PoL-1"}, format="json")
+    assert proof.json()["proof_evidence"] == "PoL-1" and proof.json()["missing_steps"] == []
     with django_capture_on_commit_callbacks(execute=True):
         settled = client.post(
             f"/api/staff/recoveries/{recovery.pk}/settle/", {"amount_jpy": 500, "reference": "INS-PAY-1"}, format="json"

@@ -17,7 +17,16 @@ from reserves import receipts, services, signals
 from reserves.models import Payout
 from reserves.tasks import payout_receipts_issue, payout_receipts_sweep
 from tests.audit.test_export_offline_verify import verify
-from tests.reserves.builders import CHECKER, bank_payee, crypto_payee, fund_open, policy, register, reserve_fund
+from tests.reserves.builders import (
+    CHECKER,
+    bank_payee,
+    crypto_payee,
+    fund_open,
+    policy,
+    recovery_ready,
+    register,
+    reserve_fund,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +106,7 @@ def test_top_ups_get_their_own_receipts_and_sources_add_up(django_capture_on_com
     fund = fund_open()
     run_all(django_capture_on_commit_callbacks, register, fund, {"A": 400_000, "B": 400_000, "C": 200_000})
     recovery = fund.recoveries.get()
+    recovery_ready(recovery)
 
     run_all(
         django_capture_on_commit_callbacks,
