@@ -32,7 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -44,7 +44,6 @@ from reserves.models import (
     Account,
     Allocation,
     Entitlement,
-    Holdback,
     IncidentFund,
     InsurancePolicy,
     Payout,
@@ -240,27 +239,41 @@ def allocation_request(incident_code: str, reason: str, *, coalesce: bool = Fals
         incident_allocate.apply_async((incident_code, reason), countdown=interval)
 
 
+_POPULATION_SQL = """
+SELECT e.n, e.eligible, e.base, h.n, h.held, h.held_base, h.claimed
+FROM (SELECT COUNT(*) AS n, COALESCE(SUM(eligible_jpy), 0) AS eligible, COALESCE(SUM(base_jpy), 0) AS base
+      FROM reserves_entitlement WHERE fund_id = %(fund)s) AS e,
+     (SELECT COUNT(*) AS n, COALESCE(SUM(held_jpy), 0) AS held, COALESCE(SUM(held_base_jpy), 0) AS held_base,
+             COALESCE(SUM(claimed_jpy), 0) AS claimed
+      FROM reserves_holdback WHERE fund_id = %(fund)s) AS h
+"""
+
+
 def population_read(*, fund: IncidentFund) -> tuple[int, dict[str, Any], Population]:
-    """The admitted claimants' count, the round's claimant inputs and the population (entitlements and holdbacks)."""
-    registered = Entitlement.objects.filter(fund=fund, admitted_round__isnull=False).aggregate(
-        count=Count("id"), eligible=Sum("eligible_jpy"), base=Sum("base_jpy")
-    )
-    held = Holdback.objects.filter(fund=fund).aggregate(
-        known=Count("id"), held=Sum("held_jpy"), held_base=Sum("held_base_jpy"), claimed=Sum("claimed_jpy")
-    )
+    """The registered claimants' count, the round's claimant inputs and the population (entitlements and holdbacks).
+
+    One statement, so one snapshot: a registration committing meanwhile moves
+    a claim from held back to registered, and two reads could see it in
+    neither (the loss basis would dip and the next round pay on another curve).
+    Entitlements registered but not yet admitted count too: they are part of
+    the population whether this round pays them or the next.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_POPULATION_SQL, {"fund": fund.pk})
+        count, eligible, base, known, held, held_base, claimed = cursor.fetchone()
     inputs = {
-        "count": registered["count"],
-        "eligible_total_jpy": int(registered["eligible"] or 0),
-        "registered_base_jpy": int(registered["base"] or 0),
-        "held_jpy": int(held["held"] or 0),
-        "held_base_jpy": int(held["held_base"] or 0),
-        "claimed_jpy": int(held["claimed"] or 0),
-        "known_claims": held["known"],
+        "count": count,
+        "eligible_total_jpy": int(eligible),
+        "registered_base_jpy": int(base),
+        "held_jpy": int(held),
+        "held_base_jpy": int(held_base),
+        "claimed_jpy": int(claimed),
+        "known_claims": known,
         "expected_loss_jpy": fund.expected_loss_jpy,
         "expected_claimants": fund.expected_claimants,
         "base_amount_jpy": fund.base_amount_jpy,
     }
-    return registered["count"], inputs, population_replay(inputs)
+    return count, inputs, population_replay(inputs)
 
 
 @transaction.atomic(durable=True)
