@@ -116,6 +116,8 @@ def run(*, claims: int, naive_claims: int, workers: int, chunk: int, **_: Any) -
         return _run(claims=claims, naive_claims=min(naive_claims, claims), workers=workers, chunk=chunk, stamp=stamp)
     finally:
         app.conf.task_always_eager, app.conf.task_default_queue, app.conf.task_routes = saved
+        app.amqp.flush_routes()
+        app.amqp.router = app.amqp.Router()  # the router caches the routes it was made with
         with app.connection_for_write() as conn:
             conn.default_channel.queue_delete(followup_queue)
 
