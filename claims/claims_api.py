@@ -49,7 +49,7 @@ class ClaimLineSerializer(serializers.Serializer):
 class TimelineSerializer(serializers.Serializer):
     status = serializers.CharField()
     label = serializers.CharField(source="get_status_display")
-    note = serializers.CharField()
+    note = serializers.CharField(source="text", help_text="in the language asked for (payments: amount and rate)")
     at = serializers.DateTimeField(source="created_at")
 
 

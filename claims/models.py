@@ -4,7 +4,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from reserves.money import format_jpy, format_percent
 
 QUANTITY_MAX_DIGITS = 38
 QUANTITY_DECIMAL_PLACES = 18
@@ -377,6 +380,9 @@ class ClaimTimelineEntry(models.Model):
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="timeline")
     status = models.CharField(max_length=24, choices=Claim.Status.choices)
     note = models.TextField(blank=True)
+    # A payment entry: what had been received by then, of what was approved then (shown in the reader's language).
+    paid_jpy = models.BigIntegerField(null=True, blank=True)
+    approved_jpy = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -385,6 +391,17 @@ class ClaimTimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id} {self.status}"
+
+    @property
+    def text(self) -> str:
+        """The note, or for a payment "¥75,000 received so far (56.46% of ¥132,823)" in the active language."""
+        if self.paid_jpy is None or self.approved_jpy is None:
+            return self.note
+        return gettext("%(paid)s received so far (%(rate)s of %(approved)s)") % {
+            "paid": format_jpy(self.paid_jpy),
+            "rate": format_percent(self.paid_jpy, self.approved_jpy),
+            "approved": format_jpy(self.approved_jpy),
+        }
 
 
 class ClaimAction(models.Model):

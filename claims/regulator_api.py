@@ -46,7 +46,9 @@ class IncidentSummarySerializer(serializers.Serializer):
     claims_total = serializers.IntegerField()
     claims_by_status = serializers.DictField(child=serializers.IntegerField())
     eligible_loss_jpy = serializers.IntegerField(help_text="sum of approved claims registered for payout")
-    loss_basis_jpy = serializers.IntegerField(help_text="the larger of eligible and expected loss (rate basis)")
+    loss_basis_jpy = serializers.IntegerField(
+        help_text="the loss the rate is computed over: registered, held back and still expected (docs/money.md)"
+    )
     paid_jpy = serializers.IntegerField()
     outstanding_jpy = serializers.IntegerField()
     distribution_rate = serializers.DecimalField(

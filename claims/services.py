@@ -20,7 +20,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import EventInput, event_record, events_record
@@ -52,7 +52,7 @@ from claims.zengin import ACCOUNT_NUMBER, bank_branch, holder_name_normalise
 from config.errors import ApplicationError, Conflict, InvalidInput, NotFound
 from config.roles import Role, has_role
 from reserves import selectors as reserve_selectors
-from reserves.money import format_jpy, format_percent, jpy_value, require_yen
+from reserves.money import jpy_value, require_yen
 
 INCIDENT_TRANSITIONS: dict[str, frozenset[str]] = {
     Incident.Status.DRAFT: frozenset({Incident.Status.OPEN}),
@@ -1678,7 +1678,6 @@ class _Payment:
     paid_before: int
     paid_jpy: int
     approved_jpy: int
-    language: str
 
 
 @transaction.atomic(durable=True)
@@ -1694,15 +1693,15 @@ def claims_payments_sync(*, claim_ids: Sequence[int], actor: Any = None) -> int:
         Claim.objects.select_for_update(of=("self",), no_key=True)
         .filter(pk__in=list(claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PARTLY_PAID])
         .order_by("pk")
-        .values_list("pk", "ref", "status", "approved_amount_jpy", "paid_jpy", "language")
+        .values_list("pk", "ref", "status", "approved_amount_jpy", "paid_jpy")
     )
     paid = reserve_selectors.paid_for_claims(claim_refs=[row[1] for row in rows])
     by_state: dict[str, list[_Payment]] = {Claim.Status.PARTLY_PAID: [], Claim.Status.PAID: []}
-    for pk, ref, status, approved, paid_before, language in rows:
+    for pk, ref, status, approved, paid_before in rows:
         paid_now = min(paid.get(ref, 0), approved)
         if paid_now > paid_before:
             state = Claim.Status.PAID if paid_now >= approved else Claim.Status.PARTLY_PAID
-            by_state[state].append(_Payment(pk, status, paid_before, paid_now, approved, language))
+            by_state[state].append(_Payment(pk, status, paid_before, paid_now, approved))
     now = timezone.now()
     for state, payments in by_state.items():
         if payments:
@@ -1718,11 +1717,12 @@ def _payments_write(*, state: str, payments: list["_Payment"], actor: Any, now: 
     else:
         extra, params = "status = %s, updated_at = %s", [state, now]
     _bulk_write("claims_claim", ["paid_jpy"], ids, [p.paid_jpy for p in payments], extra, params)
-    entries = []
-    for p in payments:
-        with translation.override(p.language):
-            note = payment_note(paid_jpy=p.paid_jpy, approved_jpy=p.approved_jpy)
-        entries.append(ClaimTimelineEntry(claim_id=p.claim_id, status=state, note=note, created_at=now))
+    entries = [
+        ClaimTimelineEntry(
+            claim_id=p.claim_id, status=state, paid_jpy=p.paid_jpy, approved_jpy=p.approved_jpy, created_at=now
+        )
+        for p in payments
+    ]
     ClaimTimelineEntry.objects.bulk_create(entries, batch_size=BULK_CHUNK)
     action = "claim.paid" if state == Claim.Status.PAID else "claim.partly_paid"
     for start in range(0, len(payments), BULK_CHUNK):
@@ -1742,15 +1742,6 @@ def _payments_write(*, state: str, payments: list["_Payment"], actor: Any, now: 
             ],
         )
     _notify_many(ids, state)
-
-
-def payment_note(*, paid_jpy: int, approved_jpy: int) -> str:
-    """ "¥75,000 received so far (56.46% of ¥132,823)" in the active language."""
-    return _("%(paid)s received so far (%(rate)s of %(approved)s)") % {
-        "paid": format_jpy(paid_jpy),
-        "rate": format_percent(paid_jpy, approved_jpy),
-        "approved": format_jpy(approved_jpy),
-    }
 
 
 # ---------------------------------------------------------------------------------------------

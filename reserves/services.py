@@ -13,9 +13,8 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Value
 from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,7 +44,7 @@ from reserves.models import (
 )
 from reserves.money import require_decimal, require_yen
 from reserves.rails.zengin import ACCOUNT_TYPES, ZenginError, to_zengin_kana
-from reserves.selectors import recovery_missing_steps
+from reserves.selectors import recovery_deadlines, recovery_missing_steps
 from reserves.waterfall import base_of
 
 AUDIT_CHUNK = 5000
@@ -881,24 +880,20 @@ def recovery_settle(
 def recoveries_follow_up(*, now: dt.datetime | None = None) -> list[dict]:
     """Warn (log and audit, once a day each) about notice and proof deadlines within RECOVERY_WARN_DAYS or past."""
     now = now or timezone.now()
-    horizon = now + dt.timedelta(days=settings.RECOVERY_WARN_DAYS)
     warnings = []
-    due = RecoveryClaim.objects.filter(
-        Q(status=RecoveryClaim.Status.OPEN, notice_due_at__lte=horizon)
-        | Q(status=RecoveryClaim.Status.NOTIFIED, proof_due_at__lte=horizon)
-    ).filter(Q(last_warned_at__isnull=True) | Q(last_warned_at__lte=now - dt.timedelta(hours=23)))
-    for recovery_id in due.values_list("id", flat=True):
+    for due in recovery_deadlines(now=now):
+        last = due.recovery.last_warned_at
+        if last is not None and last > now - dt.timedelta(hours=23):
+            continue
         with transaction.atomic(durable=True):
-            recovery = _recovery_lock(recovery_id)
-            step = "notice" if recovery.status == RecoveryClaim.Status.OPEN else "proof of loss"
-            deadline = recovery.notice_due_at if step == "notice" else recovery.proof_due_at
+            recovery = _recovery_lock(due.recovery.pk)
             warning = {
                 "recovery_id": recovery.pk,
                 "incident_code": recovery.fund.incident_code,
                 "policy_number": recovery.policy.policy_number,
-                "step": step,
-                "due_at": deadline,
-                "overdue": deadline < now,
+                "step": due.step,
+                "due_at": due.due_at,
+                "overdue": due.overdue,
             }
             _recovery_step(
                 actor=Actor.system("reserves.recoveries_follow_up"),

@@ -142,7 +142,11 @@ def policy_register(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def fund_list_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "reserves/fund_list.html", {"funds": selectors.fund_list()})
+    return render(
+        request,
+        "reserves/fund_list.html",
+        {"funds": selectors.fund_list(), "deadlines": selectors.recovery_deadlines()},
+    )
 
 
 @staff_required

@@ -128,6 +128,16 @@ class Migration(migrations.Migration):
             field=models.BigIntegerField(default=0),
         ),
         migrations.AddField(
+            model_name='claimtimelineentry',
+            name='paid_jpy',
+            field=models.BigIntegerField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='claimtimelineentry',
+            name='approved_jpy',
+            field=models.BigIntegerField(blank=True, null=True),
+        ),
+        migrations.AddField(
             model_name='claim',
             name='appeal_until',
             field=models.DateTimeField(blank=True, null=True),

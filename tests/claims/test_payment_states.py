@@ -51,7 +51,7 @@ def test_a_first_tranche_makes_a_claim_partly_paid_and_the_rest_makes_it_paid(bo
     assert sato.paid_at is None and sato.get_status_display() == "一部支払済み"
     entry = sato.timeline.last()
     note = "これまでの受取額 ¥1,919,296（¥3,838,593 の 49.99%）"  # noqa: RUF001 - Japanese parentheses
-    assert (entry.status, entry.note) == ("partly_paid", note)
+    assert (entry.status, entry.text) == ("partly_paid", note)
     customer = api_as(customer_user(sato.customer)).get(f"/api/claims/{sato.ref}/").json()
     assert (customer["status"], customer["paid_jpy"], customer["outstanding_jpy"], customer["paid_rate"]) == (
         "partly_paid",
