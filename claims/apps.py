@@ -22,6 +22,17 @@ class ClaimsConfig(AppConfig):
 
         payouts_paid.connect(_claims_paid_later, dispatch_uid="claims.paid_later")
 
+        from claims.payout_guard import payout_returned_received
+        from reserves.signals import payout_returned
+
+        payout_returned.connect(payout_returned_received, dispatch_uid="claims.payout_returned")
+        payout_returned.connect(_claim_payments_later, dispatch_uid="claims.payments_after_return")
+
+
+def _claim_payments_later(sender: object, claim_ref: str, **kwargs: object) -> None:
+    """A paid payout came back (inside reserves' transaction): the claim's paid-so-far falls after it commits."""
+    _claims_paid_later(sender, [claim_ref])
+
 
 def _claims_paid_later(sender: object, claim_refs: list[str], **kwargs: object) -> None:
     """Reserves paid some payouts (inside its transaction): mark their claims paid after it commits."""

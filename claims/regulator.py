@@ -15,6 +15,7 @@ from claims import selectors
 from claims.models import Claim, ClaimTimelineEntry, Incident
 from config.exports import Column
 from config.reports import Section
+from reserves import rail_selectors
 from reserves import selectors as reserve_selectors
 from reserves.models import IncidentFund
 from reserves.waterfall import rate_of, rate_text
@@ -48,6 +49,11 @@ class IncidentSummary:
     first_paid_at: dt.datetime | None = None
     milestone_paid_at: dt.datetime | None = None
     paid_per_day: list[tuple[dt.date, int]] = field(default_factory=list)
+    # Payouts that came back and wait for corrected details, and those past the deadline held for deposit (供託).
+    returned_count: int = 0
+    returned_jpy: int = 0
+    unclaimed_count: int = 0
+    unclaimed_jpy: int = 0
 
     def paid_every_day(self) -> list[tuple[dt.date, int]]:
         """Yen paid per day from the day of detection to the last payment, zero where nothing was paid."""
@@ -108,6 +114,9 @@ def incident_summary(*, code: str) -> IncidentSummary:
     milestone = int((Decimal(funding.registered_jpy) * PAID_MILESTONE).to_integral_value(rounding=ROUND_HALF_UP))
     summary.milestone_paid_at = reserve_selectors.paid_reached_at(fund=fund, amount_jpy=milestone)
     summary.paid_per_day = reserve_selectors.paid_per_day(fund=fund)
+    held = rail_selectors.unclaimed_for_incident(incident_code=incident.code)
+    summary.returned_count, summary.returned_jpy = held["returned_count"], held["returned_jpy"]
+    summary.unclaimed_count, summary.unclaimed_jpy = held["unclaimed_count"], held["unclaimed_jpy"]
     return summary
 
 
@@ -197,7 +206,11 @@ def claims_report_sections(*, start: dt.datetime, end: dt.datetime) -> list[Sect
         Claim.objects.values("incident__code")
         .annotate(
             total=Count("id"),
-            open=Count("id", filter=~Q(status__in=[Claim.Status.PAID, Claim.Status.REJECTED])),
+            open=Count(
+                "id",
+                filter=~Q(status__in=[Claim.Status.PAID, Claim.Status.REJECTED, Claim.Status.CLOSED_NOTHING_DUE]),
+            ),
+            partly_paid=Count("id", filter=Q(status=Claim.Status.PARTLY_PAID)),
             paid=Count("id", filter=Q(status=Claim.Status.PAID)),
         )
         .order_by("incident__code")
@@ -218,7 +231,7 @@ def claims_report_sections(*, start: dt.datetime, end: dt.datetime) -> list[Sect
         ),
         Section(
             "Claims: standing at the time of the report",
-            ["incident", "claims", "not yet paid or rejected", "paid"],
-            [(s["incident__code"], s["total"], s["open"], s["paid"]) for s in standing],
+            ["incident", "claims", "not yet paid in full, rejected or closed", "of which partly paid", "paid in full"],
+            [(s["incident__code"], s["total"], s["open"], s["partly_paid"], s["paid"]) for s in standing],
         ),
     ]

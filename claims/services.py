@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import EventInput, event_record, events_record
 from claims import evidence as evidence_files
+from claims import payout_guard
 from claims.evidence import sniff
 from claims.holdbacks import holdbacks_push, holdbacks_refresh
 from claims.models import (
@@ -467,6 +469,11 @@ def _lines_resolve(
 
 def _payout_resolve(*, incident: Incident, payout: PayoutInput) -> dict[str, Any]:
     """The checked, normalised payout choice; raises InvalidInput naming payout.<field>."""
+    from claims.elections import election_resolve
+
+    elected = election_resolve(incident=incident, payout=payout)
+    if elected is not None:
+        return elected
     fields: dict[str, str] = {}
     if payout.method == PayoutChoice.Method.BANK:
         found, errors = bank_branch(payout.bank_code, payout.branch_code)
@@ -507,6 +514,8 @@ def _payout_resolve(*, incident: Incident, payout: PayoutInput) -> dict[str, Any
                 fields[f"addresses.{symbol}"] = _("unknown asset %(symbol)r") % {"symbol": symbol}
             elif not isinstance(address, str) or not ADDRESS_PATTERN.match(address.strip()):
                 fields[f"addresses.{symbol}"] = _("must be 20-128 letters, digits or : _ - .")
+            elif (problem := _address_problem(symbol, address)) is not None:
+                fields[f"addresses.{symbol}"] = problem
             else:
                 addresses[symbol] = address.strip()
         if not addresses and not fields:
@@ -523,6 +532,17 @@ def _payout_resolve(*, incident: Incident, payout: PayoutInput) -> dict[str, Any
     )
 
 
+def _address_problem(symbol: str, address: str) -> str | None:
+    """The per-asset address rule (Bitcoin checksums, EIP-55, ...), as a message; None when valid."""
+    from reserves.addresses import AddressError, address_check
+
+    try:
+        address_check(symbol=symbol, address=address)
+    except AddressError as exc:
+        return str(exc)
+    return None
+
+
 def _payout_write(*, claim: Claim, resolved: dict[str, Any]) -> PayoutChoice:
     """Create or replace the claim's payout choice. Caller holds the claim lock, inside its transaction."""
     addresses = resolved.get("addresses", {})
@@ -536,6 +556,7 @@ def _payout_write(*, claim: Claim, resolved: dict[str, Any]) -> PayoutChoice:
         "account_number": "",
         "holder_name_kana": "",
     }
+    values.setdefault("source", PayoutChoice.Source.CUSTOMER)
     choice, _ = PayoutChoice.objects.update_or_create(
         claim=claim, defaults={**blank, **values, "method": resolved["method"]}
     )
@@ -708,6 +729,7 @@ def claim_file(
     claim.save(update_fields=["amount_jpy", "disputed", "matches_snapshot"])
     holdbacks_push(claims=[claim])
     choice = _payout_write(claim=claim, resolved=payout_values)
+    payout_guard.choice_guard(choice=choice, customer=customer, changed=False)
     with _files_removed_on_error() as written:
         stored = _evidence_store(claim=claim, files=evidence, cleanup=written)
         _claim_filed_record(claim=claim, customer=customer, choice=choice, stored=stored, key=idempotency_key)
@@ -875,9 +897,27 @@ def claim_evidence_add(*, customer: Customer, claim: Claim, files: Sequence[Any]
 
 
 @transaction.atomic(durable=True)
-def claim_payout_set(*, customer: Customer, claim: Claim, payout: PayoutInput) -> PayoutChoice:
-    """Change how the claim is to be paid; refused once it is approved (the choice is then locked)."""
+def claim_payout_set(
+    *,
+    customer: Customer,
+    claim: Claim,
+    payout: PayoutInput,
+    password: str,
+    otp_token: str = "",
+    passkey_verified: bool = False,
+) -> PayoutChoice:
+    """Change how the claim is to be paid; refused once it is approved (the choice is then locked).
+
+    Guarded (claims/payout_guard.py): password and second factor again, a
+    notice e-mail, a cooling-off period before a payout may use the new details.
+    """
+    payout_guard.reauthenticate(
+        user=customer.user, password=password, otp_token=otp_token, passkey_verified=passkey_verified
+    )
     claim = _claim_lock_for_customer(customer=customer, claim=claim)
+    from claims.elections import election_check_open
+
+    election_check_open(claim=claim)
     if claim.status in PAYOUT_LOCKED or claim.approvals.exists():
         raise ApplicationError(
             "payout_locked", _("Claim %(ref)s is approved; its payout choice is locked.") % {"ref": claim.ref}
@@ -886,6 +926,7 @@ def claim_payout_set(*, customer: Customer, claim: Claim, payout: PayoutInput) -
         raise ApplicationError("claim_decided", f"Claim {claim.ref} was rejected.")
     before = payout_masked(getattr(claim, "payout", None))
     choice = _payout_write(claim=claim, resolved=_payout_resolve(incident=claim.incident, payout=payout))
+    payout_guard.choice_guard(choice=choice, customer=customer, changed=True)
     event_record(
         actor=customer.user,
         action="claim.payout_changed",
@@ -1296,6 +1337,11 @@ def claim_approve(*, actor: Any, claim: Claim, reason: str = "") -> Claim:
         )
     if ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver=actor).exists():
         raise Conflict("already_approved", f"You approved {claim.ref} already; it needs a different second approver.")
+    if payout_guard.name_decision_missing(claim):
+        raise ApplicationError(
+            "payout_name_mismatch",
+            _("The account holder's name differs from the registered name; a reviewer must decide on it first."),
+        )
     _prices_lock_if_first(actor=actor, incident_id=claim.incident_id)
     _amount_refresh(claim)
     claim.required_approvals = max(claim.required_approvals, required_approvals_for(claim.amount_jpy))
@@ -1448,6 +1494,8 @@ def claim_batch_create(
         batch__isnull=True,
         amount_jpy__lte=ceiling,
     ).exclude(payout__isnull=True)
+    # A holder name that differs from the registered name needs a reviewer's own decision, not a bulk one.
+    eligible = eligible.exclude(payout__name_check=PayoutChoice.NameCheck.MISMATCH, payout__name_accepted_by="")
     # One UPDATE takes the rows; a claim decided meanwhile by someone else no longer matches and stays out.
     count = eligible.update(
         batch=batch, status=Claim.Status.RECOMMENDED, required_approvals=1, updated_at=timezone.now()
@@ -1685,37 +1733,38 @@ def claims_payments_sync(*, claim_ids: Sequence[int], actor: Any = None) -> int:
     """Bring approved claims' paid-so-far and payment state in step with reserves (idempotent).
 
     A claim is `partly_paid` while reserves has paid some but not all of its
-    approved amount (each tranche adds a timeline entry with the amount and
-    rate received so far) and `paid` once paid in full. Returns how many
-    claims changed.
+    approved amount (each change adds a timeline entry with the amount and
+    rate received so far), `paid` once paid in full, and back to what is
+    true when a paid payout came back (returned). Returns how many claims
+    changed.
     """
     rows = list(
         Claim.objects.select_for_update(of=("self",), no_key=True)
-        .filter(pk__in=list(claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PARTLY_PAID])
+        .filter(pk__in=list(claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PARTLY_PAID, Claim.Status.PAID])
         .order_by("pk")
         .values_list("pk", "ref", "status", "approved_amount_jpy", "paid_jpy")
     )
     paid = reserve_selectors.paid_for_claims(claim_refs=[row[1] for row in rows])
-    by_state: dict[str, list[_Payment]] = {Claim.Status.PARTLY_PAID: [], Claim.Status.PAID: []}
+    by_state: dict[str, list[_Payment]] = defaultdict(list)
     for pk, ref, status, approved, paid_before in rows:
         paid_now = min(paid.get(ref, 0), approved)
-        if paid_now > paid_before:
+        if paid_now != paid_before:
             state = Claim.Status.PAID if paid_now >= approved else Claim.Status.PARTLY_PAID
-            by_state[state].append(_Payment(pk, status, paid_before, paid_now, approved))
+            by_state[state if paid_now else Claim.Status.APPROVED].append(
+                _Payment(pk, status, paid_before, paid_now, approved)
+            )
     now = timezone.now()
     for state, payments in by_state.items():
-        if payments:
-            _payments_write(state=state, payments=payments, actor=actor, now=now)
+        _payments_write(state=state, payments=payments, actor=actor, now=now)
     return sum(len(payments) for payments in by_state.values())
 
 
 def _payments_write(*, state: str, payments: list["_Payment"], actor: Any, now: dt.datetime) -> None:
     """Set paid-so-far and the state of claims that all reach `state`; timeline, audit, emails. Claims locked."""
     ids = [p.claim_id for p in payments]
-    if state == Claim.Status.PAID:
-        extra, params = "status = %s, updated_at = %s, paid_at = %s", [state, now, now]
-    else:
-        extra, params = "status = %s, updated_at = %s", [state, now]
+    # paid_at: when paid in full (cleared if a payment came back)
+    paid_at = now if state == Claim.Status.PAID else None
+    extra, params = "status = %s, updated_at = %s, paid_at = %s", [state, now, paid_at]
     _bulk_write("claims_claim", ["paid_jpy"], ids, [p.paid_jpy for p in payments], extra, params)
     entries = [
         ClaimTimelineEntry(
@@ -1724,13 +1773,13 @@ def _payments_write(*, state: str, payments: list["_Payment"], actor: Any, now: 
         for p in payments
     ]
     ClaimTimelineEntry.objects.bulk_create(entries, batch_size=BULK_CHUNK)
-    action = "claim.paid" if state == Claim.Status.PAID else "claim.partly_paid"
     for start in range(0, len(payments), BULK_CHUNK):
         events_record(
             actor=actor,
             events=[
                 EventInput(
-                    action,
+                    # claim.paid, claim.partly_paid; claim.payment_returned when what was paid came back
+                    f"claim.{state}" if p.paid_jpy > p.paid_before else "claim.payment_returned",
                     "claims.claim",
                     str(p.claim_id),
                     {
@@ -1741,7 +1790,8 @@ def _payments_write(*, state: str, payments: list["_Payment"], actor: Any, now: 
                 for p in payments[start : start + BULK_CHUNK]
             ],
         )
-    _notify_many(ids, state)
+    if state != Claim.Status.APPROVED:  # a return is told by its own message (payout_returned)
+        _notify_many([p.claim_id for p in payments if p.paid_jpy > p.paid_before], state)
 
 
 # ---------------------------------------------------------------------------------------------

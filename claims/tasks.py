@@ -60,3 +60,19 @@ def paid_sync(claim_refs: list[str]) -> int:
 def appeal_windows_close() -> int:
     """Close passed appeal windows: their holdbacks fall to the decided amounts (idempotent)."""
     return holdbacks.appeal_windows_close()
+
+
+@shared_task(name="claims.elections_follow_up")
+def elections_follow_up() -> dict:
+    """Beat: election reminders before the deadline; defaults locked in at the deadline."""
+    from claims.elections import elections_follow_up as follow_up
+
+    return follow_up()
+
+
+@shared_task(name="claims.payout_corrections_apply")
+def payout_corrections_apply() -> int:
+    """Beat: send again the payouts whose corrected details were accepted and whose cooling-off is over."""
+    from claims.payout_guard import payout_corrections_apply as apply
+
+    return apply()

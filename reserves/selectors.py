@@ -71,6 +71,10 @@ def ledger_reconcile() -> ReconcileReport:
     return ReconcileReport(ok=not problems, accounts_checked=len(accounts), total_jpy=total, problems=problems)
 
 
+# Payout statuses whose money sits in the incident's allocated account (a resent payout's money is its resend's).
+UNPAID_IN_ALLOCATED = ("pending", "submitted", "failed", "returned")
+
+
 def _fund_reconcile(fund: IncidentFund) -> list[str]:
     problems = []
     code = fund.incident_code
@@ -79,22 +83,34 @@ def _fund_reconcile(fund: IncidentFund) -> list[str]:
     for key, amount in segments:
         drawn[key] += amount
     pool, allocated, paid = fund.pool_account, fund.allocated_account, fund.paid_account
-    if paid.balance_jpy + allocated.balance_jpy + pool.balance_jpy != sum(drawn.values()):
+    unclaimed = Account.objects.filter(code=f"unclaimed:{code}").values_list("balance_jpy", flat=True).first() or 0
+    if paid.balance_jpy + allocated.balance_jpy + pool.balance_jpy + unclaimed != sum(drawn.values()):
         problems.append(
             f"account {paid.code}: paid ¥{paid.balance_jpy:,} + allocated ¥{allocated.balance_jpy:,} + in hand "
-            f"¥{pool.balance_jpy:,} differs from reserve and insurance draws ¥{sum(drawn.values()):,}"
+            f"¥{pool.balance_jpy:,} + unclaimed ¥{unclaimed:,} differs from reserve and insurance draws "
+            f"¥{sum(drawn.values()):,}"
         )
     by_status = dict(fund.payouts.values("status").annotate(s=Sum("amount_jpy")).values_list("status", "s"))
     paid_payouts = int(by_status.get("paid") or 0)
-    unpaid_payouts = sum(int(v or 0) for k, v in by_status.items() if k != "paid")
+    unpaid_payouts = sum(int(by_status.get(k) or 0) for k in UNPAID_IN_ALLOCATED)
+    unclaimed_payouts = int(by_status.get("unclaimed") or 0)
     if paid.balance_jpy != paid_payouts:
         problems.append(f"account {paid.code}: ¥{paid.balance_jpy:,} but paid payouts total ¥{paid_payouts:,}")
     if allocated.balance_jpy != unpaid_payouts:
         problems.append(
             f"account {allocated.code}: ¥{allocated.balance_jpy:,} but unpaid payouts total ¥{unpaid_payouts:,}"
         )
+    if unclaimed != unclaimed_payouts:
+        problems.append(f"account unclaimed:{code}: ¥{unclaimed:,} but unclaimed payouts total ¥{unclaimed_payouts:,}")
+    # Returned and resent money: every resent payout has exactly one resend, of the same amount.
+    orphans = fund.payouts.filter(status="resent", resend__isnull=True).count()
+    if orphans:
+        problems.append(f"{code}: {orphans} resent payout(s) without their resend")
+    mismatched = fund.payouts.filter(resend_of__isnull=False).exclude(amount_jpy=F("resend_of__amount_jpy")).count()
+    if mismatched:
+        problems.append(f"{code}: {mismatched} resend(s) of another amount than the returned payout")
     sums = fund.entitlements.aggregate(allocated=Sum("allocated_jpy"))
-    if int(sums["allocated"] or 0) != paid.balance_jpy + allocated.balance_jpy:
+    if int(sums["allocated"] or 0) != paid.balance_jpy + allocated.balance_jpy + unclaimed:
         problems.append(f"account {allocated.code}: entitlements record ¥{int(sums['allocated'] or 0):,} allocated")
     for key, amount in _payout_sources(fund).items():
         if amount > drawn.get(key, 0):
@@ -143,7 +159,8 @@ def source_totals(*, payouts: QuerySet[Payout], by_fund: bool = False) -> dict:
 
 def _payout_sources(fund: IncidentFund, *, status: str | None = None) -> dict[str, int]:
     """Yen per source key ("reserve", "policy:<number>") over the fund's payouts (of one status, if given)."""
-    payouts = fund.payouts.filter(status=status) if status else fund.payouts.all()
+    # A resent payout's sources are counted once, on its resend.
+    payouts = fund.payouts.filter(status=status) if status else fund.payouts.exclude(status="resent")
     return {key: total.amount_jpy for key, total in source_totals(payouts=payouts).items()}
 
 
@@ -431,7 +448,7 @@ def allocation_replay(*, fund: IncidentFund, progress: Callable[[int], None] | N
         )
     rows = (
         Payout.objects.filter(fund=fund)
-        .order_by("entitlement_id", "allocation_id")
+        .order_by("entitlement_id", "allocation_id", "id")
         .values_list(
             "id",
             "entitlement_id",
@@ -441,16 +458,31 @@ def allocation_replay(*, fund: IncidentFund, progress: Callable[[int], None] | N
             "eligible_jpy",
             "entitlement__eligible_jpy",
             "entitlement__allocated_jpy",
+            "resend_of_id",
         )
     )
-    checked, current, before, allocated, last_ref = 0, None, 0, 0, ""
-    for pk, entitlement_id, allocation_id, claim_ref, amount, eligible, eligible_now, allocated_now in rows.iterator(
-        chunk_size=REPLAY_CHUNK
-    ):
+    checked, current, before, allocated, last_ref, amounts = 0, None, 0, 0, "", {}
+    for (
+        pk,
+        entitlement_id,
+        allocation_id,
+        claim_ref,
+        amount,
+        eligible,
+        eligible_now,
+        allocated_now,
+        resend_of,
+    ) in rows.iterator(chunk_size=REPLAY_CHUNK):
         if entitlement_id != current:
             if current is not None and before != allocated:
                 problems.append(f"claim {last_ref}: payouts add up to ¥{before:,}, allocated ¥{allocated:,}")
-            current, before, allocated, last_ref = entitlement_id, 0, allocated_now, claim_ref
+            current, before, allocated, last_ref, amounts = entitlement_id, 0, allocated_now, claim_ref, {}
+        amounts[pk] = amount
+        checked += 1
+        if resend_of is not None:  # a returned payout sent again: the same money, not a new share
+            if amounts.get(resend_of) != amount:
+                problems.append(f"payout {pk} ({claim_ref}): resends ¥{amount:,}, not what payout {resend_of} was")
+            continue
         seq, level, base_total, loss_basis, base_amount = rounds[allocation_id]
         e = eligible if eligible is not None else eligible_now
         target = claimant_target(
@@ -465,7 +497,6 @@ def allocation_replay(*, fund: IncidentFund, progress: Callable[[int], None] | N
                 f"payout {pk} ({claim_ref}, round {seq}): ¥{amount:,} but the rule gives ¥{target - before:,}"
             )
         before += amount
-        checked += 1
         if progress and checked % REPLAY_CHUNK == 0:
             progress(checked)
     if current is not None and before != allocated:

@@ -132,3 +132,11 @@ def ledger_reconcile() -> dict:
     for problem in report.problems:
         logger.error("ledger does not reconcile: %s", problem)
     return {"ok": report.ok, "accounts": report.accounts_checked, "problems": report.problems}
+
+
+@shared_task(name="reserves.unclaimed_sweep", **RETRYABLE)
+def unclaimed_sweep() -> dict:
+    """Beat: payouts returned or undeliverable past UNCLAIMED_AFTER_DAYS become unclaimed (held for deposit)."""
+    from reserves.unclaimed import unclaimed_sweep as sweep
+
+    return {"unclaimed": sweep()}

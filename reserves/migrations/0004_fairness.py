@@ -22,7 +22,7 @@ def holdbacks_for_registered(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reserves', '0002_append_only'),
+        ('reserves', '0003_returns_results_wallet'),
     ]
 
     operations = [

@@ -107,8 +107,8 @@ def guards_forward(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0005_four_eyes_guards'),
-        ('reserves', '0003_fairness'),
+        ('claims', '0006_payout_guards_elections'),
+        ('reserves', '0004_fairness'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
