@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from audit.services import Actor
 from claims.models import Claim, ClaimLine, Incident
+from claims.payouts import fund_open_for
 from reserves.holdbacks import HoldInput, holdbacks_set
 from reserves.money import jpy_value
 
@@ -74,9 +75,10 @@ def holdbacks_push(*, claims: Iterable[Claim]) -> None:
             appealable=claim.appeal_until is not None,
         )
         by_incident[claim.incident_id].append(HoldInput(claim.ref, amount))
-    codes = dict(Incident.objects.filter(pk__in=by_incident).values_list("pk", "code"))
+    incidents = Incident.objects.in_bulk(list(by_incident))
     for incident_id, holds in by_incident.items():
-        holdbacks_set(actor=ACTOR, incident_code=codes[incident_id], holds=holds)
+        fund_open_for(incident=incidents[incident_id])  # opened with the incident; idempotent
+        holdbacks_set(actor=ACTOR, incident_code=incidents[incident_id].code, holds=holds)
 
 
 def appeal_windows_close(*, now: dt.datetime | None = None) -> int:

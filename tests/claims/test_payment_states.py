@@ -9,15 +9,17 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.models import Event
 from claims import services
 from claims.holdbacks import appeal_windows_close
 from claims.models import Claim, Customer
 from config.roles import Role
 from reserves import services as reserve_services
-from reserves.models import Entitlement, Holdback, IncidentFund
-from reserves.selectors import ledger_reconcile
+from reserves.models import Entitlement, Holdback, IncidentFund, Payout
+from reserves.returns import Return, payout_resend, payouts_mark_returned
+from reserves.selectors import allocation_replay, ledger_reconcile
 from tests.factories import claim_file, customer_user, incident_with_snapshot, staff
-from tests.reserves.builders import CHECKER, reserve_fund
+from tests.reserves.builders import CHECKER, bank_payee, reserve_fund
 
 pytestmark = pytest.mark.django_db(transaction=True)  # tasks run in-process after each commit, as in production
 SATO_JPY = 3_838_593  # 1000.5 XEM x ¥88.549 + 0.25 BTC x ¥15,000,000
@@ -141,3 +143,26 @@ def test_the_database_refuses_payment_states_that_lie(both_filed):
     ):
         with pytest.raises(IntegrityError), transaction.atomic():
             paid.update(**changes)
+
+
+def test_a_payment_that_comes_back_is_no_longer_counted_until_it_is_paid_again(both_filed):
+    _incident, sato, _suzuki = both_filed
+    reserve_fund(10_000_000_000)
+    _approved(sato)
+    assert Claim.objects.get(pk=sato.pk).status == "paid"
+    payout = Payout.objects.get(claim_ref=sato.ref)
+
+    with transaction.atomic():  # the bank sends it back: account closed
+        locked = Payout.objects.select_for_update().get(pk=payout.pk)
+        payouts_mark_returned(actor=CHECKER, returns=[Return(locked, "02", "The account is closed")])
+
+    back = Claim.objects.get(pk=sato.pk)
+    assert (back.status, back.paid_jpy, back.outstanding_jpy, back.paid_at) == ("approved", 0, SATO_JPY, None)
+    assert Event.objects.filter(action="claim.payment_returned", subject_id=str(sato.pk)).count() == 1
+
+    payout_resend(actor=CHECKER, payout_id=payout.pk, payee=bank_payee(account_number="7654321"))
+
+    again = Claim.objects.get(pk=sato.pk)
+    assert (again.status, again.paid_jpy, again.outstanding_jpy) == ("paid", SATO_JPY, 0)
+    assert allocation_replay(fund=IncidentFund.objects.get(incident_code=sato.incident.code)).ok
+    assert ledger_reconcile().ok
