@@ -1,7 +1,5 @@
 """Single approvals arriving one by one, on a real worker: coalesced rounds that pay only the newcomers."""
 
-import time
-
 import pytest
 from django.db import transaction
 
@@ -11,18 +9,10 @@ from reserves.models import Allocation, Entitlement, Payout
 from reserves.selectors import allocation_replay, ledger_reconcile, paid_by_claim
 from tests.reserves.builders import CHECKER, MAKER, entitlement, fund_open, reserve_fund
 from tests.reserves.fairness import one_rate
+from tests.reserves.test_reliability import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 AMOUNTS = {f"S-{n:02d}": 10_000 + 1_000 * n for n in range(40)}
-
-
-def _wait(condition, what: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_singles_arriving_one_by_one_share_rounds_and_never_move_the_curve(settings, celery_worker):
@@ -44,7 +34,7 @@ def test_singles_arriving_one_by_one_share_rounds_and_never_move_the_curve(setti
             services.entitlements_register(
                 actor=MAKER, incident_code=fund.incident_code, entitlements=[entitlement(ref, AMOUNTS[ref])]
             )
-    _wait(lambda: len(paid_by_claim(incident_code=fund.incident_code)) == len(refs), "every single to be paid")
+    wait_until(lambda: len(paid_by_claim(incident_code=fund.incident_code)) == len(refs), what="every single paid")
 
     rounds = list(Allocation.objects.filter(fund=fund).order_by("seq"))
     assert len(rounds) < len(refs)  # coalesced
