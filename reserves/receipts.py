@@ -31,7 +31,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import Receipt
-from audit.services import Actor, ReceiptInput, receipts_issue_many
+from audit.receipts import ReceiptInput, receipts_issue_many
+from audit.services import Actor
 from config.errors import NotFound
 from reserves.models import Payout
 from reserves.waterfall import rate_of
@@ -163,15 +164,20 @@ def payout_receipts_issue(*, payout_ids: Sequence[int]) -> int:
     """Issue one signed receipt per paid payout among `payout_ids` that has none yet; return how many were issued.
 
     Not atomic as a whole: one transaction per chunk of CHUNK payouts, each
-    with one chain-head lock. Safe to run twice or concurrently: the second
+    with one tree-head lock. Safe to run twice or concurrently: the second
     run issues nothing. Payouts not (yet) paid are skipped. Raises
     SigningKeyMissing, before writing anything, when no key is configured.
+    Then signs a checkpoint, so each new receipt downloads with its inclusion proof.
     """
+    from audit.checkpoints import checkpoint_create
     from audit.signing import signer
 
     signer()  # fail before taking any lock when there is no key
     ids = sorted(set(payout_ids))
-    return sum(_receipts_issue_chunk(payout_ids=ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK))
+    issued = sum(_receipts_issue_chunk(payout_ids=ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK))
+    if issued:
+        checkpoint_create()
+    return issued
 
 
 def payouts_without_receipt(*, paid_before: dt.datetime | None = None) -> QuerySet[Payout]:
