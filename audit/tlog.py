@@ -502,12 +502,17 @@ def signature_verify(text: str, signature: NoteSignature, verifier: Verifier) ->
 
 
 def note_verified_by(note: Note, verifier: Verifier) -> int | None:
-    """The first valid signature of `verifier` on the note (its timestamp), None when it has none."""
+    """The timestamp of `verifier`'s signature on the note, None when it has none.
+
+    Every signature line of this verifier must verify (signed-note: a bad
+    signature from a known key rejects the whole note).
+    """
+    found = None
     for signature in note.signatures:
         result = signature_verify(note.text, signature, verifier)
-        if result is not None:
-            return result
-    return None
+        if result is not None and found is None:
+            found = result
+    return found
 
 
 @dataclass(frozen=True)
