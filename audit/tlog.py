@@ -396,7 +396,7 @@ class Verifier:
 
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)  # base64 may hold "+" too; the name and key id cannot
         if len(parts) != 3:
             raise FormatError("a verifier key is name+keyid+base64")
         name, key_id_hex, material = parts
