@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit import checkpoints, receipts, selectors, services
+from audit import checkpoints, receipts, selectors, services, tlog
 from audit.export import CHECKPOINT_COLUMNS, EVENT_COLUMNS
 from audit.forms import EventFilterForm, ReceiptVerifyForm, RegulatorCreateForm
 from audit.log.append import tree_head
@@ -139,12 +139,10 @@ def public_key(request: HttpRequest, key_id: str | None = None) -> HttpResponse:
 
 def verifier_keys() -> dict[str, Any]:
     """The keys the browser verifier starts with (the visitor may replace them): the log's and the witnesses'."""
-    log_keys = []
-    for key in selectors.signing_key_list():
-        from audit import tlog
-
-        verifier = tlog.log_verifier_from_pem(key.public_key_pem.encode("ascii"), log_origin())
-        log_keys.append(verifier.vkey())
+    log_keys = [
+        tlog.log_verifier_from_pem(key.public_key_pem.encode("ascii"), log_origin()).vkey()
+        for key in selectors.signing_key_list()
+    ]
     return {
         "log_vkeys": log_keys,
         "witness_vkeys": list(Witness.objects.filter(active=True).values_list("vkey", flat=True)),
@@ -161,7 +159,24 @@ def receipt_verify_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         check = receipts.receipt_verify(form.cleaned_data["document"])
     document = form.cleaned_data.get("document") if check is not None and check.ok else None
-    context = {"form": form, "check": check, "document": document, "keys": verifier_keys()}
+    messages_js = {
+        "genuine": _("Genuine: every step checks."),
+        "invalid": _("NOT valid: see the step that failed."),
+        "not_json": _("This is not valid JSON."),
+        "steps": {
+            "shape": _("Format"),
+            "signature": _("Receipt signature"),
+            "event": _("Audit event"),
+            "inclusion": _("Inclusion in the Merkle tree"),
+            "checkpoint": _("Signed checkpoint"),
+            "witnesses": _("Witness cosignatures"),
+            "commitment": _("Your salted claim"),
+            "path": _("Path to the root and total"),
+            "head": _("Signed total"),
+            "keys": _("Keys"),
+        },
+    }
+    context = {"form": form, "check": check, "document": document, "keys": verifier_keys(), "messages_js": messages_js}
     return render(request, "audit/receipt_verify.html", context)
 
 

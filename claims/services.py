@@ -334,6 +334,11 @@ def incident_transition(*, actor: Any, incident: Incident, to_status: str, reaso
 
         # After commit: the task reads the committed incident and emails every affected customer once.
         transaction.on_commit(partial(invitations_dispatch.delay, incident.pk))
+    if to_status == Incident.Status.SETTLED:
+        from reserves.tasks import liabilities_publish
+
+        # Settled: the proof of liabilities over every eligible claim is signed and published.
+        transaction.on_commit(partial(liabilities_publish.delay, incident.code), robust=True)
     return incident
 
 

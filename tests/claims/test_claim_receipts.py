@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from audit.models import Receipt
-from audit.selectors import receipt_verify
+from audit.receipts import receipt_verify
 from claims import services
 from claims.models import Claim, Customer
 from config.roles import Role

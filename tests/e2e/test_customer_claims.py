@@ -92,7 +92,7 @@ def test_a_customer_cannot_open_someone_elses_claim(page, tmp_path):
 def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp_path):
     import json
 
-    from audit.selectors import receipt_verify
+    from audit.receipts import receipt_verify
     from claims import services
     from config.roles import Role
     from tests.factories import staff
