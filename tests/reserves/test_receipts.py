@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from audit.checkpoints import checkpoint_create
 from audit.log.verify import log_verify
 from audit.models import Event, Receipt
-from audit.receipts import receipt_verify
+from audit.receipts import receipt_bundle, receipt_verify
 from audit.services import event_record
 from reserves import receipts, services, signals
 from reserves.models import Payout
@@ -253,15 +253,17 @@ def test_a_receipt_verifies_offline_against_an_export(django_capture_on_commit_c
     directory = tmp_path / "export"
     call_command("audit_export", str(directory))
     good, forged = tmp_path / "receipt.json", tmp_path / "forged.json"
-    good.write_text(json.dumps(receipt.document, ensure_ascii=False), encoding="utf-8")
-    tampered = json.loads(json.dumps(receipt.document))
+    good.write_text(json.dumps(receipt_bundle(receipt), ensure_ascii=False), encoding="utf-8")
+    tampered = json.loads(json.dumps(receipt_bundle(receipt)))
     tampered["payload"]["amount_jpy"] = 1_123_456
     forged.write_text(json.dumps(tampered), encoding="utf-8")
+    key = str(directory / "public_key.pem")
 
-    code, out = verify(directory, "--receipt", str(good))
-    assert code == 0, out
-    assert f"receipt {receipt.id} is signed and recorded as event #{receipt.event_id}" in out
-    code, out = verify(directory, "--receipt", str(forged))
+    code, out, err = verify("--receipt", str(good), "--key", key)
+    assert code == 0, out + err
+    assert f"receipt {receipt.id} is signed by key" in out
+    assert f"recorded as event #{receipt.event_id}" in out
+    code, out, _ = verify("--receipt", str(forged), "--key", key)
     assert code == 1, out
     assert "signature does not verify" in out
 
