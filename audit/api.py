@@ -10,13 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit import checkpoints, receipts, selectors, services
+from audit import checkpoints, receipts, selectors, services, tlog
 from audit.export import CHECKPOINT_COLUMNS, EVENT_COLUMNS
 from audit.forms import EventFilterForm
 from audit.log.append import tree_head
 from audit.log.entries import ENTRY_FIELDS
 from audit.models import Checkpoint, Event
-from audit.signing import SigningKeyMissing, signer
+from audit.signing import SigningKeyMissing, log_origin, signer
 from audit.verification import verification_run
 from config.errors import InvalidInput, NotFound
 from config.exports import StreamedExportMixin
@@ -350,7 +350,12 @@ class PublicKeyApi(APIView):
         except SigningKeyMissing:
             current = None
         keys = [
-            {"key_id": key.key_id, "public_key_pem": key.public_key_pem, "first_used_at": key.first_used_at}
+            {
+                "key_id": key.key_id,
+                "public_key_pem": key.public_key_pem,
+                "vkey": tlog.log_verifier_from_pem(key.public_key_pem.encode("ascii"), log_origin()).vkey(),
+                "first_used_at": key.first_used_at,
+            }
             for key in selectors.signing_key_list()
         ]
         return Response({"current_key_id": current, "keys": keys})
