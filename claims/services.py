@@ -1533,7 +1533,7 @@ def claim_batch_approve(*, actor: Any, batch: ClaimBatch, reason: str = "") -> C
 
     One transaction: values via jpy_value per line, one approval row, one
     timeline entry and one audit event per claim (events written in chunks,
-    one chain-head lock per chunk), the incident's prices locked, then the claims
+    one tree-head lock per chunk), the incident's prices locked, then the claims
     go to payouts and their customers are told after commit.
     """
     _require_role(actor, Role.APPROVER, Role.ADMIN)

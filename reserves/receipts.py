@@ -10,7 +10,7 @@ Exactly once, under retries and races: each chunk locks its payouts
 (FOR NO KEY UPDATE, in id order) before it looks for their receipts, so a
 second issuer waits and then finds them issued; the database's unique
 constraint on a receipt's subject is the backstop. Lock order: payouts, then
-the audit chain head (as in the engine).
+the audit tree head (as in the engine).
 
 A receipt's payload states the facts of one payout (README "Payout receipts");
 the signed document around it adds the receipt id, the audit sequence number,
@@ -41,8 +41,8 @@ logger = logging.getLogger(__name__)
 
 SUBJECT_TYPE = Payout._meta.label_lower  # "reserves.payout", as audit.services.subject_of names a payout
 ACTOR = Actor.system("reserves:receipts")
-# Receipts signed per transaction (one chain-head lock each), and payout ids per queued task. A transaction
-# holds the chain head from its events until commit (~30 ms for 250 receipts): payments running meanwhile
+# Receipts signed per transaction (one tree-head lock each), and payout ids per queued task. A transaction
+# holds the tree head from its events until commit (~30 ms for 250 receipts): payments running meanwhile
 # need the same lock, so short holds keep them from waiting (bench payouts with a follow-up worker running
 # alongside: 16.0 s with chunks of 250, 16.7 s with 1,000, 15.9-16.3 s without receipts).
 CHUNK = 250
