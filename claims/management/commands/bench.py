@@ -11,6 +11,7 @@ BENCHMARKS = {
     "payouts": "claims.bench_payouts",
     "payouts_engine": "reserves.benchmarks",
     "payout_export": "reserves.bench_payout_export",
+    "proofs": "audit.bench_proofs",
 }
 
 
