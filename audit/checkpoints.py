@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from audit import tlog
 from audit.log.append import tree_head
+from audit.log.entries import ENTRY_FIELDS, format_time
 from audit.log.tiles import consistency_proof, inclusion_proof
 from audit.log.verify import tail_verify
-from audit.models import Checkpoint, Cosignature, SigningKey, TreeHead, Witness
+from audit.models import Checkpoint, Cosignature, Event, SigningKey, TreeHead, Witness
 from audit.signing import Signer, log_origin, signer
 from config.errors import ApplicationError, Conflict, InvalidInput, NotFound
 
@@ -142,14 +143,13 @@ def consistency_between_checkpoints(*, old_size: int, new_size: int) -> dict:
 
 def inclusion_of(*, seq: int, size: int) -> dict:
     """{"leaf_index", "tree_size", "event", "inclusion"}: event `seq` and its inclusion proof in the tree of `size`."""
-    from audit.log.verify import event_dicts
-
     tree_size, _ = tree_head()
     if not 1 <= seq <= size <= tree_size:
         raise InvalidInput("invalid_sizes", f"Need 1 <= seq <= size <= {tree_size} (the tree's size).")
-    event = next(event_dicts(after_seq=seq - 1, up_to_seq=seq), None)
+    event = Event.objects.filter(seq=seq).values(*ENTRY_FIELDS).first()
     if event is None:
         raise NotFound("not_found", f"The trail has no event #{seq}.")
+    event["created_at"] = format_time(event["created_at"])
     return {
         "leaf_index": seq - 1,
         "tree_size": size,

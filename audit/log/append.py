@@ -43,19 +43,40 @@ def tree_head() -> tuple[int, str]:
     return (head.size, head.root) if head else (0, tlog.EMPTY_ROOT.hex())
 
 
+# Appends to the partial tile in the database without reading it first; the WHERE makes sure it ends where
+# the head says (under the head lock it always does, unless the tiles were damaged).
+_TILE_EXTEND_SQL = """
+INSERT INTO audit_tile (level, index, hashes) VALUES (%s, %s, %s)
+ON CONFLICT (level, index) DO UPDATE SET hashes = audit_tile.hashes || EXCLUDED.hashes
+WHERE length(audit_tile.hashes) = %s
+"""
+
+
 def _level_append(level: int, first: int, hashes: Sequence[bytes]) -> None:
     """Add `hashes` at positions first.. of tile level `level` (caller holds the head lock)."""
     if not hashes:
         return
     tiles: dict[int, bytearray] = {}
-    tile_index, offset = divmod(first, tlog.TILE_WIDTH)
-    if offset:
-        existing = Tile.objects.filter(level=level, index=tile_index).values_list("hashes", flat=True).first()
-        if existing is None or len(existing) != offset * tlog.HASH_SIZE:
-            raise RuntimeError(f"tile {level}/{tile_index} does not end where the tree head says it should")
-        tiles[tile_index] = bytearray(existing)
     for position, value in enumerate(hashes, start=first):
         tiles.setdefault(position // tlog.TILE_WIDTH, bytearray()).extend(value)
+    (first_index, first_new), *rest = tiles.items()
+    offset = first % tlog.TILE_WIDTH
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_TILE_EXTEND_SQL, [level, first_index, bytes(first_new), offset * tlog.HASH_SIZE])
+            if cursor.rowcount != 1:
+                raise RuntimeError(f"tile {level}/{first_index} does not end where the tree head says it should")
+            if rest:
+                cursor.executemany(
+                    "INSERT INTO audit_tile (level, index, hashes) VALUES (%s, %s, %s)",
+                    [(level, index, bytes(data)) for index, data in rest],
+                )
+        return
+    if offset:
+        existing = Tile.objects.filter(level=level, index=first_index).values_list("hashes", flat=True).first()
+        if existing is None or len(existing) != offset * tlog.HASH_SIZE:
+            raise RuntimeError(f"tile {level}/{first_index} does not end where the tree head says it should")
+        tiles[first_index] = bytearray(existing) + first_new
     Tile.objects.bulk_create(
         [Tile(level=level, index=index, hashes=bytes(data)) for index, data in tiles.items()],
         update_conflicts=True,
