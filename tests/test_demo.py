@@ -38,6 +38,9 @@ def test_demo_load_gives_every_role_a_login_and_pays_four_claims(settings):
     assert summary.claims_by_status["paid"] == 4
     assert summary.paid_jpy == sum(paid.values_list("approved_amount_jpy", flat=True))
     assert summary.days_to_first_payout is not None
+    from audit.liabilities import liabilities_latest
+
+    assert liabilities_latest(incident_code=summary.incident.code).total_jpy == summary.eligible_loss_jpy
 
 
 def test_demo_load_refuses_without_debug(settings):
