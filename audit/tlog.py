@@ -47,28 +47,45 @@ def _utf16_key(text: str) -> bytes:
 
 
 def _check_value(value: Any) -> bool:
-    """Refuse what the domain excludes; True when a key needs RFC 8785's UTF-16 ordering (a non-BMP key)."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return False
-    if isinstance(value, int):
-        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise FormatError(f"integer {value} is outside +-(2**53 - 1): write it as a decimal string")
-        return False
-    if isinstance(value, float):
-        raise FormatError("floats are not allowed: use an integer or a decimal string")
-    if isinstance(value, dict):
-        wide = False
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise FormatError("object keys must be strings")
-            wide = _check_value(item) or wide or any(ord(ch) > 0xFFFF for ch in key)
-        return wide
-    if isinstance(value, (list, tuple)):
-        wide = False
-        for item in value:
-            wide = _check_value(item) or wide
-        return wide
-    raise FormatError(f"{type(value).__name__} is not a JSON value")
+    """Refuse what the domain excludes; True when a key needs RFC 8785's UTF-16 ordering (a non-BMP key).
+
+    Iterative with exact-type checks first: verification runs this over every event of a trail.
+    """
+    wide = False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                raise FormatError(f"integer {item} is outside +-(2**53 - 1): write it as a decimal string")
+            continue
+        if kind is dict:
+            for key, member in item.items():
+                if type(key) is not str and not isinstance(key, str):
+                    raise FormatError("object keys must be strings")
+                if not key.isascii() and max(key) > "\uffff":
+                    wide = True
+                stack.append(member)
+            continue
+        if kind is list or kind is tuple:
+            stack.extend(item)
+            continue
+        if isinstance(item, float):
+            raise FormatError("floats are not allowed: use an integer or a decimal string")
+        if isinstance(item, (str, bool)):
+            continue
+        if isinstance(item, int):
+            stack.append(int(item))
+        elif isinstance(item, dict):
+            stack.append(dict(item))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        else:
+            raise FormatError(f"{kind.__name__} is not a JSON value")
+    return wide
 
 
 def _encode_sorted_utf16(value: Any) -> str:
