@@ -175,7 +175,8 @@ class Frontier:
 
     Appending costs one leaf hash and on average one node hash; `root` folds
     the edge from the right (RFC 9162's MTH). `on_node(height, index, hash)`
-    hears of every full subtree completed by an append (tile levels use it).
+    hears of every full subtree of a height that is a multiple of 8 (a tile
+    level's hash) completed by an append.
     """
 
     def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
@@ -187,10 +188,10 @@ class Frontier:
     def append(self, leaf: bytes, on_node: Callable[[int, int, bytes], None] | None = None) -> None:
         index, height, value = self.size, 0, leaf
         while index & 1:
-            value = node_hash(self.hashes.pop(), value)
+            value = hashlib.sha256(b"\x01" + self.hashes.pop() + value).digest()
             index >>= 1
             height += 1
-            if on_node is not None:
+            if on_node is not None and height % TILE_HEIGHT == 0:
                 on_node(height, index, value)
         self.hashes.append(value)
         self.size += 1

@@ -67,7 +67,15 @@ def normalise_data(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def data_canonical(data: dict[str, Any]) -> str:
-    """The canonical JSON text of normalised event data."""
+    """The canonical JSON text of normalised event data.
+
+    Most data is plain JSON already: it is encoded as it is, and only data
+    that needs normalising (Decimals, times, big integers) is copied first.
+    """
+    try:
+        return tlog.canonical_json(data).decode("utf-8")
+    except tlog.FormatError:
+        pass
     try:
         return tlog.canonical_json(normalise_data(data)).decode("utf-8")
     except tlog.FormatError as exc:

@@ -111,14 +111,15 @@ def test_roots_follow_rfc9162():
         assert tlog.tree_root(LEAVES[:n]) == _mth(LEAVES[:n])
 
 
-def test_frontier_reports_the_full_subtrees_it_completes():
+def test_frontier_reports_the_tile_level_subtrees_it_completes():
+    leaves = [tlog.leaf_hash(str(i).encode()) for i in range(600)]
     seen = {}
     frontier = tlog.Frontier()
-    for leaf in LEAVES[:16]:
+    for leaf in leaves:
         frontier.append(leaf, lambda h, i, v: seen.setdefault((h, i), v))
-    assert seen[(4, 0)] == _mth(LEAVES[:16])
-    assert seen[(2, 1)] == _mth(LEAVES[4:8])
-    assert tlog.Frontier.unpack(16, frontier.packed()).root() == frontier.root()
+    assert seen == {(8, 0): _mth(leaves[:256]), (8, 1): _mth(leaves[256:512])}  # heights 8, 16, ...: tile hashes
+    assert frontier.root() == _mth(leaves)
+    assert tlog.Frontier.unpack(600, frontier.packed()).root() == frontier.root()
     with pytest.raises(tlog.FormatError):
         tlog.Frontier(3, [LEAVES[0]])
 
