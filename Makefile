@@ -48,6 +48,14 @@ run: install
 	  export AUDIT_SIGNING_KEY_FILE="$$PWD/var/audit-signing-key.pem"
 	  [ -f "$$AUDIT_SIGNING_KEY_FILE" ] || $(BIN)/python manage.py audit_keygen "$$AUDIT_SIGNING_KEY_FILE"
 	fi
+	if [ -z "$${EXCHANGE_CORE_URL:-}" ]; then
+	  # Demo only: the exchange core reference server (reference_servers/exchange_core.py) as its own process.
+	  export EXCHANGE_CORE_URL="http://127.0.0.1:$${EXCHANGE_CORE_PORT:-8765}" EXCHANGE_CORE_SECRET="$${EXCHANGE_CORE_SECRET:-demo-core-secret}"
+	  $(BIN)/python -m reference_servers.exchange_core --port "$${EXCHANGE_CORE_PORT:-8765}" --secret "$$EXCHANGE_CORE_SECRET" \
+	    --state var/exchange-core.sqlite3 --latency-ms 20 & core=$$!
+	  trap 'kill $$core 2>/dev/null || true' EXIT
+	  for _ in $$(seq 50); do $(BIN)/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$$EXCHANGE_CORE_URL/v1/health" 2>/dev/null && break; sleep 0.1; done
+	fi
 	$(BIN)/python manage.py demo_load
 	$(BIN)/python manage.py audit_checkpoint
 	$(BIN)/python manage.py audit_verify
@@ -55,7 +63,7 @@ run: install
 	  echo "Production profile: Celery worker and beat against $${REDIS_URL}"
 	  $(BIN)/celery -A config worker -Q "$${CELERY_QUEUE:-default},$${CELERY_FOLLOWUP_QUEUE:-followup}" --loglevel=INFO --concurrency=2 & worker=$$!
 	  $(BIN)/celery -A config beat --loglevel=INFO --schedule var/celerybeat-schedule & beat=$$!
-	  trap 'kill $$worker $$beat 2>/dev/null || true' EXIT
+	  trap 'kill $$worker $$beat $${core:-} 2>/dev/null || true' EXIT
 	else
 	  echo "Embedded profile: tasks run in-process"
 	fi

@@ -23,6 +23,11 @@ urlpatterns = [
     path("claims/<str:ref>/", claims_api.ClaimDetailApi.as_view(), name="api-claim"),
     path("claims/<str:ref>/appeal/", claims_api.ClaimAppealApi.as_view(), name="api-claim-appeal"),
     path("claims/<str:ref>/payout/", claims_api.ClaimPayoutApi.as_view(), name="api-claim-payout"),
+    path(
+        "claims/<str:ref>/payout-correction/",
+        claims_api.ClaimPayoutCorrectionApi.as_view(),
+        name="api-claim-payout-correction",
+    ),
     path("claims/<str:ref>/respond/", claims_api.ClaimRespondApi.as_view(), name="api-claim-respond"),
     path("claims/<str:ref>/evidence/", claims_api.ClaimEvidenceApi.as_view(), name="api-claim-evidence"),
     path(

@@ -22,6 +22,11 @@ class ClaimsConfig(AppConfig):
 
         payouts_paid.connect(_claims_paid_later, dispatch_uid="claims.paid_later")
 
+        from claims.payout_guard import payout_returned_received
+        from reserves.signals import payout_returned
+
+        payout_returned.connect(payout_returned_received, dispatch_uid="claims.payout_returned")
+
 
 def _claims_paid_later(sender: object, claim_refs: list[str], **kwargs: object) -> None:
     """Reserves paid some payouts (inside its transaction): mark their claims paid after it commits."""

@@ -22,11 +22,37 @@ class PayoutForm(forms.Form):
     account_number = forms.CharField(max_length=7, required=False, label=_("Account number (7 digits)"))
     holder_name = forms.CharField(max_length=100, required=False, label=_("Account holder (katakana)"))
 
-    def __init__(self, *args, symbols: list[str] = (), allows_in_kind: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        symbols: list[str] = (),
+        allows_in_kind: bool = False,
+        incident: object = None,
+        reauth: bool = False,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if incident is not None:
+            allows_in_kind = incident.allows_in_kind
         self.symbols = list(symbols) if allows_in_kind else []
-        if not allows_in_kind:
-            self.fields["method"].choices = [("bank", PayoutChoice.Method.BANK.label)]
+        choices = [("bank", PayoutChoice.Method.BANK.label)]
+        if allows_in_kind:
+            choices.append(("in_kind", PayoutChoice.Method.IN_KIND.label))
+        if incident is not None and incident.offers_exchange_account:
+            choices.insert(0, ("exchange", PayoutChoice.Method.EXCHANGE.label))
+        if incident is not None and incident.default_payout_method:
+            # Elections: no choice now means the incident's default (the exchange account).
+            self.fields["method"].required = False
+            self.fields["method"].initial = ""
+        self.fields["method"].choices = choices
+        if reauth:
+            # Changing where the money goes: the password again, and the code of an enrolled authenticator.
+            self.fields["password"] = forms.CharField(
+                widget=forms.PasswordInput, label=_("Your password (to confirm the change)")
+            )
+            self.fields["otp_token"] = forms.CharField(
+                max_length=12, required=False, label=_("Authenticator code (if you enrolled one)")
+            )
         for symbol in self.symbols:
             self.fields[f"address_{symbol}"] = forms.CharField(
                 max_length=128, required=False, label=_("%(symbol)s address") % {"symbol": symbol}
@@ -35,7 +61,7 @@ class PayoutForm(forms.Form):
     def payout_input(self) -> services.PayoutInput:
         data = self.cleaned_data
         return services.PayoutInput(
-            method=data["method"],
+            method=data.get("method") or "",
             bank_code=data.get("bank_code", "").strip(),
             branch_code=data.get("branch_code", "").strip(),
             account_type=data.get("account_type", ""),

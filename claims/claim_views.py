@@ -12,16 +12,18 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.services import event_record
 from audit.views import receipt_json_response, receipt_page_response
-from claims import claims_api, selectors, services
+from claims import claims_api, notifications, payout_guard, selectors, services
 from claims.claim_forms import (
     ActivationForm,
     AppealForm,
@@ -70,9 +72,7 @@ def customer_incident(request: HttpRequest, code: str) -> HttpResponse:
         .first()
     )
     lines_form = ClaimLinesForm(request.POST or None, assets=assets, holdings=snapshot)
-    payout_form = PayoutForm(
-        request.POST or None, symbols=[a.symbol for a in assets], allows_in_kind=incident.allows_in_kind
-    )
+    payout_form = PayoutForm(request.POST or None, symbols=[a.symbol for a in assets], incident=incident)
     if request.method == "POST" and existing is None and lines_form.is_valid() and payout_form.is_valid():
         accept = request.POST.get("mode") != "dispute"
         line_inputs = [] if accept else lines_form.line_inputs()
@@ -119,9 +119,13 @@ def claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
     assets = list(claim.incident.assets.order_by("symbol"))
     choice = getattr(claim, "payout", None)
     payout_form = PayoutForm(
-        initial=_payout_initial(choice),
-        symbols=[a.symbol for a in assets],
-        allows_in_kind=claim.incident.allows_in_kind,
+        initial=_payout_initial(choice), symbols=[a.symbol for a in assets], incident=claim.incident, reauth=True
+    )
+    returned = payout_guard.returned_payout_for(claim)
+    correction_form = (
+        PayoutForm(symbols=[a.symbol for a in assets], incident=claim.incident, reauth=True, prefix="fix")
+        if returned
+        else None
     )
     lines_form = ClaimLinesForm(
         assets=assets, holdings={line.asset.symbol: line.claimed_quantity for line in claim.lines.all()}
@@ -141,6 +145,14 @@ def claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "can_add_evidence": claim.status in services.ACTIVE_REVIEW,
             "receipts": selectors.claim_receipts(claim=claim),
             "liabilities_proof": liability_proof_for_claim(incident_code=claim.incident.code, claim_ref=claim.ref),
+            "choice": choice,
+            "now": timezone.now(),
+            "has_passkey": WebAuthnCredential.objects.filter(user=request.user, confirmed=True).exists(),
+            "passkey_verified": payout_guard.passkey_recently_used(request),
+            "returned": returned,
+            "returned_reason": notifications.returned_reason(returned["return_code"]) if returned else "",
+            "correction_form": correction_form,
+            "corrections": claim.payout_corrections.all()[:5],
         },
     )
 
@@ -164,21 +176,57 @@ def _customer_claim(request: HttpRequest, ref: str) -> tuple:
     return customer, selectors.claim_get_for_customer(customer=customer, ref=ref)
 
 
+def _guarded_form(request: HttpRequest, claim: Claim, prefix: str | None = None) -> dict | None:
+    """The posted payout details with the password and second factor, as service arguments; None (and a message)
+    when the form is invalid."""
+    form = PayoutForm(
+        request.POST,
+        symbols=list(claim.incident.assets.values_list("symbol", flat=True)),
+        incident=claim.incident,
+        reauth=True,
+        prefix=prefix,
+    )
+    if not form.is_valid():
+        messages.error(request, _("The details were not saved: %(errors)s") % {"errors": form.errors.as_text()})
+        return None
+    return {
+        "payout": form.payout_input(),
+        "password": form.cleaned_data["password"],
+        "otp_token": form.cleaned_data.get("otp_token", ""),
+        "passkey_verified": payout_guard.passkey_recently_used(request),
+    }
+
+
 @require_POST
 @customer_required
 def claim_payout_change(request: HttpRequest, ref: str) -> HttpResponse:
     customer, claim = _customer_claim(request, ref)
-    form = PayoutForm(
-        request.POST,
-        symbols=list(claim.incident.assets.values_list("symbol", flat=True)),
-        allows_in_kind=claim.incident.allows_in_kind,
-    )
-    if not form.is_valid():
-        messages.error(request, _("The payout choice was not saved: %(errors)s") % {"errors": form.errors.as_text()})
+    change = _guarded_form(request, claim)
+    if change is None:
         return redirect("claim-detail", ref=ref)
     try:
-        services.claim_payout_set(customer=customer, claim=claim, payout=form.payout_input())
-        messages.success(request, _("Payout choice saved."))
+        services.claim_payout_set(customer=customer, claim=claim, **change)
+        messages.success(
+            request,
+            _("Payout choice saved. We e-mailed you about the change; the new details are used from %(when)s.")
+            % {"when": timezone.localtime(payout_guard.cooling_off_end()).strftime("%Y-%m-%d %H:%M")},
+        )
+    except ApplicationError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("claim-detail", ref=ref)
+
+
+@require_POST
+@customer_required
+def claim_payout_correction(request: HttpRequest, ref: str) -> HttpResponse:
+    """Corrected payout details after a payment came back: guarded like a change, then reviewed."""
+    customer, claim = _customer_claim(request, ref)
+    change = _guarded_form(request, claim, prefix="fix")
+    if change is None:
+        return redirect("claim-detail", ref=ref)
+    try:
+        payout_guard.payout_correction_request(customer=customer, claim=claim, **change)
+        messages.success(request, _("Thank you. A reviewer will check the new details; we will then pay you again."))
     except ApplicationError as exc:
         messages.error(request, _error_text(exc))
     return redirect("claim-detail", ref=ref)
@@ -377,6 +425,7 @@ def staff_claim_list(request: HttpRequest) -> HttpResponse:
         request,
         "claims/staff_claim_list.html",
         {
+            "now": timezone.now(),
             "page": page,
             "filters": filters,
             "status_rows": [(value, label, counts[value]) for value, label in Claim.Status.choices],
@@ -465,6 +514,8 @@ def staff_claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
         {
             "claim": claim,
             "payout": services.payout_masked(getattr(claim, "payout", None)),
+            "choice": getattr(claim, "payout", None),
+            "now": timezone.now(),
             "others": selectors.claim_other_claims(claim=claim),
             "can_approve": request.user.has_perm("claims.approve_claim") and request.user.pk not in makers,
             "is_maker": request.user.pk in makers,

@@ -20,7 +20,8 @@ from audit.views import receipt_json_response
 from claims import evidence as evidence_files
 from claims import selectors, services
 from claims.middleware import needs_second_factor
-from claims.models import Claim, ClaimBatch, Evidence, PayoutChoice
+from claims.models import Claim, ClaimBatch, Customer, Evidence, PayoutChoice
+from claims.payout_guard import passkey_recently_used
 from config.errors import ApplicationError, InvalidInput, NotFound
 from config.roles import HasPerm, IsCustomer, is_staff_member
 from reserves.liabilities import liability_proof_for_claim
@@ -200,13 +201,21 @@ class LineInputSerializer(serializers.Serializer):
 
 
 class PayoutInputSerializer(serializers.Serializer):
-    method = serializers.ChoiceField(choices=PayoutChoice.Method.choices)
+    # Blank: the incident's default method (elections), where it has one.
+    method = serializers.ChoiceField(choices=PayoutChoice.Method.choices, required=False, allow_blank=True, default="")
     bank_code = serializers.CharField(max_length=4, required=False, allow_blank=True, default="")
     branch_code = serializers.CharField(max_length=3, required=False, allow_blank=True, default="")
     account_type = serializers.CharField(max_length=1, required=False, allow_blank=True, default="")
     account_number = serializers.CharField(max_length=7, required=False, allow_blank=True, default="")
     holder_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     addresses = serializers.DictField(child=serializers.CharField(max_length=128), required=False, default=dict)
+
+
+class PayoutChangeSerializer(PayoutInputSerializer):
+    """A change of payout details after filing: the password again, and the TOTP code if enrolled."""
+
+    password = serializers.CharField(max_length=200, trim_whitespace=False, write_only=True)
+    otp_token = serializers.CharField(max_length=12, required=False, allow_blank=True, default="", write_only=True)
 
 
 def _lines(data: list[dict] | None) -> list[services.ClaimLineInput] | None:
@@ -309,19 +318,45 @@ class ClaimAppealApi(APIView):
         return _claim_response(claim)
 
 
+def _guarded_change(request: Request, ref: str) -> tuple[Customer, Claim, dict]:
+    """The customer's claim (404 first for another's) and the checked change: payout, password, second factor."""
+    customer = selectors.customer_for_user(user=request.user)
+    claim = selectors.claim_get_for_customer(customer=customer, ref=ref)
+    data = PayoutChangeSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    values = dict(data.validated_data)
+    guard = {
+        "password": values.pop("password"),
+        "otp_token": values.pop("otp_token"),
+        "passkey_verified": passkey_recently_used(request),
+    }
+    return customer, claim, {"payout": _payout(values), **guard}
+
+
 class ClaimPayoutApi(APIView):
     """Customer: change how the claim is paid (refused once approved)."""
 
     permission_classes = [IsCustomer]
 
-    @extend_schema(request=PayoutInputSerializer, responses={200: ClaimSerializer, 400: ERROR, 422: ERROR})
+    @extend_schema(request=PayoutChangeSerializer, responses={200: ClaimSerializer, 400: ERROR, 403: ERROR, 422: ERROR})
     def put(self, request: Request, ref: str) -> Response:
-        data = PayoutInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        customer = selectors.customer_for_user(user=request.user)
-        claim = selectors.claim_get_for_customer(customer=customer, ref=ref)
-        services.claim_payout_set(customer=customer, claim=claim, payout=_payout(data.validated_data))
+        customer, claim, change = _guarded_change(request, ref)
+        services.claim_payout_set(customer=customer, claim=claim, **change)
         return _claim_response(claim)
+
+
+class ClaimPayoutCorrectionApi(APIView):
+    """Customer: corrected payout details after a payment came back (reviewed, then paid again once)."""
+
+    permission_classes = [IsCustomer]
+
+    @extend_schema(request=PayoutChangeSerializer, responses={201: ClaimSerializer, 400: ERROR, 403: ERROR, 409: ERROR})
+    def post(self, request: Request, ref: str) -> Response:
+        from claims.payout_guard import payout_correction_request
+
+        customer, claim, change = _guarded_change(request, ref)
+        payout_correction_request(customer=customer, claim=claim, **change)
+        return _claim_response(claim, status_code=201)
 
 
 class ClaimRespondApi(APIView):

@@ -103,8 +103,18 @@ def _incident() -> Incident:
     )
     with SAMPLE_SNAPSHOT.open("rb") as handle:
         services.snapshot_import(actor=ACTOR, incident=incident, file=handle, file_name=SAMPLE_SNAPSHOT.name)
-    return services.incident_transition(
+    incident = services.incident_transition(
         actor=ACTOR, incident=incident, to_status=Incident.Status.OPEN, reason="demo data"
+    )
+    # The payout election: bank, in kind or the exchange account; silence means the exchange account.
+    from claims.elections import incident_election_configure
+
+    return incident_election_configure(
+        actor=ACTOR,
+        incident=incident,
+        offers_exchange_account=True,
+        default_payout_method="exchange",
+        election_deadline=now + dt.timedelta(days=21),
     )
 
 
@@ -121,7 +131,9 @@ def _claims(incident: Incident) -> None:
         holder_name="サトウ ハルト",
     )
 
-    def filed(account_id: str, lines: list[services.ClaimLineInput] | None = None) -> Claim | None:
+    def filed(
+        account_id: str, lines: list[services.ClaimLineInput] | None = None, *, how: services.PayoutInput = payout
+    ) -> Claim | None:
         customer = Customer.objects.get(account_id=account_id)
         if Claim.objects.filter(customer=customer, incident=incident).exists():
             return None
@@ -129,7 +141,7 @@ def _claims(incident: Incident) -> None:
             customer=customer,
             incident=incident,
             lines=lines,
-            payout=payout,
+            payout=how,
             idempotency_key=f"demo-{account_id}",
         ).claim
 
@@ -154,8 +166,11 @@ def _claims(incident: Incident) -> None:
     # Four approved under four-eyes (two approvers above the threshold) and so paid from the reserve,
     # so the funding panel, the payout list and the regulator portal have payments to show.
     approvers = [users.get(username="approver"), users.get(username="approver2")]
+    # ACC-00009 and ACC-00010 made no choice: the election's default, a credit to their exchange account
+    # (through the exchange core reference server that `make run` starts, or the sandbox without it).
+    default = services.PayoutInput(method="")
     for account_id in ("ACC-00007", "ACC-00008", "ACC-00009", "ACC-00010"):
-        claim = filed(account_id)
+        claim = filed(account_id, how=default if account_id in ("ACC-00009", "ACC-00010") else payout)
         if claim is None:
             continue
         claim = services.claim_recommend(actor=reviewer, claim=claim, reason="matches the snapshot")

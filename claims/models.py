@@ -13,6 +13,8 @@ class Customer(models.Model):
 
     account_id = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
+    # The name in katakana as the exchange's records hold it: payout account holders are compared with it.
+    name_kana = models.CharField(max_length=100, blank=True, default="", db_default="")
     email = models.EmailField(max_length=254)
     language = models.CharField(max_length=8, default="ja")
     user = models.OneToOneField(
@@ -53,6 +55,13 @@ class Incident(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     # Customers may ask to be paid in kind (to a crypto address per asset) instead of yen.
     allows_in_kind = models.BooleanField(default=False)
+    # Customers may be paid by a credit to their account at the exchange (how Coincheck paid).
+    offers_exchange_account = models.BooleanField(default=False)
+    # Elections: a claim filed without a choice gets this method; customers may choose until the deadline.
+    default_payout_method = models.CharField(max_length=8, blank=True)
+    election_deadline = models.DateTimeField(null=True, blank=True)
+    # When the deadline task locked the remaining default choices in (once).
+    election_closed_at = models.DateTimeField(null=True, blank=True)
     # Set when the first claim is approved; reference prices are frozen from then on.
     prices_locked_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -79,6 +88,10 @@ class Incident(models.Model):
             models.CheckConstraint(
                 condition=Q(detected_at__gte=F("occurred_at")),
                 name="incident_detected_after",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_payout_method__in=["", "exchange", "bank", "in_kind"]),
+                name="incident_default_method_valid",
             ),
         ]
         permissions = [("manage_incident", "Declare incidents, set prices and import snapshots")]
@@ -496,6 +509,16 @@ class PayoutChoice(models.Model):
     class Method(models.TextChoices):
         BANK = "bank", _("Japanese bank account")
         IN_KIND = "in_kind", _("In kind (crypto address)")
+        EXCHANGE = "exchange", _("My account at the exchange")
+
+    class Source(models.TextChoices):
+        CUSTOMER = "customer", _("Chosen by the customer")
+        DEFAULT = "default", _("The incident's default (no choice made)")
+
+    class NameCheck(models.TextChoices):
+        NOT_APPLICABLE = "", _("Not a bank account")
+        MATCH = "match", _("Holder name matches the registered name")
+        MISMATCH = "mismatch", _("Holder name differs from the registered name")
 
     class AccountType(models.TextChoices):
         # Zengin deposit type codes.
@@ -513,13 +536,21 @@ class PayoutChoice(models.Model):
     account_number = models.CharField(max_length=7, blank=True)
     # Half-width katakana as the Zengin transfer format wants it.
     holder_name_kana = models.CharField(max_length=30, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.CUSTOMER)
+    # Changed details may be used for a payout only from this time (the cooling-off period); null: at once.
+    effective_at = models.DateTimeField(null=True, blank=True)
+    name_check = models.CharField(max_length=8, choices=NameCheck.choices, blank=True)
+    # A reviewer's explicit decision on a name mismatch, with the reason.
+    name_accepted_by = models.CharField(max_length=150, blank=True)
+    name_accepted_reason = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(method__in=["bank", "in_kind"]), name="payout_method_valid"),
+            models.CheckConstraint(condition=Q(method__in=["bank", "in_kind", "exchange"]), name="payout_method_valid"),
+            models.CheckConstraint(condition=Q(source__in=["customer", "default"]), name="payout_source_valid"),
             models.CheckConstraint(
-                condition=Q(method="in_kind")
+                condition=Q(method__in=["in_kind", "exchange"])
                 | (
                     Q(bank_code__regex=r"^[0-9]{4}$")
                     & Q(branch_code__regex=r"^[0-9]{3}$")
@@ -557,6 +588,74 @@ class PayoutAddress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payout_id} {self.asset_id}"
+
+
+class PayoutCorrection(models.Model):
+    """New payout details a customer gives after a payout came back (returned or unclaimed).
+
+    Guarded like every change of payout details: password (and second factor)
+    again, a notice to the e-mail on file, a cooling-off period before the new
+    details may be used, the holder's name compared with the registered name;
+    a reviewer then accepts or rejects them. Accepted details are applied to the
+    payout side once the cooling-off period is over, and the payout is sent again.
+    """
+
+    class Status(models.TextChoices):
+        PENDING_REVIEW = "pending_review", _("Waiting for a reviewer")
+        ACCEPTED = "accepted", _("Accepted, waiting for the cooling-off period")
+        REJECTED = "rejected", _("Rejected")
+        APPLIED = "applied", _("Applied: the payout is sent again")
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="payout_corrections")
+    # The reserves payout that came back (reserves does not import claims; an id, not a foreign key).
+    payout_id = models.BigIntegerField()
+    method = models.CharField(max_length=8, choices=PayoutChoice.Method.choices)
+    details = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING_REVIEW)
+    name_check = models.CharField(max_length=8, choices=PayoutChoice.NameCheck.choices, blank=True)
+    effective_at = models.DateTimeField()
+    requested_at = models.DateTimeField(default=timezone.now)
+    reviewed_by = models.CharField(max_length=150, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.TextField(blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending_review", "accepted", "rejected", "applied"]),
+                name="payout_correction_status_valid",
+            ),
+            # One open correction per returned payout; a rejected one may be followed by another.
+            models.UniqueConstraint(
+                fields=["payout_id"],
+                condition=Q(status__in=["pending_review", "accepted", "applied"]),
+                name="payout_correction_one_open",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["accepted", "rejected", "applied"]) | ~Q(reviewed_by=""),
+                name="payout_correction_reviewed",
+            ),
+            # A name mismatch is accepted only with a reason.
+            models.CheckConstraint(
+                condition=~Q(name_check="mismatch", status__in=["accepted", "applied"]) | ~Q(review_reason=""),
+                name="payout_correction_mismatch_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} payout {self.payout_id} {self.status}"
+
+
+class ElectionReminder(models.Model):
+    """A reminder e-mailed to a customer who has not chosen a payout method before the deadline (once)."""
+
+    claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="election_reminder")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.sent_at:%Y-%m-%d}"
 
 
 class Invitation(models.Model):

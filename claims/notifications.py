@@ -23,7 +23,37 @@ CLAIM_MESSAGES: dict[str, Any] = {
     "appealed": _("We received your appeal. A reviewer who took no part in the first decision will examine it."),
     "appeal_rejected": _("Your appeal was not upheld; the earlier decision stands. Reason:"),
     "paid": _("Your claim was paid."),
+    "payout_returned": _(
+        "Your payment came back to us and the money is safe with us. Please give corrected payout details on "
+        "the claim page; we will pay you again once they are checked. Reason given:"
+    ),
+    "payout_details_changed": _(
+        "The payout details of your claim were changed. If this was not you, contact us at once: the new "
+        "details are not used before the waiting period ends."
+    ),
+    "payout_correction_rejected": _("We could not accept your corrected payout details. Reason:"),
+    "election_reminder": _(
+        "You have not chosen how to be paid. Unless you choose on the claim page before the deadline, you will "
+        "be paid by the default method (credit to your account at the exchange)."
+    ),
+    "election_defaulted": _(
+        "The deadline to choose how to be paid has passed: you will be paid by the default method (credit to "
+        "your account at the exchange)."
+    ),
 }
+
+
+def returned_reason(code: str) -> str:
+    """Why a payout came back, from its bank or wallet reason code, in the active language."""
+    from reserves.rails.result_formats import BANK_RETURN_REASONS, WALLET_RETURN_REASONS
+
+    reason = {**WALLET_RETURN_REASONS, **BANK_RETURN_REASONS}.get(code, BANK_RETURN_REASONS["99"])
+    return f"{reason} ({code})" if code else str(reason)
+
+
+def _note_for(kind: str, note: str) -> str:
+    """A returned payout's note is the reason code: say it in the customer's language (call under override)."""
+    return returned_reason(note) if kind == "payout_returned" else note
 
 
 def _absolute(path: str) -> str:
@@ -42,7 +72,7 @@ def claim_message(*, claim: Claim, kind: str, note: str = "") -> EmailMessage:
             "customer": claim.customer,
             "incident": claim.incident,
             "message": CLAIM_MESSAGES[kind],
-            "note": note,
+            "note": _note_for(kind, note),
             "status": claim.get_status_display(),
             "amount": format_jpy(claim.approved_amount_jpy) if claim.approved_amount_jpy is not None else "",
             "url": _absolute(reverse("claim-detail", kwargs={"ref": claim.ref})),

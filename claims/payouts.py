@@ -44,6 +44,8 @@ def _payee(detail: ClaimPayoutDetail) -> reserve_services.PayeeInput:
             account_number=choice["account_number"],
             holder_kana=choice["holder_name_kana"],
         )
+    if choice["method"] == "exchange":
+        return reserve_services.PayeeInput(method="exchange", account_id=detail.customer_account_id)
     return reserve_services.PayeeInput(method="crypto", addresses=dict(choice["addresses"]))
 
 

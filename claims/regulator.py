@@ -14,6 +14,7 @@ from django.utils import timezone
 from claims import selectors
 from claims.models import Claim, ClaimTimelineEntry, Incident
 from config.reports import Section
+from reserves import rail_selectors
 from reserves import selectors as reserve_selectors
 from reserves.models import IncidentFund
 
@@ -46,6 +47,11 @@ class IncidentSummary:
     first_paid_at: dt.datetime | None = None
     milestone_paid_at: dt.datetime | None = None
     paid_per_day: list[tuple[dt.date, int]] = field(default_factory=list)
+    # Payouts that came back and wait for corrected details, and those past the deadline held for deposit (供託).
+    returned_count: int = 0
+    returned_jpy: int = 0
+    unclaimed_count: int = 0
+    unclaimed_jpy: int = 0
 
     def paid_every_day(self) -> list[tuple[dt.date, int]]:
         """Yen paid per day from the day of detection to the last payment, zero where nothing was paid."""
@@ -106,6 +112,9 @@ def incident_summary(*, code: str) -> IncidentSummary:
     milestone = int((Decimal(funding.registered_jpy) * PAID_MILESTONE).to_integral_value(rounding=ROUND_HALF_UP))
     summary.milestone_paid_at = reserve_selectors.paid_reached_at(fund=fund, amount_jpy=milestone)
     summary.paid_per_day = reserve_selectors.paid_per_day(fund=fund)
+    held = rail_selectors.unclaimed_for_incident(incident_code=incident.code)
+    summary.returned_count, summary.returned_jpy = held["returned_count"], held["returned_jpy"]
+    summary.unclaimed_count, summary.unclaimed_jpy = held["unclaimed_count"], held["unclaimed_jpy"]
     return summary
 
 

@@ -54,6 +54,10 @@ class IncidentSummarySerializer(serializers.Serializer):
     milestone_paid_at = serializers.DateTimeField(allow_null=True, help_text="when 90% of the eligible loss was paid")
     days_to_90_percent_paid = serializers.CharField(allow_null=True)
     paid_per_day = serializers.SerializerMethodField()
+    returned_count = serializers.IntegerField(help_text="payouts returned, waiting for corrected details")
+    returned_jpy = serializers.IntegerField()
+    unclaimed_count = serializers.IntegerField(help_text="payouts unclaimed past the deadline, held for deposit")
+    unclaimed_jpy = serializers.IntegerField()
 
     @extend_schema_field(PaidDaySerializer(many=True))
     def get_paid_per_day(self, summary: regulator.IncidentSummary) -> list[dict]:

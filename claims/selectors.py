@@ -206,7 +206,7 @@ class ReviewFilters:
 
 def claim_list_for_review(*, filters: ReviewFilters) -> QuerySet[Claim]:
     """The review queue: filter by incident, status, disputed/matching, amount range, age; search; sort."""
-    claims = Claim.objects.select_related("incident", "customer", "assigned_reviewer")
+    claims = Claim.objects.select_related("incident", "customer", "assigned_reviewer", "payout")
     claims = _review_filter(claims, filters)
     if filters.status:
         claims = claims.filter(status=filters.status)
@@ -297,6 +297,14 @@ def claim_payout_details(*, claim_ids: list[int]) -> list[ClaimPayoutDetail]:
         .order_by("pk")
         .values_list("pk", "ref", "incident__code", "customer__account_id", "customer__name", "approved_amount_jpy")
     )
+    ids = [row[0] for row in claims]
+    # Details changed within the cooling-off period are not used yet: those claims wait (the sweep returns).
+    cooling = set(
+        PayoutChoice.objects.filter(claim_id__in=ids, effective_at__gt=timezone.now()).values_list(
+            "claim_id", flat=True
+        )
+    )
+    claims = [row for row in claims if row[0] not in cooling]
     ids = [row[0] for row in claims]
     choices = {
         row[0]: row[1:]

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import EventInput, event_record, events_record
 from claims import evidence as evidence_files
+from claims import payout_guard
 from claims.evidence import sniff
 from claims.models import (
     QUANTITY_DECIMAL_PLACES,
@@ -467,6 +468,11 @@ def _lines_resolve(
 
 def _payout_resolve(*, incident: Incident, payout: PayoutInput) -> dict[str, Any]:
     """The checked, normalised payout choice; raises InvalidInput naming payout.<field>."""
+    from claims.elections import election_resolve
+
+    elected = election_resolve(incident=incident, payout=payout)
+    if elected is not None:
+        return elected
     fields: dict[str, str] = {}
     if payout.method == PayoutChoice.Method.BANK:
         found, errors = bank_branch(payout.bank_code, payout.branch_code)
@@ -507,6 +513,8 @@ def _payout_resolve(*, incident: Incident, payout: PayoutInput) -> dict[str, Any
                 fields[f"addresses.{symbol}"] = _("unknown asset %(symbol)r") % {"symbol": symbol}
             elif not isinstance(address, str) or not ADDRESS_PATTERN.match(address.strip()):
                 fields[f"addresses.{symbol}"] = _("must be 20-128 letters, digits or : _ - .")
+            elif (problem := _address_problem(symbol, address)) is not None:
+                fields[f"addresses.{symbol}"] = problem
             else:
                 addresses[symbol] = address.strip()
         if not addresses and not fields:
@@ -523,6 +531,17 @@ def _payout_resolve(*, incident: Incident, payout: PayoutInput) -> dict[str, Any
     )
 
 
+def _address_problem(symbol: str, address: str) -> str | None:
+    """The per-asset address rule (Bitcoin checksums, EIP-55, ...), as a message; None when valid."""
+    from reserves.addresses import AddressError, address_check
+
+    try:
+        address_check(symbol=symbol, address=address)
+    except AddressError as exc:
+        return str(exc)
+    return None
+
+
 def _payout_write(*, claim: Claim, resolved: dict[str, Any]) -> PayoutChoice:
     """Create or replace the claim's payout choice. Caller holds the claim lock, inside its transaction."""
     addresses = resolved.get("addresses", {})
@@ -536,6 +555,7 @@ def _payout_write(*, claim: Claim, resolved: dict[str, Any]) -> PayoutChoice:
         "account_number": "",
         "holder_name_kana": "",
     }
+    values.setdefault("source", PayoutChoice.Source.CUSTOMER)
     choice, _ = PayoutChoice.objects.update_or_create(
         claim=claim, defaults={**blank, **values, "method": resolved["method"]}
     )
@@ -707,6 +727,7 @@ def claim_file(
     _amount_refresh(claim)
     claim.save(update_fields=["amount_jpy", "disputed", "matches_snapshot"])
     choice = _payout_write(claim=claim, resolved=payout_values)
+    payout_guard.choice_guard(choice=choice, customer=customer, changed=False)
     with _files_removed_on_error() as written:
         stored = _evidence_store(claim=claim, files=evidence, cleanup=written)
         _claim_filed_record(claim=claim, customer=customer, choice=choice, stored=stored, key=idempotency_key)
@@ -874,9 +895,27 @@ def claim_evidence_add(*, customer: Customer, claim: Claim, files: Sequence[Any]
 
 
 @transaction.atomic(durable=True)
-def claim_payout_set(*, customer: Customer, claim: Claim, payout: PayoutInput) -> PayoutChoice:
-    """Change how the claim is to be paid; refused once it is approved (the choice is then locked)."""
+def claim_payout_set(
+    *,
+    customer: Customer,
+    claim: Claim,
+    payout: PayoutInput,
+    password: str,
+    otp_token: str = "",
+    passkey_verified: bool = False,
+) -> PayoutChoice:
+    """Change how the claim is to be paid; refused once it is approved (the choice is then locked).
+
+    Guarded (claims/payout_guard.py): password and second factor again, a
+    notice e-mail, a cooling-off period before a payout may use the new details.
+    """
+    payout_guard.reauthenticate(
+        user=customer.user, password=password, otp_token=otp_token, passkey_verified=passkey_verified
+    )
     claim = _claim_lock_for_customer(customer=customer, claim=claim)
+    from claims.elections import election_check_open
+
+    election_check_open(claim=claim)
     if claim.status in PAYOUT_LOCKED or claim.approvals.exists():
         raise ApplicationError(
             "payout_locked", _("Claim %(ref)s is approved; its payout choice is locked.") % {"ref": claim.ref}
@@ -885,6 +924,7 @@ def claim_payout_set(*, customer: Customer, claim: Claim, payout: PayoutInput) -
         raise ApplicationError("claim_decided", f"Claim {claim.ref} was rejected.")
     before = payout_masked(getattr(claim, "payout", None))
     choice = _payout_write(claim=claim, resolved=_payout_resolve(incident=claim.incident, payout=payout))
+    payout_guard.choice_guard(choice=choice, customer=customer, changed=True)
     event_record(
         actor=customer.user,
         action="claim.payout_changed",
@@ -1279,6 +1319,11 @@ def claim_approve(*, actor: Any, claim: Claim, reason: str = "") -> Claim:
         )
     if ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver=actor).exists():
         raise Conflict("already_approved", f"You approved {claim.ref} already; it needs a different second approver.")
+    if payout_guard.name_decision_missing(claim):
+        raise ApplicationError(
+            "payout_name_mismatch",
+            _("The account holder's name differs from the registered name; a reviewer must decide on it first."),
+        )
     _prices_lock_if_first(actor=actor, incident_id=claim.incident_id)
     _amount_refresh(claim)
     claim.required_approvals = max(claim.required_approvals, required_approvals_for(claim.amount_jpy))
@@ -1402,6 +1447,8 @@ def claim_batch_create(
         batch__isnull=True,
         amount_jpy__lte=ceiling,
     ).exclude(payout__isnull=True)
+    # A holder name that differs from the registered name needs a reviewer's own decision, not a bulk one.
+    eligible = eligible.exclude(payout__name_check=PayoutChoice.NameCheck.MISMATCH, payout__name_accepted_by="")
     # One UPDATE takes the rows; a claim decided meanwhile by someone else no longer matches and stays out.
     count = eligible.update(
         batch=batch, status=Claim.Status.RECOMMENDED, required_approvals=1, updated_at=timezone.now()

@@ -54,3 +54,19 @@ def payouts_hand_off_sweep() -> dict[str, int]:
 def paid_sync(claim_refs: list[str]) -> int:
     """Mark claims paid once reserves has paid them (idempotent)."""
     return payouts.claims_paid_sync(claim_refs=claim_refs)
+
+
+@shared_task(name="claims.elections_follow_up")
+def elections_follow_up() -> dict:
+    """Beat: election reminders before the deadline; defaults locked in at the deadline."""
+    from claims.elections import elections_follow_up as follow_up
+
+    return follow_up()
+
+
+@shared_task(name="claims.payout_corrections_apply")
+def payout_corrections_apply() -> int:
+    """Beat: send again the payouts whose corrected details were accepted and whose cooling-off is over."""
+    from claims.payout_guard import payout_corrections_apply as apply
+
+    return apply()

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from claims import claim_views, regulator_views, views
+from claims import claim_views, correction_views, regulator_views, security_views, views
 from claims.claim_forms import CustomerPasswordResetForm
 
 urlpatterns = [
@@ -18,6 +18,15 @@ urlpatterns = [
     path("claims/incidents/<slug:code>/", claim_views.customer_incident, name="customer-incident"),
     path("claims/<str:ref>/", claim_views.claim_detail, name="claim-detail"),
     path("claims/<str:ref>/payout/", claim_views.claim_payout_change, name="claim-payout"),
+    path("claims/<str:ref>/payout-correction/", claim_views.claim_payout_correction, name="claim-payout-correction"),
+    path("staff/payout-corrections/", correction_views.correction_list, name="payout-corrections"),
+    path(
+        "staff/payout-corrections/<int:correction_id>/review/",
+        correction_views.correction_review,
+        name="payout-correction-review",
+    ),
+    path("staff/claims/<str:ref>/payout-name/", correction_views.payout_name_accept, name="staff-payout-name-accept"),
+    path("staff/incidents/<slug:code>/election/", correction_views.incident_election, name="staff-incident-election"),
     path("claims/<str:ref>/evidence/", claim_views.claim_evidence_upload, name="claim-evidence"),
     path("claims/<str:ref>/evidence/<int:evidence_id>/", claim_views.evidence_download, name="claim-evidence-file"),
     path("claims/<str:ref>/receipts/<uuid:receipt_id>/", claim_views.receipt_page, name="claim-receipt"),
@@ -43,6 +52,7 @@ urlpatterns = [
     path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("account/two-factor/", claim_views.two_factor, name="two-factor"),
+    path("account/security/", security_views.account_security, name="account-security"),
     path("staff/claims/", claim_views.staff_claim_list, name="staff-claim-list"),
     path("staff/claims/batches/", claim_views.staff_batches, name="staff-batches"),
     path("staff/claims/batches/<int:batch_id>/approve/", claim_views.staff_batch_approve, name="staff-batch-approve"),

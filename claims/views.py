@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -91,7 +92,21 @@ def staff_incident_detail(request: HttpRequest, code: str) -> HttpResponse:
             "next_statuses": [(s, Incident.Status(s).label) for s in next_statuses],
             "price_form": PriceForm(),
             "upload_form": SnapshotUploadForm(),
+            "election_form": _election_form(incident),
         },
+    )
+
+
+def _election_form(incident: Incident):
+    from claims.correction_views import ElectionForm
+
+    deadline = incident.election_deadline
+    return ElectionForm(
+        initial={
+            "offers_exchange_account": incident.offers_exchange_account,
+            "default_payout_method": incident.default_payout_method,
+            "election_deadline": timezone.localtime(deadline).strftime("%Y-%m-%dT%H:%M") if deadline else "",
+        }
     )
 
 

@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "axes",
     "audit",
     "reserves",
@@ -261,6 +263,19 @@ LOGGING = {
 # --- Domain settings -------------------------------------------------------------------
 # Absolute base of links in emails (activation, claim pages).
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Passkeys (django-otp-webauthn) as a customer's second factor. They need HTTPS and a domain (browsers refuse IP
+# addresses); over plain HTTP only http://localhost works, so a demo uses passkeys at http://localhost:<port>.
+_PUBLIC = urlsplit(PUBLIC_BASE_URL)
+_SECURE = _PUBLIC.scheme == "https"
+OTP_WEBAUTHN_RP_ID = os.environ.get("OTP_WEBAUTHN_RP_ID", _PUBLIC.hostname if _SECURE else "localhost")
+OTP_WEBAUTHN_RP_NAME = os.environ.get("OTP_WEBAUTHN_RP_NAME", "Breach compensation")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("OTP_WEBAUTHN_ALLOWED_ORIGINS") or [
+    PUBLIC_BASE_URL if _SECURE else f"http://localhost:{_PUBLIC.port or 80}"
+]
+# Passkeys are a second factor here, never a login of their own.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# How recently a passkey must have been used to confirm a change of payout details (seconds).
+PASSKEY_REAUTH_SECONDS = int(os.environ.get("PASSKEY_REAUTH_SECONDS", "600"))
 # A claim whose approved amount is above this (int yen) needs two distinct approvers.
 CLAIM_SECOND_APPROVER_THRESHOLD_JPY = int(os.environ.get("CLAIM_SECOND_APPROVER_THRESHOLD_JPY", "10000000"))
 # Activation links in invitation emails stay valid this long and work once.
@@ -306,11 +321,32 @@ PAYOUT_RETRY_BASE_SECONDS = float(os.environ.get("PAYOUT_RETRY_BASE_SECONDS", "3
 PAYOUT_RETRY_MAX_SECONDS = float(os.environ.get("PAYOUT_RETRY_MAX_SECONDS", "3600"))
 # A sender leases the payouts it sends; a sender that dies loses its lease after this long.
 PAYOUT_LEASE_SECONDS = int(os.environ.get("PAYOUT_LEASE_SECONDS", "120"))
-# Rail for bank payees: "sandbox" (default) or "zengin" (bulk-transfer files). Crypto payees use the sandbox.
+# Rail for bank payees: "sandbox" (default) or "zengin" (bulk-transfer files).
 PAYOUT_BANK_RAIL = os.environ.get("PAYOUT_BANK_RAIL", "sandbox")
 SANDBOX_RAIL_FAILURE_RATE = float(os.environ.get("SANDBOX_RAIL_FAILURE_RATE", "0"))
 SANDBOX_RAIL_LATENCY_MS = int(os.environ.get("SANDBOX_RAIL_LATENCY_MS", "0"))
 SANDBOX_RAIL_SEED = os.environ.get("SANDBOX_RAIL_SEED", "sandbox")
+# In-kind payees: "sandbox" (default) or "wallet" (signed withdrawal batches for the wallet system).
+PAYOUT_CRYPTO_RAIL = os.environ.get("PAYOUT_CRYPTO_RAIL", "sandbox")
+WALLET_OUTBOX_DIR = Path(os.environ.get("WALLET_OUTBOX_DIR", VAR_DIR / "wallet"))
+# The exchange core system (exchange-account rail, docs/rails.md); unset: exchange payees use the sandbox.
+EXCHANGE_CORE_URL = os.environ.get("EXCHANGE_CORE_URL", "")
+EXCHANGE_CORE_KEY_ID = os.environ.get("EXCHANGE_CORE_KEY_ID", "claims")
+EXCHANGE_CORE_SECRET = os.environ.get("EXCHANGE_CORE_SECRET", "")
+EXCHANGE_CORE_TIMEOUT_SECONDS = float(os.environ.get("EXCHANGE_CORE_TIMEOUT_SECONDS", "5"))
+EXCHANGE_CORE_PARALLEL = int(os.environ.get("EXCHANGE_CORE_PARALLEL", "4"))
+# Changed payout details wait this long before a payout may use them (hours).
+PAYOUT_DETAILS_COOLING_OFF_HOURS = float(os.environ.get("PAYOUT_DETAILS_COOLING_OFF_HOURS", "72"))
+# Returned or undeliverable payouts become unclaimed (held for deposit, 供託) after this many days.
+UNCLAIMED_AFTER_DAYS = float(os.environ.get("UNCLAIMED_AFTER_DAYS", "90"))
+# Customers who have not chosen a payout method are reminded this many days before the election deadline.
+ELECTION_REMINDER_DAYS = float(os.environ.get("ELECTION_REMINDER_DAYS", "7"))
+CELERY_BEAT_SCHEDULE["claims-elections-follow-up"] = {"task": "claims.elections_follow_up", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["claims-payout-corrections-apply"] = {
+    "task": "claims.payout_corrections_apply",
+    "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["reserves-unclaimed-sweep"] = {"task": "reserves.unclaimed_sweep", "schedule": 3600.0}
 ZENGIN_OUTBOX_DIR = Path(os.environ.get("ZENGIN_OUTBOX_DIR", VAR_DIR / "zengin"))
 ZENGIN_REQUESTER_CODE = os.environ.get("ZENGIN_REQUESTER_CODE", "0000000001")
 ZENGIN_REQUESTER_NAME = os.environ.get("ZENGIN_REQUESTER_NAME", "ｶ)ﾃﾞﾓｺｳｶﾝｼﾖ")

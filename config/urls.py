@@ -10,6 +10,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Passkey ceremonies (django-otp-webauthn): customers' second factor for changes of payout details.
+    path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Approvers and admins need their TOTP code here too (claims.claims_api.TokenObtainApi).

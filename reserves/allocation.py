@@ -833,6 +833,8 @@ def payouts_record(*, results: list[RailResult]) -> dict[str, int]:
         p.next_attempt_at, p.rail_reference, p.last_error = now, result.reference, ""
         if result.outcome in ("paid", "submitted"):
             p.status = result.outcome
+        elif result.outcome == "returned":  # the payee cannot receive it: the customer is asked (reserves/returns.py)
+            p.status, p.last_error = "returned", result.error
         elif result.outcome == "retry" and p.attempts < settings.PAYOUT_MAX_ATTEMPTS:
             p.status, p.last_error = "pending", result.error
             p.next_attempt_at = now + dt.timedelta(seconds=_backoff_seconds(p.attempts))
@@ -850,6 +852,9 @@ def payouts_record(*, results: list[RailResult]) -> dict[str, int]:
                 "last_error": [p.last_error for p in rows],
                 "rail_reference": [p.rail_reference for p in rows],
                 "paid_at": [now if p.status == "paid" else None for p in rows],
+                "returned_at": [now if p.status == "returned" else None for p in rows],
+                "return_code": [by_id[p.pk].code if p.status == "returned" else "" for p in rows],
+                "return_reason": [by_id[p.pk].error[:200] if p.status == "returned" else "" for p in rows],
                 "updated_at": [now] * len(rows),
             },
             expect={"status": ["pending"] * len(rows), "attempts": previous_attempts},
@@ -866,6 +871,18 @@ def payouts_record(*, results: list[RailResult]) -> dict[str, int]:
             retry_ids.append(p.pk)
             data = {"claim_ref": p.claim_ref, "attempt": p.attempts, "error": p.last_error}
             events.append(EventInput("payout.attempt_failed", "reserves.payout", str(p.pk), data))
+        elif p.status == "returned":
+            code = by_id[p.pk].code
+            signals.payout_returned.send(
+                sender=Payout,
+                claim_ref=p.claim_ref,
+                payout_id=p.pk,
+                amount_jpy=p.amount_jpy,
+                reason_code=code,
+                reason=p.last_error,
+            )
+            data = {"claim_ref": p.claim_ref, "before": {"status": "pending"}, "after": {"status": "returned"}}
+            events.append(EventInput("payout.returned", "reserves.payout", str(p.pk), {**data, "reason_code": code}))
         elif p.status == "failed":
             signals.payout_failed.send(sender=Payout, claim_ref=p.claim_ref, payout_id=p.pk, reason=p.last_error)
             data = {"claim_ref": p.claim_ref, "attempts": p.attempts, "reason": p.last_error}

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from reserves import api, regulator_api
+from reserves import api, rail_api, regulator_api
 
 urlpatterns = [
     path("staff/reserve/", api.ReservePositionApi.as_view(), name="api-reserve"),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("staff/funds/<slug:code>/allocate/", api.FundAllocateApi.as_view(), name="api-fund-allocate"),
     path("staff/payouts/", api.PayoutListApi.as_view(), name="api-payouts"),
     path("staff/payouts/retry/", api.PayoutRetryApi.as_view(), name="api-payouts-retry"),
+    path("staff/rails/results/", rail_api.ResultImportListApi.as_view(), name="api-result-imports"),
     re_path(
         r"^staff/recoveries/(?P<recovery_id>\d+)/(?P<action>notice|proof|settle|deny)/$",
         api.RecoveryActionApi.as_view(),

@@ -58,8 +58,13 @@ class RecoveryForm(forms.Form):
 class PayoutFilterForm(forms.Form):
     incident = forms.CharField(required=False)
     status = forms.ChoiceField(required=False, choices=[("", _("any")), *Payout.Status.choices])
-    method = forms.ChoiceField(required=False, choices=[("", _("any")), ("bank", "bank"), ("crypto", "crypto")])
-    rail = forms.ChoiceField(required=False, choices=[("", _("any")), ("sandbox", "sandbox"), ("zengin", "zengin")])
+    method = forms.ChoiceField(
+        required=False, choices=[("", _("any")), ("bank", "bank"), ("crypto", "crypto"), ("exchange", "exchange")]
+    )
+    rail = forms.ChoiceField(
+        required=False,
+        choices=[("", _("any"))] + [(name, name) for name in ("sandbox", "zengin", "exchange", "wallet")],
+    )
     q = forms.CharField(required=False, label=_("Claim or account"))
     sort = forms.ChoiceField(
         required=False,

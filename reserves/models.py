@@ -21,6 +21,7 @@ class Account(models.Model):
         POOL = "pool", _("Incident funds in hand")
         ALLOCATED = "allocated", _("Allocated to payouts, not yet paid")
         PAID = "paid", _("Paid to claimants")
+        UNCLAIMED = "unclaimed", _("Unclaimed, held for deposit (供託)")
 
     code = models.CharField(max_length=80)
     name = models.CharField(max_length=200)
@@ -33,7 +34,7 @@ class Account(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["code"], name="account_code_unique"),
             models.CheckConstraint(
-                condition=Q(kind__in=["external", "reserve", "insurance", "pool", "allocated", "paid"]),
+                condition=Q(kind__in=["external", "reserve", "insurance", "pool", "allocated", "paid", "unclaimed"]),
                 name="account_kind_valid",
             ),
             models.CheckConstraint(
@@ -251,6 +252,7 @@ class Entitlement(models.Model):
     class Method(models.TextChoices):
         BANK = "bank", _("Bank transfer")
         CRYPTO = "crypto", _("Crypto asset transfer")
+        EXCHANGE = "exchange", _("Credit to the exchange account")
 
     # Indexed with the id (below): chunks walk a fund's entitlements in id order.
     fund = models.ForeignKey(IncidentFund, on_delete=models.PROTECT, related_name="entitlements", db_index=False)
@@ -280,7 +282,9 @@ class Entitlement(models.Model):
                 condition=Q(allocated_jpy__gte=0) & Q(allocated_jpy__lte=F("eligible_jpy")),
                 name="entitlement_allocated_within_eligible",
             ),
-            models.CheckConstraint(condition=Q(payee_method__in=["bank", "crypto"]), name="entitlement_method_valid"),
+            models.CheckConstraint(
+                condition=Q(payee_method__in=["bank", "crypto", "exchange"]), name="entitlement_method_valid"
+            ),
         ]
         # (fund, id) lets a chunk start right after the previous one (keyset); the fund's own index would
         # make every chunk scan all the fund's entitlements.
@@ -298,6 +302,12 @@ class Payout(models.Model):
         SUBMITTED = "submitted", _("Submitted to the bank")
         PAID = "paid", _("Paid")
         FAILED = "failed", _("Failed")
+        # Came back from the payee's bank or wallet; the money is back in the allocated account.
+        RETURNED = "returned", _("Returned")
+        # A returned payout that was sent again: its resend (resend_of) carries it on.
+        RESENT = "resent", _("Resent")
+        # Returned or undeliverable past the deadline: the money is held for deposit (供託).
+        UNCLAIMED = "unclaimed", _("Unclaimed")
 
     fund = models.ForeignKey(IncidentFund, on_delete=models.PROTECT, related_name="payouts", db_index=False)
     # Indexed by the (entitlement, allocation) unique constraint.
@@ -320,15 +330,31 @@ class Payout(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # A resend of a returned payout points at it; at most one resend per returned payout (paid once).
+    resend_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="resend", db_index=False
+    )
+    returned_at = models.DateTimeField(null=True, blank=True)
+    # The bank's or wallet's reason code for a return (docs/rails.md), and its text.
+    # db_default: the engine inserts payouts column by column (reserves/bulk.py) and names only its own.
+    return_code = models.CharField(max_length=16, blank=True, default="", db_default="")
+    return_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["idempotency_key"], name="payout_idempotency_key_unique"),
-            models.UniqueConstraint(fields=["entitlement", "allocation"], name="payout_one_per_round"),
+            models.UniqueConstraint(
+                fields=["entitlement", "allocation"], condition=Q(resend_of__isnull=True), name="payout_one_per_round"
+            ),
             models.CheckConstraint(condition=Q(amount_jpy__gt=0), name="payout_amount_positive"),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "submitted", "paid", "failed"]), name="payout_status_valid"
+                condition=Q(status__in=["pending", "submitted", "paid", "failed", "returned", "resent", "unclaimed"]),
+                name="payout_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="returned") | Q(returned_at__isnull=False),
+                name="payout_returned_has_time",
             ),
             models.CheckConstraint(
                 condition=~Q(status="paid") | (Q(paid_at__isnull=False) & ~Q(rail_reference="")),
@@ -403,11 +429,12 @@ class SandboxTransfer(models.Model):
 
 
 class ZenginFile(models.Model):
-    """A Zengin bulk-transfer file written for the bank; its payouts are `submitted` until confirmed."""
+    """A Zengin bulk-transfer file written for the bank; its payouts are `submitted` until the bank's result."""
 
     class Status(models.TextChoices):
         WRITTEN = "written", _("Written, awaiting the bank")
-        CONFIRMED = "confirmed", _("Confirmed by the bank")
+        # Every transfer of the file has its result (paid or returned).
+        CONFIRMED = "confirmed", _("Every result received")
 
     name = models.CharField(max_length=100)
     sha256 = models.CharField(max_length=64)
@@ -423,3 +450,64 @@ class ZenginFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WalletBatch(models.Model):
+    """A signed withdrawal-instruction batch for the exchange's wallet system (in-kind payouts)."""
+
+    class Status(models.TextChoices):
+        WRITTEN = "written", _("Written, awaiting the wallet system")
+        CONFIRMED = "confirmed", _("Every result received")
+
+    name = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    record_count = models.PositiveIntegerField()
+    # Quantity per asset symbol, as decimal strings.
+    totals = models.JSONField(default=dict)
+    key_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WRITTEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "wallet batches"
+        constraints = [models.UniqueConstraint(fields=["name"], name="wallet_batch_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ResultImport(models.Model):
+    """One result file imported for a sent file (a bank's per-transfer result, a wallet system's result).
+
+    The same result content for the same sent file is imported once: a second
+    upload returns the first import's report and changes nothing.
+    """
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", _("Applied")
+        REFUSED = "refused", _("Refused as a whole")
+
+    rail = models.CharField(max_length=16)
+    format = models.CharField(max_length=32)
+    sent_name = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    paid_count = models.PositiveIntegerField(default=0)
+    returned_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict)
+    imported_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rail", "sent_name", "sha256"], name="result_import_once"),
+            models.CheckConstraint(condition=Q(status__in=["applied", "refused"]), name="result_import_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rail} {self.sent_name} {self.status}"

@@ -70,6 +70,10 @@ def ledger_reconcile() -> ReconcileReport:
     return ReconcileReport(ok=not problems, accounts_checked=len(accounts), total_jpy=total, problems=problems)
 
 
+# Payout statuses whose money sits in the incident's allocated account (a resent payout's money is its resend's).
+UNPAID_IN_ALLOCATED = ("pending", "submitted", "failed", "returned")
+
+
 def _fund_reconcile(fund: IncidentFund) -> list[str]:
     problems = []
     code = fund.incident_code
@@ -78,22 +82,34 @@ def _fund_reconcile(fund: IncidentFund) -> list[str]:
     for key, amount in segments:
         drawn[key] += amount
     pool, allocated, paid = fund.pool_account, fund.allocated_account, fund.paid_account
-    if paid.balance_jpy + allocated.balance_jpy + pool.balance_jpy != sum(drawn.values()):
+    unclaimed = Account.objects.filter(code=f"unclaimed:{code}").values_list("balance_jpy", flat=True).first() or 0
+    if paid.balance_jpy + allocated.balance_jpy + pool.balance_jpy + unclaimed != sum(drawn.values()):
         problems.append(
             f"account {paid.code}: paid ¥{paid.balance_jpy:,} + allocated ¥{allocated.balance_jpy:,} + in hand "
-            f"¥{pool.balance_jpy:,} differs from reserve and insurance draws ¥{sum(drawn.values()):,}"
+            f"¥{pool.balance_jpy:,} + unclaimed ¥{unclaimed:,} differs from reserve and insurance draws "
+            f"¥{sum(drawn.values()):,}"
         )
     by_status = dict(fund.payouts.values("status").annotate(s=Sum("amount_jpy")).values_list("status", "s"))
     paid_payouts = int(by_status.get("paid") or 0)
-    unpaid_payouts = sum(int(v or 0) for k, v in by_status.items() if k != "paid")
+    unpaid_payouts = sum(int(by_status.get(k) or 0) for k in UNPAID_IN_ALLOCATED)
+    unclaimed_payouts = int(by_status.get("unclaimed") or 0)
     if paid.balance_jpy != paid_payouts:
         problems.append(f"account {paid.code}: ¥{paid.balance_jpy:,} but paid payouts total ¥{paid_payouts:,}")
     if allocated.balance_jpy != unpaid_payouts:
         problems.append(
             f"account {allocated.code}: ¥{allocated.balance_jpy:,} but unpaid payouts total ¥{unpaid_payouts:,}"
         )
+    if unclaimed != unclaimed_payouts:
+        problems.append(f"account unclaimed:{code}: ¥{unclaimed:,} but unclaimed payouts total ¥{unclaimed_payouts:,}")
+    # Returned and resent money: every resent payout has exactly one resend, of the same amount.
+    orphans = fund.payouts.filter(status="resent", resend__isnull=True).count()
+    if orphans:
+        problems.append(f"{code}: {orphans} resent payout(s) without their resend")
+    mismatched = fund.payouts.filter(resend_of__isnull=False).exclude(amount_jpy=F("resend_of__amount_jpy")).count()
+    if mismatched:
+        problems.append(f"{code}: {mismatched} resend(s) of another amount than the returned payout")
     sums = fund.entitlements.aggregate(allocated=Sum("allocated_jpy"))
-    if int(sums["allocated"] or 0) != paid.balance_jpy + allocated.balance_jpy:
+    if int(sums["allocated"] or 0) != paid.balance_jpy + allocated.balance_jpy + unclaimed:
         problems.append(f"account {allocated.code}: entitlements record ¥{int(sums['allocated'] or 0):,} allocated")
     for key, amount in _payout_sources(fund).items():
         if amount > drawn.get(key, 0):
@@ -142,7 +158,8 @@ def source_totals(*, payouts: QuerySet[Payout], by_fund: bool = False) -> dict:
 
 def _payout_sources(fund: IncidentFund, *, status: str | None = None) -> dict[str, int]:
     """Yen per source key ("reserve", "policy:<number>") over the fund's payouts (of one status, if given)."""
-    payouts = fund.payouts.filter(status=status) if status else fund.payouts.all()
+    # A resent payout's sources are counted once, on its resend.
+    payouts = fund.payouts.filter(status=status) if status else fund.payouts.exclude(status="resent")
     return {key: total.amount_jpy for key, total in source_totals(payouts=payouts).items()}
 
 

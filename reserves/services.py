@@ -37,7 +37,6 @@ from reserves.models import (
     Payout,
     RecoveryClaim,
     ReserveFunding,
-    ZenginFile,
 )
 from reserves.money import require_decimal, require_yen
 from reserves.rails.zengin import ACCOUNT_TYPES, ZenginError, to_zengin_kana
@@ -401,7 +400,7 @@ def incident_fund_hold(*, actor: Any, fund: IncidentFund, on_hold: bool, reason:
 
 @dataclass(frozen=True)
 class PayeeInput:
-    """Where a claimant is paid: method "bank" (Zengin fields) or "crypto" (an address per asset symbol)."""
+    """Where a claimant is paid: "bank" (Zengin fields), "crypto" (an address per asset) or "exchange" (account id)."""
 
     method: str
     bank_code: str = ""
@@ -410,6 +409,7 @@ class PayeeInput:
     account_number: str = ""
     holder_kana: str = ""  # half-width katakana, as the bank holds the name
     addresses: dict[str, str] = field(default_factory=dict)
+    account_id: str = ""  # method "exchange": the customer's account at the exchange
 
 
 @dataclass(frozen=True)
@@ -455,6 +455,10 @@ def _payee_json(payee: PayeeInput, symbols: set[str], fields: dict[str, list[str
         except ZenginError as exc:
             fields[f"{prefix}.holder_kana"] = [f"half-width katakana as the bank holds the name: {exc}"]
         return result
+    if payee.method == "exchange":
+        if not re.fullmatch(r"[-A-Za-z0-9_.:]{1,64}", payee.account_id or ""):
+            fields[f"{prefix}.account_id"] = ["the customer's account at the exchange: 1-64 letters, digits or -_.:"]
+        return {"account_id": payee.account_id}
     if payee.method == "crypto":
         addresses = dict(payee.addresses or {})
         if not addresses or not all(isinstance(v, str) and 10 <= len(v) <= 128 for v in addresses.values()):
@@ -465,7 +469,7 @@ def _payee_json(payee: PayeeInput, symbols: set[str], fields: dict[str, list[str
         if not symbols:
             fields[f"{prefix}.method"] = ["a crypto payout needs the claim's lines (what to pay in kind)"]
         return {"addresses": addresses}
-    fields[f"{prefix}.method"] = ["bank or crypto"]
+    fields[f"{prefix}.method"] = ["bank, crypto or exchange"]
     return {}
 
 
@@ -661,17 +665,22 @@ def entitlement_eligible_raise(*, actor: Any, claim_ref: str, eligible_jpy: int,
 
 @transaction.atomic(durable=True)
 def entitlement_payee_update(*, actor: Any, claim_ref: str, payee: PayeeInput) -> Entitlement:
-    """Change where a claimant is paid (e.g. after a rejected transfer); unpaid payouts use the new payee."""
+    """Change where a claimant is paid; unpaid payouts use the new payee."""
     entitlement = Entitlement.objects.select_for_update(of=("self",), no_key=True).filter(claim_ref=claim_ref).first()
     if entitlement is None:
         raise NotFound("not_found", "No such entitlement.")
+    if Payout.objects.filter(entitlement=entitlement, status=Payout.Status.SUBMITTED).exists():
+        raise Conflict("payout_in_flight", "A payout to the old account is with the bank; wait for its result.")
+    return entitlement_payee_apply(actor=actor, entitlement=entitlement, payee=payee)
+
+
+def entitlement_payee_apply(*, actor: Any, entitlement: Entitlement, payee: PayeeInput) -> Entitlement:
+    """Check and store a new payee on a locked entitlement. Caller's transaction, entitlement row locked."""
     fields: dict[str, list[str]] = {}
     symbols = {line["symbol"] for line in entitlement.lines}
     new_payee = _payee_json(payee, symbols, fields, "payee")
     if fields:
         raise _invalid("The payee is invalid.", fields)
-    if Payout.objects.filter(entitlement=entitlement, status=Payout.Status.SUBMITTED).exists():
-        raise Conflict("payout_in_flight", "A payout to the old account is with the bank; confirm it first.")
     before = {"method": entitlement.payee_method}
     entitlement.payee_method, entitlement.payee = payee.method, new_payee
     entitlement.save(update_fields=["payee_method", "payee"])
@@ -885,23 +894,3 @@ def payouts_retry(*, actor: Any, payout_ids: list[int], reason: str = "") -> lis
     ids = [p.pk for p in payouts]
     transaction.on_commit(partial(payouts_send.delay, ids))
     return payouts
-
-
-@transaction.atomic(durable=True)
-def zengin_file_confirm(*, actor: Any, zengin_file: ZenginFile) -> int:
-    """The bank confirmed a Zengin file: its submitted payouts are paid. Returns how many."""
-    from reserves.allocation import payouts_mark_paid
-
-    zfile = ZenginFile.objects.select_for_update(of=("self",), no_key=True).get(pk=zengin_file.pk)
-    if zfile.status == ZenginFile.Status.CONFIRMED:
-        return 0
-    payouts = list(
-        Payout.objects.select_for_update(of=("self",), no_key=True)
-        .filter(status=Payout.Status.SUBMITTED, rail_reference__startswith=f"{zfile.name}#")
-        .order_by("id")
-    )
-    payouts_mark_paid(actor=actor, payouts=payouts)
-    zfile.status, zfile.confirmed_at = ZenginFile.Status.CONFIRMED, timezone.now()
-    zfile.save(update_fields=["status", "confirmed_at"])
-    event_record(actor=actor, action="zengin.confirmed", subject=zfile, data={"payouts": len(payouts)})
-    return len(payouts)

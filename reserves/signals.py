@@ -13,6 +13,11 @@ payout_failed(sender=Payout, claim_ref, payout_id, reason)
     A disbursement failed for good (permanent rejection, or PAYOUT_MAX_ATTEMPTS
     attempts); staff can retry it, which may later send payout_paid.
 
+payout_returned(sender=Payout, claim_ref, payout_id, amount_jpy, reason_code, reason)
+    A disbursement came back (the payee's bank or wallet refused it, or a later
+    return). Its money is back in the incident's allocated account; the
+    customer is to be asked for corrected details (claims does, after commit).
+
 payouts_paid(sender=Payout, claim_refs)
     Once per batch of payouts that became paid (after the per-payout
     payout_paid signals): the claim references, for receivers that want one
@@ -32,6 +37,7 @@ from django.dispatch import Signal
 payout_paid = Signal()
 payouts_paid = Signal()
 payout_failed = Signal()
+payout_returned = Signal()
 payout_completed = Signal()
 
 

@@ -138,3 +138,11 @@ def liabilities_publish(incident_code: str) -> dict:
 
     tree = incident_liabilities_publish(actor=Actor.system("reserves:liabilities"), incident_code=incident_code)
     return {"incident": incident_code, "count": tree.count, "total_jpy": tree.total_jpy, "root": tree.root}
+
+
+@shared_task(name="reserves.unclaimed_sweep", **RETRYABLE)
+def unclaimed_sweep() -> dict:
+    """Beat: payouts returned or undeliverable past UNCLAIMED_AFTER_DAYS become unclaimed (held for deposit)."""
+    from reserves.unclaimed import unclaimed_sweep as sweep
+
+    return {"unclaimed": sweep()}

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from reserves import regulator_views, views
+from reserves import rail_views, regulator_views, views
 
 urlpatterns = [
     path("staff/reserve/", views.reserve_page, name="reserve"),
@@ -30,7 +30,12 @@ urlpatterns = [
         views.payout_receipt_download,
         name="payout-receipt-download",
     ),
-    path("staff/zengin/<int:file_id>/confirm/", views.zengin_confirm, name="zengin-confirm"),
+    # Payment rails: result imports, returned and unclaimed payouts, the rails' health (reserves/rail_views.py).
+    path("staff/rails/", rail_views.rail_health_page, name="rails"),
+    path("staff/rails/results/", rail_views.result_import_page, name="result-imports"),
+    path("staff/rails/results/<int:import_id>/", rail_views.result_import_detail, name="result-import"),
+    path("staff/rails/returned/", rail_views.returned_page, name="payouts-returned"),
+    path("staff/rails/unclaimed/", rail_views.unclaimed_page, name="payouts-unclaimed"),
     # The regulator portal (read-only).
     path("regulator/payouts/", regulator_views.payout_history_page, name="regulator-payouts"),
     path("regulator/reserve/", regulator_views.reserve_page, name="regulator-reserve"),

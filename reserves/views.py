@@ -243,18 +243,6 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
     return redirect("fund", code=recovery.fund.incident_code)
 
 
-@require_POST
-@staff_required
-def zengin_confirm(request: HttpRequest, file_id: int) -> HttpResponse:
-    _require(request, "manage_payouts")
-    zfile = ZenginFile.objects.filter(pk=file_id).first()
-    if zfile is None:
-        raise PermissionDenied
-    count = services.zengin_file_confirm(actor=request.user, zengin_file=zfile)
-    messages.success(request, _("%(n)s payouts of %(f)s marked paid.") % {"n": count, "f": zfile.name})
-    return _back(request, "payouts")
-
-
 def _payout_rows(queryset):
     yield [
         "id",

@@ -126,3 +126,17 @@ def _second_factor_enter(page, username: str) -> None:
     page.fill("input[name=otp_token]", otp_code(device))
     page.click("button[type=submit].primary")
     page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def exchange_core(tmp_path: Path, settings) -> Iterator[object]:
+    """The exchange core reference server in its own process on a free port; settings point the rail at it."""
+    from tests.exchange_core_server import KEY_ID, SECRET, core_server_start
+
+    server = core_server_start(tmp_path)
+    settings.EXCHANGE_CORE_URL = server.url
+    settings.EXCHANGE_CORE_KEY_ID = KEY_ID
+    settings.EXCHANGE_CORE_SECRET = SECRET
+    settings.EXCHANGE_CORE_TIMEOUT_SECONDS = 5
+    yield server
+    server.stop()

@@ -1,4 +1,4 @@
-"""The trail becomes a Merkle tree (docs/decisions/0001-audit-trail-merkle-tree.md).
+"""The trail becomes a Merkle tree (docs/decisions/0002-audit-trail-merkle-tree.md).
 
 The hash chain's columns and head go; the tree's tiles and head are built here
 from the events already written (their entries do not depend on the chain).

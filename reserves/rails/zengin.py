@@ -1,7 +1,9 @@
 """Zengin (全銀協) general bulk-transfer files (総合振込) and the rail that writes them.
 
 The format: fixed-width 120-byte records in Shift_JIS, names in half-width
-katakana, numbers right-aligned with zeros, text left-aligned with spaces.
+katakana. As the 全銀協 layout says, numeric (N) fields are right-aligned and
+zero-filled, and a numeric field we do not use is all zeros; character (C)
+fields are left-aligned and space-filled.
 One header (1), one data record (2) per transfer, a trailer (8) with the
 count and total, and an end record (9). Each record is followed by CR LF.
 Field layout in README "Zengin format notes"; `zengin_file_parse` reads a
@@ -10,7 +12,6 @@ file back (used by the tests and by staff checking a file).
 
 import datetime as dt
 import hashlib
-import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from django.utils import timezone
 from zengin_code import Bank
 
 from reserves.models import ZenginFile
-from reserves.rails import Instruction, RailResult
+from reserves.rails import Instruction, RailResult, outbox_write
 
 RECORD_BYTES = 120
 NEWLINE = b"\r\n"
@@ -95,7 +96,7 @@ class ZenginTransfer:
     account_number: str
     holder_kana: str
     amount_jpy: int
-    customer_code: str = ""
+    customer_code: str = ""  # digits: customer code 1 (N 10), our payout id
 
 
 def zengin_file_build(*, requester: Requester, transfers: list[ZenginTransfer], transfer_date: dt.date) -> bytes:
@@ -134,16 +135,16 @@ def zengin_file_build(*, requester: Requester, transfers: list[ZenginTransfer], 
                     _text(to_bank, 15),
                     _number(item.branch_code, 3),
                     _text(to_branch, 15),
-                    " " * 4,  # clearing house number: unused
+                    _number(0, 4),  # clearing house number: unused, so zero
                     ACCOUNT_TYPES[item.account_type],
                     _number(item.account_number, 7),
                     _text(item.holder_kana, 30),
                     _number(item.amount_jpy, 10),
-                    "0",  # new-payee code
-                    _text(item.customer_code, 10),
-                    " " * 10,  # customer code 2
+                    "0",  # new-payee code: other
+                    _number(item.customer_code or 0, 10),  # customer code 1: our payout id
+                    _number(0, 10),  # customer code 2: unused
                     "7",  # transfer kind: telegraphic
-                    " ",  # EDI marker: none
+                    " ",  # EDI marker: none (customer codes are numeric)
                     " " * 7,
                 ]
             )
@@ -173,7 +174,7 @@ def zengin_file_parse(content: bytes) -> dict:
             "account_number": r[43:50],
             "holder_kana": r[50:80].rstrip(),
             "amount_jpy": int(r[80:90]),
-            "customer_code": r[91:101].rstrip(),
+            "customer_code": r[91:101],
         }
         for r in records[1:-2]
     ]
@@ -256,7 +257,7 @@ class ZenginRail:
                 content = zengin_file_build(
                     requester=requester_from_settings(), transfers=[t for _, t in ordered], transfer_date=today
                 )
-                self._write(name, content)
+                outbox_write(self.outbox, name, content)
                 try:
                     with transaction.atomic():
                         ZenginFile.objects.create(
@@ -270,9 +271,3 @@ class ZenginRail:
             for number, (ins, _) in enumerate(ordered, start=1):
                 results[ins.payout_id] = RailResult(ins.payout_id, "submitted", reference=f"{name}#{number:06d}")
         return [results[ins.payout_id] for ins in instructions]
-
-    def _write(self, name: str, content: bytes) -> None:
-        self.outbox.mkdir(parents=True, exist_ok=True)
-        temporary = self.outbox / f".{name}.{os.getpid()}.tmp"
-        temporary.write_bytes(content)
-        temporary.replace(self.outbox / name)

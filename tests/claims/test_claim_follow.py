@@ -8,6 +8,7 @@ from claims.models import Claim, Customer, Evidence, PayoutChoice
 from config.roles import Role
 from tests.factories import (
     BANK_PAYOUT,
+    PASSWORD,
     PNG_BYTES,
     claim_file,
     customer_user,
@@ -148,7 +149,7 @@ def test_payout_can_change_until_approved_and_is_masked(api_as, claim):
     client = api_as(claim.customer.user)
     response = client.put(
         f"/api/claims/{claim.ref}/payout/",
-        {**BANK_PAYOUT, "account_number": "7654321", "holder_name": "すずき ゆい"},
+        {**BANK_PAYOUT, "account_number": "7654321", "holder_name": "すずき ゆい", "password": PASSWORD},
         format="json",
     )
     assert response.status_code == 200, response.json()
@@ -164,7 +165,9 @@ def test_payout_is_locked_once_approved(api_as, claim):
     services.claim_recommend(actor=reviewer, claim=claim)
     services.claim_approve(actor=approver, claim=claim)
 
-    response = api_as(claim.customer.user).put(f"/api/claims/{claim.ref}/payout/", BANK_PAYOUT, format="json")
+    response = api_as(claim.customer.user).put(
+        f"/api/claims/{claim.ref}/payout/", {**BANK_PAYOUT, "password": PASSWORD}, format="json"
+    )
     assert response.status_code == 422
     assert response.json()["error"] == "payout_locked"
 

@@ -41,7 +41,7 @@ def test_the_funding_panel_shows_sources_rate_recoveries_and_replays(
     with django_capture_on_commit_callbacks(execute=True):
         register(fund, {"A": 500, "B": 500})
     login(client, Role.APPROVER)
-    html = client.get("/staff/funds/panel-inc/?replay=1").content.decode()
+    html = client.get("/staff/funds/panel-inc/?replay=1", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     for text in ("¥1,000", "90.00%", "60.00%", "PANEL-1", "Notice due", 'data-testid="replay-ok"', "<svg"):
         assert text in html, text
     assert client.get("/staff/funds/").status_code == 200

@@ -9,8 +9,10 @@ from reserves.models import Payout, SandboxTransfer, ZenginFile
 from reserves.rails import Instruction
 from reserves.rails.sandbox import SandboxRail
 from reserves.rails.zengin import zengin_file_parse
+from reserves.result_imports import result_import
 from reserves.selectors import ledger_reconcile, paid_by_claim
 from tests.reserves.builders import CHECKER, bank_payee, crypto_payee, fund_open, register, reserve_fund
+from tests.reserves.result_files import bank_result_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +127,7 @@ def test_crypto_payees_are_paid_in_kind_in_proportion(django_capture_on_commit_c
     assert payout.in_kind == [{"symbol": "XEM", "quantity": "564.65911529", "address": "NDEMO" + "A" * 35}]
 
 
-def test_the_zengin_rail_writes_a_file_and_pays_when_the_bank_confirms(
+def test_the_zengin_rail_writes_a_file_and_pays_only_what_the_bank_reports_paid(
     settings, django_capture_on_commit_callbacks, received
 ):
     settings.PAYOUT_BANK_RAIL = "zengin"
@@ -141,8 +143,14 @@ def test_the_zengin_rail_writes_a_file_and_pays_when_the_bank_confirms(
     assert {t["holder_kana"] for t in parsed["transfers"]} == {"ﾔﾏﾀﾞ ﾀﾛｳ"}
     assert not received
 
-    assert services.zengin_file_confirm(actor=CHECKER, zengin_file=zfile) == 2
-    assert set(Payout.objects.values_list("status", flat=True)) == {"paid"}
-    assert sorted(kw["claim_ref"] for name, kw in received if name == "paid") == ["Z-1", "Z-2"]
-    assert services.zengin_file_confirm(actor=CHECKER, zengin_file=zfile) == 0
+    first = Payout.objects.get(claim_ref="Z-1")
+    number = int(first.rail_reference.rpartition("#")[2])
+    result = bank_result_csv(file_name=zfile.name, sent=content, rows=[(number, first.pk, 120_000, "paid", "", "B-1")])
+    with django_capture_on_commit_callbacks(execute=True):
+        record = result_import(actor=CHECKER, format_name="bank-result-csv/1", content=result)
+    assert (record.paid_count, record.returned_count, record.rejected_count) == (1, 0, 0)
+    assert dict(Payout.objects.values_list("claim_ref", "status")) == {"Z-1": "paid", "Z-2": "submitted"}
+    assert [kw["claim_ref"] for name, kw in received if name == "paid"] == ["Z-1"]
+    zfile.refresh_from_db()
+    assert zfile.status == "written"  # Z-2 has no result yet
     call_command("ledger_reconcile")

@@ -14,6 +14,7 @@ from reserves.rails.zengin import (
     zengin_file_build,
     zengin_file_parse,
 )
+from tests.reserves.zengin_layout import LayoutError, read_zengin_general_transfer
 
 SAMPLE = Path(__file__).parent / "samples" / "zengin_sample.txt"
 REQUESTER = Requester("1234567890", "ｶ)ﾃﾞﾓｺｳｶﾝｼﾖ", "0001", "001", "ordinary", "7654321")
@@ -80,5 +81,30 @@ def test_amounts_over_ten_digits_are_refused():
         zengin_file_build(
             requester=REQUESTER,
             transfers=[ZenginTransfer("0005", "001", "ordinary", "1", "ｱ", 10_000_000_000)],
+            transfer_date=dt.date(2026, 1, 1),
+        )
+
+
+def test_the_sample_passes_an_independent_reading_of_the_published_layout():
+    read = read_zengin_general_transfer(SAMPLE.read_bytes())
+    assert [r["clearing_house"] for r in read["data"]] == ["0000", "0000"]
+    assert [r["customer_code_1"] for r in read["data"]] == ["0000000001", "0000000002"]
+    assert [r["customer_code_2"] for r in read["data"]] == ["0000000000"] * 2
+    assert read["trailer"]["total"] == "000001434567"
+
+
+def test_the_independent_reader_refuses_space_filled_numeric_fields():
+    content = bytearray(SAMPLE.read_bytes())
+    clearing_house = RECORD_BYTES + 2 + 38  # second record, after bank and branch
+    content[clearing_house : clearing_house + 4] = b"    "
+    with pytest.raises(LayoutError, match="clearing_house"):
+        read_zengin_general_transfer(bytes(content))
+
+
+def test_a_customer_code_that_is_not_digits_is_refused_by_the_writer():
+    with pytest.raises(ZenginError):
+        zengin_file_build(
+            requester=REQUESTER,
+            transfers=[ZenginTransfer("0005", "001", "ordinary", "1", "ｱ", 1, "P-1")],
             transfer_date=dt.date(2026, 1, 1),
         )
