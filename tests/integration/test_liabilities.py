@@ -35,7 +35,7 @@ def test_settled_incident_publishes_a_proof_that_equals_the_eligible_loss(api_as
     user = user_with_role(Role.REGULATOR)
     client.login(username=user.username, password=PASSWORD)
     page = client.get(f"/regulator/incidents/{incident.code}/").content.decode()
-    assert 'data-testid="liabilities-match"' in page and "equals the eligible loss" in page
+    assert 'data-testid="liabilities-match"' in page and "適格損失額と一致" in page  # Japanese by default
 
     sato = api_as(customer_user(Customer.objects.get(account_id="ACC-1")))
     proof = sato.get(f"/api/claims/{refs[0]}/liabilities-proof/")
