@@ -37,6 +37,11 @@ urlpatterns = [
     ),
     path("claims/<str:ref>/receipt/", claims_api.ClaimLatestReceiptApi.as_view(), name="api-claim-latest-receipt"),
     path("claims/<str:ref>/receipts/", claims_api.ClaimReceiptListApi.as_view(), name="api-claim-receipts"),
+    path(
+        "claims/<str:ref>/liabilities-proof/",
+        claims_api.ClaimLiabilitiesProofApi.as_view(),
+        name="api-claim-liabilities-proof",
+    ),
     path("claims/<str:ref>/receipts/<str:receipt_id>/", claims_api.ClaimReceiptApi.as_view(), name="api-claim-receipt"),
     path("staff/claims/", claims_api.StaffClaimListApi.as_view(), name="api-staff-claims"),
     path("staff/claims/batches/", claims_api.StaffClaimBatchApi.as_view(), name="api-staff-claim-batches"),
@@ -55,5 +60,10 @@ urlpatterns = [
         "regulator/incidents/<slug:code>/summary/",
         regulator_api.RegulatorIncidentSummaryApi.as_view(),
         name="api-regulator-incident-summary",
+    ),
+    path(
+        "regulator/incidents/<slug:code>/liabilities/",
+        regulator_api.RegulatorIncidentLiabilitiesApi.as_view(),
+        name="api-regulator-incident-liabilities",
     ),
 ]

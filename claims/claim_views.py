@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -38,6 +38,7 @@ from claims.claim_forms import (
 from claims.models import Claim
 from config.errors import ApplicationError
 from config.roles import Role, is_staff_member, role_required
+from reserves.liabilities import liability_proof_for_claim
 from reserves.receipts import PAYLOAD_LABELS
 
 customer_required = role_required(Role.CUSTOMER)
@@ -143,6 +144,7 @@ def claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "appealable": services.claim_is_appealable(claim),
             "can_add_evidence": claim.status in services.ACTIVE_REVIEW,
             "receipts": selectors.claim_receipts(claim=claim),
+            "liabilities_proof": liability_proof_for_claim(incident_code=claim.incident.code, claim_ref=claim.ref),
             "choice": choice,
             "now": timezone.now(),
             "has_passkey": WebAuthnCredential.objects.filter(user=request.user, confirmed=True).exists(),
@@ -310,6 +312,18 @@ def receipt_page(request: HttpRequest, ref: str, receipt_id: uuid.UUID) -> HttpR
             "staff-claim-detail" if is_staff_member(request.user) else "claim-detail", kwargs={"ref": claim.ref}
         ),
     )
+
+
+@login_required
+def liabilities_proof_download(request: HttpRequest, ref: str) -> HttpResponse:
+    """The claim's proof of liabilities as a JSON file: the owner or staff; anyone else gets 404."""
+    claim = selectors.claim_for_user(user=request.user, ref=ref)
+    proof = liability_proof_for_claim(incident_code=claim.incident.code, claim_ref=claim.ref)
+    if proof is None:
+        raise Http404("No proof of liabilities holds this claim yet.")
+    response = JsonResponse(proof, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="liabilities-{claim.ref}.json"'
+    return response
 
 
 @login_required

@@ -26,6 +26,7 @@ from claims.models import Claim, ClaimBatch, Customer, Evidence, PayoutChoice
 from claims.payout_guard import passkey_recently_used
 from config.errors import ApplicationError, InvalidInput, NotFound
 from config.roles import HasPerm, IsCustomer, is_staff_member
+from reserves.liabilities import liability_proof_for_claim
 from reserves.receipts import ReceiptSummary
 
 ERROR = inline_serializer("ClaimError", {"error": serializers.CharField(), "detail": serializers.CharField()})
@@ -495,6 +496,18 @@ class ClaimLatestReceiptApi(APIView):
         if not receipts:
             raise NotFound("not_found", "This claim has no payout receipt yet.")
         return receipt_json_response(receipt=receipts[-1].receipt)
+
+
+class ClaimLiabilitiesProofApi(APIView):
+    """The owner or staff: the claim's proof that it is counted in the incident's signed total of liabilities."""
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 404: ERROR})
+    def get(self, request: Request, ref: str) -> Response:
+        claim = selectors.claim_for_user(user=request.user, ref=ref)
+        proof = liability_proof_for_claim(incident_code=claim.incident.code, claim_ref=claim.ref)
+        if proof is None:
+            raise NotFound("not_found", "No proof of liabilities holds this claim yet.")
+        return Response(proof)
 
 
 def evidence_response(user: object, ref: str, evidence_id: int) -> FileResponse:

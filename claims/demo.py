@@ -189,4 +189,8 @@ def demo_load() -> list[DemoLogin]:
         user = get_user_model().objects.get(username=login.username)
         Customer.objects.filter(email=login.username, user__isnull=True).update(user=user)
     _claims(incident)
+    # A proof of liabilities over the approved claims so far (normally published when the incident is settled).
+    from reserves.liabilities import incident_liabilities_publish
+
+    incident_liabilities_publish(actor=ACTOR, incident_code=incident.code)
     return DEMO_STAFF + DEMO_CUSTOMERS

@@ -9,8 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.liabilities import liabilities_latest, liabilities_summary
 from claims import regulator
-from config.errors import InvalidInput
+from config.errors import InvalidInput, NotFound
 from config.exports import StreamedExportMixin
 from config.roles import IsRegulator
 
@@ -153,3 +154,41 @@ class RegulatorIncidentClaimsApi(StreamedExportMixin, generics.GenericAPIView):
             return export
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(RegulatorClaimSerializer(page, many=True).data)
+
+
+class RegulatorIncidentLiabilitiesApi(APIView):
+    """The incident's newest proof of liabilities (signed total, count, root) beside the eligible loss it must equal."""
+
+    permission_classes = [IsRegulator]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "IncidentLiabilities",
+                {
+                    "incident": serializers.CharField(),
+                    "count": serializers.IntegerField(),
+                    "total_jpy": serializers.IntegerField(),
+                    "root": serializers.CharField(),
+                    "published_at": serializers.CharField(),
+                    "audit_seq": serializers.IntegerField(),
+                    "note": serializers.CharField(),
+                    "eligible_loss_jpy": serializers.IntegerField(),
+                    "matches_eligible_loss": serializers.BooleanField(),
+                },
+            ),
+            403: ERROR,
+            404: ERROR,
+        }
+    )
+    def get(self, request: Request, code: str) -> Response:
+        summary = regulator.incident_summary(code=code)
+        tree = liabilities_latest(incident_code=code)
+        if tree is None:
+            raise NotFound("not_found", "No proof of liabilities is published for this incident yet.")
+        eligible = summary.eligible_loss_jpy
+        body = liabilities_summary(tree) | {
+            "eligible_loss_jpy": eligible,
+            "matches_eligible_loss": tree.total_jpy == eligible,
+        }
+        return Response(body)

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from audit.liabilities import liabilities_latest
 from audit.views import regulator_required
 from claims import regulator
 from claims.models import Claim
@@ -51,6 +52,7 @@ def regulator_incident_detail(request: HttpRequest, code: str) -> HttpResponse:
             "status_rows": [(label, summary.claims_by_status[status]) for status, label in statuses],
             "paid_chart": paid_chart,
             "status_chart": status_chart,
+            "liabilities": liabilities_latest(incident_code=summary.incident.code),
         },
     )
 

@@ -340,6 +340,11 @@ def incident_transition(*, actor: Any, incident: Incident, to_status: str, reaso
 
         # After commit: the task reads the committed incident and emails every affected customer once.
         transaction.on_commit(partial(invitations_dispatch.delay, incident.pk))
+    if to_status == Incident.Status.SETTLED:
+        from reserves.tasks import liabilities_publish
+
+        # Settled: the proof of liabilities over every eligible claim is signed and published.
+        transaction.on_commit(partial(liabilities_publish.delay, incident.code), robust=True)
     return incident
 
 
@@ -1627,7 +1632,7 @@ def claim_batch_approve(*, actor: Any, batch: ClaimBatch, reason: str = "") -> C
 
     One transaction: values via jpy_value per line, one approval row, one
     timeline entry and one audit event per claim (events written in chunks,
-    one chain-head lock per chunk), the incident's prices locked, then the claims
+    one tree-head lock per chunk), the incident's prices locked, then the claims
     go to payouts and their customers are told after commit.
     """
     _require_role(actor, Role.APPROVER, Role.ADMIN)

@@ -36,6 +36,11 @@ urlpatterns = [
     path("claims/<str:ref>/evidence/<int:evidence_id>/", claim_views.evidence_download, name="claim-evidence-file"),
     path("claims/<str:ref>/receipts/<uuid:receipt_id>/", claim_views.receipt_page, name="claim-receipt"),
     path(
+        "claims/<str:ref>/liabilities-proof.json",
+        claim_views.liabilities_proof_download,
+        name="claim-liabilities-proof",
+    ),
+    path(
         "claims/<str:ref>/receipts/<uuid:receipt_id>/download/",
         claim_views.receipt_download,
         name="claim-receipt-download",

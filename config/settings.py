@@ -298,6 +298,11 @@ AUDIT_SIGNING_KEY_FILE = os.environ.get("AUDIT_SIGNING_KEY_FILE", "")
 # Every authenticated request under these paths is itself written to the trail (regulator.viewed).
 AUDIT_LOGGED_PATH_PREFIXES = ("/regulator/", "/api/regulator/")
 AUDIT_CHECKPOINT_INTERVAL = float(os.environ.get("AUDIT_CHECKPOINT_INTERVAL", "900"))
+# The log's name: the first line of every checkpoint and the name of the log key in signed notes
+# (docs/audit-format.md). Set it once for a deployment and never change it: witnesses remember it.
+AUDIT_LOG_ORIGIN = os.environ.get(
+    "AUDIT_LOG_ORIGIN", PUBLIC_BASE_URL.split("://", 1)[-1].rstrip("/").replace("+", "-") + "/audit"
+)
 CELERY_BEAT_SCHEDULE["audit-checkpoint-sign"] = {
     "task": "audit.checkpoint_sign",
     "schedule": AUDIT_CHECKPOINT_INTERVAL,

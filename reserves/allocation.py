@@ -18,7 +18,7 @@ Flow (README "Payout workflow"):
    exponential backoff, or failed after PAYOUT_MAX_ATTEMPTS.
 
 Lock order everywhere: fund, policies, recovery claims, payouts, entitlements,
-ledger accounts (by id), audit chain head.
+ledger accounts (by id), audit tree head.
 """
 
 import datetime as dt

@@ -134,6 +134,16 @@ def ledger_reconcile() -> dict:
     return {"ok": report.ok, "accounts": report.accounts_checked, "problems": report.problems}
 
 
+@shared_task(name="reserves.liabilities_publish", **RECEIPT_RETRY)
+def liabilities_publish(incident_code: str) -> dict:
+    """After an incident is settled: publish its proof of liabilities (a new signed tree each run)."""
+    from audit.services import Actor
+    from reserves.liabilities import incident_liabilities_publish
+
+    tree = incident_liabilities_publish(actor=Actor.system("reserves:liabilities"), incident_code=incident_code)
+    return {"incident": incident_code, "count": tree.count, "total_jpy": tree.total_jpy, "root": tree.root}
+
+
 @shared_task(name="reserves.unclaimed_sweep", **RETRYABLE)
 def unclaimed_sweep() -> dict:
     """Beat: payouts returned or undeliverable past UNCLAIMED_AFTER_DAYS become unclaimed (held for deposit)."""

@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from audit.log.verify import log_verify
 from audit.models import Receipt
-from audit.selectors import chain_verify, receipt_verify
+from audit.receipts import receipt_verify
 from claims import payouts, services
 from claims.models import Claim, Customer
 from config.errors import Conflict
@@ -67,7 +68,7 @@ def test_an_approved_claim_is_paid_from_the_reserve_and_marked_paid():
     payout = Payout.objects.get()
     assert payout.breakdown == {"reserve": SATO_FULL_JPY}
     assert ledger_reconcile().ok
-    assert chain_verify().ok
+    assert log_verify().ok
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,6 +12,7 @@ BENCHMARKS = {
     "payouts_engine": "reserves.benchmarks",
     "payout_export": "reserves.bench_payout_export",
     "single_approvals": "reserves.bench_single_approvals",
+    "proofs": "audit.bench_proofs",
 }
 
 
