@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from audit.models import Checkpoint, Event, Receipt, SigningKey, VerificationRun
+from audit.models import Checkpoint, Cosignature, Event, LiabilityTree, Receipt, SigningKey, VerificationRun, Witness
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -25,7 +25,7 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(ReadOnlyAdmin):
-    list_display = ["seq", "signed_at", "key", "hash"]
+    list_display = ["size", "signed_at", "key", "root"]
 
 
 @admin.register(SigningKey)
@@ -41,5 +41,22 @@ class ReceiptAdmin(ReadOnlyAdmin):
 
 @admin.register(VerificationRun)
 class VerificationRunAdmin(ReadOnlyAdmin):
-    list_display = ["ran_at", "ok", "checked", "head_seq", "first_bad_seq", "requested_by"]
+    list_display = ["ran_at", "ok", "checked", "tree_size", "first_bad_seq", "requested_by"]
     list_filter = ["ok"]
+
+
+@admin.register(Cosignature)
+class CosignatureAdmin(ReadOnlyAdmin):
+    list_display = ["checkpoint", "witness", "timestamp", "received_at"]
+
+
+@admin.register(Witness)
+class WitnessAdmin(ReadOnlyAdmin):
+    """Witnesses are registered with `manage.py audit_witness add VKEY` (the registration is audited)."""
+
+    list_display = ["name", "active", "added_at"]
+
+
+@admin.register(LiabilityTree)
+class LiabilityTreeAdmin(ReadOnlyAdmin):
+    list_display = ["incident_code", "count", "total_jpy", "created_at"]

@@ -1,6 +1,6 @@
 """REST API of the audit app. Thin: validate input, call a selector or service."""
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -10,13 +10,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit import selectors, services
-from audit.chain import HASHED_FIELDS
+from audit import checkpoints, receipts, selectors, services, tlog
 from audit.export import CHECKPOINT_COLUMNS, EVENT_COLUMNS
 from audit.forms import EventFilterForm
+from audit.log.append import tree_head
+from audit.log.entries import ENTRY_FIELDS
 from audit.models import Checkpoint, Event
-from audit.signing import SigningKeyMissing, signer
-from core.errors import ErrorSerializer, InvalidInput
+from audit.signing import SigningKeyMissing, log_origin, signer
+from audit.verification import verification_run
+from core.errors import ErrorSerializer, InvalidInput, NotFound
 from core.exports import StreamedExportMixin
 from core.roles import IsAdmin, IsRegulator
 
@@ -24,7 +26,7 @@ from core.roles import IsAdmin, IsRegulator
 class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
-        fields = [*HASHED_FIELDS, "hash"]  # the event exactly as hashed, plus its hash
+        fields = list(ENTRY_FIELDS)  # the event exactly as its entry (leaf) holds it
 
 
 class EventCursorPagination(CursorPagination):
@@ -76,45 +78,53 @@ class RegulatorAuditEventListApi(StreamedExportMixin, generics.GenericAPIView):
 class VerificationSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     verified_at = serializers.DateTimeField(source="ran_at")
-    head = serializers.SerializerMethodField()
+    tree = serializers.SerializerMethodField()
     checked = serializers.IntegerField()
     first_bad_seq = serializers.IntegerField(allow_null=True)
     problem = serializers.CharField()
     checkpoints = serializers.SerializerMethodField()
+    consistency = serializers.SerializerMethodField()
 
-    def get_head(self, run) -> dict:
-        return {"seq": run.head_seq, "hash": run.head_hash}
+    def get_tree(self, run) -> dict:
+        return {"size": run.tree_size, "root": run.root}
 
     def get_checkpoints(self, run) -> dict:
-        latest = selectors.checkpoint_list().first()
+        latest = checkpoints.checkpoint_latest()
         return {
             "checked": run.checkpoints_checked,
             "problems": run.checkpoint_problems,
-            "latest": selectors.checkpoint_signed(latest) if latest else None,
+            "latest": CheckpointSerializer(latest).data if latest else None,
         }
+
+    def get_consistency(self, run) -> dict:
+        return {"from_size": run.consistency_from, "to_size": run.consistency_to, "ok": run.consistency_ok}
 
 
 class RegulatorAuditVerifyApi(APIView):
-    """Recompute the whole chain and check every signed checkpoint now; return the head and the result."""
+    """Recompute the whole tree from the events, check tiles, head and every checkpoint now; return the result."""
 
     permission_classes = [IsRegulator]
 
     @extend_schema(responses={200: VerificationSerializer, 403: ErrorSerializer})
     def get(self, request: Request) -> Response:
-        run = services.verification_run(requested_by=request.user)
+        run = verification_run(requested_by=request.user)
         return Response(VerificationSerializer(run).data)
 
 
 class CheckpointSerializer(serializers.ModelSerializer):
     key_id = serializers.CharField()
+    note = serializers.SerializerMethodField()
 
     class Meta:
         model = Checkpoint
-        fields = ["id", "seq", "hash", "signed_at", "key_id", "signature"]
+        fields = ["id", "size", "root", "origin", "signed_at", "key_id", "note"]
+
+    def get_note(self, checkpoint) -> str:
+        return checkpoints.checkpoint_note(checkpoint)
 
 
 class RegulatorCheckpointListApi(StreamedExportMixin, generics.GenericAPIView):
-    """Signed checkpoints, newest first; `?format=jsonl` streams them all as in checkpoints.jsonl."""
+    """Signed checkpoints with their cosignatures, newest first; `?format=jsonl` streams them all."""
 
     permission_classes = [IsRegulator]
     serializer_class = CheckpointSerializer
@@ -126,12 +136,13 @@ class RegulatorCheckpointListApi(StreamedExportMixin, generics.GenericAPIView):
         responses={200: CheckpointSerializer(many=True), 403: ErrorSerializer},
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
-        checkpoints = selectors.checkpoint_list()
-        rows = checkpoints.order_by("seq", "id")
-        export = self.streamed_export(rows=rows, columns=CHECKPOINT_COLUMNS, filename_stem="checkpoints")
+        rows = checkpoints.checkpoint_list()
+        export = self.streamed_export(
+            rows=rows.order_by("size", "id"), columns=CHECKPOINT_COLUMNS, filename_stem="checkpoints"
+        )
         if export is not None:
             return export
-        page = self.paginate_queryset(checkpoints)
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response(CheckpointSerializer(page, many=True).data)
 
 
@@ -140,7 +151,184 @@ class RegulatorCheckpointDetailApi(APIView):
 
     @extend_schema(responses={200: CheckpointSerializer, 404: ErrorSerializer})
     def get(self, request: Request, checkpoint_id: int) -> Response:
-        return Response(CheckpointSerializer(selectors.checkpoint_get(checkpoint_id=checkpoint_id)).data)
+        return Response(CheckpointSerializer(checkpoints.checkpoint_get(checkpoint_id=checkpoint_id)).data)
+
+
+# --- The log's public interface: what witnesses and receipt holders need -----------------------------
+
+NOTE_RESPONSE = {(200, "text/plain"): OpenApiTypes.STR, 404: ErrorSerializer}
+
+
+def _note_response(note: str) -> HttpResponse:
+    response = HttpResponse(note, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+class _Public(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []  # public and stateless: no session, so no CSRF token needed
+
+
+class LogCheckpointApi(_Public):
+    """Public: the newest signed checkpoint as a C2SP signed note, with every cosignature received."""
+
+    @extend_schema(responses=NOTE_RESPONSE)
+    def get(self, request: Request) -> HttpResponse:
+        latest = checkpoints.checkpoint_latest()
+        if latest is None:
+            raise NotFound("not_found", "No checkpoint has been signed yet.")
+        return _note_response(checkpoints.checkpoint_note(latest))
+
+
+class LogCheckpointBySizeApi(_Public):
+    """Public: the signed checkpoint of a given tree size, with its cosignatures."""
+
+    @extend_schema(responses=NOTE_RESPONSE)
+    def get(self, request: Request, size: int) -> HttpResponse:
+        return _note_response(checkpoints.checkpoint_note(checkpoints.checkpoint_of_size(size=size)))
+
+
+ConsistencySerializer = inline_serializer(
+    "ConsistencyProof",
+    {
+        "old_size": serializers.IntegerField(),
+        "new_size": serializers.IntegerField(),
+        "proof": serializers.ListField(child=serializers.CharField(), help_text="base64 SHA-256 hashes"),
+    },
+)
+SIZE_PARAMETERS = [
+    OpenApiParameter("from", int, required=True, description="the older tree size"),
+    OpenApiParameter("to", int, required=True, description="the newer tree size"),
+]
+
+
+def _sizes(request: Request, *names: str) -> list[int]:
+    values = []
+    for name in names:
+        text = request.query_params.get(name, "")
+        if not text.isascii() or not text.isdigit() or len(text) > 19:
+            raise InvalidInput("invalid", f"`{name}` must be a tree size (a non-negative integer).")
+        values.append(int(text))
+    return values
+
+
+class LogConsistencyApi(_Public):
+    """Public: the RFC 9162 consistency proof between two signed checkpoints' sizes (0: the empty tree)."""
+
+    @extend_schema(
+        parameters=SIZE_PARAMETERS, responses={200: ConsistencySerializer, 400: ErrorSerializer, 404: ErrorSerializer}
+    )
+    def get(self, request: Request) -> Response:
+        old, new = _sizes(request, "from", "to")
+        return Response(checkpoints.consistency_between_checkpoints(old_size=old, new_size=new))
+
+
+class CosignatureApi(_Public):
+    """Public, authenticated by the signature itself: a registered witness posts the checkpoint it cosigned."""
+
+    @extend_schema(
+        request=inline_serializer("CosignatureInput", {"note": serializers.CharField()}),
+        responses={
+            201: inline_serializer(
+                "CosignatureAccepted",
+                {"size": serializers.IntegerField(), "witnesses": serializers.ListField(child=serializers.CharField())},
+            ),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            422: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        note = request.data.get("note") if isinstance(request.data, dict) else None
+        if not isinstance(note, str) or not note:
+            raise InvalidInput("invalid", 'Send {"note": the cosigned checkpoint}.')
+        result = checkpoints.cosignatures_add(note=note)
+        return Response({"size": result.checkpoint.size, "witnesses": result.witnesses}, status=201)
+
+
+ReceiptProofSerializer = inline_serializer(
+    "ReceiptProof",
+    {
+        "event": serializers.DictField(),
+        "leaf_index": serializers.IntegerField(),
+        "tree_size": serializers.IntegerField(),
+        "inclusion": serializers.ListField(child=serializers.CharField()),
+        "checkpoint": serializers.CharField(),
+    },
+)
+
+
+class ReceiptProofApi(_Public):
+    """Public: the proof of a receipt (its event, inclusion proof and newest checkpoint), by receipt id."""
+
+    @extend_schema(responses={200: ReceiptProofSerializer, 404: ErrorSerializer})
+    def get(self, request: Request, receipt_id: str) -> Response:
+        receipt = receipts.receipt_by_id(receipt_id=receipt_id)
+        proof = receipts.receipt_proof(receipt) if receipt else None
+        if proof is None:
+            raise NotFound("not_found", "No such receipt, or no checkpoint covers it yet.")
+        return Response(proof)
+
+
+class RegulatorInclusionApi(APIView):
+    """Any event and its inclusion proof in the tree of any size up to the current one (default: the tree now)."""
+
+    permission_classes = [IsRegulator]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("seq", int, required=True), OpenApiParameter("size", int)],
+        responses={
+            200: inline_serializer(
+                "InclusionProof",
+                {
+                    "leaf_index": serializers.IntegerField(),
+                    "tree_size": serializers.IntegerField(),
+                    "event": serializers.DictField(),
+                    "inclusion": serializers.ListField(child=serializers.CharField()),
+                },
+            ),
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        (seq,) = _sizes(request, "seq")
+        size = _sizes(request, "size")[0] if "size" in request.query_params else tree_head()[0]
+        return Response(checkpoints.inclusion_of(seq=seq, size=size))
+
+
+class RegulatorConsistencyApi(APIView):
+    """The consistency proof between any two tree sizes up to the current one."""
+
+    permission_classes = [IsRegulator]
+
+    @extend_schema(
+        parameters=SIZE_PARAMETERS, responses={200: ConsistencySerializer, 400: ErrorSerializer, 403: ErrorSerializer}
+    )
+    def get(self, request: Request) -> Response:
+        old, new = _sizes(request, "from", "to")
+        return Response(checkpoints.consistency_between(old_size=old, new_size=new))
+
+
+class WitnessSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    vkey = serializers.CharField()
+    active = serializers.BooleanField()
+    added_at = serializers.DateTimeField()
+    cosigned_size = serializers.IntegerField(allow_null=True, help_text="the largest tree size it cosigned")
+    last_cosigned_at = serializers.DateTimeField(allow_null=True)
+
+
+class RegulatorWitnessListApi(APIView):
+    """The registered witnesses and how far each has cosigned."""
+
+    permission_classes = [IsRegulator]
+
+    @extend_schema(responses={200: WitnessSerializer(many=True), 403: ErrorSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(WitnessSerializer(checkpoints.witness_list(), many=True).data)
 
 
 class PublicKeyApi(APIView):
@@ -164,7 +352,12 @@ class PublicKeyApi(APIView):
         except SigningKeyMissing:
             current = None
         keys = [
-            {"key_id": key.key_id, "public_key_pem": key.public_key_pem, "first_used_at": key.first_used_at}
+            {
+                "key_id": key.key_id,
+                "public_key_pem": key.public_key_pem,
+                "vkey": tlog.log_verifier_from_pem(key.public_key_pem.encode("ascii"), log_origin()).vkey(),
+                "first_used_at": key.first_used_at,
+            }
             for key in selectors.signing_key_list()
         ]
         return Response({"current_key_id": current, "keys": keys})
@@ -175,6 +368,8 @@ class ReceiptCheckSerializer(serializers.Serializer):
     signature_valid = serializers.BooleanField()
     in_trail = serializers.BooleanField()
     checkpointed = serializers.BooleanField()
+    proof_valid = serializers.BooleanField(allow_null=True, help_text="null when the receipt carries no proof")
+    witnesses = serializers.ListField(child=serializers.CharField(), help_text="registered witnesses that cosigned")
     receipt_id = serializers.CharField()
     audit_seq = serializers.IntegerField(allow_null=True)
     key_id = serializers.CharField()
@@ -194,7 +389,7 @@ class ReceiptVerifyApi(APIView):
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise InvalidInput("invalid", "Send the receipt as a JSON object.")
-        check = selectors.receipt_verify(dict(request.data))
+        check = receipts.receipt_verify(dict(request.data))
         return Response(ReceiptCheckSerializer(check).data)
 
 

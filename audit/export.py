@@ -1,15 +1,26 @@
-"""Writing the trail to a directory that audit/offline_verify.py checks without the database."""
+"""Writing the trail to a directory that audit/offline_verify.py checks without the database.
 
+Layout (docs/audit-format.md "Export"): manifest.json (signed), events.jsonl
+(one entry per line: exactly the bytes each leaf hashes), checkpoints.jsonl
+(one signed note per line, with the cosignatures received), public_key.pem
+(the key that signs the manifest), keys/<key id>.pem (every key that ever
+signed), witnesses.txt (the registered witnesses' verifier keys).
+"""
+
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import connection, transaction
+from django.utils import timezone
 
-from audit.chain import canonical_json, format_time
-from audit.models import ChainHead, Checkpoint, SigningKey
-from audit.selectors import event_dicts
-from audit.signing import SigningKeyMissing, signer
+from audit import tlog
+from audit.checkpoints import checkpoint_note
+from audit.log.entries import canonical_json, format_time
+from audit.log.verify import event_dicts
+from audit.models import Checkpoint, SigningKey, TreeHead, Witness
+from audit.signing import log_origin, signer
 from core.exports import Column
 
 EVENT_COLUMNS = [
@@ -23,15 +34,13 @@ EVENT_COLUMNS = [
     Column("subject_id"),
     Column("data"),
     Column("request_id"),
-    Column("prev_hash"),
-    Column("hash"),
 ]
 CHECKPOINT_COLUMNS = [
-    Column("seq"),
-    Column("hash"),
+    Column("size"),
+    Column("root"),
     Column("signed_at", lambda c: format_time(c.signed_at)),
     Column("key_id"),
-    Column("signature"),
+    Column("note", checkpoint_note),
 ]
 
 
@@ -40,56 +49,81 @@ class ExportResult:
     events: int
     checkpoints: int
     keys: int
-    head_seq: int
+    tree_size: int
 
 
-def _public_key_pem(keys: list[SigningKey]) -> str | None:
-    """The key that signs now, else the last key that signed anything."""
-    try:
-        return signer().public_key_pem
-    except SigningKeyMissing:
-        return keys[-1].public_key_pem if keys else None
+class _HashingWriter:
+    """A binary file that also hashes what is written to it."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = path.open("wb", buffering=1 << 20)
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.digest.update(data)
+
+    def close(self) -> str:
+        self.handle.close()
+        return self.digest.hexdigest()
 
 
 def trail_export(*, directory: Path, progress: Callable[[int], object] | None = None) -> ExportResult:
-    """Write events.jsonl, checkpoints.jsonl, public_key.pem and keys/<key id>.pem into `directory`.
+    """Write the export into `directory`, in one repeatable-read snapshot, streaming the events (flat memory).
 
-    Streams the events (flat memory for any number) in one repeatable-read
-    transaction, so the files describe one moment of the trail.
+    The manifest lists the tree size and root, every checkpoint (size and root)
+    and the SHA-256 of every other file, and is signed by the current key, so a
+    checkpoint line removed, a file replaced or the trail cut is detected.
+    SigningKeyMissing when no key is configured (an export is always signed).
     """
+    current = signer()
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / "keys").mkdir(exist_ok=True)
+    files: dict[str, str] = {}
+
+    def write_text(name: str, text: str) -> None:
+        (directory / name).write_bytes(text.encode("utf-8"))
+        files[name] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
             connection.cursor().execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         keys = list(SigningKey.objects.order_by("first_used_at", "key_id"))
-        (directory / "keys").mkdir(exist_ok=True)
-        for key in keys:
-            (directory / "keys" / f"{key.key_id}.pem").write_text(key.public_key_pem, encoding="ascii")
-        public_pem = _public_key_pem(keys)
-        if public_pem:
-            (directory / "public_key.pem").write_text(public_pem, encoding="ascii")
-        checkpoints = 0
-        with (directory / "checkpoints.jsonl").open("wb") as handle:
-            for checkpoint in Checkpoint.objects.order_by("seq", "id").iterator():
-                line = {
-                    "seq": checkpoint.seq,
-                    "hash": checkpoint.hash,
-                    "signed_at": format_time(checkpoint.signed_at),
-                    "key_id": checkpoint.key_id,
-                    "signature": checkpoint.signature,
-                }
-                handle.write(canonical_json(line) + b"\n")
-                checkpoints += 1
-        head = ChainHead.objects.filter(pk=1).first()
-        head_seq = head.seq if head else 0
+        pems = {key.key_id: key.public_key_pem for key in keys} | {current.key_id: current.public_key_pem}
+        for key_id, pem in sorted(pems.items()):
+            write_text(f"keys/{key_id}.pem", pem)
+        write_text("public_key.pem", current.public_key_pem)
+        write_text("witnesses.txt", "".join(f"{w.vkey}\n" for w in Witness.objects.order_by("name")))
+        head = TreeHead.objects.filter(pk=1).first()
+        size, root = (head.size, head.root) if head else (0, tlog.EMPTY_ROOT.hex())
+        listed = []
+        out = _HashingWriter(directory / "checkpoints.jsonl")
+        for checkpoint in Checkpoint.objects.filter(size__lte=size).order_by("size", "id"):
+            out.write(canonical_json({"note": checkpoint_note(checkpoint)}) + b"\n")
+            listed.append({"size": checkpoint.size, "root": tlog.b64(bytes.fromhex(checkpoint.root))})
+        files["checkpoints.jsonl"] = out.close()
         events = 0
-        with (directory / "events.jsonl").open("wb", buffering=1 << 20) as handle:
-            for event in event_dicts(up_to_seq=head_seq):
-                handle.write(canonical_json(event) + b"\n")
-                events += 1
-                if progress is not None and events % 1000 == 0:
-                    progress(1000)
+        out = _HashingWriter(directory / "events.jsonl")
+        for event in event_dicts(up_to_seq=size):
+            out.write(canonical_json(event) + b"\n")
+            events += 1
+            if progress is not None and events % 1000 == 0:
+                progress(1000)
+        files["events.jsonl"] = out.close()
         if progress is not None:
             progress(events % 1000)
-    return ExportResult(events=events, checkpoints=checkpoints, keys=len(keys), head_seq=head_seq)
+    manifest = {
+        "type": "audit.export",
+        "version": 1,
+        "origin": log_origin(),
+        "tree_size": size,
+        "root": tlog.b64(bytes.fromhex(root)),
+        "checkpoints": listed,
+        "files": dict(sorted(files.items())),
+        "exported_at": format_time(timezone.now()),
+        "key_id": current.key_id,
+    }
+    manifest["signature"] = current.sign(manifest)
+    (directory / "manifest.json").write_bytes(canonical_json(manifest) + b"\n")
+    return ExportResult(events=events, checkpoints=len(listed), keys=len(pems), tree_size=size)

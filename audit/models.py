@@ -2,12 +2,13 @@ from django.db import models
 
 
 class Event(models.Model):
-    """One entry of the tamper-evident trail. Append-only: PostgreSQL refuses UPDATE and DELETE.
+    """One entry of the tamper-evident trail: leaf `seq - 1` of the Merkle tree. Append-only on PostgreSQL.
 
+    The leaf hash is SHA-256(0x00 || the canonical JSON of the event's fields)
+    (docs/audit-format.md); it is kept in the level-0 tiles, not here.
     Indexes are few on purpose: every state change writes here, 100,000 at a
     time in bulk approvals. Times rise with `seq`, so PostgreSQL indexes
-    `created_at` with a small BRIN index (migration 0006); `hash` is found by
-    `seq`, so it needs none.
+    `created_at` with a small BRIN index (migration 0006).
     """
 
     seq = models.PositiveBigIntegerField(primary_key=True)
@@ -20,8 +21,6 @@ class Event(models.Model):
     subject_id = models.CharField(max_length=64)
     data = models.JSONField(default=dict)
     request_id = models.CharField(max_length=64, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["seq"]
@@ -38,21 +37,44 @@ class Event(models.Model):
         return f"#{self.seq} {self.action} {self.subject_type}:{self.subject_id}"
 
 
-class ChainHead(models.Model):
-    """The single row that holds the chain's last sequence number and hash.
+class TreeHead(models.Model):
+    """The single row that holds the tree's size, root and right edge (the roots of its full subtrees).
 
-    Writers lock it (SELECT ... FOR UPDATE) to append, which serialises them.
+    Writers lock it (SELECT ... FOR UPDATE) to append, which serialises them and
+    keeps sequence numbers gapless. PostgreSQL refuses a size that shrinks or
+    names no event.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    seq = models.PositiveBigIntegerField(default=0)
-    hash = models.CharField(max_length=64, default="0" * 64)
+    size = models.PositiveBigIntegerField(default=0)
+    root = models.CharField(max_length=64, default="e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    frontier = models.BinaryField(default=b"")
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chainhead_single_row")]
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_treehead_single_row")]
 
     def __str__(self) -> str:
-        return f"head #{self.seq}"
+        return f"tree of {self.size}"
+
+
+class Tile(models.Model):
+    """A C2SP tlog tile: up to 256 consecutive hashes of one tree level (tile level L holds tree level 8L).
+
+    Level 0 holds leaf hashes; each hash of level L >= 1 is the root of a full
+    tile of level L - 1. Only the rightmost tile of a level is partial; it grows
+    as the log grows, and PostgreSQL refuses any change but appending hashes.
+    """
+
+    pk = models.CompositePrimaryKey("level", "index")
+    level = models.PositiveSmallIntegerField()
+    index = models.PositiveBigIntegerField()
+    hashes = models.BinaryField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(level__lte=63), name="audit_tile_level_range")]
+
+    def __str__(self) -> str:
+        return f"tile {self.level}/{self.index}"
 
 
 class SigningKey(models.Model):
@@ -70,23 +92,59 @@ class SigningKey(models.Model):
 
 
 class Checkpoint(models.Model):
-    """A signature over the chain head (sequence, hash, time). Append-only like the events."""
+    """A signed tree head: a C2SP checkpoint (origin, size, root) signed as a note by the log key. Append-only."""
 
-    seq = models.PositiveBigIntegerField()
-    hash = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    root = models.CharField(max_length=64)
+    origin = models.CharField(max_length=200)
+    note = models.TextField()  # the checkpoint text, a blank line and the log's signature line
     signed_at = models.DateTimeField()
     key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, related_name="checkpoints")
-    signature = models.CharField(max_length=128)
 
     class Meta:
-        ordering = ["-seq", "-id"]
+        ordering = ["-size", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["seq", "key"], name="audit_checkpoint_one_per_head_and_key"),
-            models.CheckConstraint(condition=models.Q(seq__gte=1), name="audit_checkpoint_seq_positive"),
+            models.UniqueConstraint(fields=["size", "key"], name="audit_checkpoint_one_per_size_and_key"),
+            models.CheckConstraint(condition=models.Q(size__gte=1), name="audit_checkpoint_size_positive"),
         ]
 
     def __str__(self) -> str:
-        return f"checkpoint #{self.seq}"
+        return f"checkpoint of {self.size}"
+
+
+class Witness(models.Model):
+    """An independent cosigner (the regulator first): its key name and Ed25519 cosignature/v1 verifier key."""
+
+    name = models.CharField(max_length=200, unique=True)
+    vkey = models.CharField(max_length=300, unique=True)
+    added_at = models.DateTimeField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Cosignature(models.Model):
+    """A witness's cosignature/v1 of a checkpoint (one per witness and checkpoint). Append-only."""
+
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="cosignatures")
+    witness = models.ForeignKey(Witness, on_delete=models.PROTECT, related_name="cosignatures")
+    timestamp = models.PositiveBigIntegerField()  # the witness's time, POSIX seconds, as signed
+    signature_line = models.CharField(max_length=400)
+    received_at = models.DateTimeField()
+    checked_from_size = models.PositiveBigIntegerField()  # the size of the witness's previous cosigned checkpoint
+
+    class Meta:
+        ordering = ["-checkpoint__size", "witness__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkpoint", "witness"], name="audit_cosignature_one_per_witness")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.witness_id} on {self.checkpoint_id}"
 
 
 class Receipt(models.Model):
@@ -113,21 +171,79 @@ class Receipt(models.Model):
 
 
 class VerificationRun(models.Model):
-    """The result of one full check of the chain and its checkpoints (the periodic task or a regulator)."""
+    """The result of one full check of the tree, its tiles and its checkpoints (the periodic task or a regulator)."""
 
     ran_at = models.DateTimeField(db_index=True)
     ok = models.BooleanField()
     checked = models.PositiveBigIntegerField()
-    head_seq = models.PositiveBigIntegerField()
-    head_hash = models.CharField(max_length=64)
+    tree_size = models.PositiveBigIntegerField()
+    root = models.CharField(max_length=64)
     first_bad_seq = models.PositiveBigIntegerField(null=True, blank=True)
     problem = models.TextField(blank=True)
     checkpoints_checked = models.PositiveIntegerField(default=0)
     checkpoint_problems = models.JSONField(default=list)
+    # The newest consistency proof checked: between the two newest checkpoints.
+    consistency_from = models.PositiveBigIntegerField(null=True, blank=True)
+    consistency_to = models.PositiveBigIntegerField(null=True, blank=True)
+    consistency_ok = models.BooleanField(null=True)
     requested_by = models.CharField(max_length=150)
 
     class Meta:
         ordering = ["-ran_at", "-id"]
 
     def __str__(self) -> str:
-        return f"verification {'ok' if self.ok else 'BROKEN'} at #{self.head_seq}"
+        return f"verification {'ok' if self.ok else 'BROKEN'} at size {self.tree_size}"
+
+
+class LiabilityTree(models.Model):
+    """A proof of liabilities for one incident: a Merkle-sum tree over its eligible claims, signed like a checkpoint."""
+
+    incident_code = models.CharField(max_length=64)
+    count = models.PositiveIntegerField()
+    total_jpy = models.PositiveBigIntegerField()
+    root = models.CharField(max_length=64)
+    note = models.TextField()
+    key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, related_name="liability_trees")
+    created_at = models.DateTimeField()
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="liability_tree")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["incident_code", "-created_at"], name="audit_liabilities_incident_idx")]
+
+    def __str__(self) -> str:
+        return f"liabilities {self.incident_code} ({self.count} claims, {self.total_jpy} JPY)"
+
+
+class LiabilityLeaf(models.Model):
+    """One eligible claim in a proof of liabilities: what its salted commitment commits to, and where it sits."""
+
+    tree = models.ForeignKey(LiabilityTree, on_delete=models.PROTECT, related_name="leaves")
+    position = models.PositiveIntegerField()
+    claim_ref = models.CharField(max_length=32)
+    account_id = models.CharField(max_length=64)
+    amount_jpy = models.PositiveBigIntegerField()
+    salt = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tree", "position"], name="audit_liabilityleaf_position"),
+            models.UniqueConstraint(fields=["tree", "claim_ref"], name="audit_liabilityleaf_claim"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_ref} in {self.tree_id}"
+
+
+class LiabilityNode(models.Model):
+    """The hash and sum of one full, aligned subtree (height, index) of a liabilities tree (height 0: leaves)."""
+
+    pk = models.CompositePrimaryKey("tree_id", "height", "index")
+    tree = models.ForeignKey(LiabilityTree, on_delete=models.PROTECT, related_name="nodes")
+    height = models.PositiveSmallIntegerField()
+    index = models.PositiveIntegerField()
+    hash = models.BinaryField()
+    total_jpy = models.PositiveBigIntegerField()
+
+    def __str__(self) -> str:
+        return f"node {self.height}/{self.index} of {self.tree_id}"

@@ -22,19 +22,19 @@ def audit_sections(*, start: dt.datetime, end: dt.datetime) -> list[Section]:
     events = Event.objects.filter(created_at__gte=start, created_at__lt=end)
     by_action = events.values_list("action").annotate(n=Count("seq")).order_by("action")
     viewers = events.filter(action="regulator.viewed").values_list("actor").annotate(n=Count("seq")).order_by("actor")
-    checkpoints = Checkpoint.objects.filter(signed_at__gte=start, signed_at__lt=end).order_by("seq")
+    checkpoints = Checkpoint.objects.filter(signed_at__gte=start, signed_at__lt=end).order_by("size", "id")
     runs = VerificationRun.objects.filter(ran_at__gte=start, ran_at__lt=end).order_by("ran_at")
     return [
         Section("Audit trail: events by action", ["action", "events"], list(by_action)),
         Section(
             "Signed checkpoints",
-            ["sequence", "head hash", "signed at", "key id"],
-            [(c.seq, c.hash, c.signed_at, c.key_id[:16]) for c in checkpoints],
+            ["tree size", "root hash", "signed at", "key id", "cosignatures"],
+            [(c.size, c.root, c.signed_at, c.key_id[:16], c.cosignatures.count()) for c in checkpoints],
         ),
         Section(
-            "Chain verifications",
-            ["ran at", "result", "events checked", "head", "problem"],
-            [(r.ran_at, "intact" if r.ok else "BROKEN", r.checked, r.head_seq, r.problem) for r in runs],
+            "Log verifications",
+            ["ran at", "result", "events checked", "tree size", "problem"],
+            [(r.ran_at, "intact" if r.ok else "BROKEN", r.checked, r.tree_size, r.problem) for r in runs],
         ),
         Section("Regulator access", ["regulator", "views"], list(viewers)),
     ]

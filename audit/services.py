@@ -2,9 +2,7 @@
 
 import json
 import logging
-import uuid
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,29 +10,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
-from audit.chain import (
-    RECEIPT_ACTION,
-    BatchHasher,
-    chain_check,
-    checkpoint_document,
-    data_canonical,
-    format_time,
-    normalise_data,
-    payload_hash_of,
-)
 from audit.context import current_request_id, current_task
-from audit.models import ChainHead, Checkpoint, Event, Receipt, SigningKey, VerificationRun
-from audit.selectors import chain_verify, checkpoints_verify, event_dicts
-from audit.signing import Signer, signer
+from audit.log.append import EventRow, LeafAppender, events_write, head_lock
+from audit.log.entries import EntryEncoder, data_canonical, format_time
+from audit.models import Event
 from core.errors import ApplicationError, Conflict, InvalidInput
 from core.roles import Role, has_role, role_of
 
 logger = logging.getLogger(__name__)
-
-BULK_BATCH_SIZE = 2000
 
 
 @dataclass(frozen=True)
@@ -87,15 +73,6 @@ def _context_request_id() -> str:
     return current_request_id.get()
 
 
-def _head_lock() -> ChainHead:
-    """Lock the chain head row, creating it on first use. Caller holds a transaction."""
-    head = ChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        ChainHead.objects.bulk_create([ChainHead(pk=1)], ignore_conflicts=True)
-        head = ChainHead.objects.select_for_update().get(pk=1)
-    return head
-
-
 def _require_transaction() -> None:
     if not connection.in_atomic_block:
         raise RuntimeError("audit events must be written inside the transaction of the change they record")
@@ -108,31 +85,27 @@ def event_record(
     subject: models.Model | tuple[str, Any],
     data: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event to the chain, inside the caller's transaction.
+    """Append one event to the log, inside the caller's transaction.
 
     `actor` is a user, an Actor or None (the running task or the system).
     `data` holds before/after and reason; Decimals and times become strings,
     floats are refused. Precondition: the caller's transaction has taken its
-    other row locks first, because this takes the chain head lock and holds it
+    other row locks first, because this takes the tree head lock and holds it
     until commit.
     """
-    who, now, request_id, rows = _events_append(
-        actor=actor, events=[EventInput(action, *subject_of(subject), data or {})]
-    )
-    seq, action, subject_type, subject_id, data_json, prev_hash, this_hash = rows[0]
+    written = events_append(actor=actor, events=[EventInput(action, *subject_of(subject), data or {})])
+    row = written.rows[0]
     return Event(
-        seq=seq,
-        created_at=now,
-        actor_id=who.id,
-        actor=who.name,
-        role=who.role,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        data=json.loads(data_json),
-        request_id=request_id,
-        prev_hash=prev_hash,
-        hash=this_hash,
+        seq=row.seq,
+        created_at=written.created_at,
+        actor_id=written.actor.id,
+        actor=written.actor.name,
+        role=written.actor.role,
+        action=row.action,
+        subject_type=row.subject_type,
+        subject_id=row.subject_id,
+        data=json.loads(row.data_json),
+        request_id=written.request_id,
     )
 
 
@@ -141,261 +114,54 @@ def events_record(*, actor: Any, events: Sequence[EventInput]) -> int:
 
     Same preconditions as event_record. Bulk work calls this once per chunk.
     """
-    _, _, _, rows = _events_append(actor=actor, events=events)
-    return rows[-1][0] if rows else 0
+    written = events_append(actor=actor, events=events)
+    return written.rows[-1].seq if written.rows else 0
 
 
-_EventRow = tuple[int, str, str, str, str, str, str]  # seq, action, subject type, id, data JSON, prev hash, hash
+@dataclass(frozen=True)
+class Written:
+    """What events_append wrote: the shared fields, and each event's row with its entry (leaf) bytes."""
+
+    actor: Actor
+    created_at: Any
+    request_id: str
+    rows: list[EventRow]
+    entries: list[bytes]
 
 
-def _events_append(*, actor: Any, events: Sequence[EventInput]) -> tuple[Actor, Any, str, list[_EventRow]]:
-    """Hash and write events after the locked head; move the head. Caller's transaction.
+def events_append(*, actor: Any, events: Sequence[EventInput]) -> Written:
+    """Encode events after the locked head, write them, their leaf hashes (tiles) and the new head.
 
-    On PostgreSQL the rows go in with COPY: Django's bulk_create spent most of
-    its time compiling and quoting, which made 100,000 events take ~10 s.
+    Caller's transaction; other audit services (receipts, liabilities) build on it.
     """
     _require_transaction()
     who = Actor.of(actor)
     request_id = _context_request_id()
     if not events:
-        return who, None, request_id, []
-    head = _head_lock()
+        return Written(who, None, request_id, [], [])
+    head = head_lock()
     now = timezone.now()
-    hasher = BatchHasher(
+    encoder = EntryEncoder(
         created_at=format_time(now), actor_id=who.id, actor=who.name, role=who.role, request_id=request_id
     )
-    seq, prev_hash = head.seq, head.hash
-    rows: list[_EventRow] = []
+    tree = LeafAppender(head)
+    rows: list[EventRow] = []
+    entries: list[bytes] = []
     for item in events:
-        seq += 1
-        subject_id = str(item.subject_id)
-        data_json = data_canonical(item.data)
-        this_hash = hasher.hash(
-            seq=seq,
-            action=item.action,
-            subject_type=item.subject_type,
-            subject_id=subject_id,
-            data_json=data_json,
-            prev_hash=prev_hash,
+        row = EventRow(tree.size + 1, item.action, item.subject_type, str(item.subject_id), data_canonical(item.data))
+        entry = encoder.entry(
+            seq=row.seq,
+            action=row.action,
+            subject_type=row.subject_type,
+            subject_id=row.subject_id,
+            data_json=row.data_json,
         )
-        rows.append((seq, item.action, item.subject_type, subject_id, data_json, prev_hash, this_hash))
-        prev_hash = this_hash
-    if connection.vendor == "postgresql":
-        _events_copy(who=who, now=now, request_id=request_id, rows=rows)
-    else:
-        Event.objects.bulk_create(
-            [
-                Event(
-                    seq=r[0],
-                    created_at=now,
-                    actor_id=who.id,
-                    actor=who.name,
-                    role=who.role,
-                    action=r[1],
-                    subject_type=r[2],
-                    subject_id=r[3],
-                    data=json.loads(r[4]),
-                    request_id=request_id,
-                    prev_hash=r[5],
-                    hash=r[6],
-                )
-                for r in rows
-            ],
-            batch_size=BULK_BATCH_SIZE,
-        )
-    ChainHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash)
-    return who, now, request_id, rows
-
-
-_COPY_COLUMNS = (
-    "seq",
-    "created_at",
-    "actor_id",
-    "actor",
-    "role",
-    "action",
-    "subject_type",
-    "subject_id",
-    "data",
-    "request_id",
-    "prev_hash",
-    "hash",
-)
-
-
-def _events_copy(*, who: Actor, now: Any, request_id: str, rows: list[_EventRow]) -> None:
-    """COPY prepared events into the table (caller's transaction); `data` goes as its canonical JSON text."""
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {Event._meta.db_table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy,
-    ):
-        for seq, action, subject_type, subject_id, data_json, prev_hash, this_hash in rows:
-            row = (seq, now, who.id, who.name, who.role, action, subject_type, subject_id, data_json)
-            copy.write_row((*row, request_id, prev_hash, this_hash))
-
-
-# --- Checkpoints -------------------------------------------------------------------
-
-
-def _signing_key_register(current: Signer) -> SigningKey:
-    """The SigningKey row of the current key, created on first use. Caller holds a transaction."""
-    key, _ = SigningKey.objects.get_or_create(
-        key_id=current.key_id,
-        defaults={"public_key_pem": current.public_key_pem, "first_used_at": timezone.now()},
-    )
-    return key
-
-
-class ChainBroken(ApplicationError):
-    """The trail does not verify, so nothing may be signed over it."""
-
-    status = 409
-
-
-def _tail_verify(*, head: ChainHead) -> None:
-    """Check the events after the last checkpoint up to `head`, so a signature never covers a broken tail."""
-    base = Checkpoint.objects.filter(seq__lte=head.seq).order_by("-seq").first()
-    after_seq, after_hash = (base.seq, base.hash) if base else (0, "0" * 64)
-    if base and not Event.objects.filter(seq=base.seq, hash=base.hash).exists():
-        raise ChainBroken("chain_broken", f"event #{base.seq} no longer matches its checkpoint")
-    with closing(event_dicts(after_seq=after_seq, up_to_seq=head.seq)) as tail:
-        result = chain_check(tail, after_seq=after_seq, after_hash=after_hash)
-    if not result.ok:
-        raise ChainBroken("chain_broken", f"sequence {result.first_bad_seq}: {result.problem}")
-    if (result.head_seq, result.head_hash) != (head.seq, head.hash):
-        raise ChainBroken("chain_broken", f"the events end at #{result.head_seq}, the head names #{head.seq}")
-
-
-@transaction.atomic(durable=True)
-def checkpoint_create() -> Checkpoint | None:
-    """Sign the chain head (sequence, hash, time) with the current key.
-
-    Returns None when the chain is empty or the head has not moved since this
-    key's last checkpoint. Refuses (ChainBroken) when the events since the last
-    checkpoint do not verify; SigningKeyMissing when no key is configured.
-    """
-    current = signer()
-    head = ChainHead.objects.filter(pk=1).first()
-    if head is None or head.seq == 0:
-        return None
-    key = _signing_key_register(current)
-    if Checkpoint.objects.filter(key=key, seq__gte=head.seq).exists():
-        return None
-    _tail_verify(head=head)
-    signed_at = timezone.now()
-    document = checkpoint_document(seq=head.seq, hash=head.hash, signed_at=format_time(signed_at), key_id=key.key_id)
-    signature = current.sign(document)
-    checkpoint = Checkpoint(seq=head.seq, hash=head.hash, signed_at=signed_at, key=key, signature=signature)
-    try:
-        with transaction.atomic():
-            checkpoint.save(force_insert=True)
-    except IntegrityError:  # another worker signed the same head a moment ago
-        return None
-    return checkpoint
-
-
-# --- Receipts ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReceiptInput:
-    """One receipt of a bulk issue: what it proves (subject) and the facts it states (payload)."""
-
-    subject_type: str
-    subject_id: str
-    payload: dict[str, Any]
-
-
-def receipt_issue(*, actor: Any, subject: models.Model | tuple[str, Any], payload: dict[str, Any]) -> Receipt:
-    """Record a receipt event and sign a document holding `payload`, the event's sequence number and time.
-
-    Runs inside the caller's transaction (the receipt exists only if the change
-    it proves commits); takes the chain head lock like event_record, so call it
-    after your other row locks. `payload` follows the audit data rules (no floats).
-    A subject has at most one receipt: a second one is an IntegrityError (unique
-    constraint). Raises SigningKeyMissing when no key is configured.
-    """
-    if not isinstance(payload, dict):
-        raise InvalidInput("invalid_payload", "A receipt payload is a JSON object.")
-    subject_type, subject_id = subject_of(subject)
-    return receipts_issue_many(actor=actor, items=[ReceiptInput(subject_type, subject_id, payload)])[0]
-
-
-def receipts_issue_many(*, actor: Any, items: Sequence[ReceiptInput]) -> list[Receipt]:
-    """Issue many receipts with one chain-head lock: one `receipt.issued` event and one signed document each.
-
-    Same preconditions as receipt_issue (the caller's transaction, after its
-    other row locks); the caller makes sure none of the subjects has a receipt
-    yet (the unique constraint on the subject refuses a second one, which rolls
-    the caller's transaction back). Checks the signing key before writing
-    anything: SigningKeyMissing leaves no event behind.
-    """
-    _require_transaction()
-    if not items:
-        return []
-    if any(not isinstance(item.payload, dict) for item in items):
-        raise InvalidInput("invalid_payload", "A receipt payload is a JSON object.")
-    current = signer()
-    key = _signing_key_register(current)
-    prepared = []
-    for item in items:
-        payload = normalise_data(item.payload)
-        prepared.append((uuid.uuid4(), payload, payload_hash_of(payload), item.subject_type, str(item.subject_id)))
-    _, now, _, rows = _events_append(
-        actor=actor,
-        events=[
-            EventInput(RECEIPT_ACTION, subject_type, subject_id, {"receipt_id": str(rid), "payload_hash": digest})
-            for rid, _, digest, subject_type, subject_id in prepared
-        ],
-    )
-    issued_at = format_time(now)
-    receipts = []
-    for (receipt_id, payload, digest, subject_type, subject_id), row in zip(prepared, rows, strict=True):
-        document = {
-            "type": "audit.receipt",
-            "version": 1,
-            "receipt_id": str(receipt_id),
-            "subject": {"type": subject_type, "id": subject_id},
-            "payload": payload,
-            "audit_seq": row[0],
-            "issued_at": issued_at,
-            "key_id": key.key_id,
-        }
-        document["signature"] = current.sign(document)
-        receipts.append(
-            Receipt(
-                id=receipt_id,
-                event_id=row[0],
-                subject_type=subject_type,
-                subject_id=subject_id,
-                payload_hash=digest,
-                document=document,
-                key=key,
-                issued_at=now,
-            )
-        )
-    if connection.vendor == "postgresql":
-        _receipts_copy(receipts)
-    else:
-        Receipt.objects.bulk_create(receipts, batch_size=BULK_BATCH_SIZE)
-    return receipts
-
-
-_RECEIPT_COLUMNS = ("id", "event_id", "subject_type", "subject_id", "payload_hash", "document", "key_id", "issued_at")
-
-
-def _receipts_copy(receipts: list[Receipt]) -> None:
-    """COPY receipts into their table (caller's transaction): bulk_create spent 60 % of issuing quoting the JSON."""
-    with (
-        connection.wrap_database_errors,  # a second receipt for a subject is Django's IntegrityError, as elsewhere
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {Receipt._meta.db_table} ({', '.join(_RECEIPT_COLUMNS)}) FROM STDIN") as copy,
-    ):
-        for r in receipts:
-            document = json.dumps(r.document, ensure_ascii=False, separators=(",", ":"))
-            copy.write_row(
-                (r.id, r.event_id, r.subject_type, r.subject_id, r.payload_hash, document, r.key_id, r.issued_at)
-            )
+        tree.add(entry)
+        rows.append(row)
+        entries.append(entry)
+    events_write(rows=rows, created_at=now, actor_id=who.id, actor=who.name, role=who.role, request_id=request_id)
+    tree.flush()
+    return Written(who, now, request_id, rows, entries)
 
 
 # --- Regulator accounts ------------------------------------------------------------------
@@ -439,30 +205,4 @@ def regulator_view_record(*, user: Any, method: str, path: str, query: str, stat
             action="regulator.viewed",
             subject=("page", path[:64]),
             data={"method": method, "path": path, "query": query[:1000], "status": status},
-        )
-
-
-# --- Verification runs --------------------------------------------------------------------
-
-
-def verification_run(*, requested_by: Any) -> VerificationRun:
-    """Check the whole chain and every checkpoint now, and keep the result (shown to regulators).
-
-    The check reads outside any transaction (it may take a while on a long trail); only the
-    result is written, in a transaction of its own.
-    """
-    chain = chain_verify()
-    checkpoints = checkpoints_verify()
-    with transaction.atomic(durable=True):
-        return VerificationRun.objects.create(
-            ran_at=timezone.now(),
-            ok=chain.ok and not checkpoints.problems,
-            checked=chain.checked,
-            head_seq=chain.head_seq,
-            head_hash=chain.head_hash,
-            first_bad_seq=chain.first_bad_seq,
-            problem=chain.problem,
-            checkpoints_checked=checkpoints.checked,
-            checkpoint_problems=checkpoints.problems,
-            requested_by=Actor.of(requested_by).name,
         )

@@ -1,4 +1,4 @@
-"""The Ed25519 key that signs checkpoints and receipts.
+"""The Ed25519 key that signs checkpoints, receipts and proofs of liabilities.
 
 The private key comes from the environment: AUDIT_SIGNING_KEY (PEM text) or
 AUDIT_SIGNING_KEY_FILE (a path to a PEM file). A key is named by its key id,
@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
-from audit.chain import canonical_json
+from audit import tlog
+from audit.log.entries import canonical_json
 from core.errors import ApplicationError
 
 
@@ -38,6 +39,32 @@ class Signer:
     def sign(self, document: dict[str, Any]) -> str:
         """Base64 signature over the canonical JSON of `document`."""
         return base64.b64encode(self.private_key.sign(canonical_json(document))).decode("ascii")
+
+    def sign_note(self, text: str) -> str:
+        """`text` as a C2SP signed note, signed by this key under the log's name (the origin)."""
+        signature = tlog.note_sign(text, log_origin(), self.private_key)
+        return tlog.Note(text, (signature,)).render()
+
+    def verifier(self) -> tlog.Verifier:
+        return tlog.Verifier(log_origin(), tlog.SIG_ED25519, self.private_key.public_key())
+
+
+def log_origin() -> str:
+    """The log's origin line and key name (AUDIT_LOG_ORIGIN; by default the site's host and /audit)."""
+    return settings.AUDIT_LOG_ORIGIN
+
+
+def note_problem(*, note: str, public_key_pem: str) -> str:
+    """ "" when `note` carries a valid log signature by the given key under the name of its own first line."""
+    try:
+        parsed = tlog.note_parse(note)
+        origin = parsed.text.split("\n", 1)[0]
+        verifier = tlog.log_verifier_from_pem(public_key_pem.encode("ascii"), origin)
+        if tlog.note_verified_by(parsed, verifier) is None:
+            return f"the note {origin!r} carries no signature of key {verifier.key_id.hex()}"
+    except (tlog.FormatError, ValueError) as exc:
+        return f"the note {note.split(chr(10), 1)[0]!r} does not verify: {exc}"
+    return ""
 
 
 def key_generate() -> bytes:

@@ -12,7 +12,7 @@ urlpatterns = [
     path("regulator/audit/", views.audit_browser, name="regulator-audit"),
     path("regulator/audit/checkpoints/", views.checkpoint_list, name="regulator-checkpoints"),
     path(
-        "regulator/audit/checkpoints/<int:checkpoint_id>.json",
+        "regulator/audit/checkpoints/<int:checkpoint_id>.txt",
         views.checkpoint_download,
         name="regulator-checkpoint-download",
     ),

@@ -12,12 +12,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit import selectors, services
+from audit import checkpoints, receipts, selectors, services, tlog
 from audit.export import CHECKPOINT_COLUMNS, EVENT_COLUMNS
 from audit.forms import EventFilterForm, ReceiptVerifyForm, RegulatorCreateForm
-from audit.models import Receipt
+from audit.log.append import tree_head
+from audit.models import Receipt, Witness
 from audit.reports import quarterly_report
-from audit.signing import SigningKeyMissing, signer
+from audit.signing import SigningKeyMissing, log_origin, signer
 from core import charts
 from core.errors import ApplicationError
 from core.exports import stream_export
@@ -44,12 +45,16 @@ admin_required = role_required(Role.ADMIN)
 
 
 def _status_context() -> dict[str, Any]:
-    seq, head_hash = selectors.chain_head()
+    """What every portal page shows of the log: tree size and root, witnesses, the newest checks."""
+    size, root = tree_head()
+    latest = checkpoints.checkpoint_latest()
     return {
-        "head_seq": seq,
-        "head_hash": head_hash,
+        "tree_size": size,
+        "tree_root": root,
         "verification": selectors.verification_latest(),
-        "latest_checkpoint": selectors.checkpoint_list().first(),
+        "latest_checkpoint": latest,
+        "latest_cosigned": checkpoints.cosignature_latest(),
+        "witnesses": checkpoints.witness_list(),
     }
 
 
@@ -88,11 +93,13 @@ def audit_browser(request: HttpRequest) -> HttpResponseBase:
 
 @regulator_required
 def checkpoint_list(request: HttpRequest) -> HttpResponseBase:
-    checkpoints = selectors.checkpoint_list()
+    rows = checkpoints.checkpoint_list()
     if request.GET.get("format") == "jsonl":
-        rows = checkpoints.order_by("seq", "id")
-        return stream_export(export_format="jsonl", rows=rows, columns=CHECKPOINT_COLUMNS, filename_stem="checkpoints")
-    page = Paginator(checkpoints, PAGE_SIZE).get_page(request.GET.get("page"))
+        ordered = rows.order_by("size", "id")
+        return stream_export(
+            export_format="jsonl", rows=ordered, columns=CHECKPOINT_COLUMNS, filename_stem="checkpoints"
+        )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "audit/checkpoint_list.html",
@@ -103,11 +110,11 @@ def checkpoint_list(request: HttpRequest) -> HttpResponseBase:
 @regulator_required
 def checkpoint_download(request: HttpRequest, checkpoint_id: int) -> HttpResponse:
     try:
-        checkpoint = selectors.checkpoint_get(checkpoint_id=checkpoint_id)
+        checkpoint = checkpoints.checkpoint_get(checkpoint_id=checkpoint_id)
     except ApplicationError as exc:
         raise Http404(exc.detail) from exc
-    response = JsonResponse(selectors.checkpoint_signed(checkpoint), json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="checkpoint-{checkpoint.seq}.json"'
+    response = HttpResponse(checkpoints.checkpoint_note(checkpoint), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="checkpoint-{checkpoint.size}.txt"'
     return response
 
 
@@ -131,14 +138,47 @@ def public_key(request: HttpRequest, key_id: str | None = None) -> HttpResponse:
     return response
 
 
+def verifier_keys() -> dict[str, Any]:
+    """The keys the browser verifier starts with (the visitor may replace them): the log's and the witnesses'."""
+    log_keys = [
+        tlog.log_verifier_from_pem(key.public_key_pem.encode("ascii"), log_origin()).vkey()
+        for key in selectors.signing_key_list()
+    ]
+    return {
+        "log_vkeys": log_keys,
+        "witness_vkeys": list(Witness.objects.filter(active=True).values_list("vkey", flat=True)),
+    }
+
+
 def receipt_verify_page(request: HttpRequest) -> HttpResponse:
-    """Public: paste or upload a receipt; see whether it is genuine and recorded in the trail."""
+    """Public: the visitor's browser checks a receipt or a proof of liabilities (static/audit/verify.js).
+
+    Without JavaScript the form posts the receipt to the server's own check instead.
+    """
     form = ReceiptVerifyForm(request.POST, request.FILES) if request.method == "POST" else ReceiptVerifyForm()
     check = None
     if request.method == "POST" and form.is_valid():
-        check = selectors.receipt_verify(form.cleaned_data["document"])
+        check = receipts.receipt_verify(form.cleaned_data["document"])
     document = form.cleaned_data.get("document") if check is not None and check.ok else None
-    return render(request, "audit/receipt_verify.html", {"form": form, "check": check, "document": document})
+    messages_js = {
+        "genuine": _("Genuine: every step checks."),
+        "invalid": _("NOT valid: see the step that failed."),
+        "not_json": _("This is not valid JSON."),
+        "steps": {
+            "shape": _("Format"),
+            "signature": _("Receipt signature"),
+            "event": _("Audit event"),
+            "inclusion": _("Inclusion in the Merkle tree"),
+            "checkpoint": _("Signed checkpoint"),
+            "witnesses": _("Witness cosignatures"),
+            "commitment": _("Your salted claim"),
+            "path": _("Path to the root and total"),
+            "head": _("Signed total"),
+            "keys": _("Keys"),
+        },
+    }
+    context = {"form": form, "check": check, "document": document, "keys": verifier_keys(), "messages_js": messages_js}
+    return render(request, "audit/receipt_verify.html", context)
 
 
 def receipt_page_response(
@@ -160,6 +200,7 @@ def receipt_page_response(
         {
             "document": receipt.document,
             "receipt": receipt,
+            "proof": receipts.receipt_proof(receipt),
             "labels": labels or {},
             "download_url": download_url,
             "back_url": back_url,
@@ -168,8 +209,8 @@ def receipt_page_response(
 
 
 def receipt_json_response(*, receipt: Receipt) -> JsonResponse:
-    """The receipt document as a JSON download. Callers check access first."""
-    response = JsonResponse(receipt.document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    """The receipt document with its proof (docs/audit-format.md) as a JSON download. Callers check access first."""
+    response = JsonResponse(receipts.receipt_bundle(receipt), json_dumps_params={"indent": 2, "ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="receipt-{receipt.id}.json"'
     return response
 

@@ -182,7 +182,7 @@ def _batch_approve(*, maker: User, checker: User, incident: Incident, claims: in
     events_before = Event.objects.count()
     print(f"approving {batch.claim_count} claims in one batch (checker) ...", file=sys.stderr)
     audit_timer = _Timed(bulk_approval.events_record)
-    bulk_approval.events_record = audit_timer  # measured separately: the audit chain's share of the time
+    bulk_approval.events_record = audit_timer  # measured separately: the audit log's share of the time
     try:
         started = time.perf_counter()
         batch = services.claim_batch_approve(actor=checker, batch=batch)

@@ -23,7 +23,8 @@ from django.test import Client
 from tqdm import tqdm
 
 from audit.export import EVENT_COLUMNS
-from audit.models import ChainHead, Event
+from audit.log.append import tree_head
+from audit.models import Event
 from audit.services import Actor, EventInput, events_record
 from core.roles import Role
 
@@ -38,8 +39,7 @@ def add_arguments(parser: Any) -> None:
 
 
 def _fill(rows: int) -> None:
-    head = ChainHead.objects.filter(pk=1).first()
-    missing = rows - (head.seq if head else 0)
+    missing = rows - tree_head()[0]
     with tqdm(total=max(missing, 0), desc="adding events", unit="event", file=sys.stderr) as bar:
         while missing > 0:
             n = min(CHUNK, missing)

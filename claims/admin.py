@@ -60,7 +60,16 @@ class ClaimLineInline(admin.TabularInline):
 
 @admin.register(Claim)
 class ClaimAdmin(ReadOnlyAdmin):
-    list_display = ["ref", "incident", "customer", "status", "amount_jpy", "approved_amount_jpy", "submitted_at"]
+    list_display = [
+        "ref",
+        "incident",
+        "customer",
+        "status",
+        "amount_jpy",
+        "approved_amount_jpy",
+        "paid_jpy",
+        "submitted_at",
+    ]
     list_filter = ["status", "disputed", "matches_snapshot", "incident"]
     search_fields = ["ref", "customer__account_id"]
     # The payout choice (with the full account number) is deliberately not shown here.

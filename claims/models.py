@@ -5,13 +5,17 @@ beside its migrations; each model's rules are database constraints here, and
 the workflows that change them live in claims/services/.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.masking import account_number_masked
+from core.money import format_jpy, format_percent
 
 QUANTITY_MAX_DIGITS = 38
 QUANTITY_DECIMAL_PLACES = 18
@@ -212,14 +216,16 @@ class Claim(models.Model):
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
         APPEALED = "appealed", _("Appealed")
-        PAID = "paid", _("Paid")
+        PARTLY_PAID = "partly_paid", _("Partly paid")
+        PAID = "paid", _("Paid in full")
+        CLOSED_NOTHING_DUE = "closed_nothing_due", _("Closed: nothing due")
 
     ref = models.CharField(max_length=16, unique=True)
     # No single-column indexes: (incident, status) and the (customer, …) unique indexes cover the lookups,
     # and every index is written again for each of the 100,000 rows a bulk approval updates.
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="claims", db_index=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="claims", db_index=False)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.SUBMITTED)
     # The customer disputed the snapshot on at least one line when filing.
     disputed = models.BooleanField(default=False)
     # Every approved quantity equals the snapshot: the claim may go into a bulk batch.
@@ -229,6 +235,8 @@ class Claim(models.Model):
     language = models.CharField(max_length=8, default="ja")
     amount_jpy = models.BigIntegerField(default=0)
     approved_amount_jpy = models.BigIntegerField(null=True, blank=True)
+    # What reserves has paid on this claim so far (kept in step by claims_payments_sync); the rest is outstanding.
+    paid_jpy = models.BigIntegerField(default=0)
     # 1, or 2 above settings.CLAIM_SECOND_APPROVER_THRESHOLD_JPY (fixed when recommended).
     required_approvals = models.PositiveSmallIntegerField(default=1)
     # 0 for the first decision, 1 for the appeal; four-eyes and approvals count per round.
@@ -244,6 +252,8 @@ class Claim(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     approved_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # Until when a decision that cut or rejected the claim may be appealed (null: not appealable, or appealed).
+    appeal_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
@@ -258,7 +268,9 @@ class Claim(models.Model):
                         "approved",
                         "rejected",
                         "appealed",
+                        "partly_paid",
                         "paid",
+                        "closed_nothing_due",
                     ]
                 ),
                 name="claim_status_valid",
@@ -275,8 +287,25 @@ class Claim(models.Model):
                 name="claim_approved_amount_nonneg",
             ),
             models.CheckConstraint(
-                condition=~Q(status__in=["approved", "paid"]) | Q(approved_amount_jpy__isnull=False),
+                condition=~Q(status__in=["approved", "partly_paid", "paid", "closed_nothing_due"])
+                | Q(approved_amount_jpy__isnull=False),
                 name="claim_approved_has_amount",
+            ),
+            # The payment states say what was paid: some but not all, all, or nothing because nothing is due.
+            models.CheckConstraint(
+                condition=Q(paid_jpy__gte=0)
+                & (Q(approved_amount_jpy__isnull=True) | Q(paid_jpy__lte=F("approved_amount_jpy"))),
+                name="claim_paid_within_approved",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="partly_paid") | (Q(paid_jpy__gt=0) & Q(paid_jpy__lt=F("approved_amount_jpy"))),
+                name="claim_partly_paid_is_partial",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_jpy=F("approved_amount_jpy")), name="claim_paid_is_in_full"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed_nothing_due") | Q(approved_amount_jpy=0), name="claim_closed_owes_nothing"
             ),
             models.CheckConstraint(
                 condition=Q(required_approvals__gte=1) & Q(required_approvals__lte=2),
@@ -285,6 +314,10 @@ class Claim(models.Model):
             models.CheckConstraint(condition=Q(review_round__lte=1), name="claim_one_appeal_round"),
         ]
         indexes = [
+            # The hourly sweep closes appeal windows that passed: only the few claims with one open.
+            models.Index(
+                fields=["appeal_until"], name="claim_appeal_open_idx", condition=Q(appeal_until__isnull=False)
+            ),
             models.Index(fields=["incident", "status"], name="claim_incident_status_idx"),
             models.Index(fields=["status", "submitted_at"], name="claim_status_submitted_idx"),
         ]
@@ -295,6 +328,20 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return self.ref
+
+    @property
+    def outstanding_jpy(self) -> int:
+        """What is still to be paid on an approved claim (0 before approval and once closed)."""
+        if self.approved_amount_jpy is None or self.status in (self.Status.REJECTED, self.Status.CLOSED_NOTHING_DUE):
+            return 0
+        return self.approved_amount_jpy - self.paid_jpy
+
+    @property
+    def paid_rate(self) -> Decimal | None:
+        """The share of the approved amount received so far (None before approval; 1 when nothing was due)."""
+        if self.approved_amount_jpy is None:
+            return None
+        return Decimal(self.paid_jpy) / Decimal(self.approved_amount_jpy) if self.approved_amount_jpy else Decimal(1)
 
 
 class ClaimLine(models.Model):
@@ -352,8 +399,11 @@ class ClaimTimelineEntry(models.Model):
     """What the customer sees of a claim's history: a status, a date and a readable note."""
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="timeline")
-    status = models.CharField(max_length=16, choices=Claim.Status.choices)
+    status = models.CharField(max_length=24, choices=Claim.Status.choices)
     note = models.TextField(blank=True)
+    # A payment entry: what had been received by then, of what was approved then (shown in the reader's language).
+    paid_jpy = models.BigIntegerField(null=True, blank=True)
+    approved_jpy = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -362,6 +412,17 @@ class ClaimTimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id} {self.status}"
+
+    @property
+    def text(self) -> str:
+        """The note, or for a payment "¥75,000 received so far (56.46% of ¥132,823)" in the active language."""
+        if self.paid_jpy is None or self.approved_jpy is None:
+            return self.note
+        return gettext("%(paid)s received so far (%(rate)s of %(approved)s)") % {
+            "paid": format_jpy(self.paid_jpy),
+            "rate": format_percent(self.paid_jpy, self.approved_jpy),
+            "approved": format_jpy(self.approved_jpy),
+        }
 
 
 class ClaimAction(models.Model):

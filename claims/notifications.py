@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim, Incident
-from core.money import format_jpy
+from core.money import format_jpy, format_percent
 
 # What each claim email says, by kind (the claim page has the details).
 CLAIM_MESSAGES: dict[str, Any] = {
@@ -22,7 +22,9 @@ CLAIM_MESSAGES: dict[str, Any] = {
     "rejected": _("Your claim was rejected. You may appeal this decision once. Reason:"),
     "appealed": _("We received your appeal. A reviewer who took no part in the first decision will examine it."),
     "appeal_rejected": _("Your appeal was not upheld; the earlier decision stands. Reason:"),
-    "paid": _("Your claim was paid."),
+    "partly_paid": _("A payment on your claim was made. The rest follows as more funds arrive."),
+    "paid": _("Your claim was paid in full."),
+    "closed_nothing_due": _("Your claim was decided: nothing is due on it, and it is closed."),
     "payout_returned": _(
         "Your payment came back to us and the money is safe with us. Please give corrected payout details on "
         "the claim page; we will pay you again once they are checked. Reason given:"
@@ -75,6 +77,9 @@ def claim_message(*, claim: Claim, kind: str, note: str = "") -> EmailMessage:
             "note": _note_for(kind, note),
             "status": claim.get_status_display(),
             "amount": format_jpy(claim.approved_amount_jpy) if claim.approved_amount_jpy is not None else "",
+            "paid": format_jpy(claim.paid_jpy) if claim.paid_jpy else "",
+            "paid_rate": format_percent(claim.paid_jpy, claim.approved_amount_jpy or 0) if claim.paid_jpy else "",
+            "outstanding": format_jpy(claim.outstanding_jpy) if claim.paid_jpy else "",
             "url": _absolute(reverse("claims:claim-detail", kwargs={"ref": claim.ref})),
         }
         subject = render_to_string("claims/email/claim_subject.txt", context).strip()

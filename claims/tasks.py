@@ -46,14 +46,20 @@ def payouts_hand_off(claim_ids: list[int]) -> int:
 
 @shared_task(name="claims.payouts_hand_off_sweep")
 def payouts_hand_off_sweep() -> dict[str, int]:
-    """Periodic: hand off approved claims a lost message left behind, and mark paid ones paid."""
+    """Periodic: hand off approved claims a lost message left behind, and record payments not yet recorded."""
     return services.claims_hand_off_sweep()
 
 
 @shared_task(name="claims.paid_sync", **DB_RETRY)
 def paid_sync(claim_refs: list[str]) -> int:
-    """Mark claims paid once reserves has paid them (idempotent)."""
+    """Record what reserves has paid on these claims: partly paid or paid in full (idempotent)."""
     return services.claims_paid_sync(claim_refs=claim_refs)
+
+
+@shared_task(name="claims.appeal_windows_close", **DB_RETRY)
+def appeal_windows_close() -> int:
+    """Close passed appeal windows: their holdbacks fall to the decided amounts (idempotent)."""
+    return services.appeal_windows_close()
 
 
 @shared_task(name="claims.elections_follow_up")

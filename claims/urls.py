@@ -19,6 +19,11 @@ urlpatterns = [
     path("claims/<str:ref>/evidence/<int:evidence_id>/", customer.evidence_download, name="claim-evidence-file"),
     path("claims/<str:ref>/receipts/<uuid:receipt_id>/", customer.receipt_page, name="claim-receipt"),
     path(
+        "claims/<str:ref>/liabilities-proof.json",
+        customer.liabilities_proof_download,
+        name="claim-liabilities-proof",
+    ),
+    path(
         "claims/<str:ref>/receipts/<uuid:receipt_id>/download/",
         customer.receipt_download,
         name="claim-receipt-download",
@@ -64,4 +69,9 @@ urlpatterns = [
     # Regulators (read-only)
     path("regulator/incidents/", regulator.regulator_incident_list, name="regulator-incidents"),
     path("regulator/incidents/<slug:code>/", regulator.regulator_incident_detail, name="regulator-incident"),
+    path(
+        "regulator/incidents/<slug:code>/claims/",
+        regulator.regulator_incident_claims,
+        name="regulator-incident-claims",
+    ),
 ]

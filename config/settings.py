@@ -174,6 +174,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "claims-payouts-hand-off-sweep": {"task": "claims.payouts_hand_off_sweep", "schedule": 300.0},
     # Paid payouts still without a signed receipt (a lost message, or no signing key at the time).
     "reserves-payout-receipts-sweep": {"task": "reserves.payout_receipts_sweep", "schedule": 300.0},
+    # Appeal windows that passed: what those claims held back beyond their decision goes to everyone.
+    "claims-appeal-windows-close": {"task": "claims.appeal_windows_close", "schedule": 3600.0},
 }
 
 # --- Auth -------------------------------------------------------------------------
@@ -281,6 +283,9 @@ OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 PASSKEY_REAUTH_SECONDS = int(os.environ.get("PASSKEY_REAUTH_SECONDS", "600"))
 # A claim whose approved amount is above this (int yen) needs two distinct approvers.
 CLAIM_SECOND_APPROVER_THRESHOLD_JPY = int(os.environ.get("CLAIM_SECOND_APPROVER_THRESHOLD_JPY", "10000000"))
+# A decision that cuts a claim (or rejects it) can be appealed for this many days; until then what the claim asked
+# for stays held back in the interim rates (docs/money.md, "The holdback").
+CLAIM_APPEAL_DAYS = int(os.environ.get("CLAIM_APPEAL_DAYS", "30"))
 # Activation links in invitation emails stay valid this long and work once.
 ACTIVATION_TOKEN_DAYS = int(os.environ.get("ACTIVATION_TOKEN_DAYS", "14"))
 # Invitations are emailed in batches of this many per task (SKIP LOCKED, so workers share the work).
@@ -296,6 +301,11 @@ AUDIT_SIGNING_KEY_FILE = os.environ.get("AUDIT_SIGNING_KEY_FILE", "")
 # Every authenticated request under these paths is itself written to the trail (regulator.viewed).
 AUDIT_LOGGED_PATH_PREFIXES = ("/regulator/", "/api/regulator/")
 AUDIT_CHECKPOINT_INTERVAL = float(os.environ.get("AUDIT_CHECKPOINT_INTERVAL", "900"))
+# The log's name: the first line of every checkpoint and the name of the log key in signed notes
+# (docs/audit-format.md). Set it once for a deployment and never change it: witnesses remember it.
+AUDIT_LOG_ORIGIN = os.environ.get(
+    "AUDIT_LOG_ORIGIN", PUBLIC_BASE_URL.split("://", 1)[-1].rstrip("/").replace("+", "-") + "/audit"
+)
 CELERY_BEAT_SCHEDULE["audit-checkpoint-sign"] = {
     "task": "audit.checkpoint_sign",
     "schedule": AUDIT_CHECKPOINT_INTERVAL,
@@ -313,6 +323,8 @@ RESERVE_MINIMUM_CUSTODY_PERCENT = os.environ.get("RESERVE_MINIMUM_CUSTODY_PERCEN
 # Allocation and disbursement: entitlements per chunk (one transaction each) and parallel chunk tasks.
 PAYOUT_CHUNK_SIZE = int(os.environ.get("PAYOUT_CHUNK_SIZE", "2000"))
 PAYOUT_PARALLEL_TASKS = int(os.environ.get("PAYOUT_PARALLEL_TASKS", "2"))
+# Allocation rounds asked for within this many seconds of each other (single approvals) make one round; 0: none.
+ALLOCATION_COALESCE_SECONDS = float(os.environ.get("ALLOCATION_COALESCE_SECONDS", "2"))
 # A payout is `failed` after this many failed attempts; between attempts the wait doubles.
 PAYOUT_MAX_ATTEMPTS = int(os.environ.get("PAYOUT_MAX_ATTEMPTS", "5"))
 PAYOUT_RETRY_BASE_SECONDS = float(os.environ.get("PAYOUT_RETRY_BASE_SECONDS", "30"))

@@ -17,12 +17,16 @@ row in the same transaction, relayed to Celery) replaces the body of
 `enqueue_after_commit` without changing any caller.
 """
 
+import logging
 from functools import partial
 from typing import Any
 
 from celery import Task, current_app
 from celery.result import AsyncResult
+from django.core.cache import cache
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 
 def task_named(task_name: str) -> Task:
@@ -43,13 +47,43 @@ def enqueue(task_name: str, *args: Any, countdown: float | None = None, queue: s
     return task_named(task_name).apply_async(args=args, **options)
 
 
+def enqueue_coalesced(task_name: str, *args: Any, key: str, seconds: float) -> None:
+    """Queue the task to run in `seconds`, unless a run queued under `key` is still waiting.
+
+    Many requests in a short time then make one run (it sees everything
+    committed before it starts). The marks live in the cache (one per key,
+    expiring with the interval); without a cache the task is queued anyway.
+    With `seconds` <= 0, or tasks run in-process (eager), it is queued now.
+    """
+    if seconds <= 0 or current_app.conf.task_always_eager:
+        enqueue(task_name, *args)
+        return
+    try:
+        first = cache.add(key, task_name, timeout=seconds)
+    except Exception:  # the cache is an optimisation: without it, queue the run anyway
+        logger.warning("coalescing unavailable for %s", key, exc_info=True)
+        first = True
+    if first:
+        enqueue(task_name, *args, countdown=seconds)
+
+
 def enqueue_after_commit(
-    task_name: str, *args: Any, countdown: float | None = None, queue: str | None = None, robust: bool = False
+    task_name: str,
+    *args: Any,
+    countdown: float | None = None,
+    queue: str | None = None,
+    robust: bool = False,
+    coalesce: tuple[str, float] | None = None,
 ) -> None:
     """Queue the task once the current transaction commits (never if it rolls back).
 
     `robust=True` when the change must stand even if queueing fails: the failure is
     logged and a periodic sweep finds the work (hand-off, receipts, paid claims).
+    `coalesce=(key, seconds)`: at most one run per key and interval (enqueue_coalesced).
     Arguments must be JSON-serialisable (ids, references, short strings).
     """
+    if coalesce is not None:
+        key, seconds = coalesce
+        transaction.on_commit(partial(enqueue_coalesced, task_name, *args, key=key, seconds=seconds), robust=robust)
+        return
     transaction.on_commit(partial(enqueue, task_name, *args, countdown=countdown, queue=queue), robust=robust)

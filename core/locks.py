@@ -21,7 +21,7 @@ in id order. Two transactions can then wait for each other but never deadlock.
  4. claims.Claim               by id; one claim or a batch's claims
  5. claims.PayoutChoice        under its claim (4): a holder-name decision
  6. claims.PayoutCorrection    one by id for its review, or SKIP LOCKED to send it again (then
-                               reserves' Payout, 16, through payout_resend)
+                               reserves' Payout, 17, through payout_resend)
  7. claims.Incident            after its claims (prices fixed at the first approval); alone for
                                declaring, pricing, elections and moving it along
  8. claims.IncidentAsset       a price change, under its incident (7)
@@ -32,15 +32,18 @@ in id order. Two transactions can then wait for each other but never deadlock.
 12. reserves.InsurancePolicy   by id, under the fund (11)
 13. reserves.RecoveryClaim     by id, under the fund (11)
 14. reserves.Entitlement       SKIP LOCKED chunks behind the round, or one by claim reference
-15. reserves.ZenginFile,       a sent file while its result file is imported (imports of one file
-    reserves.WalletBatch       queue here), then its payouts (16)
-16. reserves.Payout            by id (retry, lease, results, receipts), or SKIP LOCKED
-17. reserves.Account           ledger accounts, by id, inside transfers_post
-18. audit.ChainHead            always last: event_record and receipts take it and hold it to commit
+15. reserves.Holdback          by id: as claims reports a claim's change (under the claim, 4), after the
+                               entitlements they follow (registration, raises) or the fund (11, settings)
+16. reserves.ZenginFile,       a sent file while its result file is imported (imports of one file
+    reserves.WalletBatch       queue here), then its payouts (17)
+17. reserves.Payout            by id (retry, lease, results, receipts), or SKIP LOCKED
+18. reserves.Account           ledger accounts, by id, inside transfers_post
+19. audit tree head            always last: event_record and receipts take it and hold it to commit
 
 The hand-off from claims to reserves (entitlements for approved claims) runs in its own
-transaction after the approval commits; the one path that holds a claims lock while it takes
-reserves ones is sending a reviewed correction again (6 → 16), which follows this order.
+transaction after the approval commits. The paths that hold a claims lock while they take
+reserves ones follow this order: a claim's change reported as its holdback (4 → 15) and
+sending a reviewed correction again (6 → 17).
 """
 
 from typing import TypeVar

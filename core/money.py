@@ -39,3 +39,17 @@ def jpy_value(quantity: Decimal, price_jpy: Decimal | None) -> int:
 def format_jpy(amount: int) -> str:
     """¥1,234,567 — for pages and emails."""
     return f"¥{require_yen(amount):,}"
+
+
+PERCENT_PLACES = Decimal("0.01")
+
+
+def format_rate(rate: Decimal | str) -> str:
+    """A rate (0-1) as a percentage with two fixed places, truncated so it never overstates: 0.645589 -> 64.55%."""
+    percent = (Decimal(rate) * 100).quantize(PERCENT_PLACES, rounding=ROUND_DOWN)
+    return f"{percent:f}%"
+
+
+def format_percent(part: int, whole: int) -> str:
+    """part / whole as a percentage (format_rate); 100.00% when there is nothing to pay."""
+    return format_rate(Decimal(part) / Decimal(whole) if whole else Decimal(1))

@@ -15,17 +15,21 @@ from django.db import migrations
 
 
 def postgres_sql(migration_file: str) -> migrations.RunPython:
-    """An operation running `<migration>.sql` forward and `<migration>.reverse.sql` backward, on PostgreSQL only."""
+    """An operation running `<migration>.sql` forward and `<migration>.reverse.sql` backward, on PostgreSQL only.
+
+    Without a `.reverse.sql` file, going backward runs nothing (the SQL replaced earlier SQL in place).
+    """
     path = Path(migration_file)
     forward_sql = path.with_suffix(".sql").read_text()
-    backward_sql = path.with_name(f"{path.stem}.reverse.sql").read_text()
+    reverse = path.with_name(f"{path.stem}.reverse.sql")
+    backward_sql = reverse.read_text() if reverse.exists() else ""
 
     def forward(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor == "postgresql":
             schema_editor.execute(forward_sql, params=None)
 
     def backward(apps: Any, schema_editor: Any) -> None:
-        if schema_editor.connection.vendor == "postgresql":
+        if backward_sql and schema_editor.connection.vendor == "postgresql":
             schema_editor.execute(backward_sql, params=None)
 
     return migrations.RunPython(forward, backward)

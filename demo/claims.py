@@ -14,6 +14,7 @@ from claims import services
 from claims.models import Claim, Customer, Incident
 from core.roles import Role
 from demo.money import demo_money_load
+from reserves.services.liabilities import incident_liabilities_publish
 
 SAMPLE_SNAPSHOT = Path(__file__).resolve().parent / "samples" / "snapshot_sample.csv"
 DEMO_INCIDENT = "demo-2026-hot-wallet"
@@ -189,4 +190,6 @@ def demo_load() -> list[DemoLogin]:
         user = get_user_model().objects.get(username=login.username)
         Customer.objects.filter(email=login.username, user__isnull=True).update(user=user)
     _claims(incident)
+    # A proof of liabilities over the approved claims so far (normally published when the incident is settled).
+    incident_liabilities_publish(actor=ACTOR, incident_code=incident.code)
     return DEMO_STAFF + DEMO_CUSTOMERS

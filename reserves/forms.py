@@ -47,10 +47,13 @@ class PolicyForm(forms.Form):
 class FundSettingsForm(forms.Form):
     base_amount_jpy = forms.IntegerField(min_value=0, label=_("Base amount per claimant (¥)"))
     expected_loss_jpy = forms.IntegerField(min_value=0, label=_("Expected eligible loss (¥)"))
+    expected_claimants = forms.IntegerField(min_value=0, label=_("Expected number of claimants (0: not known)"))
 
 
 class RecoveryForm(forms.Form):
     action = forms.ChoiceField(choices=[(a, a) for a in ("notice", "proof", "settle", "deny")])
+    at = forms.DateTimeField(required=False, label=_("Date"))
+    evidence = forms.CharField(max_length=300, required=False, label=_("Evidence"))
     amount_jpy = forms.IntegerField(min_value=1, required=False)
     reference = forms.CharField(max_length=64, required=False)
     reason = forms.CharField(max_length=500, required=False)

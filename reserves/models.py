@@ -196,8 +196,10 @@ class IncidentFund(models.Model):
     detected_at = models.DateTimeField()
     # Paid to every claimant (up to their eligible amount) before the pro-rata share, as Mt. Gox paid ¥200,000.
     base_amount_jpy = models.BigIntegerField(default=0)
-    # The eligible loss the distribution rate is based on until the registered claims exceed it.
+    # What staff expect the claims to add up to (e.g. the snapshot's value) and how many claimants there will be
+    # (0: not known). The rates count them until the claims are in (docs/money.md, "The population").
     expected_loss_jpy = models.BigIntegerField(default=0)
+    expected_claimants = models.PositiveIntegerField(default=0)
     on_hold = models.BooleanField(default=False)
     round = models.PositiveIntegerField(default=0)
     pool_account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="+")
@@ -235,6 +237,9 @@ class Allocation(models.Model):
     # The funds level every claimant is paid up to (= funds_jpy unless earlier, larger payments cap it).
     level_jpy = models.BigIntegerField()
     planned_jpy = models.BigIntegerField()
+    # The first round of the run of rounds with this one's level, loss basis and base total: an entitlement
+    # brought up in any of them is at its target now, so only newer or raised ones need a payout.
+    basis_seq = models.PositiveIntegerField(default=0)
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -291,11 +296,50 @@ class Entitlement(models.Model):
             ),
         ]
         # (fund, id) lets a chunk start right after the previous one (keyset); the fund's own index would
-        # make every chunk scan all the fund's entitlements.
-        indexes = [models.Index(fields=["fund", "id"], name="entitlement_fund_id_idx")]
+        # make every chunk scan all the fund's entitlements. (fund, admitted_round) finds what a round admitted
+        # (and what is not admitted yet) without that scan; admitted_round changes once, so updates stay HOT.
+        indexes = [
+            models.Index(fields=["fund", "id"], name="entitlement_fund_id_idx"),
+            models.Index(fields=["fund", "admitted_round", "id"], name="entitlement_admitted_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.claim_ref
+
+
+class Holdback(models.Model):
+    """One claim's place in its incident's population, as claims reports it (docs/money.md, "The holdback").
+
+    `amount_jpy` is the most the claim may be allowed, as claims last said (the
+    amount claimed while it is undecided or appealed, the approved amount once
+    decided, 0 when rejected). `held_jpy` is what that is beyond the claim's
+    registered entitlement, `held_base_jpy` the part of it within the base
+    amount: interim rates count both as if they were owed, so a claim decided
+    late never lowers anyone's rate. `claimed_jpy` is the most the claim was
+    ever held or allowed at: what it uses up of the fund's expected loss.
+    """
+
+    fund = models.ForeignKey(IncidentFund, on_delete=models.PROTECT, related_name="holdbacks")
+    claim_ref = models.CharField(max_length=64)
+    amount_jpy = models.BigIntegerField(default=0)
+    held_jpy = models.BigIntegerField(default=0)
+    held_base_jpy = models.BigIntegerField(default=0)
+    claimed_jpy = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["fund", "claim_ref"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim_ref"], name="holdback_claim_ref_unique"),
+            models.CheckConstraint(
+                condition=Q(held_base_jpy__gte=0) & Q(held_base_jpy__lte=F("held_jpy")), name="holdback_base_valid"
+            ),
+            models.CheckConstraint(condition=Q(amount_jpy__gte=0), name="holdback_amount_nonneg"),
+            models.CheckConstraint(condition=Q(claimed_jpy__gte=F("amount_jpy")), name="holdback_claimed_covers"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_ref} held ¥{self.held_jpy:,}"
 
 
 class Payout(models.Model):
@@ -319,6 +363,9 @@ class Payout(models.Model):
     allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="payouts", db_index=False)
     claim_ref = models.CharField(max_length=64)
     amount_jpy = models.BigIntegerField()
+    # The entitlement's eligible amount when this payout was made (an upheld appeal raises it later): the replay
+    # recomputes the payout from it. Null for payouts made before it was recorded.
+    eligible_jpy = models.BigIntegerField(null=True, blank=True)
     # Which sources this payout draws on, e.g. {"reserve": 900, "policy:TM-1": 100}.
     breakdown = models.JSONField()
     method = models.CharField(max_length=8)
@@ -392,7 +439,10 @@ class RecoveryClaim(models.Model):
     notice_due_at = models.DateTimeField()
     proof_due_at = models.DateTimeField()
     notice_sent_at = models.DateTimeField(null=True, blank=True)
+    # What shows each step was taken: a letter's reference, a document's name or hash.
+    notice_evidence = models.CharField(max_length=300, blank=True)
     proof_submitted_at = models.DateTimeField(null=True, blank=True)
+    proof_evidence = models.CharField(max_length=300, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     last_warned_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
@@ -407,6 +457,16 @@ class RecoveryClaim(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["open", "notified", "proof_submitted", "settled", "denied"]),
                 name="recovery_status_valid",
+            ),
+            # In order: notice, then proof of loss, then money (docs/money.md, "Insurer recoveries").
+            models.CheckConstraint(
+                condition=Q(proof_submitted_at__isnull=True)
+                | (Q(notice_sent_at__isnull=False) & Q(proof_submitted_at__gte=F("notice_sent_at"))),
+                name="recovery_proof_after_notice",
+            ),
+            models.CheckConstraint(
+                condition=Q(settled_jpy=0) | Q(proof_submitted_at__isnull=False),
+                name="recovery_settled_after_proof",
             ),
         ]
 

@@ -11,9 +11,11 @@ from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError
 
+from audit.services import Actor
 from audit.signing import SigningKeyMissing
 from reserves import engine, selectors, services
 from reserves.selectors.receipts import payouts_without_receipt
+from reserves.services.liabilities import incident_liabilities_publish
 
 logger = logging.getLogger(__name__)
 RETRYABLE = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 10}
@@ -27,21 +29,25 @@ def incident_allocate(incident_code: str, reason: str = "") -> dict:
 
 
 @shared_task(name="reserves.payouts_process", **RETRYABLE)
-def payouts_process(fund_id: int, after_id: int = 0) -> dict:
+def payouts_process(fund_id: int, after_id: int = 0, admitted_round: int | None = None) -> dict:
     """Allocate one chunk after `after_id` and send it, then queue the next one.
 
     When nothing is left after `after_id`, one more pass from the start picks
     up entitlements that were locked by others when we passed; the pass from
     the start that finds nothing ends the chain by sending orphaned payouts.
+    With `admitted_round` only what that round admitted is taken (a round
+    that changed nothing for the others); orphans are then left to the sweep.
     """
-    chunk = engine.payouts_allocate_chunk(fund_id=fund_id, limit=settings.PAYOUT_CHUNK_SIZE, after_id=after_id)
+    chunk = engine.payouts_allocate_chunk(
+        fund_id=fund_id, limit=settings.PAYOUT_CHUNK_SIZE, after_id=after_id, admitted_round=admitted_round
+    )
     outcome = engine.instructions_send(instructions=chunk.instructions)
     processed = chunk.processed
     if processed:
-        payouts_process.delay(fund_id, chunk.last_id)
+        payouts_process.delay(fund_id, chunk.last_id, admitted_round)
     elif after_id:
-        payouts_process.delay(fund_id, 0)
-    else:
+        payouts_process.delay(fund_id, 0, admitted_round)
+    elif admitted_round is None:
         outcome["orphans_sent"] = engine.payouts_send_due(fund_id=fund_id)
     return {"fund_id": fund_id, "after_id": after_id, "processed": processed, **outcome}
 
@@ -113,6 +119,13 @@ def ledger_reconcile() -> dict:
     for problem in report.problems:
         logger.error("ledger does not reconcile: %s", problem)
     return {"ok": report.ok, "accounts": report.accounts_checked, "problems": report.problems}
+
+
+@shared_task(name="reserves.liabilities_publish", **RECEIPT_RETRY)
+def liabilities_publish(incident_code: str) -> dict:
+    """After an incident is settled: publish its proof of liabilities (a new signed tree each run)."""
+    tree = incident_liabilities_publish(actor=Actor.system("reserves:liabilities"), incident_code=incident_code)
+    return {"incident": incident_code, "count": tree.count, "total_jpy": tree.total_jpy, "root": tree.root}
 
 
 @shared_task(name="reserves.unclaimed_sweep", **RETRYABLE)

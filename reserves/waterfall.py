@@ -80,6 +80,11 @@ def rate_of(part: int, whole: int) -> Decimal:
     return (Decimal(part) / Decimal(whole)).quantize(RATE_PLACES, rounding=ROUND_DOWN)
 
 
+def rate_text(rate: Decimal) -> str:
+    """A rate as stored and sent: fixed point with 10 places ("0.0000000000", never "0E-10")."""
+    return f"{rate.quantize(RATE_PLACES, rounding=ROUND_DOWN):f}"
+
+
 def _floor_share(amount: int, share: Decimal) -> int:
     return int((Decimal(amount) * share).to_integral_value(rounding=ROUND_DOWN))
 
@@ -155,6 +160,122 @@ def waterfall_replay(inputs: dict) -> WaterfallResult:
             for p in inputs["policies"]
         ],
     )
+
+
+# --- The population the rates are computed over ----------------------------------------------------
+
+POPULATION_RULE = "population/1"
+
+
+@dataclass(frozen=True)
+class Population:
+    """The claims an incident's rates are computed over, each part as (loss, base) in yen (docs/money.md).
+
+    registered: approved claims known to reserves (their entitlements);
+    held: what undecided or appealed claims may still be allowed beyond that
+    (the holdback); expected_rest: what the fund expects beyond every claim it
+    knows of. The loss basis and the base total are sums over the same three
+    parts, so a claimant's share never depends on who came first.
+    """
+
+    registered_jpy: int
+    registered_base_jpy: int
+    held_jpy: int
+    held_base_jpy: int
+    expected_rest_jpy: int
+    expected_rest_base_jpy: int
+
+    @property
+    def loss_basis_jpy(self) -> int:
+        return self.registered_jpy + self.held_jpy + self.expected_rest_jpy
+
+    @property
+    def base_total_jpy(self) -> int:
+        return self.registered_base_jpy + self.held_base_jpy + self.expected_rest_base_jpy
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": POPULATION_RULE,
+            "registered_jpy": self.registered_jpy,
+            "registered_base_jpy": self.registered_base_jpy,
+            "held_jpy": self.held_jpy,
+            "held_base_jpy": self.held_base_jpy,
+            "expected_rest_jpy": self.expected_rest_jpy,
+            "expected_rest_base_jpy": self.expected_rest_base_jpy,
+            "loss_basis_jpy": self.loss_basis_jpy,
+            "base_total_jpy": self.base_total_jpy,
+        }
+
+
+def population(
+    *,
+    registered_jpy: int,
+    registered_base_jpy: int,
+    held_jpy: int,
+    held_base_jpy: int,
+    claimed_jpy: int,
+    known_claims: int,
+    expected_loss_jpy: int,
+    expected_claimants: int,
+    base_amount_jpy: int,
+) -> Population:
+    """The population for one round (rule `population/1`).
+
+    `claimed_jpy` is what the known claims use of the expected loss (each the
+    most it was ever held or allowed at), `known_claims` how many claims that
+    is. The rest of the expected loss stands for claims not yet filed; its base
+    part is bounded by the base amount for each claimant still expected, or,
+    when the number of claimants is not known (0), taken as all base: the
+    bound that can only fall as claims arrive, so nobody is paid ahead of the
+    curve the later ones will be on.
+    """
+    for name, value in (
+        ("registered_jpy", registered_jpy),
+        ("registered_base_jpy", registered_base_jpy),
+        ("held_jpy", held_jpy),
+        ("held_base_jpy", held_base_jpy),
+        ("claimed_jpy", claimed_jpy),
+        ("expected_loss_jpy", expected_loss_jpy),
+        ("base_amount_jpy", base_amount_jpy),
+    ):
+        if require_yen(value, name) < 0:
+            raise ValueError(f"{name} must not be negative")
+    rest = max(0, expected_loss_jpy - claimed_jpy)
+    if base_amount_jpy == 0:
+        rest_base = 0
+    elif expected_claimants > 0:
+        rest_base = min(rest, max(0, expected_claimants - known_claims) * base_amount_jpy)
+    else:
+        rest_base = rest
+    return Population(
+        registered_jpy=registered_jpy,
+        registered_base_jpy=registered_base_jpy,
+        held_jpy=held_jpy,
+        held_base_jpy=held_base_jpy,
+        expected_rest_jpy=rest,
+        expected_rest_base_jpy=rest_base,
+    )
+
+
+def population_replay(inputs: dict) -> Population:
+    """The population again from a round's stored claimant inputs."""
+    return population(
+        registered_jpy=inputs["eligible_total_jpy"],
+        registered_base_jpy=inputs["registered_base_jpy"],
+        held_jpy=inputs["held_jpy"],
+        held_base_jpy=inputs["held_base_jpy"],
+        claimed_jpy=inputs["claimed_jpy"],
+        known_claims=inputs["known_claims"],
+        expected_loss_jpy=inputs["expected_loss_jpy"],
+        expected_claimants=inputs["expected_claimants"],
+        base_amount_jpy=inputs["base_amount_jpy"],
+    )
+
+
+def held_parts(*, amount_jpy: int, eligible_jpy: int, base_amount_jpy: int) -> tuple[int, int]:
+    """What a claim that may be allowed up to `amount_jpy`, registered at `eligible_jpy`, holds back: (loss, base)."""
+    allowed = max(amount_jpy, eligible_jpy)
+    return allowed - eligible_jpy, min(allowed, base_amount_jpy) - min(eligible_jpy, base_amount_jpy)
 
 
 # --- Each claimant's share ------------------------------------------------------------------

@@ -19,11 +19,12 @@ from rest_framework.views import APIView
 from accounts.second_factor import passkey_recently_used
 from audit.views import receipt_json_response
 from claims import selectors, services
-from claims.api.serializers import ClaimSerializer, EvidenceSerializer
+from claims.api.serializers import ClaimSerializer, EvidenceSerializer, PaymentFieldsMixin
 from claims.downloads import evidence_response
 from claims.models import Claim, Customer, Incident, PayoutChoice
 from core.errors import ErrorSerializer, NotFound
 from core.roles import IsCustomer
+from reserves.selectors.liabilities import liability_proof_for_claim
 from reserves.selectors.receipts import ReceiptSummary
 
 
@@ -44,13 +45,24 @@ class PayoutInputSerializer(serializers.Serializer):
     addresses = serializers.DictField(child=serializers.CharField(max_length=128), required=False, default=dict)
 
 
-class ClaimSummarySerializer(serializers.ModelSerializer):
+class ClaimSummarySerializer(PaymentFieldsMixin, serializers.ModelSerializer):
     incident = serializers.CharField(source="incident.code")
     status_label = serializers.CharField(source="get_status_display")
 
     class Meta:
         model = Claim
-        fields = ["ref", "incident", "status", "status_label", "amount_jpy", "approved_amount_jpy", "submitted_at"]
+        fields = [
+            "ref",
+            "incident",
+            "status",
+            "status_label",
+            "amount_jpy",
+            "approved_amount_jpy",
+            "paid_jpy",
+            "outstanding_jpy",
+            "paid_rate",
+            "submitted_at",
+        ]
 
 
 class HoldingSerializer(serializers.Serializer):
@@ -350,6 +362,18 @@ class ClaimReceiptApi(APIView):
     def get(self, request: Request, ref: str, receipt_id: str) -> HttpResponse:
         claim = selectors.claim_for_user(user=request.user, ref=ref)
         return receipt_json_response(receipt=selectors.claim_receipt_get(claim=claim, receipt_id=receipt_id))
+
+
+class ClaimLiabilitiesProofApi(APIView):
+    """The owner or staff: the claim's proof that it is counted in the incident's signed total of liabilities."""
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT, 404: ErrorSerializer})
+    def get(self, request: Request, ref: str) -> Response:
+        claim = selectors.claim_for_user(user=request.user, ref=ref)
+        proof = liability_proof_for_claim(incident_code=claim.incident.code, claim_ref=claim.ref)
+        if proof is None:
+            raise NotFound("not_found", "No proof of liabilities holds this claim yet.")
+        return Response(proof)
 
 
 class ClaimLatestReceiptApi(APIView):

@@ -1,5 +1,7 @@
 """Output serializers of a claim as its owner sees it (the staff view extends ClaimSerializer)."""
 
+from decimal import ROUND_DOWN
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -23,7 +25,7 @@ class ClaimLineSerializer(serializers.Serializer):
 class TimelineSerializer(serializers.Serializer):
     status = serializers.CharField()
     label = serializers.CharField(source="get_status_display")  # type: ignore[assignment]  # a field, not Field.label
-    note = serializers.CharField()
+    note = serializers.CharField(source="text", help_text="in the language asked for (payments: amount and rate)")
     at = serializers.DateTimeField(source="created_at")
 
 
@@ -38,7 +40,22 @@ class EvidenceSerializer(serializers.ModelSerializer):
         return reverse("claims:api-claim-evidence-file", kwargs={"ref": item.claim.ref, "evidence_id": item.pk})
 
 
-class ClaimSerializer(serializers.ModelSerializer):
+class PaymentFieldsMixin(serializers.Serializer):
+    """What a claim has received so far and what is still to come (docs/money.md, "Payment states")."""
+
+    paid_jpy = serializers.IntegerField(read_only=True, help_text="paid so far (yen)")
+    outstanding_jpy = serializers.IntegerField(read_only=True, help_text="approved and not yet paid (yen)")
+    paid_rate = serializers.DecimalField(
+        max_digits=11,
+        decimal_places=10,
+        rounding=ROUND_DOWN,
+        read_only=True,
+        allow_null=True,
+        help_text="share of the approved amount received so far (0-1); null before approval",
+    )
+
+
+class ClaimSerializer(PaymentFieldsMixin, serializers.ModelSerializer):
     incident = serializers.CharField(source="incident.code")
     status_label = serializers.CharField(source="get_status_display")
     lines = ClaimLineSerializer(many=True)
@@ -58,9 +75,13 @@ class ClaimSerializer(serializers.ModelSerializer):
             "matches_snapshot",
             "amount_jpy",
             "approved_amount_jpy",
+            "paid_jpy",
+            "outstanding_jpy",
+            "paid_rate",
             "submitted_at",
             "approved_at",
             "paid_at",
+            "appeal_until",
             "lines",
             "timeline",
             "evidence",

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from claims import selectors, services
-from claims.api.serializers import ClaimSerializer
+from claims.api.serializers import ClaimSerializer, PaymentFieldsMixin
 from claims.forms import review_filters
 from claims.models import Claim, ClaimBatch
 from core.errors import ErrorSerializer
@@ -51,7 +51,7 @@ class StaffClaimSerializer(ClaimSerializer):
         ]
 
 
-class StaffClaimRowSerializer(serializers.ModelSerializer):
+class StaffClaimRowSerializer(PaymentFieldsMixin, serializers.ModelSerializer):
     incident = serializers.CharField(source="incident.code")
     customer = serializers.CharField(source="customer.account_id")
     assigned_reviewer = serializers.CharField(source="assigned_reviewer.username", allow_null=True, default=None)
@@ -67,6 +67,9 @@ class StaffClaimRowSerializer(serializers.ModelSerializer):
             "matches_snapshot",
             "amount_jpy",
             "approved_amount_jpy",
+            "paid_jpy",
+            "outstanding_jpy",
+            "paid_rate",
             "required_approvals",
             "review_round",
             "assigned_reviewer",

@@ -47,6 +47,11 @@ urlpatterns = [
     ),
     path("claims/<str:ref>/receipt/", customer.ClaimLatestReceiptApi.as_view(), name="api-claim-latest-receipt"),
     path("claims/<str:ref>/receipts/", customer.ClaimReceiptListApi.as_view(), name="api-claim-receipts"),
+    path(
+        "claims/<str:ref>/liabilities-proof/",
+        customer.ClaimLiabilitiesProofApi.as_view(),
+        name="api-claim-liabilities-proof",
+    ),
     path("claims/<str:ref>/receipts/<str:receipt_id>/", customer.ClaimReceiptApi.as_view(), name="api-claim-receipt"),
     path("staff/claims/", staff_review.StaffClaimListApi.as_view(), name="api-staff-claims"),
     path("staff/claims/batches/", staff_review.StaffClaimBatchApi.as_view(), name="api-staff-claim-batches"),
@@ -59,8 +64,18 @@ urlpatterns = [
     ),
     path("regulator/incidents/", regulator.RegulatorIncidentListApi.as_view(), name="api-regulator-incidents"),
     path(
+        "regulator/incidents/<slug:code>/claims/",
+        regulator.RegulatorIncidentClaimsApi.as_view(),
+        name="api-regulator-incident-claims",
+    ),
+    path(
         "regulator/incidents/<slug:code>/summary/",
         regulator.RegulatorIncidentSummaryApi.as_view(),
         name="api-regulator-incident-summary",
+    ),
+    path(
+        "regulator/incidents/<slug:code>/liabilities/",
+        regulator.RegulatorIncidentLiabilitiesApi.as_view(),
+        name="api-regulator-incident-liabilities",
     ),
 ]

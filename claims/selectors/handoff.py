@@ -51,7 +51,9 @@ def claim_payout_details(*, claim_ids: list[int]) -> list[ClaimPayoutDetail]:
     Five flat queries whatever the count (the hand-off reads 5,000 claims at a time): no model instances.
     """
     claims = list(
-        Claim.objects.filter(pk__in=list(claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PAID])
+        Claim.objects.filter(
+            pk__in=list(claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PARTLY_PAID, Claim.Status.PAID]
+        )
         .order_by("pk")
         .values_list("pk", "ref", "incident__code", "customer__account_id", "customer__name", "approved_amount_jpy")
     )
@@ -121,11 +123,15 @@ def _payout_lines(claim_ids: list[int]) -> dict[int, list[PayoutLine]]:
     return lines
 
 
+# Claims reserves owes money to (or has paid in full): what the hand-off registers.
+PAYABLE = [Claim.Status.APPROVED, Claim.Status.PARTLY_PAID, Claim.Status.PAID]
+
+
 def claims_awaiting_hand_off() -> list[int]:
-    """Approved or paid claims that reserves does not know, or knows at less than their approved amount."""
+    """Approved or (partly) paid claims that reserves does not know, or knows at less than their approved amount."""
     registered = reserve_selectors.entitlements_by_ref().filter(claim_ref=OuterRef("ref")).values("eligible_jpy")[:1]
     return list(
-        Claim.objects.filter(status__in=[Claim.Status.APPROVED, Claim.Status.PAID])
+        Claim.objects.filter(status__in=PAYABLE)
         .annotate(registered=Subquery(registered))
         .filter(Q(registered__isnull=True) | Q(registered__lt=F("approved_amount_jpy")))
         .order_by("pk")

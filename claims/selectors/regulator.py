@@ -8,15 +8,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from claims.models import Claim, ClaimTimelineEntry, Incident
 from claims.selectors.staff import ReviewFilters, claim_status_counts, incident_get
+from core.exports import Column
 from core.reports import Section
 from reserves import selectors as reserve_selectors
 from reserves.models import IncidentFund
 from reserves.selectors import rails as rail_selectors
+from reserves.waterfall import rate_of, rate_text
 
 # "90% paid": the share of the eligible loss that marks a payout programme as substantially done.
 PAID_MILESTONE = Decimal("0.9")
@@ -123,6 +125,65 @@ def incident_summaries() -> list[IncidentSummary]:
     return [incident_summary(code=code) for code in Incident.objects.values_list("code", flat=True)]
 
 
+# --- Claims of an incident, with what each has been paid ---------------------------------------------------
+
+CLAIM_STATUSES = [status for status, _label in Claim.Status.choices]
+
+
+def incident_claims(*, code: str, status: str | None = None):
+    """An incident's claims for the regulator, oldest first: amounts approved, paid so far and outstanding.
+
+    A values() queryset (no model instances, no customer names), for pages,
+    the cursor-paginated API and streamed exports alike.
+    """
+    incident = incident_get(code=code)
+    claims = Claim.objects.filter(incident=incident)
+    if status:
+        claims = claims.filter(status=status)
+    return claims.order_by("id").values(
+        "id",
+        "ref",
+        "status",
+        "amount_jpy",
+        "approved_amount_jpy",
+        "paid_jpy",
+        "submitted_at",
+        "approved_at",
+        "paid_at",
+        account_id=F("customer__account_id"),
+    )
+
+
+def claim_outstanding_jpy(row: dict) -> int:
+    """Approved and not yet paid (0 before approval, when rejected or closed with nothing due)."""
+    if row["approved_amount_jpy"] is None or row["status"] in (Claim.Status.REJECTED, Claim.Status.CLOSED_NOTHING_DUE):
+        return 0
+    return row["approved_amount_jpy"] - row["paid_jpy"]
+
+
+def claim_paid_rate(row: dict) -> str:
+    """Paid so far / approved, as a fixed-point string with ten places ("" before approval)."""
+    approved = row["approved_amount_jpy"]
+    if approved is None:
+        return ""
+    return rate_text(rate_of(row["paid_jpy"], approved))
+
+
+CLAIM_COLUMNS = [
+    Column("ref"),
+    Column("account_id"),
+    Column("status"),
+    Column("amount_jpy"),
+    Column("approved_amount_jpy"),
+    Column("paid_jpy"),
+    Column("outstanding_jpy", claim_outstanding_jpy),
+    Column("paid_rate", claim_paid_rate),
+    Column("submitted_at", lambda row: row["submitted_at"].isoformat()),
+    Column("approved_at", lambda row: row["approved_at"].isoformat() if row["approved_at"] else ""),
+    Column("paid_at", lambda row: row["paid_at"].isoformat() if row["paid_at"] else ""),
+]
+
+
 # --- Quarterly report -------------------------------------------------------------------------------
 
 
@@ -145,7 +206,11 @@ def claims_report_sections(*, start: dt.datetime, end: dt.datetime) -> list[Sect
         Claim.objects.values("incident__code")
         .annotate(
             total=Count("id"),
-            open=Count("id", filter=~Q(status__in=[Claim.Status.PAID, Claim.Status.REJECTED])),
+            open=Count(
+                "id",
+                filter=~Q(status__in=[Claim.Status.PAID, Claim.Status.REJECTED, Claim.Status.CLOSED_NOTHING_DUE]),
+            ),
+            partly_paid=Count("id", filter=Q(status=Claim.Status.PARTLY_PAID)),
             paid=Count("id", filter=Q(status=Claim.Status.PAID)),
         )
         .order_by("incident__code")
@@ -166,7 +231,7 @@ def claims_report_sections(*, start: dt.datetime, end: dt.datetime) -> list[Sect
         ),
         Section(
             "Claims: standing at the time of the report",
-            ["incident", "claims", "not yet paid or rejected", "paid"],
-            [(s["incident__code"], s["total"], s["open"], s["paid"]) for s in standing],
+            ["incident", "claims", "not yet paid in full, rejected or closed", "of which partly paid", "paid in full"],
+            [(s["incident__code"], s["total"], s["open"], s["partly_paid"], s["paid"]) for s in standing],
         ),
     ]

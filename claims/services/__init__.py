@@ -13,7 +13,8 @@
     appeals        one appeal per claim, decided by someone new to it
     review         staff decisions on one claim, four-eyes approval
     bulk           a maker's batch of matching claims, approved by a checker
-    handoff        approved claims to reserves, paid claims back (the contract with reserves)
+    holdbacks      the most each undecided or appealable claim may still be allowed, told to reserves
+    handoff        approved claims to reserves, payments back (the contract with reserves)
 
 Callers use this package (`from claims import services`); modules inside it import
 each other by their own names. `_shared` holds what several of them need.
@@ -31,7 +32,8 @@ from claims.services.corrections import (
 from claims.services.elections import elections_follow_up, incident_election_configure
 from claims.services.evidence import claim_evidence_add, evidence_access_record, evidence_is_open
 from claims.services.filing import ClaimFiled, ClaimLineInput, claim_file, claim_respond
-from claims.services.handoff import claims_hand_off, claims_hand_off_sweep, claims_mark_paid, claims_paid_sync
+from claims.services.handoff import claims_hand_off, claims_hand_off_sweep, claims_paid_sync, claims_payments_sync
+from claims.services.holdbacks import appeal_windows_close, hold_amount, holdbacks_push, holdbacks_refresh
 from claims.services.holder_names import customer_kana_import, payout_name_accept
 from claims.services.incidents import (
     INCIDENT_TRANSITIONS,
@@ -78,6 +80,7 @@ __all__ = [
     "SnapshotImportResult",
     "SnapshotRejected",
     "activation_links_send",
+    "appeal_windows_close",
     "check_may_approve",
     "claim_appeal",
     "claim_approve",
@@ -97,14 +100,17 @@ __all__ = [
     "claim_verify",
     "claims_hand_off",
     "claims_hand_off_sweep",
-    "claims_mark_paid",
     "claims_paid_sync",
+    "claims_payments_sync",
     "cooling_off_end",
     "customer_activate",
     "customer_kana_import",
     "elections_follow_up",
     "evidence_access_record",
     "evidence_is_open",
+    "hold_amount",
+    "holdbacks_push",
+    "holdbacks_refresh",
     "incident_asset_add",
     "incident_asset_price_set",
     "incident_declare",

@@ -16,7 +16,8 @@ from core.types import User
 # Statuses in which the claim is still being reviewed (evidence may be added, lines adjusted).
 ACTIVE_REVIEW = (Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW, Claim.Status.INFO_REQUESTED, Claim.Status.APPEALED)
 # Statuses in which the payout choice is locked and an appeal may only raise quantities.
-PAYOUT_LOCKED = (Claim.Status.APPROVED, Claim.Status.PAID)
+# Decided with an approval: the payout choice is locked, and a cut can be appealed from any of these.
+PAYOUT_LOCKED = (Claim.Status.APPROVED, Claim.Status.PARTLY_PAID, Claim.Status.PAID, Claim.Status.CLOSED_NOTHING_DUE)
 # Integer digits a quantity may have (numeric(38,18)).
 QUANTITY_MAX_INTEGER_DIGITS = 20
 _QUANTUM = Decimal(1).scaleb(-QUANTITY_DECIMAL_PLACES)

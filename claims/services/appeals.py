@@ -3,11 +3,13 @@
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import event_record
 from claims.models import Claim, ClaimAction, ClaimAppeal, ClaimApproval, Customer
 from claims.services._shared import PAYOUT_LOCKED, claim_lock_for_customer, notify, timeline_add
+from claims.services.holdbacks import holdbacks_push
 from core.errors import ApplicationError, Conflict, InvalidInput
 from core.roles import Role
 from core.types import User
@@ -41,8 +43,10 @@ def _appeal_reviewer(claim: Claim) -> User | None:
 
 
 def claim_is_appealable(claim: Claim) -> bool:
-    """A rejection, or an approval that cut a claimed quantity, can be appealed once."""
+    """A rejection, or an approval that cut a claimed quantity, can be appealed once, within CLAIM_APPEAL_DAYS."""
     if claim.review_round > 0 or hasattr(claim, "appeal"):
+        return False
+    if claim.appeal_until is None or claim.appeal_until <= timezone.now():
         return False
     if claim.status == Claim.Status.REJECTED:
         return True
@@ -75,8 +79,20 @@ def claim_appeal(*, customer: Customer, claim: Claim, reason: str) -> Claim:
     claim.status = Claim.Status.APPEALED
     claim.review_round = 1
     claim.batch = None
+    claim.appeal_until = None
     claim.assigned_reviewer = _appeal_reviewer(claim)
-    claim.save(update_fields=["appealed_from", "status", "review_round", "batch", "assigned_reviewer", "updated_at"])
+    claim.save(
+        update_fields=[
+            "appealed_from",
+            "status",
+            "review_round",
+            "batch",
+            "appeal_until",
+            "assigned_reviewer",
+            "updated_at",
+        ]
+    )
+    holdbacks_push(claims=[claim])
     timeline_add(claim, Claim.Status.APPEALED, reason)
     event_record(
         actor=customer.user,

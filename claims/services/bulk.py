@@ -148,7 +148,7 @@ def claim_batch_approve(*, actor: User, batch: ClaimBatch, reason: str = "") -> 
 
     One transaction: values via jpy_value per line, one approval row, one
     timeline entry and one audit event per claim (events written in chunks,
-    one chain-head lock per chunk), the incident's prices locked, then the claims
+    one tree-head lock per chunk), the incident's prices locked, then the claims
     go to payouts and their customers are told after commit.
     """
     require_role(actor, Role.APPROVER, Role.ADMIN)
@@ -219,7 +219,7 @@ def _batch_claims_approve(*, batch: ClaimBatch, actor: User, now: dt.datetime) -
 
 
 def _batch_approval_record(*, batch: ClaimBatch, actor: User, approved: dict[int, int], reason: str) -> None:
-    """The batch's audit event and one per approved claim, BULK_CHUNK per chain-head lock. Caller's transaction."""
+    """The batch's audit event and one per approved claim, BULK_CHUNK per tree-head lock. Caller's transaction."""
     event_record(
         actor=actor,
         action="claim_batch.approved",

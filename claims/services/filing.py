@@ -23,6 +23,7 @@ from claims.services._shared import (
     timeline_add,
 )
 from claims.services.evidence import evidence_store, files_removed_on_error
+from claims.services.holdbacks import holdbacks_push
 from claims.services.payout_choice import PayoutInput, choice_guard, payout_masked, payout_resolve, payout_write
 from core.errors import ApplicationError, Conflict, InvalidInput
 from core.locks import locked
@@ -210,6 +211,7 @@ def claim_file(
     ClaimLine.objects.bulk_create([_line_new(claim, r) for r in resolved])
     amount_refresh(claim)
     claim.save(update_fields=["amount_jpy", "disputed", "matches_snapshot"])
+    holdbacks_push(claims=[claim])
     choice = payout_write(claim=claim, resolved=payout_values)
     choice_guard(choice=choice, customer=customer, changed=False)
     with files_removed_on_error() as written:
@@ -270,6 +272,7 @@ def claim_respond(
     amount_refresh(claim)
     claim.status = Claim.Status.UNDER_REVIEW
     claim.save(update_fields=["status", "amount_jpy", "disputed", "matches_snapshot", "updated_at"])
+    holdbacks_push(claims=[claim])
     timeline_add(claim, Claim.Status.UNDER_REVIEW, message.strip())
     with files_removed_on_error() as written:
         stored = evidence_store(claim=claim, files=evidence, cleanup=written)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.services import Actor, event_record
 from claims.models import ClaimLine, Incident, IncidentAsset
 from claims.services.handoff import fund_open_for
+from claims.services.holdbacks import holdbacks_refresh
 from core.bulk import rows_update
 from core.dispatch import enqueue_after_commit
 from core.errors import ApplicationError, Conflict, InvalidInput
@@ -243,6 +244,8 @@ def _asset_line_values_refresh(asset: IncidentAsset) -> None:
             "WHERE id IN (SELECT claim_id FROM claims_claimline WHERE asset_id = %s)",
             [asset.pk],
         )
+    if asset.incident.status != Incident.Status.DRAFT:
+        holdbacks_refresh(incident=asset.incident)
 
 
 def incident_prices_lock(*, actor: User | Actor, incident: Incident) -> bool:
@@ -304,4 +307,7 @@ def incident_transition(*, actor: User | Actor, incident: Incident, to_status: s
     if to_status == Incident.Status.OPEN:
         # After commit: the task reads the committed incident and emails every affected customer once.
         enqueue_after_commit("claims.invitations_dispatch", incident.pk)
+    if to_status == Incident.Status.SETTLED:
+        # Settled: the proof of liabilities over every eligible claim is signed and published.
+        enqueue_after_commit("reserves.liabilities_publish", incident.code, robust=True)
     return incident

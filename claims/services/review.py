@@ -3,6 +3,7 @@
 The database enforces the same four-eyes rules (claims/migrations/0005).
 """
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +30,7 @@ from claims.services._shared import (
 )
 from claims.services.appeals import check_appeal_independence
 from claims.services.handoff import hand_off_after_commit
+from claims.services.holdbacks import holdbacks_push
 from claims.services.holder_names import name_decision_missing
 from claims.services.incidents import prices_lock_if_first
 from core.errors import ApplicationError, Conflict, InvalidInput
@@ -137,6 +139,7 @@ def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjust
     if claim.status in (Claim.Status.SUBMITTED, Claim.Status.APPEALED):
         claim.status = Claim.Status.UNDER_REVIEW
     claim.save(update_fields=["status", "amount_jpy", "disputed", "matches_snapshot", "updated_at"])
+    holdbacks_push(claims=[claim])
     timeline_add(claim, claim.status, reason)
     _action_record(
         claim=claim,
@@ -266,9 +269,37 @@ def claim_approve(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     )
     if claim.status == Claim.Status.APPROVED:
         timeline_add(claim, Claim.Status.APPROVED)
-        notify(claim, "approved")
-        hand_off_after_commit(claim_ids=[claim.pk])
+        _decided_payment_state(claim)
+        notify(claim, "closed_nothing_due" if claim.status == Claim.Status.CLOSED_NOTHING_DUE else "approved")
     return claim
+
+
+def _appeal_window(claim: Claim) -> dt.datetime | None:
+    """Until when a first decision that cut or rejected the claim may be appealed (None: it may not)."""
+    cut = claim.status == Claim.Status.REJECTED or any(line.is_cut for line in claim.lines.all())
+    if claim.review_round > 0 or not cut:
+        return None
+    return timezone.now() + dt.timedelta(days=settings.CLAIM_APPEAL_DAYS)
+
+
+def _decided_payment_state(claim: Claim) -> None:
+    """After the last approval: the holdback becomes the approved amount and the claim goes to payouts.
+
+    A claim approved at ¥0 has nothing to pay: it is closed there and then.
+    An upheld appeal of a claim already (partly) paid keeps its payment state
+    until the difference is paid. Caller's transaction, claim locked.
+    """
+    if claim.review_round > 0 and claim.appealed_from in (Claim.Status.PARTLY_PAID, Claim.Status.PAID):
+        approved = claim.approved_amount_jpy or 0
+        claim.status = Claim.Status.PARTLY_PAID if claim.paid_jpy < approved else claim.appealed_from
+    elif claim.approved_amount_jpy == 0:
+        claim.status = Claim.Status.CLOSED_NOTHING_DUE
+        timeline_add(claim, Claim.Status.CLOSED_NOTHING_DUE)
+    claim.appeal_until = _appeal_window(claim)
+    claim.save(update_fields=["status", "appeal_until", "updated_at"])
+    holdbacks_push(claims=[claim])
+    if claim.status != Claim.Status.CLOSED_NOTHING_DUE:
+        hand_off_after_commit(claim_ids=[claim.pk])
 
 
 @transaction.atomic(durable=True)
@@ -294,7 +325,9 @@ def claim_reject(*, actor: User, claim: Claim, reason: str) -> Claim:
     else:
         claim.status = Claim.Status.REJECTED
         notify_kind = "rejected"
-    claim.save(update_fields=["status", "amount_jpy", "disputed", "matches_snapshot", "updated_at"])
+    claim.appeal_until = _appeal_window(claim)
+    claim.save(update_fields=["status", "amount_jpy", "disputed", "matches_snapshot", "appeal_until", "updated_at"])
+    holdbacks_push(claims=[claim])
     timeline_add(claim, Claim.Status.REJECTED, reason)
     if claim.status != Claim.Status.REJECTED:
         timeline_add(claim, claim.status)

@@ -6,7 +6,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,6 +31,7 @@ from claims.forms import (
 from claims.models import Claim, Customer, PayoutChoice
 from core.errors import ApplicationError
 from core.roles import Role, is_staff_member, role_required
+from reserves.selectors.liabilities import liability_proof_for_claim
 from reserves.services.receipts import PAYLOAD_LABELS
 
 customer_required = role_required(Role.CUSTOMER)
@@ -132,6 +133,7 @@ def claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "appealable": services.claim_is_appealable(claim),
             "can_add_evidence": services.evidence_is_open(claim),
             "receipts": selectors.claim_receipts(claim=claim),
+            "liabilities_proof": liability_proof_for_claim(incident_code=claim.incident.code, claim_ref=claim.ref),
             "choice": choice,
             "now": timezone.now(),
             "has_passkey": has_passkey(request.user),
@@ -293,6 +295,18 @@ def receipt_page(request: HttpRequest, ref: str, receipt_id: uuid.UUID) -> HttpR
             kwargs={"ref": claim.ref},
         ),
     )
+
+
+@login_required
+def liabilities_proof_download(request: HttpRequest, ref: str) -> HttpResponse:
+    """The claim's proof of liabilities as a JSON file: the owner or staff; anyone else gets 404."""
+    claim = selectors.claim_for_user(user=request.user, ref=ref)
+    proof = liability_proof_for_claim(incident_code=claim.incident.code, claim_ref=claim.ref)
+    if proof is None:
+        raise Http404("No proof of liabilities holds this claim yet.")
+    response = JsonResponse(proof, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="liabilities-{claim.ref}.json"'
+    return response
 
 
 @login_required

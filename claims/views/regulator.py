@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from audit.liabilities import liabilities_latest
 from audit.views import regulator_required
 from claims.models import Claim
 from claims.selectors import regulator
@@ -51,5 +52,38 @@ def regulator_incident_detail(request: HttpRequest, code: str) -> HttpResponse:
             "status_rows": [(label, summary.claims_by_status[status]) for status, label in statuses],
             "paid_chart": paid_chart,
             "status_chart": status_chart,
+            "liabilities": liabilities_latest(incident_code=summary.incident.code),
+        },
+    )
+
+
+REGULATOR_CLAIMS_PAGE = 100
+
+
+@regulator_required
+def regulator_incident_claims(request: HttpRequest, code: str) -> HttpResponse:
+    """An incident's claims with paid so far and outstanding, 100 at a time (keyset on id), with downloads."""
+    status = request.GET.get("status") or ""
+    if status not in regulator.CLAIM_STATUSES:
+        status = ""
+    try:
+        after = max(0, int(request.GET.get("after") or 0))
+    except ValueError:
+        after = 0
+    rows = list(
+        regulator.incident_claims(code=code, status=status or None).filter(id__gt=after)[:REGULATOR_CLAIMS_PAGE]
+    )
+    for row in rows:
+        row["outstanding_jpy"] = regulator.claim_outstanding_jpy(row)
+        row["paid_rate"] = regulator.claim_paid_rate(row)
+    return render(
+        request,
+        "claims/regulator_incident_claims.html",
+        {
+            "code": code,
+            "rows": rows,
+            "status": status,
+            "statuses": Claim.Status.choices,
+            "next_after": rows[-1]["id"] if len(rows) == REGULATOR_CLAIMS_PAGE else None,
         },
     )

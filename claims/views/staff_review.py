@@ -66,6 +66,8 @@ QUEUE_CSV_COLUMNS = [
     Column("matches_snapshot"),
     Column("amount_jpy"),
     Column("approved_amount_jpy"),
+    Column("paid_jpy"),
+    Column("outstanding_jpy"),
     Column("required_approvals"),
     Column("review_round"),
     Column("submitted_at", lambda c: c.submitted_at.isoformat()),

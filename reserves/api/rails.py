@@ -1,18 +1,17 @@
 """REST API of the payment rails (staff): import a result file, list imports (docs/rails.md)."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import ErrorSerializer
 from core.roles import HasPerm, signed_in_user
 from reserves.models import ResultImport
 from reserves.rails.result_formats import FORMATS
 from reserves.services.result_imports import MAX_RESULT_BYTES, result_import
-
-ERROR = inline_serializer("RailsError", {"error": serializers.CharField(), "detail": serializers.CharField()})
 
 
 class ResultImportSerializer(serializers.ModelSerializer):
@@ -55,13 +54,19 @@ class ResultImportListApi(APIView):
         format = serializers.ChoiceField(choices=sorted(FORMATS))
         file = serializers.FileField()
 
-    @extend_schema(responses={200: ResultImportSerializer(many=True), 403: ERROR})
+    @extend_schema(responses={200: ResultImportSerializer(many=True), 403: ErrorSerializer})
     def get(self, request: Request) -> Response:
         return Response(ResultImportSerializer(ResultImport.objects.all()[:200], many=True).data)
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={200: ResultImportSerializer, 201: ResultImportSerializer, 400: ERROR, 403: ERROR, 413: ERROR},
+        responses={
+            200: ResultImportSerializer,
+            201: ResultImportSerializer,
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            413: ErrorSerializer,
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)

@@ -13,6 +13,7 @@ from core.errors import ErrorSerializer
 from core.roles import HasPerm, signed_in_user
 from reserves import selectors, services
 from reserves.models import InsurancePolicy, Payout, RecoveryClaim, ReserveFunding
+from reserves.waterfall import rate_text
 
 VIEW = HasPerm("reserves.view_money")
 
@@ -102,9 +103,17 @@ class RecoverySerializer(serializers.ModelSerializer):
             "notice_due_at",
             "proof_due_at",
             "notice_sent_at",
+            "notice_evidence",
             "proof_submitted_at",
+            "proof_evidence",
             "settled_at",
+            "missing_steps",
         ]
+
+    missing_steps = serializers.SerializerMethodField(help_text="What must be recorded before the insurer can pay.")
+
+    def get_missing_steps(self, recovery: RecoveryClaim) -> list[str]:
+        return selectors.recovery_missing_steps(recovery=recovery)
 
 
 class ReservePositionApi(APIView):
@@ -258,17 +267,23 @@ def _summary_json(summary: selectors.FundSummary) -> dict:
         "on_hold": summary.fund.on_hold,
         "base_amount_jpy": summary.fund.base_amount_jpy,
         "expected_loss_jpy": summary.fund.expected_loss_jpy,
+        "expected_claimants": summary.fund.expected_claimants,
+        "settings_fixed": summary.settings_fixed,
         "claimants": summary.claimants,
         "registered_jpy": summary.registered_jpy,
+        "held_back_jpy": summary.population.held_jpy,
+        "expected_rest_jpy": summary.population.expected_rest_jpy,
+        "base_total_jpy": summary.population.base_total_jpy,
         "loss_basis_jpy": summary.loss_basis_jpy,
         "sources": [
             {"key": s.key, "label": s.label, "planned_jpy": s.planned_jpy, "received_jpy": s.received_jpy}
             for s in summary.sources
         ],
         "shortfall_jpy": summary.shortfall_jpy,
-        "planned_rate": str(summary.planned_rate),
-        "paid_rate": str(summary.paid_rate),
+        "planned_rate": rate_text(summary.planned_rate),
+        "paid_rate": rate_text(summary.paid_rate),
         "funds_in_hand_jpy": summary.funds_in_hand_jpy,
+        "received_jpy": summary.received_jpy,
         "allocated_jpy": summary.allocated_jpy,
         "paid_jpy": summary.paid_jpy,
         "outstanding_jpy": summary.outstanding_jpy,
@@ -287,6 +302,55 @@ class FundDetailApi(APIView):
     @extend_schema(responses=inline_serializer("FundSummary", {"incident_code": serializers.CharField()}))
     def get(self, request: Request, code: str) -> Response:
         return Response(_summary_json(selectors.fund_summary(fund=selectors.fund_get(incident_code=code))))
+
+
+class FundSettingsApi(APIView):
+    """An incident fund's settings: base amount, expected loss and claimants (until payments start), hold."""
+
+    permission_classes = [HasPerm("reserves.manage_payouts")]
+
+    class SettingsSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "FundSettings"
+
+        base_amount_jpy = serializers.IntegerField(min_value=0, required=False)
+        expected_loss_jpy = serializers.IntegerField(min_value=0, required=False)
+        expected_claimants = serializers.IntegerField(min_value=0, required=False)
+        on_hold = serializers.BooleanField(required=False)
+        reason = serializers.CharField(required=False, allow_blank=True, default="", write_only=True, max_length=500)
+        settings_fixed = serializers.BooleanField(
+            read_only=True, help_text="Payments have started: base amount and expectations no longer change."
+        )
+
+    @staticmethod
+    def _settings(fund) -> dict:
+        return {
+            "base_amount_jpy": fund.base_amount_jpy,
+            "expected_loss_jpy": fund.expected_loss_jpy,
+            "expected_claimants": fund.expected_claimants,
+            "on_hold": fund.on_hold,
+            "settings_fixed": services.fund_payments_started(fund=fund),
+        }
+
+    @extend_schema(responses={200: SettingsSerializer, 404: ErrorSerializer})
+    def get(self, request: Request, code: str) -> Response:
+        return Response(self._settings(selectors.fund_get(incident_code=code)))
+
+    @extend_schema(
+        request=SettingsSerializer,
+        responses={200: SettingsSerializer, 400: ErrorSerializer, 404: ErrorSerializer, 422: ErrorSerializer},
+    )
+    def post(self, request: Request, code: str) -> Response:
+        data = self.SettingsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        fund = selectors.fund_get(incident_code=code)
+        on_hold, reason = values.pop("on_hold", None), values.pop("reason", "")
+        if values:
+            fund = services.incident_fund_configure(actor=signed_in_user(request), fund=fund, **values)
+        if on_hold is not None:
+            fund = services.incident_fund_hold(actor=signed_in_user(request), fund=fund, on_hold=on_hold, reason=reason)
+        return Response(self._settings(selectors.fund_get(incident_code=code)))
 
 
 class FundAllocateApi(APIView):
@@ -358,7 +422,10 @@ class RecoveryActionApi(APIView):
         class Meta:
             ref_name = "RecoveryActionInput"
 
-        at = serializers.DateTimeField(required=False)
+        at = serializers.DateTimeField(required=False, help_text="When the step was taken (default: now).")
+        evidence = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=300, help_text="Notice and proof: what shows it."
+        )
         amount_jpy = serializers.IntegerField(required=False, min_value=1)
         reference = serializers.CharField(required=False, max_length=64)
         reason = serializers.CharField(required=False, allow_blank=True, default="")
@@ -375,11 +442,14 @@ class RecoveryActionApi(APIView):
         values = data.validated_data
         recovery = selectors.recovery_get(recovery_id=recovery_id)
         when = values.get("at") or timezone.now()
+        evidence = values["evidence"]
         if action == "notice":
-            recovery = services.recovery_notice_record(actor=signed_in_user(request), recovery=recovery, sent_at=when)
+            recovery = services.recovery_notice_record(
+                actor=signed_in_user(request), recovery=recovery, sent_at=when, evidence=evidence
+            )
         elif action == "proof":
             recovery = services.recovery_proof_record(
-                actor=signed_in_user(request), recovery=recovery, submitted_at=when
+                actor=signed_in_user(request), recovery=recovery, submitted_at=when, evidence=evidence
             )
         elif action == "deny":
             recovery = services.recovery_deny(actor=signed_in_user(request), recovery=recovery, reason=values["reason"])
@@ -391,5 +461,6 @@ class RecoveryActionApi(APIView):
                 recovery=recovery,
                 amount_jpy=values["amount_jpy"],
                 reference=values["reference"],
+                received_at=when,
             )
         return Response(RecoverySerializer(selectors.recovery_get(recovery_id=recovery.pk)).data)

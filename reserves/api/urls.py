@@ -14,6 +14,7 @@ urlpatterns = [
     ),
     path("staff/policies/", staff.PolicyListApi.as_view(), name="api-policies"),
     path("staff/funds/<slug:code>/", staff.FundDetailApi.as_view(), name="api-fund"),
+    path("staff/funds/<slug:code>/settings/", staff.FundSettingsApi.as_view(), name="api-fund-settings"),
     path("staff/funds/<slug:code>/allocate/", staff.FundAllocateApi.as_view(), name="api-fund-allocate"),
     path("staff/payouts/", staff.PayoutListApi.as_view(), name="api-payouts"),
     path("staff/payouts/retry/", staff.PayoutRetryApi.as_view(), name="api-payouts-retry"),

@@ -9,10 +9,11 @@ import calendar
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.db.models.functions import Greatest
 
 from audit.services import Actor, event_record
@@ -25,9 +26,12 @@ from reserves.models import Allocation, Entitlement, IncidentFund, InsurancePoli
 from reserves.waterfall import (
     RULE_VERSION,
     PolicyTerms,
+    Population,
     WaterfallResult,
     claimant_target,
+    population_replay,
     rate_of,
+    rate_text,
     waterfall,
     waterfall_inputs,
 )
@@ -153,25 +157,103 @@ def aggregate_remaining_jpy(*, policy: InsurancePolicy, used_jpy: int) -> int:
     return max(0, policy.aggregate_limit_jpy - used_jpy)
 
 
-def fund_lagging(fund_id: int, seq: int) -> bool:
-    return Entitlement.objects.filter(fund_id=fund_id, admitted_round__isnull=False, round__lt=seq).exists()
+def fund_lagging(fund_id: int, basis_seq: int) -> bool:
+    """Whether an admitted entitlement is not yet at the target of the current run of rounds."""
+    return Entitlement.objects.filter(fund_id=fund_id, admitted_round__isnull=False, round__lt=basis_seq).exists()
 
 
-def _queue_drainers(fund: IncidentFund) -> None:
-    """After commit, start PAYOUT_PARALLEL_TASKS chunk workers on the fund's round."""
-    for _ in range(max(1, settings.PAYOUT_PARALLEL_TASKS)):
-        enqueue_after_commit("reserves.payouts_process", fund.pk)
+def basis_seq_of(fund: IncidentFund) -> int:
+    """The basis of the fund's current round: entitlements brought up before it are behind."""
+    basis = fund.allocations.filter(seq=fund.round).values_list("basis_seq", flat=True).first()
+    return basis or fund.round
+
+
+def _queue_drainers(fund: IncidentFund, *, admitted_round: int | None = None) -> None:
+    """After commit, queue the tasks that allocate the round: all of it, or only what `admitted_round` admitted."""
+    tasks = 1 if admitted_round else max(1, settings.PAYOUT_PARALLEL_TASKS)
+    for _ in range(tasks):
+        enqueue_after_commit("reserves.payouts_process", fund.pk, 0, admitted_round)
+
+
+def allocation_queue(*, fund: IncidentFund, reason: str, coalesce: bool = False) -> None:
+    """After commit, ask a worker for an allocation round for this fund (unless it is on hold). Caller's transaction.
+
+    `coalesce` for the requests that come one claim at a time (registrations,
+    raises, holdbacks released): many single approvals in a short time make
+    one round, not one each. The first request queues the round to run after
+    ALLOCATION_COALESCE_SECONDS; requests meanwhile are covered by that round
+    (it admits every entitlement committed before it starts). A lost mark or
+    message costs at most the sweep's interval (`payouts_sweep`).
+    """
+    if fund.on_hold:
+        return
+    code = fund.incident_code
+    if coalesce:
+        interval = settings.ALLOCATION_COALESCE_SECONDS
+        enqueue_after_commit(
+            "reserves.incident_allocate", code, reason, coalesce=(f"reserves:allocate:{code}", interval)
+        )
+    else:
+        enqueue_after_commit("reserves.incident_allocate", code, reason)
+
+
+_POPULATION_SQL = """
+SELECT e.n, e.eligible, e.base, h.n, h.held, h.held_base, h.claimed
+FROM (SELECT COUNT(*) AS n, COALESCE(SUM(eligible_jpy), 0) AS eligible, COALESCE(SUM(base_jpy), 0) AS base
+      FROM reserves_entitlement WHERE fund_id = %(fund)s) AS e,
+     (SELECT COUNT(*) AS n, COALESCE(SUM(held_jpy), 0) AS held, COALESCE(SUM(held_base_jpy), 0) AS held_base,
+             COALESCE(SUM(claimed_jpy), 0) AS claimed
+      FROM reserves_holdback WHERE fund_id = %(fund)s) AS h
+"""
+
+
+def population_read(*, fund: IncidentFund) -> tuple[int, dict[str, Any], Population]:
+    """The registered claimants' count, the round's claimant inputs and the population (entitlements and holdbacks).
+
+    One statement, so one snapshot: a registration committing meanwhile moves
+    a claim from held back to registered, and two reads could see it in
+    neither (the loss basis would dip and the next round pay on another curve).
+    Entitlements registered but not yet admitted count too: they are part of
+    the population whether this round pays them or the next.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_POPULATION_SQL, {"fund": fund.pk})
+        count, eligible, base, known, held, held_base, claimed = cursor.fetchone()
+    inputs = {
+        "count": count,
+        "eligible_total_jpy": int(eligible),
+        "registered_base_jpy": int(base),
+        "held_jpy": int(held),
+        "held_base_jpy": int(held_base),
+        "claimed_jpy": int(claimed),
+        "known_claims": known,
+        "expected_loss_jpy": fund.expected_loss_jpy,
+        "expected_claimants": fund.expected_claimants,
+        "base_amount_jpy": fund.base_amount_jpy,
+    }
+    return count, inputs, population_replay(inputs)
 
 
 @dataclass(frozen=True)
 class Claimants:
-    """The fund's admitted entitlements at a new round (`admitted` of them joined at this round)."""
+    """The fund's population at a new round (`admitted` entitlements joined at this round): population_read."""
 
     admitted: int
     count: int
-    eligible_total_jpy: int
-    base_total_jpy: int
-    loss_basis_jpy: int
+    inputs: dict[str, Any]
+    population: Population
+
+    @property
+    def eligible_total_jpy(self) -> int:
+        return int(self.inputs["eligible_total_jpy"])
+
+    @property
+    def base_total_jpy(self) -> int:
+        return self.population.base_total_jpy
+
+    @property
+    def loss_basis_jpy(self) -> int:
+        return self.population.loss_basis_jpy
 
 
 @dataclass(frozen=True)
@@ -190,11 +272,16 @@ class Draw:
 
 
 @transaction.atomic(durable=True)
-def allocation_run(*, actor: User | Actor | None, incident_code: str, reason: str = "") -> Allocation | None:
+def allocation_run(
+    *, actor: User | Actor | None, incident_code: str, reason: str = "", rescan: bool = False
+) -> Allocation | None:
     """Run the waterfall for an incident and start a new round if anything changed (see the module doc).
 
-    Returns the current round (None while nothing was ever allocated or the
+    Returns the current round (None while nobody was ever allocated or the
     fund is on hold). Safe to call any number of times, from any worker.
+    `rescan` makes a new round bring every entitlement up again even when
+    the curve did not change: the path before incremental rounds, kept as the
+    benchmark's naive comparison (`bench single_approvals`).
     """
     fund = locked(IncidentFund.objects).filter(incident_code=incident_code).first()
     if fund is None:
@@ -206,6 +293,8 @@ def allocation_run(*, actor: User | Actor | None, incident_code: str, reason: st
     recoveries = {r.policy_id: r for r in locked(RecoveryClaim.objects).filter(fund=fund).order_by("id")}
     seq = fund.round + 1
     claimants = _claimants_admit(fund=fund, seq=seq)
+    if not claimants.count:
+        return current  # nobody to pay: no round, nothing drawn (a settings change never makes an empty round)
     draw = _reserve_draw(fund=fund, seq=seq, loss_basis=claimants.loss_basis_jpy, policies=policies)
     _recoveries_update(fund=fund, policies=[p for p, _ in policies], result=draw.result, recoveries=recoveries)
     level = _level(
@@ -214,35 +303,30 @@ def allocation_run(*, actor: User | Actor | None, incident_code: str, reason: st
         base_total=claimants.base_total_jpy,
         loss_basis=claimants.loss_basis_jpy,
     )
-    unchanged = current is not None and (
-        (current.level_jpy, current.loss_basis_jpy, current.base_total_jpy, current.planned_jpy)
-        == (level, claimants.loss_basis_jpy, claimants.base_total_jpy, draw.result.covered_jpy)
+    # Same curve (level, loss basis, base total): every claimant brought up in the current run of rounds is at
+    # their target still, so the new round pays only what it admitted.
+    same_curve = current is not None and (
+        (current.level_jpy, current.loss_basis_jpy, current.base_total_jpy)
+        == (level, claimants.loss_basis_jpy, claimants.base_total_jpy)
     )
+    basis_seq = (current.basis_seq or current.seq) if same_curve and current and not rescan else seq
+    unchanged = same_curve and current is not None and current.planned_jpy == draw.result.covered_jpy
     if unchanged and not claimants.admitted and not draw.reserve_delta_jpy:
-        if fund_lagging(fund.pk, fund.round):
+        if fund_lagging(fund.pk, basis_seq):
             _queue_drainers(fund)
         return current
     allocation = _round_create(
-        actor=actor, fund=fund, seq=seq, reason=reason, claimants=claimants, draw=draw, level=level
+        actor=actor, fund=fund, seq=seq, reason=reason, claimants=claimants, draw=draw, level=level, basis_seq=basis_seq
     )
-    _queue_drainers(fund)
+    _queue_drainers(fund, admitted_round=None if basis_seq == seq else seq)
     return allocation
 
 
 def _claimants_admit(*, fund: IncidentFund, seq: int) -> Claimants:
-    """Admit the entitlements registered since the last round to round `seq`; totals of all admitted ones."""
+    """Admit the entitlements registered since the last round to round `seq`; the population as it stands."""
     admitted = Entitlement.objects.filter(fund=fund, admitted_round__isnull=True).update(admitted_round=seq)
-    stats = Entitlement.objects.filter(fund=fund, admitted_round__isnull=False).aggregate(
-        count=Count("id"), eligible=Sum("eligible_jpy"), base=Sum("base_jpy")
-    )
-    eligible_total = int(stats["eligible"] or 0)
-    return Claimants(
-        admitted=admitted,
-        count=stats["count"],
-        eligible_total_jpy=eligible_total,
-        base_total_jpy=int(stats["base"] or 0),
-        loss_basis_jpy=max(fund.expected_loss_jpy, eligible_total),
-    )
+    count, inputs, population = population_read(fund=fund)
+    return Claimants(admitted=admitted, count=count, inputs=inputs, population=population)
 
 
 def _reserve_draw(
@@ -302,6 +386,7 @@ def _round_create(
     claimants: Claimants,
     draw: Draw,
     level: int,
+    basis_seq: int,
 ) -> Allocation:
     """Store round `seq` with its inputs and result, make it the fund's current round, and record it."""
     loss_basis = claimants.loss_basis_jpy
@@ -313,11 +398,9 @@ def _round_create(
         inputs={
             "waterfall": draw.inputs,
             "claimants": {
-                "count": claimants.count,
-                "eligible_total_jpy": claimants.eligible_total_jpy,
-                "expected_loss_jpy": fund.expected_loss_jpy,
-                "base_amount_jpy": fund.base_amount_jpy,
+                **claimants.inputs,
                 "base_total_jpy": claimants.base_total_jpy,
+                "loss_basis_jpy": loss_basis,
             },
             "funds": {
                 "reserve_drawn_jpy": draw.reserve_target_jpy,
@@ -327,8 +410,9 @@ def _round_create(
         result={
             "waterfall": draw.result.as_dict(),
             "level_jpy": level,
-            "paid_rate": str(rate_of(level, loss_basis)),
-            "planned_rate": str(draw.result.distribution_rate),
+            "population": claimants.population.as_dict(),
+            "paid_rate": rate_text(rate_of(level, loss_basis)),
+            "planned_rate": rate_text(draw.result.distribution_rate),
         },
         claimant_count=claimants.count,
         eligible_total_jpy=claimants.eligible_total_jpy,
@@ -337,6 +421,7 @@ def _round_create(
         funds_jpy=draw.funds_jpy,
         level_jpy=level,
         planned_jpy=draw.result.covered_jpy,
+        basis_seq=basis_seq,
         created_by=Actor.of(actor).name,
     )
     fund.round = seq
@@ -350,6 +435,7 @@ def _round_create(
             "reason": reason,
             "rule_version": RULE_VERSION,
             "admitted": claimants.admitted,
+            "basis_round": basis_seq,
             "reserve_drawn_jpy": draw.reserve_delta_jpy,
             "after": allocation.result,
         },

@@ -80,13 +80,21 @@ class Due(NamedTuple):
 
 @transaction.atomic(durable=True)
 def payouts_allocate_chunk(
-    *, fund_id: int, limit: int, after_id: int = 0, entitlement_ids: list[int] | None = None
+    *,
+    fund_id: int,
+    limit: int,
+    after_id: int = 0,
+    entitlement_ids: list[int] | None = None,
+    admitted_round: int | None = None,
 ) -> Chunk:
     """Allocate one chunk of the current round: the next `limit` entitlements after `after_id` that nobody holds.
 
-    Returns how many entitlements were processed, the new payouts (leased to
-    the caller, with their rail instructions ready) and the last entitlement
-    id taken: where the next chunk starts.
+    Only entitlements not yet at the current curve are taken (their round is
+    before the round's basis); `admitted_round` narrows that to what one round
+    admitted (an index finds them without walking the fund). Returns how many
+    entitlements were processed, the new payouts (leased to the caller, with
+    their rail instructions ready) and the last entitlement id taken: where
+    the next chunk starts.
     """
     row = _fund_share_lock(fund_id)
     if row is None:
@@ -95,9 +103,14 @@ def payouts_allocate_chunk(
     if on_hold or seq == 0:
         return Chunk(last_id=after_id)
     allocation = Allocation.objects.get(fund_id=fund_id, seq=seq)
-    queryset = Entitlement.objects.filter(fund_id=fund_id, admitted_round__isnull=False, round__lt=seq, pk__gt=after_id)
+    basis_seq = allocation.basis_seq or seq
+    queryset = Entitlement.objects.filter(
+        fund_id=fund_id, admitted_round__isnull=False, round__lt=basis_seq, pk__gt=after_id
+    )
     if entitlement_ids is not None:
         queryset = queryset.filter(pk__in=entitlement_ids)
+    if admitted_round is not None:
+        queryset = queryset.filter(admitted_round=admitted_round)
     rows = list(
         locked_skipping(queryset)
         .order_by("id")
@@ -178,6 +191,7 @@ def _payout_columns(*, work: list[Due], allocation: Allocation) -> dict[str, lis
         "allocation_id": [allocation.pk] * count,
         "claim_ref": [due.claim_ref for due in work],
         "amount_jpy": [due.amount_jpy for due in work],
+        "eligible_jpy": [due.eligible_jpy for due in work],
         "breakdown": [],
         "method": [due.method for due in work],
         "rail": [rail_name_for(due.method) for due in work],

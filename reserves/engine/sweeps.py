@@ -2,7 +2,7 @@
 payouts that nobody is sending (scheduled retries, orphans of a dead worker) are sent."""
 
 from core.dispatch import enqueue
-from reserves.engine.allocation import fund_lagging
+from reserves.engine.allocation import basis_seq_of, fund_lagging
 from reserves.engine.dispatch import payouts_dispatch, payouts_lease
 from reserves.models import Entitlement, IncidentFund
 
@@ -26,7 +26,7 @@ def payouts_sweep() -> dict[str, int]:
         if Entitlement.objects.filter(fund=fund, admitted_round__isnull=True).exists():
             enqueue("reserves.incident_allocate", fund.incident_code, "sweep")
             queued += 1
-        elif fund.round and fund_lagging(fund.pk, fund.round):
+        elif fund.round and fund_lagging(fund.pk, basis_seq_of(fund)):
             enqueue("reserves.payouts_process", fund.pk)
             queued += 1
     return {"queued": queued, "sent": payouts_send_due()}

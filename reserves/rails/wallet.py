@@ -24,7 +24,7 @@ from pathlib import Path
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
-from audit.chain import canonical_json
+from audit.log.entries import canonical_json
 from audit.signing import signer
 from reserves.addresses import AddressError, address_check
 from reserves.models import WalletBatch

@@ -2,6 +2,7 @@
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,9 +12,9 @@ from django.db.models import Count, F, QuerySet, Sum, Window
 from django.db.models.functions import TruncDate
 
 from core.errors import NotFound
-from reserves.engine.allocation import draw_segments
+from reserves.engine.allocation import draw_segments, population_read
 from reserves.models import Account, Allocation, IncidentFund, InsurancePolicy, Payout, RecoveryClaim
-from reserves.waterfall import claimant_target, rate_of, waterfall_replay
+from reserves.waterfall import Population, claimant_target, population_replay, rate_of, waterfall_replay
 
 
 @dataclass(frozen=True)
@@ -130,11 +131,15 @@ class FundSummary:
     claimants: int
     registered_jpy: int
     loss_basis_jpy: int
+    # The population the rates are computed over now (docs/money.md): held back for undecided and appealed
+    # claims, and what the fund still expects beyond every claim it knows of.
+    population: Population
     sources: list[Source]
     shortfall_jpy: int
     planned_rate: Decimal
     paid_rate: Decimal
-    funds_in_hand_jpy: int
+    funds_in_hand_jpy: int  # the pool's balance: received and not yet allocated to a payout
+    received_jpy: int  # everything drawn into the pool so far (reserve and insurers)
     allocated_jpy: int
     paid_jpy: int
     outstanding_jpy: int
@@ -142,6 +147,7 @@ class FundSummary:
     failed_count: int
     recoveries: list[RecoveryClaim]
     rounds: list[Allocation]
+    settings_fixed: bool  # payments have started: base amount and expectations can no longer change
 
 
 def fund_summary(*, fund: IncidentFund) -> FundSummary:
@@ -149,7 +155,8 @@ def fund_summary(*, fund: IncidentFund) -> FundSummary:
     allocation = fund.allocations.order_by("-seq").first()
     stats = fund.entitlements.aggregate(count=Count("id"), eligible=Sum("eligible_jpy"), allocated=Sum("allocated_jpy"))
     registered = int(stats["eligible"] or 0)
-    loss_basis = max(fund.expected_loss_jpy, registered)
+    people = population_read(fund=fund)[2]
+    loss_basis = people.loss_basis_jpy
     received: dict[str, int] = defaultdict(int)
     for key, amount in draw_segments(fund=fund):
         received[key] += amount
@@ -162,18 +169,23 @@ def fund_summary(*, fund: IncidentFund) -> FundSummary:
             Source(key, f"{policy.insurer} {policy.policy_number}", planned[policy.policy_number], received.get(key, 0))
         )
     by_status = dict(fund.payouts.values("status").annotate(n=Count("id")).values_list("status", "n"))
-    paid = Account.objects.get(pk=fund.paid_account_id).balance_jpy
+    balances = dict(
+        Account.objects.filter(pk__in=[fund.paid_account_id, fund.pool_account_id]).values_list("pk", "balance_jpy")
+    )
+    paid = balances[fund.paid_account_id]
     return FundSummary(
         fund=fund,
         allocation=allocation,
         claimants=stats["count"],
         registered_jpy=registered,
         loss_basis_jpy=loss_basis,
+        population=people,
         sources=sources,
         shortfall_jpy=allocation.result["waterfall"]["shortfall_jpy"] if allocation else loss_basis,
         planned_rate=Decimal(allocation.result["planned_rate"]) if allocation else Decimal(0),
         paid_rate=rate_of(allocation.level_jpy, allocation.loss_basis_jpy) if allocation else Decimal(0),
-        funds_in_hand_jpy=sum(received.values()),
+        funds_in_hand_jpy=balances[fund.pool_account_id],
+        received_jpy=sum(received.values()),
         allocated_jpy=int(stats["allocated"] or 0),
         paid_jpy=paid,
         outstanding_jpy=registered - paid,
@@ -181,6 +193,7 @@ def fund_summary(*, fund: IncidentFund) -> FundSummary:
         failed_count=by_status.get("failed", 0),
         recoveries=list(fund.recoveries.select_related("policy").order_by("policy__layer_order", "id")),
         rounds=list(fund.allocations.order_by("-seq")[:20]),
+        settings_fixed=fund.payouts.exists(),
     )
 
 
@@ -188,35 +201,112 @@ def fund_summary(*, fund: IncidentFund) -> FundSummary:
 class ReplayCheck:
     ok: bool
     payouts_checked: int
+    rounds_checked: int
     problems: list[str]
 
 
-def allocation_replay(*, allocation: Allocation, limit: int = 1000) -> ReplayCheck:
-    """Replay a round from what was stored: the waterfall from its inputs, and each claimant's amount from the rule."""
+REPLAY_CHUNK = 5000
+
+
+def _round_replay(allocation: Allocation) -> list[str]:
+    """The stored waterfall and population of a round, computed again from its stored inputs."""
     problems = []
     again = waterfall_replay(allocation.inputs["waterfall"]).as_dict()
     if again != allocation.result["waterfall"]:
         problems.append(
             f"round {allocation.seq}: the waterfall replays to {again}, stored {allocation.result['waterfall']}"
         )
-    payouts = list(allocation.payouts.select_related("entitlement").order_by("id")[:limit])
-    earlier = dict(
-        Payout.objects.filter(
-            entitlement_id__in=[p.entitlement_id for p in payouts], allocation__seq__lt=allocation.seq
+    claimants = allocation.inputs["claimants"]
+    if "registered_base_jpy" in claimants:  # rounds made before rule population/1 stored only their totals
+        people = population_replay(claimants)
+        if (people.loss_basis_jpy, people.base_total_jpy) != (allocation.loss_basis_jpy, allocation.base_total_jpy):
+            problems.append(
+                f"round {allocation.seq}: the population replays to loss basis ¥{people.loss_basis_jpy:,} and "
+                f"base total ¥{people.base_total_jpy:,}, stored ¥{allocation.loss_basis_jpy:,} and "
+                f"¥{allocation.base_total_jpy:,}"
+            )
+    return problems
+
+
+def allocation_replay(*, fund: IncidentFund, progress: Callable[[int], None] | None = None) -> ReplayCheck:
+    """Replay an incident from what was stored: every round's waterfall and population, and every payout.
+
+    Each payout is recomputed from the rule: the claimant's target at its
+    round (level, base total, loss basis, base amount) for the eligible amount
+    the payout recorded, less what the claimant had before that round. The
+    payouts are streamed in (entitlement, round) order with a server-side
+    cursor, so memory stays flat however many there are; each claimant's
+    payouts must also add up to what is allocated to them. `progress` is
+    called with the number of payouts checked after each chunk.
+    """
+    problems: list[str] = []
+    rounds = {}
+    for allocation in fund.allocations.order_by("seq").iterator(chunk_size=500):
+        problems += _round_replay(allocation)
+        base_amount = allocation.inputs["claimants"].get("base_amount_jpy", 0)
+        rounds[allocation.pk] = (
+            allocation.seq,
+            allocation.level_jpy,
+            allocation.base_total_jpy,
+            allocation.loss_basis_jpy,
+            base_amount,
         )
-        .values("entitlement")
-        .annotate(s=Sum("amount_jpy"))
-        .values_list("entitlement", "s")
+    rows = (
+        Payout.objects.filter(fund=fund)
+        .order_by("entitlement_id", "allocation_id", "id")
+        .values_list(
+            "id",
+            "entitlement_id",
+            "allocation_id",
+            "claim_ref",
+            "amount_jpy",
+            "eligible_jpy",
+            "entitlement__eligible_jpy",
+            "entitlement__allocated_jpy",
+            "resend_of_id",
+        )
     )
-    for p in payouts:
-        before = int(earlier.get(p.entitlement_id) or 0)
+    amounts: dict[int, int] = {}
+    checked, current, before, allocated, last_ref = 0, None, 0, 0, ""
+    for (
+        pk,
+        entitlement_id,
+        allocation_id,
+        claim_ref,
+        amount,
+        eligible,
+        eligible_now,
+        allocated_now,
+        resend_of,
+    ) in rows.iterator(chunk_size=REPLAY_CHUNK):
+        if entitlement_id != current:
+            if current is not None and before != allocated:
+                problems.append(f"claim {last_ref}: payouts add up to ¥{before:,}, allocated ¥{allocated:,}")
+            current, before, allocated, last_ref, amounts = entitlement_id, 0, allocated_now, claim_ref, {}
+        amounts[pk] = amount
+        checked += 1
+        if resend_of is not None:  # a returned payout sent again: the same money, not a new share
+            if amounts.get(resend_of) != amount:
+                problems.append(f"payout {pk} ({claim_ref}): resends ¥{amount:,}, not what payout {resend_of} was")
+            continue
+        seq, level, base_total, loss_basis, base_amount = rounds[allocation_id]
+        e = eligible if eligible is not None else eligible_now
         target = claimant_target(
-            eligible_jpy=p.entitlement.eligible_jpy,
-            base_jpy=p.entitlement.base_jpy,
-            level_jpy=allocation.level_jpy,
-            base_total_jpy=allocation.base_total_jpy,
-            loss_basis_jpy=allocation.loss_basis_jpy,
+            eligible_jpy=e,
+            base_jpy=min(e, base_amount),
+            level_jpy=level,
+            base_total_jpy=base_total,
+            loss_basis_jpy=loss_basis,
         )
-        if before + p.amount_jpy != max(before, target):
-            problems.append(f"payout {p.pk} ({p.claim_ref}): ¥{p.amount_jpy:,} but the rule gives ¥{target - before:,}")
-    return ReplayCheck(ok=not problems, payouts_checked=len(payouts), problems=problems[:20])
+        if before + amount != max(before, target):
+            problems.append(
+                f"payout {pk} ({claim_ref}, round {seq}): ¥{amount:,} but the rule gives ¥{target - before:,}"
+            )
+        before += amount
+        if progress and checked % REPLAY_CHUNK == 0:
+            progress(checked)
+    if current is not None and before != allocated:
+        problems.append(f"claim {last_ref}: payouts add up to ¥{before:,}, allocated ¥{allocated:,}")
+    if progress:
+        progress(checked)
+    return ReplayCheck(ok=not problems, payouts_checked=checked, rounds_checked=len(rounds), problems=problems[:20])

@@ -1,6 +1,6 @@
 """Reads for claims (the hand-off): which claims reserves knows, at what amount, and which it paid."""
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from reserves.models import Entitlement, Payout
 
@@ -15,6 +15,22 @@ def entitlement_amounts(*, claim_refs: list[str]) -> dict[str, int]:
             )
         )
     return amounts
+
+
+def paid_for_claims(*, claim_refs: list[str]) -> dict[str, int]:
+    """claim_ref -> yen paid so far, for the given claims that have paid payouts (found through their entitlements)."""
+    paid: dict[str, int] = {}
+    for start in range(0, len(claim_refs), 5000):
+        refs = claim_refs[start : start + 5000]
+        rows = (
+            Payout.objects.filter(entitlement__claim_ref__in=refs, status=Payout.Status.PAID)
+            .values("entitlement__claim_ref")
+            .annotate(s=Sum("amount_jpy"))
+            .order_by()
+            .values_list("entitlement__claim_ref", "s")
+        )
+        paid.update((ref, int(total)) for ref, total in rows)
+    return paid
 
 
 def entitlements_by_ref() -> QuerySet[Entitlement]:

@@ -1,6 +1,11 @@
 """Reads of payouts for staff: the filtered, sorted list, one payout, one recovery claim."""
 
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from core.errors import NotFound
 from reserves.models import Payout, RecoveryClaim
@@ -44,6 +49,36 @@ def payout_get(*, payout_id: int) -> Payout:
     if payout is None:
         raise NotFound("not_found", "No such payout.")
     return payout
+
+
+@dataclass(frozen=True)
+class RecoveryDeadline:
+    recovery: RecoveryClaim
+    step: str  # "notice" or "proof of loss"
+    due_at: dt.datetime
+    overdue: bool
+
+
+def recovery_deadlines(*, now: dt.datetime | None = None) -> list[RecoveryDeadline]:
+    """Notice and proof-of-loss steps due within RECOVERY_WARN_DAYS or past, soonest first (the alerts)."""
+    now = now or timezone.now()
+    horizon = now + dt.timedelta(days=settings.RECOVERY_WARN_DAYS)
+    due = RecoveryClaim.objects.filter(
+        Q(status=RecoveryClaim.Status.OPEN, notice_due_at__lte=horizon)
+        | Q(status=RecoveryClaim.Status.NOTIFIED, proof_due_at__lte=horizon)
+    ).select_related("fund", "policy")
+    deadlines = []
+    for recovery in due:
+        notice = recovery.status == RecoveryClaim.Status.OPEN
+        due_at = recovery.notice_due_at if notice else recovery.proof_due_at
+        deadlines.append(RecoveryDeadline(recovery, "notice" if notice else "proof of loss", due_at, due_at < now))
+    return sorted(deadlines, key=lambda d: d.due_at)
+
+
+def recovery_missing_steps(*, recovery: RecoveryClaim) -> list[str]:
+    """What must be recorded before the insurer's money can be taken: "notice", "proof_of_loss" (in order)."""
+    missing = [] if recovery.notice_sent_at else ["notice"]
+    return missing if recovery.proof_submitted_at else [*missing, "proof_of_loss"]
 
 
 def recovery_get(*, recovery_id: int) -> RecoveryClaim:

@@ -5,12 +5,14 @@ say they run inside the caller's transaction (the hand-off from claims does).
     policies        insurance policies and their ledger accounts
     funds           an incident's fund: opened, configured, held and released
     entitlements    what approved claims are owed and where each claimant is paid (the contract with claims)
+    holdbacks       what claims still open may be allowed, counted in every interim rate (told by claims)
     recoveries      insurer recoveries: notice, proof of loss, settlement or denial, deadline warnings
     payout_actions  staff retry of failed payouts
     returns         payouts that came back: the money back, one resend to corrected details
     result_imports  the bank's and the wallet system's result files, payout by payout
     unclaimed       money nobody could receive by the deadline, held for deposit
     receipts        one signed receipt per paid payout, after the payment commits
+    liabilities     an incident's proof of liabilities over its registered entitlements
 
 The payout engine (allocation, chunks, sending, results) is reserves/engine/.
 """
@@ -25,7 +27,14 @@ from reserves.services.entitlements import (
     entitlements_register,
 )
 from reserves.services.funding import custody_value_record, funding_approve, funding_reject, funding_request
-from reserves.services.funds import incident_fund_configure, incident_fund_hold, incident_fund_open
+from reserves.services.funds import (
+    fund_payments_started,
+    incident_fund_configure,
+    incident_fund_hold,
+    incident_fund_open,
+)
+from reserves.services.holdbacks import HoldInput, holdbacks_set
+from reserves.services.liabilities import incident_liabilities_publish
 from reserves.services.payout_actions import payouts_retry
 from reserves.services.policies import PolicyInput, policy_register
 from reserves.services.receipts import payout_receipts_issue, payout_receipts_sweep
@@ -43,6 +52,7 @@ from reserves.services.unclaimed import unclaimed_sweep
 __all__ = [
     "EntitlementInput",
     "EntitlementLine",
+    "HoldInput",
     "PayeeInput",
     "PolicyInput",
     "custody_value_record",
@@ -50,12 +60,15 @@ __all__ = [
     "entitlement_payee_apply",
     "entitlement_payee_update",
     "entitlements_register",
+    "fund_payments_started",
     "funding_approve",
     "funding_reject",
     "funding_request",
+    "holdbacks_set",
     "incident_fund_configure",
     "incident_fund_hold",
     "incident_fund_open",
+    "incident_liabilities_publish",
     "payout_receipts_issue",
     "payout_receipts_sweep",
     "payout_resend",

@@ -18,6 +18,7 @@ from core.zengin import ZenginError, to_zengin_kana
 from reserves.models import Entitlement, IncidentFund, Payout
 from reserves.rails.zengin import ACCOUNT_TYPES
 from reserves.services._shared import AUDIT_CHUNK, REF, allocation_after_commit, fund_lock, invalid
+from reserves.services.holdbacks import holdbacks_follow_entitlements
 from reserves.waterfall import base_of
 
 
@@ -221,6 +222,7 @@ def entitlements_register(
             extra={"claim_refs": conflicts[:100]},
         )
     created = [stored[ref] for ref in missing]
+    holdbacks_follow_entitlements(fund=fund, entitlements=[(e.claim_ref, e.eligible_jpy) for e in created])
     # One event per chunk listing every new entitlement: one chain lock per chunk, not per claim.
     events_record(
         actor=actor,
@@ -243,7 +245,7 @@ def entitlements_register(
         ],
     )
     if created:
-        allocation_after_commit(fund, "entitlements registered")
+        allocation_after_commit(fund, "entitlements registered", coalesce=True)
     return [stored[ref] for ref in refs]
 
 
@@ -278,15 +280,17 @@ def entitlement_eligible_raise(
     entitlement.eligible_jpy = eligible_jpy
     entitlement.base_jpy = base_of(eligible_jpy=eligible_jpy, base_amount_jpy=fund.base_amount_jpy)
     entitlement.lines = checked_lines
-    entitlement.round = 0  # behind every round: the next chunk brings it up to the current level
-    entitlement.save(update_fields=["eligible_jpy", "base_jpy", "lines", "round"])
+    # Behind every round and not admitted: the next round counts the new amount and brings it up to its target.
+    entitlement.round, entitlement.admitted_round = 0, None
+    entitlement.save(update_fields=["eligible_jpy", "base_jpy", "lines", "round", "admitted_round"])
+    holdbacks_follow_entitlements(fund=fund, entitlements=[(claim_ref, eligible_jpy)])
     event_record(
         actor=actor,
         action="entitlement.raised",
         subject=entitlement,
         data={"before": before, "after": {"eligible_jpy": eligible_jpy, "base_jpy": entitlement.base_jpy}},
     )
-    allocation_after_commit(fund, "entitlement raised")
+    allocation_after_commit(fund, "entitlement raised", coalesce=True)
     return True
 
 

@@ -3,15 +3,18 @@
 import datetime as dt
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Least
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, event_record
 from core.errors import ApplicationError
 from core.types import User
 from reserves import ledger
-from reserves.models import Account, Entitlement, IncidentFund
+from reserves.models import Account, IncidentFund, Payout
 from reserves.services._shared import SLUG, actor_of, allocation_after_commit, fund_lock, invalid
-from reserves.waterfall import base_of
+from reserves.services.holdbacks import holdbacks_rebase
 
 
 @transaction.atomic
@@ -67,40 +70,59 @@ def incident_fund_open(
     return fund
 
 
+FUND_SETTINGS = ("base_amount_jpy", "expected_loss_jpy", "expected_claimants")
+
+
+def fund_payments_started(*, fund: IncidentFund) -> bool:
+    """Whether a payout has been made out for the incident (its settings are fixed from then on)."""
+    return Payout.objects.filter(fund_id=fund.pk).exists()
+
+
 @transaction.atomic(durable=True)
 def incident_fund_configure(
-    *, actor: User | Actor, fund: IncidentFund, base_amount_jpy: int | None = None, expected_loss_jpy: int | None = None
+    *,
+    actor: User | Actor,
+    fund: IncidentFund,
+    base_amount_jpy: int | None = None,
+    expected_loss_jpy: int | None = None,
+    expected_claimants: int | None = None,
 ) -> IncidentFund:
-    """Set the base amount (before the first allocation only) and the expected eligible loss (any time).
+    """Set the base amount, the expected loss and the expected number of claimants, until the first payout.
 
-    The distribution rate is based on the larger of the expected loss and the
-    registered claims, so claimants approved early are not paid at a rate the
-    later ones cannot get.
+    The rates are computed over the claims plus what the fund expects
+    (docs/money.md, "The population"); once money has been made out to
+    anyone, changing what the rates are based on would pay the others on
+    another curve, so it is refused (422 `payments_started`). Saving settings
+    never creates a round by itself: a round needs someone to pay.
     """
     fund = fund_lock(fund.pk)
-    before = {"base_amount_jpy": fund.base_amount_jpy, "expected_loss_jpy": fund.expected_loss_jpy}
+    wanted = {"base_amount_jpy": base_amount_jpy, "expected_loss_jpy": expected_loss_jpy}
+    wanted["expected_claimants"] = expected_claimants
     fields: dict[str, list[str]] = {}
-    for name, value in (("base_amount_jpy", base_amount_jpy), ("expected_loss_jpy", expected_loss_jpy)):
+    for name, value in wanted.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            fields[name] = ["must be a whole number of yen, 0 or more"]
+            fields[name] = [_("must be a whole number, 0 or more")]
     if fields:
-        raise invalid("The fund settings are invalid.", fields)
-    if base_amount_jpy is not None and base_amount_jpy != fund.base_amount_jpy:
-        if fund.round > 0:
-            raise ApplicationError("allocation_started", "The base amount cannot change after the first allocation.")
-        fund.base_amount_jpy = base_amount_jpy
-        # Registered entitlements keep their base in step (none has been allocated yet).
-        for entitlement in fund.entitlements.only("id", "eligible_jpy"):
-            Entitlement.objects.filter(pk=entitlement.pk).update(
-                base_jpy=base_of(eligible_jpy=entitlement.eligible_jpy, base_amount_jpy=base_amount_jpy)
-            )
-    if expected_loss_jpy is not None:
-        fund.expected_loss_jpy = expected_loss_jpy
-    fund.save(update_fields=["base_amount_jpy", "expected_loss_jpy"])
-    after = {"base_amount_jpy": fund.base_amount_jpy, "expected_loss_jpy": fund.expected_loss_jpy}
-    if after != before:
-        event_record(actor=actor, action="fund.configured", subject=fund, data={"before": before, "after": after})
-        allocation_after_commit(fund, "fund settings changed")
+        raise invalid(_("The fund settings are invalid."), fields)
+    before = {name: getattr(fund, name) for name in FUND_SETTINGS}
+    after = {name: before[name] if wanted[name] is None else wanted[name] for name in FUND_SETTINGS}
+    if after == before:
+        return fund
+    if fund_payments_started(fund=fund):
+        raise ApplicationError(
+            "payments_started",
+            _("The fund settings cannot change: payments to claimants have started."),
+            extra={"fields": {name: ["fixed once payments start"] for name in after if after[name] != before[name]}},
+        )
+    for name, value in after.items():
+        setattr(fund, name, value)
+    fund.save(update_fields=list(FUND_SETTINGS))
+    if after["base_amount_jpy"] != before["base_amount_jpy"]:
+        # Registered entitlements and holdbacks keep their base in step (nothing has been paid yet).
+        fund.entitlements.update(base_jpy=Least(F("eligible_jpy"), Value(fund.base_amount_jpy)))
+        holdbacks_rebase(fund=fund)
+    event_record(actor=actor, action="fund.configured", subject=fund, data={"before": before, "after": after})
+    allocation_after_commit(fund, "fund settings changed")
     return fund
 
 

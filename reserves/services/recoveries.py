@@ -4,10 +4,9 @@ and the deadline warnings of the beat task."""
 import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, event_record
 from core.errors import ApplicationError, Conflict, NotFound
@@ -15,6 +14,7 @@ from core.locks import locked
 from core.types import User
 from reserves import ledger
 from reserves.models import RecoveryClaim
+from reserves.selectors.payouts import recovery_deadlines, recovery_missing_steps
 from reserves.services._shared import REF, allocation_after_commit, invalid
 
 
@@ -36,31 +36,74 @@ def _recovery_step(
     return recovery
 
 
+def _step_checked(*, recovery: RecoveryClaim, when: dt.datetime, evidence: str, after: dt.datetime | None) -> str:
+    """A recovery step needs an aware date, not before the step it follows (or detection), and its evidence."""
+    fields: dict[str, list[str]] = {}
+    if when is None or timezone.is_naive(when):
+        fields["date"] = [_("a timezone-aware date and time is required")]
+    elif when < (after or recovery.fund.detected_at) or when > timezone.now() + dt.timedelta(minutes=5):
+        fields["date"] = [_("must be after the step before it and not in the future")]
+    evidence = (evidence or "").strip()
+    if not evidence or len(evidence) > 300:
+        fields["evidence"] = [_("1-300 characters: a letter's reference, a document's name or its hash")]
+    if fields:
+        raise invalid(_("The recovery step is invalid."), fields)
+    return evidence
+
+
+def _require_steps(recovery: RecoveryClaim, *, upto: str) -> None:
+    """422 naming the steps before `upto` ("proof_of_loss" or "settlement") that are not recorded yet."""
+    missing = recovery_missing_steps(recovery=recovery)
+    if upto == "proof_of_loss":
+        missing = [m for m in missing if m == "notice"]
+    if missing:
+        names = {"notice": _("the notice of loss"), "proof_of_loss": _("the proof of loss")}
+        raise ApplicationError(
+            "recovery_step_missing",
+            _("Record %(steps)s first: an insurer is notified, then given proof of loss, then pays.")
+            % {"steps": _(" and ").join(str(names[m]) for m in missing)},
+            extra={"missing": missing},
+        )
+
+
 @transaction.atomic(durable=True)
-def recovery_notice_record(*, actor: User | Actor, recovery: RecoveryClaim, sent_at: dt.datetime) -> RecoveryClaim:
-    """The notice of loss was given to the insurer (due 30 days after detection)."""
+def recovery_notice_record(
+    *, actor: User | Actor, recovery: RecoveryClaim, sent_at: dt.datetime, evidence: str
+) -> RecoveryClaim:
+    """The notice of loss was given to the insurer (due RECOVERY_NOTICE_DAYS after detection), with its evidence."""
     recovery = _recovery_lock(recovery.pk)
     if recovery.status != RecoveryClaim.Status.OPEN:
-        raise Conflict("invalid_state", f"Notice cannot be recorded on a {recovery.status} recovery.")
+        raise Conflict(
+            "invalid_state", _("Notice cannot be recorded on a %(status)s recovery.") % {"status": recovery.status}
+        )
+    evidence = _step_checked(recovery=recovery, when=sent_at, evidence=evidence, after=None)
     return _recovery_step(
         actor=actor,
         recovery=recovery,
         action="recovery.notice_given",
-        changes={"status": RecoveryClaim.Status.NOTIFIED, "notice_sent_at": sent_at},
+        changes={"status": RecoveryClaim.Status.NOTIFIED, "notice_sent_at": sent_at, "notice_evidence": evidence},
     )
 
 
 @transaction.atomic(durable=True)
-def recovery_proof_record(*, actor: User | Actor, recovery: RecoveryClaim, submitted_at: dt.datetime) -> RecoveryClaim:
-    """The proof of loss was submitted (due 6 months after detection)."""
+def recovery_proof_record(
+    *, actor: User | Actor, recovery: RecoveryClaim, submitted_at: dt.datetime, evidence: str
+) -> RecoveryClaim:
+    """The proof of loss was submitted (due RECOVERY_PROOF_MONTHS after detection); 422 before the notice."""
     recovery = _recovery_lock(recovery.pk)
-    if recovery.status != RecoveryClaim.Status.NOTIFIED:
-        raise Conflict("invalid_state", "Proof of loss follows the notice; record the notice first.")
+    if recovery.status in (RecoveryClaim.Status.SETTLED, RecoveryClaim.Status.DENIED) or recovery.proof_submitted_at:
+        raise Conflict("invalid_state", _("Proof of loss was recorded already or the recovery is closed."))
+    _require_steps(recovery, upto="proof_of_loss")
+    evidence = _step_checked(recovery=recovery, when=submitted_at, evidence=evidence, after=recovery.notice_sent_at)
     return _recovery_step(
         actor=actor,
         recovery=recovery,
         action="recovery.proof_submitted",
-        changes={"status": RecoveryClaim.Status.PROOF_SUBMITTED, "proof_submitted_at": submitted_at},
+        changes={
+            "status": RecoveryClaim.Status.PROOF_SUBMITTED,
+            "proof_submitted_at": submitted_at,
+            "proof_evidence": evidence,
+        },
     )
 
 
@@ -80,11 +123,20 @@ def recovery_deny(*, actor: User | Actor, recovery: RecoveryClaim, reason: str) 
 
 
 @transaction.atomic(durable=True)
-def recovery_settle(*, actor: User | Actor, recovery: RecoveryClaim, amount_jpy: int, reference: str) -> RecoveryClaim:
-    """The insurer paid `amount_jpy` (remittance `reference`): the money joins the incident's funds, everyone tops up.
+def recovery_settle(
+    *,
+    actor: User | Actor,
+    recovery: RecoveryClaim,
+    amount_jpy: int,
+    reference: str,
+    received_at: dt.datetime | None = None,
+) -> RecoveryClaim:
+    """The insurer paid `amount_jpy` (remittance `reference`, received at `received_at`, default now).
 
-    Repeating the same reference with the same amount is a no-op; with
-    another amount it is a 409. The total settled cannot exceed the claim.
+    The money joins the incident's funds and everyone tops up. Only after the
+    notice and the proof of loss (422 `recovery_step_missing` naming what is
+    missing). Repeating the same reference with the same amount is a no-op;
+    with another amount it is a 409. The total settled cannot exceed the claim.
     """
     if isinstance(amount_jpy, bool) or not isinstance(amount_jpy, int) or amount_jpy <= 0:
         raise invalid("The settlement is invalid.", {"amount_jpy": ["a positive whole number of yen"]})
@@ -99,6 +151,9 @@ def recovery_settle(*, actor: User | Actor, recovery: RecoveryClaim, amount_jpy:
         return recovery
     if recovery.status == RecoveryClaim.Status.DENIED:
         raise Conflict("invalid_state", "The insurer denied this recovery.")
+    _require_steps(recovery, upto="settlement")
+    received_at = received_at or timezone.now()
+    _step_checked(recovery=recovery, when=received_at, evidence=reference, after=recovery.proof_submitted_at)
     if recovery.settled_jpy + amount_jpy > recovery.amount_claimed_jpy:
         raise ApplicationError(
             "over_settlement",
@@ -123,9 +178,10 @@ def recovery_settle(*, actor: User | Actor, recovery: RecoveryClaim, amount_jpy:
         ]
     )
     settled = recovery.settled_jpy + amount_jpy
-    changes: dict[str, Any] = {"settled_jpy": settled}
+    # settled_at: when the latest money arrived (each remittance's own date is in its audit event).
+    changes: dict[str, Any] = {"settled_jpy": settled, "settled_at": received_at}
     if settled >= recovery.amount_claimed_jpy:
-        changes.update(status=RecoveryClaim.Status.SETTLED, settled_at=timezone.now())
+        changes["status"] = RecoveryClaim.Status.SETTLED
     _recovery_step(actor=actor, recovery=recovery, action="recovery.settled", changes=changes)
     allocation_after_commit(fund, "insurer settlement")
     return recovery
@@ -134,24 +190,20 @@ def recovery_settle(*, actor: User | Actor, recovery: RecoveryClaim, amount_jpy:
 def recoveries_follow_up(*, now: dt.datetime | None = None) -> list[dict]:
     """Warn (log and audit, once a day each) about notice and proof deadlines within RECOVERY_WARN_DAYS or past."""
     now = now or timezone.now()
-    horizon = now + dt.timedelta(days=settings.RECOVERY_WARN_DAYS)
     warnings = []
-    due = RecoveryClaim.objects.filter(
-        Q(status=RecoveryClaim.Status.OPEN, notice_due_at__lte=horizon)
-        | Q(status=RecoveryClaim.Status.NOTIFIED, proof_due_at__lte=horizon)
-    ).filter(Q(last_warned_at__isnull=True) | Q(last_warned_at__lte=now - dt.timedelta(hours=23)))
-    for recovery_id in due.values_list("id", flat=True):
+    for due in recovery_deadlines(now=now):
+        last = due.recovery.last_warned_at
+        if last is not None and last > now - dt.timedelta(hours=23):
+            continue
         with transaction.atomic(durable=True):
-            recovery = _recovery_lock(recovery_id)
-            step = "notice" if recovery.status == RecoveryClaim.Status.OPEN else "proof of loss"
-            deadline = recovery.notice_due_at if step == "notice" else recovery.proof_due_at
+            recovery = _recovery_lock(due.recovery.pk)
             warning = {
                 "recovery_id": recovery.pk,
                 "incident_code": recovery.fund.incident_code,
                 "policy_number": recovery.policy.policy_number,
-                "step": step,
-                "due_at": deadline,
-                "overdue": deadline < now,
+                "step": due.step,
+                "due_at": due.due_at,
+                "overdue": due.overdue,
             }
             _recovery_step(
                 actor=Actor.system("reserves.recoveries_follow_up"),

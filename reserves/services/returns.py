@@ -16,7 +16,7 @@ The resend is an ordinary payout: when it is paid the usual transfer
 allocated -> paid is posted. An unclaimed payout (services/unclaimed.py) may be
 resent too; its money first comes back from the unclaimed account.
 
-Lock order: payouts (by id), entitlements, ledger accounts, audit chain head.
+Lock order: payouts (by id), entitlements, ledger accounts, audit tree head.
 """
 
 import re

@@ -2,6 +2,8 @@ from decimal import Decimal
 
 from django import template
 
+from core.money import format_rate
+
 register = template.Library()
 
 
@@ -22,10 +24,10 @@ def signed_yen(value: int | str) -> str:
 
 @register.filter
 def percent(rate: Decimal | str | None) -> str:
-    """A rate as a percentage with two places: 0.85 -> 85.00%."""
+    """A rate as a percentage with two fixed places, never overstated: 0.85 -> 85.00%, 0E-10 -> 0.00%."""
     if rate is None or rate == "":
         return "—"
-    return f"{Decimal(rate) * 100:.2f}%"
+    return format_rate(rate)
 
 
 @register.filter

@@ -157,7 +157,11 @@ def policy_register(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def fund_list_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "reserves/fund_list.html", {"funds": selectors.fund_list()})
+    return render(
+        request,
+        "reserves/fund_list.html",
+        {"funds": selectors.fund_list(), "deadlines": selectors.recovery_deadlines()},
+    )
 
 
 @staff_required
@@ -167,7 +171,7 @@ def fund_page(request: HttpRequest, code: str) -> HttpResponse:
     summary = selectors.fund_summary(fund=fund)
     replay = None
     if request.GET.get("replay") and summary.allocation:
-        replay = selectors.allocation_replay(allocation=summary.allocation)
+        replay = selectors.allocation_replay(fund=fund)
     now = timezone.now()
     return render(
         request,
@@ -180,7 +184,11 @@ def fund_page(request: HttpRequest, code: str) -> HttpResponse:
             "replay": replay,
             "now": now,
             "settings_form": FundSettingsForm(
-                initial={"base_amount_jpy": fund.base_amount_jpy, "expected_loss_jpy": fund.expected_loss_jpy}
+                initial={
+                    "base_amount_jpy": fund.base_amount_jpy,
+                    "expected_loss_jpy": fund.expected_loss_jpy,
+                    "expected_claimants": fund.expected_claimants,
+                }
             ),
             "can_manage": request.user.has_perm("reserves.manage_payouts"),
             "can_manage_policy": request.user.has_perm("reserves.manage_policy"),
@@ -229,12 +237,17 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, form.errors.as_text())
         return redirect("reserves:fund", code=recovery.fund.incident_code)
-    data, now = form.cleaned_data, timezone.now()
+    data = form.cleaned_data
+    when, evidence = data.get("at") or timezone.now(), data.get("evidence") or ""
     try:
         if data["action"] == "notice":
-            services.recovery_notice_record(actor=signed_in_user(request), recovery=recovery, sent_at=now)
+            services.recovery_notice_record(
+                actor=signed_in_user(request), recovery=recovery, sent_at=when, evidence=evidence
+            )
         elif data["action"] == "proof":
-            services.recovery_proof_record(actor=signed_in_user(request), recovery=recovery, submitted_at=now)
+            services.recovery_proof_record(
+                actor=signed_in_user(request), recovery=recovery, submitted_at=when, evidence=evidence
+            )
         elif data["action"] == "deny":
             services.recovery_deny(actor=signed_in_user(request), recovery=recovery, reason=data.get("reason") or "")
         else:
@@ -243,6 +256,7 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
                 recovery=recovery,
                 amount_jpy=data.get("amount_jpy") or 0,
                 reference=data.get("reference") or "",
+                received_at=when,
             )
         messages.success(request, _("Recovery updated."))
     except ApplicationError as exc:

@@ -9,8 +9,10 @@ import pytest
 from django.db import transaction
 from django.http import StreamingHttpResponse
 
-from audit.models import Checkpoint, Event
-from audit.services import Actor, checkpoint_create, event_record
+from audit.checkpoints import checkpoint_create
+from audit.log.entries import ENTRY_FIELDS
+from audit.models import Checkpoint, Event, TreeHead
+from audit.services import Actor, event_record
 from core.roles import Role
 from tests.support.audit import bypass, record
 from tests.support.factories import PASSWORD, user_with_role
@@ -96,8 +98,7 @@ def test_csv_export_streams_every_match_in_sequence_order(api_as, trail):
     assert 'filename="audit-events.csv"' in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(_body(response))))
     assert [int(r["seq"]) for r in rows] == [2, 3]
-    stored = Event.objects.get(seq=2)
-    assert rows[0]["hash"] == stored.hash
+    assert set(rows[0]) == {*ENTRY_FIELDS}
     assert json.loads(rows[0]["data"]) == {"n": 2}
 
 
@@ -114,20 +115,23 @@ def test_export_by_someone_else_is_a_json_403(api_as, trail):
     assert response.json() == {"error": "permission_denied", "detail": "Your role may not do this."}
 
 
-def test_verify_returns_the_head_and_the_result(api_as):
-    record(4)
+def test_verify_returns_the_tree_and_the_result(api_as):
+    record(3)
+    checkpoint_create()
+    record(1)
     checkpoint_create()
 
     body = api_as(Role.REGULATOR).get("/api/regulator/audit/verify/").json()
 
-    head = Event.objects.get(seq=4)
     assert body["ok"] is True
-    assert body["head"] == {"seq": 4, "hash": head.hash}
+    assert body["tree"] == {"size": 4, "root": Checkpoint.objects.get(size=4).root}
+    assert TreeHead.objects.get().size == 5  # the regulator's request is itself in the log, after the check
     assert body["checked"] == 4
     assert body["first_bad_seq"] is None
-    assert body["checkpoints"]["checked"] == 1
+    assert body["checkpoints"]["checked"] == 2
     assert body["checkpoints"]["problems"] == []
-    assert body["checkpoints"]["latest"]["seq"] == 4
+    assert body["checkpoints"]["latest"]["size"] == 4
+    assert body["consistency"] == {"from_size": 3, "to_size": 4, "ok": True}
 
 
 def test_verify_names_the_first_altered_event(api_as):
@@ -141,16 +145,15 @@ def test_verify_names_the_first_altered_event(api_as):
     assert "altered" in body["problem"]
 
 
-def test_verify_catches_a_rehashed_rewrite_through_the_checkpoint(api_as):
-    """Rewriting the whole trail consistently still breaks the signed checkpoint."""
+def test_verify_catches_a_checkpoint_altered_in_the_database(api_as):
     record(2)
     checkpoint_create()
-    bypass("UPDATE audit_checkpoint SET hash = %s", ["a" * 64])
+    bypass("UPDATE audit_checkpoint SET note = replace(note, %s, %s)", ["\n2\n", "\n1\n"])
 
     body = api_as(Role.REGULATOR).get("/api/regulator/audit/verify/").json()
 
     assert body["ok"] is False
-    assert any("bad signature" in p for p in body["checkpoints"]["problems"])
+    assert any("does not verify" in p for p in body["checkpoints"]["problems"])
 
 
 def test_page_searches_pages_and_exports(client, trail):
@@ -184,16 +187,17 @@ def test_checkpoints_are_listed_and_downloadable(client, api_as):
     client.login(username=user.username, password=PASSWORD)
 
     page = client.get("/regulator/audit/checkpoints/").content.decode()
-    one = client.get(f"/regulator/audit/checkpoints/{checkpoint.id}.json")
+    one = client.get(f"/regulator/audit/checkpoints/{checkpoint.id}.txt")  # the signed note
     every = client.get("/regulator/audit/checkpoints/", {"format": "jsonl"})
     api_list = api_as(Role.REGULATOR).get("/api/regulator/audit/checkpoints/").json()
     api_one = api_as(Role.REGULATOR).get(f"/api/regulator/audit/checkpoints/{checkpoint.id}/")
     missing = api_as(Role.REGULATOR).get("/api/regulator/audit/checkpoints/999999/")
 
-    assert checkpoint.hash in page
-    assert json.loads(one.content) == json.loads(_body(every).splitlines()[0])
-    assert json.loads(one.content)["signature"] == checkpoint.signature
-    assert api_list["results"][0]["seq"] == 2
+    assert checkpoint.root in page
+    assert one.content.decode() == checkpoint.note == json.loads(_body(every).splitlines()[0])["note"]
+    assert one["Content-Type"].startswith("text/plain")
+    assert api_list["results"][0]["size"] == 2
+    assert api_list["results"][0]["note"] == checkpoint.note
     assert api_one.json()["key_id"] == checkpoint.key_id
     assert missing.status_code == 404
     assert Checkpoint.objects.count() == 1

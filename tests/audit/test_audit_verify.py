@@ -1,55 +1,28 @@
+"""`audit_verify` recomputes the tree from the events and names what was changed behind the application."""
+
 import pytest
-from django.core.management import call_command
-from django.db import connection, transaction
 
-from audit.models import ChainHead, Event
-from audit.services import Actor, event_record
+from audit.checkpoints import checkpoint_create
+from audit.models import TreeHead
+from tests.support.audit import bypass, rebuild_tree, record, verify_command
 
-pytestmark = pytest.mark.django_db
-ACTOR = Actor.system("tests")
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
-def _record(n: int) -> None:
-    with transaction.atomic():
-        for i in range(n):
-            event_record(actor=ACTOR, action="thing.changed", subject=("thing", i), data={"after": {"n": i}})
-
-
-def _bypass(sql: str, params: list) -> None:
-    """Change the trail behind the application's back, as an attacker with SQL access would."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Superuser only: makes ordinary triggers (our append-only guard) not fire.
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
-
-
-def _verify() -> tuple[int, str, str]:
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("audit_verify", stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    return code, out.getvalue(), err.getvalue()
-
-
-def test_intact_chain_verifies():
-    _record(5)
-    code, out, _ = _verify()
+def test_intact_log_verifies():
+    record(5)
+    checkpoint_create()
+    code, out, _ = verify_command()
     assert code == 0
-    assert "OK: 5 events" in out
+    assert "OK: 5 events, tree size 5" in out
+    assert "OK: 1 signed checkpoints" in out
 
 
 def test_altered_event_is_named_by_sequence_number():
-    _record(5)
-    _bypass("UPDATE audit_event SET data = %s WHERE seq = 3", ['{"after": {"n": 999}}'])
+    record(5)
+    bypass("UPDATE audit_event SET data = %s WHERE seq = 3", ['{"after": {"n": 999}}'])
 
-    code, _, err = _verify()
+    code, _, err = verify_command()
 
     assert code == 1
     assert "BROKEN at sequence 3" in err
@@ -57,39 +30,44 @@ def test_altered_event_is_named_by_sequence_number():
 
 
 def test_removed_event_is_found():
-    _record(5)
-    _bypass("DELETE FROM audit_event WHERE seq = 2", [])
+    record(5)
+    bypass("DELETE FROM audit_event WHERE seq = 2")
 
-    code, _, err = _verify()
+    code, _, err = verify_command()
 
     assert code == 1
     assert "BROKEN at sequence 2" in err
 
 
 def test_removed_last_event_is_found_through_the_head():
-    _record(4)
-    _bypass("DELETE FROM audit_event WHERE seq = 4", [])
+    record(4)
+    bypass("DELETE FROM audit_event WHERE seq = 4")
 
-    code, _, err = _verify()
+    code, _, err = verify_command()
 
     assert code == 1
     assert "BROKEN at sequence 4" in err
-    assert ChainHead.objects.get().seq == 4
+    assert TreeHead.objects.get().size == 4
 
 
-def test_recomputed_rehash_of_one_event_still_breaks_the_next_link():
-    _record(3)
-    event = Event.objects.get(seq=2)
-    from audit.chain import event_hash, format_time
+def test_rewritten_event_with_rebuilt_tiles_no_longer_matches_the_checkpoint():
+    """The forger rewrites an event and recomputes every tile and the head: only the signature catches it."""
+    record(4)
+    checkpoint_create()
+    bypass("UPDATE audit_event SET data = %s WHERE seq = 2", ['{"after": {"n": 42}}'])
+    rebuild_tree()
 
-    forged = {
-        f: getattr(event, f) for f in ("seq", "actor_id", "actor", "role", "action", "subject_type", "subject_id")
-    }
-    forged |= {"created_at": format_time(event.created_at), "data": {"after": {"n": 42}}}
-    forged |= {"request_id": event.request_id, "prev_hash": event.prev_hash}
-    _bypass("UPDATE audit_event SET data = %s, hash = %s WHERE seq = 2", ['{"after": {"n": 42}}', event_hash(forged)])
-
-    code, _, err = _verify()
+    code, _, err = verify_command()
 
     assert code == 1
-    assert "BROKEN at sequence 3" in err
+    assert "checkpoint of size 4 does not match the events: the trail was rewritten" in err
+
+
+def test_tiles_altered_above_the_leaves_are_found():
+    record(300)  # one full level-0 tile, so a level-1 tile exists
+    bypass("UPDATE audit_tile SET hashes = %s WHERE level = 1", [b"\1" * 32])
+
+    code, _, err = verify_command()
+
+    assert code == 1
+    assert "tiles above level 0 do not match" in err

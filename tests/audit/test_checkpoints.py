@@ -1,4 +1,4 @@
-"""Signed checkpoints of the chain head: created, skipped, rotated, refused."""
+"""Signed checkpoints of the tree head (C2SP signed notes): created, skipped, rotated, refused."""
 
 import base64
 import hashlib
@@ -12,22 +12,20 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 
-from audit.chain import checkpoint_document
-from audit.models import ChainHead, Checkpoint, SigningKey
-from audit.services import ChainBroken, checkpoint_create
-from audit.signing import SigningKeyMissing, key_generate, signature_valid
+from audit import tlog
+from audit.checkpoints import ChainBroken, checkpoint_create
+from audit.models import Checkpoint, SigningKey, TreeHead
+from audit.signing import SigningKeyMissing, key_generate
 from audit.tasks import audit_checkpoint_sign
 from tests.support.audit import bypass, record
 
 pytestmark = pytest.mark.django_db
 
 
-def _document(checkpoint: Checkpoint) -> dict:
-    from audit.chain import format_time
-
-    return checkpoint_document(
-        seq=checkpoint.seq, hash=checkpoint.hash, signed_at=format_time(checkpoint.signed_at), key_id=checkpoint.key_id
-    )
+def _opened(checkpoint: Checkpoint) -> tlog.Checkpoint:
+    key = tlog.public_key_from_pem(checkpoint.key.public_key_pem.encode())
+    opened, _note, _ = tlog.checkpoint_open(checkpoint.note, tlog.Verifier(checkpoint.origin, tlog.SIG_ED25519, key))
+    return opened
 
 
 def test_empty_chain_is_not_signed():
@@ -35,29 +33,30 @@ def test_empty_chain_is_not_signed():
     assert not Checkpoint.objects.exists()
 
 
-def test_checkpoint_signs_the_head_with_the_configured_key():
+def test_checkpoint_signs_the_tree_head_as_a_c2sp_note_with_the_configured_key():
     record(3)
 
     checkpoint = checkpoint_create()
 
-    head = ChainHead.objects.get()
-    assert (checkpoint.seq, checkpoint.hash) == (head.seq, head.hash) == (3, head.hash)
+    head = TreeHead.objects.get()
+    assert (checkpoint.size, checkpoint.root) == (head.size, head.root) == (3, head.root)
     key = SigningKey.objects.get()
     public = serialization.load_pem_public_key(key.public_key_pem.encode())
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert key.key_id == hashlib.sha256(raw).hexdigest() == checkpoint.key_id
     stored = Checkpoint.objects.get()
-    assert signature_valid(public_key_pem=key.public_key_pem, document=_document(stored), signature=stored.signature)
-    assert len(base64.b64decode(stored.signature)) == 64
+    root_b64 = base64.b64encode(bytes.fromhex(head.root)).decode()
+    assert stored.note.startswith(f"{settings.AUDIT_LOG_ORIGIN}\n3\n{root_b64}\n\n\u2014 {settings.AUDIT_LOG_ORIGIN} ")
+    opened = _opened(stored)
+    assert (opened.size, opened.root.hex()) == (3, head.root)
 
 
 def test_a_signature_does_not_cover_another_head():
     record(2)
     checkpoint = checkpoint_create()
-    forged = _document(checkpoint) | {"seq": 1}
-    assert not signature_valid(
-        public_key_pem=checkpoint.key.public_key_pem, document=forged, signature=checkpoint.signature
-    )
+    forged = Checkpoint(origin=checkpoint.origin, key=checkpoint.key, note=checkpoint.note.replace("\n2\n", "\n1\n"))
+    with pytest.raises(tlog.FormatError, match="does not verify"):
+        _opened(forged)
 
 
 def test_head_that_did_not_move_is_skipped_then_signed_after_new_events():
@@ -70,8 +69,8 @@ def test_head_that_did_not_move_is_skipped_then_signed_after_new_events():
     result = audit_checkpoint_sign.delay().get()
 
     assert result["signed"] is True
-    assert result["seq"] == 3
-    assert list(Checkpoint.objects.values_list("seq", flat=True)) == [3, 2]
+    assert result["size"] == 3
+    assert list(Checkpoint.objects.values_list("size", flat=True)) == [3, 2]
 
 
 def test_rotated_key_signs_the_same_head_again_and_both_keys_are_kept(settings):
@@ -82,13 +81,11 @@ def test_rotated_key_signs_the_same_head_again_and_both_keys_are_kept(settings):
     second = checkpoint_create()
 
     assert second is not None
-    assert second.seq == first.seq
+    assert second.size == first.size
     assert second.key_id != first.key_id
     assert SigningKey.objects.count() == 2
     for checkpoint in Checkpoint.objects.select_related("key"):
-        assert signature_valid(
-            public_key_pem=checkpoint.key.public_key_pem, document=_document(checkpoint), signature=checkpoint.signature
-        )
+        assert _opened(checkpoint).size == 2
 
 
 def test_missing_key_is_reported_and_the_task_skips(settings):
@@ -131,10 +128,10 @@ def test_a_broken_tail_is_never_signed():
     record(2)
     bypass("UPDATE audit_event SET action = 'forged' WHERE seq = 3")
 
-    with pytest.raises(ChainBroken, match="sequence 3"):
+    with pytest.raises(ChainBroken, match="event #3 no longer matches its leaf hash"):
         checkpoint_create()
     assert audit_checkpoint_sign.delay().get()["reason"] == "chain_broken"
-    assert list(Checkpoint.objects.values_list("seq", flat=True)) == [2]
+    assert list(Checkpoint.objects.values_list("size", flat=True)) == [2]
 
 
 def test_checkpoint_command(capsys):
@@ -143,7 +140,7 @@ def test_checkpoint_command(capsys):
     call_command("audit_checkpoint")
     out = capsys.readouterr().out
     assert "Nothing to sign" in out
-    assert "Signed checkpoint #1" in out
+    assert "Signed checkpoint of size 1" in out
 
 
 def test_beat_schedule_signs_periodically():
@@ -157,7 +154,7 @@ def test_database_refuses_to_change_or_delete_checkpoints():
     record(1)
     checkpoint_create()
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
-        Checkpoint.objects.update(hash="f" * 64)
+        Checkpoint.objects.update(root="f" * 64)
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         Checkpoint.objects.all().delete()
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
@@ -170,8 +167,8 @@ def test_checkpoint_task_on_a_real_worker(celery_worker):
     record(2)
     result = audit_checkpoint_sign.delay().get(timeout=30)
     assert result["signed"] is True
-    assert result["seq"] == 2
-    assert Checkpoint.objects.get().seq == 2
+    assert result["size"] == 2
+    assert Checkpoint.objects.get().size == 2
 
 
 @pytest.mark.postgres
@@ -200,7 +197,7 @@ def test_two_workers_signing_at_once_make_one_checkpoint():
 
     assert len(results) == 4
     assert sum(1 for r in results if r is not None) == 1
-    assert list(Checkpoint.objects.values_list("seq", flat=True)) == [3]
+    assert list(Checkpoint.objects.values_list("size", flat=True)) == [3]
 
 
 @pytest.mark.postgres
@@ -215,5 +212,5 @@ def test_export_command_outside_a_transaction_takes_one_snapshot(tmp_path):
     call_command("audit_export", str(tmp_path / "x"))
     script = settings.BASE_DIR / "audit" / "offline_verify.py"
     done = subprocess.run([sys.executable, "-I", str(script), str(tmp_path / "x")], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
     assert "OK: 5 events" in done.stdout

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from pypdf import PdfReader
 
-from audit.services import checkpoint_create
+from audit.checkpoints import checkpoint_create
 from core.roles import Role
 from tests.support.audit import record
 from tests.support.factories import PASSWORD, user_with_role
@@ -32,7 +32,7 @@ def test_command_writes_csv_and_pdf_with_the_audit_sections(tmp_path):
     pdf = PdfReader(str(tmp_path / f"quarterly-{this_quarter()}.pdf"))
     text = "\n".join(page.extract_text() for page in pdf.pages)
     assert "claim.approved,3" in csv_text
-    assert checkpoint.hash in csv_text
+    assert checkpoint.root in csv_text
     for expected in ("Audit trail: events by action", "claim.approved", "Signed checkpoints", "intact"):
         assert expected in text, expected
 

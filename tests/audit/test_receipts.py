@@ -6,10 +6,17 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.test import RequestFactory
 
-from audit.chain import payload_hash_of
+from audit.checkpoints import checkpoint_create
+from audit.log.verify import log_verify
 from audit.models import Event, Receipt
-from audit.selectors import chain_verify, receipt_verify
-from audit.services import ReceiptInput, checkpoint_create, receipt_issue, receipts_issue_many
+from audit.receipts import (
+    ReceiptInput,
+    payload_hash_of,
+    receipt_bundle,
+    receipt_issue,
+    receipt_verify,
+    receipts_issue_many,
+)
 from audit.signing import SigningKeyMissing, key_generate, signer, signer_from_pem
 from audit.views import receipt_json_response, receipt_page_response
 from tests.support.audit import ACTOR, bypass, record
@@ -138,7 +145,7 @@ def test_a_subject_has_one_receipt_the_database_refuses_a_second():
     assert Event.objects.filter(action="receipt.issued").count() == 1  # the second one's event rolled back
 
 
-def test_many_receipts_take_one_chain_lock_and_each_verifies(django_assert_max_num_queries):
+def test_many_receipts_take_one_tree_lock_and_each_verifies(django_assert_max_num_queries):
     record(1)
     items = [ReceiptInput("reserves.payout", str(n), PAYLOAD | {"payout_id": n}) for n in range(1, 251)]
 
@@ -151,7 +158,7 @@ def test_many_receipts_take_one_chain_lock_and_each_verifies(django_assert_max_n
     assert len(stored) == 250
     assert stored["17"]["payload"]["payout_id"] == 17
     assert all(receipt_verify(json.loads(json.dumps(document))).ok for document in stored.values())
-    assert chain_verify().ok
+    assert log_verify().ok
 
 
 def test_bulk_issue_without_a_key_writes_nothing(settings):
@@ -195,6 +202,8 @@ def test_public_api_verifies_without_login(api):
         "signature_valid": True,
         "in_trail": True,
         "checkpointed": False,
+        "proof_valid": None,
+        "witnesses": [],
         "receipt_id": receipt.document["receipt_id"],
         "audit_seq": receipt.event_id,
         "key_id": receipt.document["key_id"],
@@ -244,5 +253,10 @@ def test_printable_page_and_json_download():
     assert "CLM-2026-000123" in page
     assert receipt.document["signature"] in page
     assert f"#{receipt.event_id}" in page
-    assert json.loads(download.content) == receipt.document
+    assert json.loads(download.content) == receipt.document | {"proof": None}  # no checkpoint covers it yet
     assert f"receipt-{receipt.id}.json" in download["Content-Disposition"]
+    checkpoint_create()
+    bundle = json.loads(receipt_json_response(receipt=receipt).content)
+    assert bundle == receipt_bundle(receipt)
+    assert bundle["proof"]["tree_size"] == receipt.event_id
+    assert receipt_verify(bundle).ok

@@ -195,3 +195,42 @@ def test_regulator_lands_on_the_portal_after_login(client):
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/regulator/"
+
+
+def test_the_portal_shows_tree_witnesses_and_consistency_in_japanese_and_english(client):
+    import time
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from audit import tlog
+    from audit.checkpoints import checkpoint_create, cosignatures_add, witness_add
+    from audit.services import Actor
+    from audit.verification import verification_run
+    from tests.support.audit import record
+
+    key = Ed25519PrivateKey.generate()
+    witness = tlog.Verifier("fsa.example/witness", tlog.SIG_COSIGNATURE_V1, key.public_key())
+    witness_add(actor=Actor.system("tests"), vkey=witness.vkey())
+    record(2)
+    first = checkpoint_create()
+    record(2)
+    second = checkpoint_create()
+    for checkpoint in (first, second):
+        text = tlog.note_parse(checkpoint.note).text
+        cosignatures_add(note=checkpoint.note + tlog.cosign(text, witness.name, key, int(time.time())).line())
+    verification_run(requested_by=None)
+    user = user_with_role(Role.REGULATOR)
+    client.login(username=user.username, password=PASSWORD)
+
+    japanese = client.get("/regulator/").content.decode()
+    assert "監査ログの完全性" in japanese and "立会人" in japanese and "最新の整合性検査" in japanese
+    client.post("/i18n/setlang/", {"language": "en", "next": "/regulator/"})
+    from audit.log.append import tree_head
+
+    size, root = tree_head()  # the page is drawn before its own visit is logged
+    english = client.get("/regulator/").content.decode()
+    assert f'data-testid="tree-size">{size}<' in english
+    assert f'data-testid="tree-root">{root}<' in english
+    assert f"witness fsa.example/witness checked size {first.size} → {second.size} and cosigned" in english
+    assert f"checkpoints of size {first.size} → {second.size}, checked by this server" in english
+    assert "<code>fsa.example/witness</code>" in english

@@ -16,4 +16,4 @@ def test_chain_verification_runs_on_a_real_worker(celery_worker):
 
     result = audit_chain_verify.delay().get(timeout=30)
 
-    assert result == {"ok": True, "checked": 3, "head_seq": 3, "first_bad_seq": None}
+    assert result == {"ok": True, "checked": 3, "tree_size": 3, "first_bad_seq": None}

@@ -65,3 +65,30 @@ def test_bench_payouts_takes_approved_claims_to_paid(worker_env_for):
     assert paid.count() == receipts.count() == 300
     assert Payout.objects.filter(status="paid").count() == 310
     assert ledger_reconcile().ok
+
+
+def test_bench_single_approvals_pays_each_newcomer_once_on_one_curve(worker_env_for):
+    out = io.StringIO()
+    call_command(
+        "bench",
+        "single_approvals",
+        "--registered",
+        "300",
+        "--singles",
+        "30",
+        "--naive-singles",
+        "1",
+        "--chunk",
+        "100",
+        "--coalesce",
+        "0.5",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+
+    result = json.loads(out.getvalue().strip())
+    assert (result["bench"], result["registered"], result["n"], result["naive_n"]) == ("single_approvals", 300, 30, 1)
+    assert 1 <= result["rounds"] < 30  # coalesced
+    assert result["replay_ok"] and result["replay_payouts"] == 331  # one payout each: nobody brought up again
+    assert result["ratio"] == pytest.approx(result["naive_seconds_per_approval"] * 30 / result["seconds"], rel=0.05)
+    assert ledger_reconcile().ok

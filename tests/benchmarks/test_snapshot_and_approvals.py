@@ -4,7 +4,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from audit.selectors import chain_verify
+from audit.log.verify import log_verify
 from claims.models import Customer, Holding, Incident
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -23,7 +23,7 @@ def test_bench_snapshot_prints_one_json_line_and_cleans_up():
     assert not Incident.objects.exists()
     assert not Customer.objects.exists()
     assert not Holding.objects.exists()
-    assert chain_verify().ok
+    assert log_verify().ok
 
 
 def test_bench_approvals_prints_one_json_line_and_cleans_up():
@@ -45,4 +45,4 @@ def test_bench_approvals_prints_one_json_line_and_cleans_up():
     assert not Claim.objects.exists() and not ClaimBatch.objects.exists()
     assert not Incident.objects.exists() and not Customer.objects.exists()
     assert get_user_model().objects.count() == users_before
-    assert chain_verify().ok
+    assert log_verify().ok

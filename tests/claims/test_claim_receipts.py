@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from audit.models import Receipt
-from audit.selectors import receipt_verify
+from audit.receipts import receipt_bundle, receipt_verify
 from claims import services
 from claims.models import Claim, Customer
 from core.roles import Role
@@ -72,7 +72,8 @@ def test_the_owner_lists_and_downloads_the_signed_receipt(api_as, paid_claim):
     assert download.status_code == 200
     assert download["Content-Disposition"] == f'attachment; filename="receipt-{receipt.id}.json"'
     document = json.loads(download.content)
-    assert document == receipt.document
+    assert document == receipt_bundle(receipt)  # the signed document and its proof in the audit log
+    assert document["proof"]["tree_size"] >= receipt.event_id  # issuing the receipts signed a checkpoint
     assert document["payload"]["claim_ref"] == paid_claim.ref
     assert document["payload"]["customer_account_id"] == "ACC-1"
     assert document["payload"]["customer_name"] == "Sato Haruto"
@@ -81,7 +82,7 @@ def test_the_owner_lists_and_downloads_the_signed_receipt(api_as, paid_claim):
     assert receipt_verify(document).ok  # the download, as the customer keeps it, verifies
 
     latest = owner.get(f"/api/claims/{paid_claim.ref}/receipt/")
-    assert latest.status_code == 200 and json.loads(latest.content) == receipt.document
+    assert latest.status_code == 200 and json.loads(latest.content) == receipt_bundle(receipt)
 
 
 def test_another_customer_gets_404_and_anonymous_is_refused(api, api_as, paid_claim, suzuki):
@@ -115,7 +116,9 @@ def test_staff_see_any_claims_receipts(api_as, paid_claim):
     reviewer = api_as(staff(Role.REVIEWER))
     receipt = the_receipt()
     assert reviewer.get(f"/api/claims/{paid_claim.ref}/receipts/").json()[0]["id"] == str(receipt.id)
-    assert json.loads(reviewer.get(f"/api/claims/{paid_claim.ref}/receipts/{receipt.id}/").content) == receipt.document
+    assert json.loads(reviewer.get(f"/api/claims/{paid_claim.ref}/receipts/{receipt.id}/").content) == receipt_bundle(
+        receipt
+    )
     regulator = api_as(staff(Role.REGULATOR))
     assert regulator.get(f"/api/claims/{paid_claim.ref}/receipts/").status_code == 404
 
@@ -145,7 +148,7 @@ def test_the_claim_page_links_the_printable_receipt_and_its_json(client, paid_cl
 
     download = client.get(json_url)
     assert download.status_code == 200
-    assert json.loads(download.content) == receipt.document
+    assert json.loads(download.content) == receipt_bundle(receipt)
 
     client.post("/i18n/setlang/", {"language": "en", "next": "/claims/"})
     english = client.get(f"/claims/{paid_claim.ref}/").content.decode()
@@ -203,7 +206,7 @@ def test_staff_see_receipts_on_the_claim_and_the_payout_list(client, paid_claim)
     printable = client.get(f"/staff/payouts/{payout.pk}/receipt/")
     assert printable.status_code == 200 and receipt.document["signature"] in printable.content.decode()
     download = client.get(f"/staff/payouts/{payout.pk}/receipt/download/")
-    assert json.loads(download.content) == receipt.document
+    assert json.loads(download.content) == receipt_bundle(receipt)
 
 
 def test_the_payout_receipt_pages_refuse_customers_and_name_missing_receipts(client, paid_claim):

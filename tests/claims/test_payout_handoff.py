@@ -1,4 +1,4 @@
-"""What the payout side receives: the hand-off after the approval commits, the details selector, paid."""
+"""What the payout side receives: the hand-off after the approval commits, the details selector, payments."""
 
 import pytest
 
@@ -37,7 +37,7 @@ def test_a_lost_hand_off_leaves_the_approval_standing_for_the_sweep(approved, dj
 
     assert Claim.objects.get().status == "approved"
     assert selectors.claims_awaiting_hand_off() == [approved.pk]
-    assert services.claims_hand_off_sweep() == {"handed_off": 1, "marked_paid": 0}
+    assert services.claims_hand_off_sweep() == {"handed_off": 1, "payments_recorded": 0}
     assert selectors.claims_awaiting_hand_off() == []
 
 
@@ -59,10 +59,9 @@ def test_unapproved_claims_have_no_payout_details(approved):
     assert selectors.claim_payout_details(claim_ids=[approved.pk]) == []
 
 
-def test_marking_paid_is_idempotent_and_shows_in_the_timeline(approved):
-    services.claim_approve(actor=staff(Role.APPROVER), claim=approved)
-    assert services.claims_mark_paid(claim_ids=[approved.pk]) == 1
-    assert services.claims_mark_paid(claim_ids=[approved.pk]) == 0
+def test_an_approval_without_money_paid_is_not_a_payment(approved):
+    services.claim_approve(actor=staff(Role.APPROVER), claim=approved)  # the reserve is empty: nothing is paid
+    assert services.claims_payments_sync(claim_ids=[approved.pk]) == 0
     claim = Claim.objects.get()
-    assert claim.status == "paid" and claim.paid_at is not None
-    assert claim.timeline.last().status == "paid"
+    assert (claim.status, claim.paid_jpy, claim.paid_at) == ("approved", 0, None)
+    assert claim.outstanding_jpy == claim.approved_amount_jpy

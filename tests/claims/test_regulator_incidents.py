@@ -156,5 +156,5 @@ def test_quarterly_report_has_incidents_and_claims_of_the_quarter():
         [incident.code] if start <= incident.detected_at < end else []
     )
     assert sections["Claims: what happened in the quarter"] == [(incident.code, 3, 2, 0, 0, 2)]
-    assert sections["Claims: standing at the time of the report"] == [(incident.code, 3, 1, 2)]
+    assert sections["Claims: standing at the time of the report"] == [(incident.code, 3, 1, 0, 2)]
     assert Claim.objects.filter(status="paid").count() == 2

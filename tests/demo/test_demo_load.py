@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from audit.selectors import chain_verify
+from audit.log.verify import log_verify
 from claims.models import Claim, Incident
 from claims.selectors.regulator import incident_summary
 from core.roles import Role, role_of
@@ -34,11 +34,14 @@ def test_demo_load_gives_every_role_a_login_and_pays_four_claims(settings):
     assert paid_by_claim() == dict(paid.values_list("ref", "approved_amount_jpy"))
     assert not payouts_without_receipt().exists()  # each paid payout has its signed receipt to download
     assert ledger_reconcile().ok
-    assert chain_verify().ok
+    assert log_verify().ok
     summary = incident_summary(code=Incident.objects.get().code)  # the regulator portal has something to show
     assert summary.claims_by_status["paid"] == 4
     assert summary.paid_jpy == sum(paid.values_list("approved_amount_jpy", flat=True))
     assert summary.days_to_first_payout is not None
+    from audit.liabilities import liabilities_latest
+
+    assert liabilities_latest(incident_code=summary.incident.code).total_jpy == summary.eligible_loss_jpy
 
 
 def test_demo_load_refuses_without_debug(settings):

@@ -92,7 +92,7 @@ def test_a_customer_cannot_open_someone_elses_claim(page, tmp_path):
 def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp_path):
     import json
 
-    from audit.selectors import receipt_verify
+    from audit.receipts import receipt_verify
     from claims import services
     from core.roles import Role
     from tests.support.login import staff
@@ -113,6 +113,7 @@ def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp
     receipt = page.locator("[data-testid=receipt]").inner_text()
     assert claim.ref in receipt and "¥3,838,593" in receipt and "****567" in receipt
     assert "Claim reference" in receipt and "Amount by source (JPY)" in receipt
+    assert "is in the signed tree of" in page.locator("[data-testid=receipt-proof]").inner_text()
     page.screenshot(path=str(tmp_path / "receipt-printable.png"), full_page=True)
 
     with page.expect_download() as download:
@@ -123,8 +124,12 @@ def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp
     assert document["payload"]["claim_ref"] == claim.ref
     assert receipt_verify(document).ok
 
-    page.goto("/verify/")
-    page.set_input_files("input[name=file]", str(saved))
-    page.click("button[type=submit].primary")
-    assert "Genuine" in page.locator("[data-testid=verify-result]").inner_text()
+    assert document["proof"]["tree_size"] >= document["audit_seq"]  # it carries its inclusion proof
+
+    page.goto("/verify/")  # the customer's own browser checks it, step by step
+    page.set_input_files("#document-file", str(saved))
+    page.click("[data-testid=verify-browser]")
+    page.locator("[data-testid=browser-result][data-ok]").wait_for()
+    assert page.locator("[data-testid=browser-result]").get_attribute("data-ok") == "true"
+    assert page.locator("[data-testid=steps] li[data-ok=true]").count() == 6
     page.screenshot(path=str(tmp_path / "receipt-verified.png"), full_page=True)

@@ -6,13 +6,15 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from audit.log.verify import log_verify
 from audit.models import Receipt
-from audit.selectors import chain_verify, receipt_verify
+from audit.receipts import receipt_verify
 from claims import selectors, services
 from claims.models import Claim, Customer
 from claims.services import handoff
 from core.errors import Conflict
 from core.roles import Role
+from reserves import engine
 from reserves import services as reserve_services
 from reserves.models import Entitlement, IncidentFund, Payout
 from reserves.selectors import ledger_reconcile
@@ -69,7 +71,7 @@ def test_an_approved_claim_is_paid_from_the_reserve_and_marked_paid():
     payout = Payout.objects.get()
     assert payout.breakdown == {"reserve": SATO_FULL_JPY}
     assert ledger_reconcile().ok
-    assert chain_verify().ok
+    assert log_verify().ok
 
 
 @pytest.mark.django_db(transaction=True)
@@ -100,11 +102,11 @@ def test_a_lost_hand_off_message_is_found_by_the_sweep(django_capture_on_commit_
     assert not Entitlement.objects.exists()
     assert selectors.claims_awaiting_hand_off() == [claim.pk]
 
-    assert services.claims_hand_off_sweep() == {"handed_off": 1, "marked_paid": 0}
+    assert services.claims_hand_off_sweep() == {"handed_off": 1, "payments_recorded": 0}
 
     assert Entitlement.objects.get(claim_ref=claim.ref).eligible_jpy == SATO_FULL_JPY
     assert selectors.claims_awaiting_hand_off() == []
-    assert services.claims_hand_off_sweep() == {"handed_off": 0, "marked_paid": 0}
+    assert services.claims_hand_off_sweep() == {"handed_off": 0, "payments_recorded": 0}
 
 
 @pytest.mark.django_db
@@ -144,13 +146,21 @@ def test_an_entitlement_is_never_lowered(django_capture_on_commit_callbacks):
 
 @pytest.mark.django_db
 def test_paid_sync_is_idempotent_and_skips_unpaid_claims(django_capture_on_commit_callbacks):
+    reserve_fund(10_000_000_000)
     claim = _recommended()
     other = claim_file(Customer.objects.get(account_id="ACC-2"), claim.incident)
     with django_capture_on_commit_callbacks(execute=False):
         services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
+    assert services.claims_paid_sync(claim_refs=[claim.ref]) == 0  # approved is not paid: nothing was sent yet
+    services.claims_hand_off(claim_ids=[claim.pk])
+    engine.allocation_run(actor=None, incident_code=claim.incident.code)
+    chunk = engine.payouts_allocate_chunk(fund_id=IncidentFund.objects.get().pk, limit=10)
+    engine.payouts_dispatch(payout_ids=chunk.payout_ids, leased=True)
 
     assert services.claims_paid_sync(claim_refs=[claim.ref, other.ref]) == 1
     assert services.claims_paid_sync(claim_refs=[claim.ref]) == 0
+    paid = Claim.objects.get(pk=claim.pk)
+    assert (paid.status, paid.paid_jpy, paid.outstanding_jpy) == ("paid", SATO_FULL_JPY, 0)
     assert Claim.objects.get(pk=other.pk).status == "submitted"
 
 

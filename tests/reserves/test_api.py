@@ -3,7 +3,7 @@
 import pytest
 
 from core.roles import Role
-from reserves.models import Payout, RecoveryClaim, ReserveFunding
+from reserves.models import IncidentFund, Payout, RecoveryClaim, ReserveFunding
 from tests.support.factories import user_with_role
 from tests.support.money import fund_open, policy, register, reserve_fund
 
@@ -110,8 +110,23 @@ def test_fund_payouts_retry_and_recovery_settlement(api_as, settings, django_cap
     assert Payout.objects.get().status == "paid"
 
     recovery = RecoveryClaim.objects.get()
-    assert client.post(f"/api/staff/recoveries/{recovery.pk}/proof/").status_code == 409  # notice first
-    assert client.post(f"/api/staff/recoveries/{recovery.pk}/notice/").json()["status"] == "notified"
+    proof_first = client.post(f"/api/staff/recoveries/{recovery.pk}/proof/", {"evidence": "PoL-1"}, format="json")
+    assert proof_first.status_code == 422 and proof_first.json()["missing"] == ["notice"]
+    early = client.post(
+        f"/api/staff/recoveries/{recovery.pk}/settle/", {"amount_jpy": 500, "reference": "INS-PAY-0"}, format="json"
+    )
+    assert early.status_code == 422 and early.json()["error"] == "recovery_step_missing"
+    assert early.json()["missing"] == ["notice", "proof_of_loss"]
+    no_evidence = client.post(f"/api/staff/recoveries/{recovery.pk}/notice/")
+    assert no_evidence.status_code == 400 and "evidence" in no_evidence.json()["fields"]
+    notice = client.post(f"/api/staff/recoveries/{recovery.pk}/notice/", {"evidence": "Letter 1"}, format="json")
+    assert notice.json()["status"] == "notified" and notice.json()["missing_steps"] == ["proof_of_loss"]
+    early = client.post(
+        f"/api/staff/recoveries/{recovery.pk}/settle/", {"amount_jpy": 500, "reference": "INS-PAY-0"}, format="json"
+    )
+    assert early.status_code == 422 and early.json()["missing"] == ["proof_of_loss"]
+    proof = client.post(f"/api/staff/recoveries/{recovery.pk}/proof/", {"evidence": "PoL-1"}, format="json")
+    assert proof.json()["proof_evidence"] == "PoL-1" and proof.json()["missing_steps"] == []
     with django_capture_on_commit_callbacks(execute=True):
         settled = client.post(
             f"/api/staff/recoveries/{recovery.pk}/settle/", {"amount_jpy": 500, "reference": "INS-PAY-1"}, format="json"
@@ -135,3 +150,32 @@ def test_reviewers_see_payouts_but_cannot_retry(api_as):
     client = api_as(user)
     assert client.get("/api/staff/payouts/").status_code == 200
     assert client.post("/api/staff/payouts/retry/", {"payout_ids": [1]}, format="json").status_code == 403
+
+
+def test_fund_settings_through_the_api_until_the_first_payout(api_as, django_capture_on_commit_callbacks):
+    reserve_fund(1_000)
+    fund_open("api-set")
+    client = api_as(Role.APPROVER)
+    assert client.get("/api/staff/funds/api-set/settings/").json() == {
+        "base_amount_jpy": 0,
+        "expected_loss_jpy": 0,
+        "expected_claimants": 0,
+        "on_hold": False,
+        "settings_fixed": False,
+    }
+    body = {"base_amount_jpy": 100, "expected_loss_jpy": 4_000, "expected_claimants": 4}
+    saved = client.post("/api/staff/funds/api-set/settings/", body, format="json")
+    assert saved.status_code == 200 and saved.json()["expected_claimants"] == 4
+    assert not IncidentFund.objects.get(incident_code="api-set").allocations.exists()  # no empty round
+    bad = client.post("/api/staff/funds/api-set/settings/", {"base_amount_jpy": -1}, format="json")
+    assert bad.status_code == 400 and "base_amount_jpy" in bad.json()["fields"]
+    assert api_as(Role.REVIEWER).post("/api/staff/funds/api-set/settings/", body, format="json").status_code == 403
+
+    with django_capture_on_commit_callbacks(execute=True):
+        register(IncidentFund.objects.get(incident_code="api-set"), {"SET-1": 1_000})
+    assert Payout.objects.filter(claim_ref="SET-1").exists()
+    fixed = client.post("/api/staff/funds/api-set/settings/", {"base_amount_jpy": 0}, format="json")
+    assert fixed.status_code == 422 and fixed.json()["error"] == "payments_started"
+    held = client.post("/api/staff/funds/api-set/settings/", {"on_hold": True, "reason": "screening"}, format="json")
+    assert held.json()["on_hold"] is True and held.json()["settings_fixed"] is True
+    assert client.get("/api/staff/funds/nope/settings/").status_code == 404

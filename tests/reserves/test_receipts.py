@@ -10,15 +10,26 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
+from audit.checkpoints import checkpoint_create
+from audit.log.verify import log_verify
 from audit.models import Event, Receipt
-from audit.selectors import chain_verify, receipt_verify
-from audit.services import checkpoint_create, event_record
+from audit.receipts import receipt_bundle, receipt_verify
+from audit.services import event_record
 from reserves import services, signals
 from reserves.models import Payout
 from reserves.selectors import receipts as receipt_selectors
 from reserves.tasks import payout_receipts_issue, payout_receipts_sweep
 from tests.audit.test_export_offline_verify import verify
-from tests.support.money import CHECKER, bank_payee, crypto_payee, fund_open, policy, register, reserve_fund
+from tests.support.money import (
+    CHECKER,
+    bank_payee,
+    crypto_payee,
+    fund_open,
+    policy,
+    recovery_ready,
+    register,
+    reserve_fund,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +100,7 @@ def test_each_paid_payout_gets_one_receipt_stating_the_payment(django_capture_on
     assert (event.action, event.subject_id) == ("receipt.issued", str(payouts[0].pk))
     assert event.seq > Event.objects.filter(action="payouts.paid").order_by("-seq").first().seq  # after payment
     assert receipt_verify(json.loads(json.dumps(document))).ok
-    assert chain_verify().ok
+    assert log_verify().ok
 
 
 def test_top_ups_get_their_own_receipts_and_sources_add_up(django_capture_on_commit_callbacks):
@@ -98,6 +109,7 @@ def test_top_ups_get_their_own_receipts_and_sources_add_up(django_capture_on_com
     fund = fund_open()
     run_all(django_capture_on_commit_callbacks, register, fund, {"A": 400_000, "B": 400_000, "C": 200_000})
     recovery = fund.recoveries.get()
+    recovery_ready(recovery)
 
     run_all(
         django_capture_on_commit_callbacks,
@@ -253,15 +265,17 @@ def test_a_receipt_verifies_offline_against_an_export(django_capture_on_commit_c
     directory = tmp_path / "export"
     call_command("audit_export", str(directory))
     good, forged = tmp_path / "receipt.json", tmp_path / "forged.json"
-    good.write_text(json.dumps(receipt.document, ensure_ascii=False), encoding="utf-8")
-    tampered = json.loads(json.dumps(receipt.document))
+    good.write_text(json.dumps(receipt_bundle(receipt), ensure_ascii=False), encoding="utf-8")
+    tampered = json.loads(json.dumps(receipt_bundle(receipt)))
     tampered["payload"]["amount_jpy"] = 1_123_456
     forged.write_text(json.dumps(tampered), encoding="utf-8")
+    key = str(directory / "public_key.pem")
 
-    code, out = verify(directory, "--receipt", str(good))
-    assert code == 0, out
-    assert f"receipt {receipt.id} is signed and recorded as event #{receipt.event_id}" in out
-    code, out = verify(directory, "--receipt", str(forged))
+    code, out, err = verify("--receipt", str(good), "--key", key)
+    assert code == 0, out + err
+    assert f"receipt {receipt.id} is signed by key" in out
+    assert f"recorded as event #{receipt.event_id}" in out
+    code, out, _ = verify("--receipt", str(forged), "--key", key)
     assert code == 1, out
     assert "signature does not verify" in out
 
@@ -309,4 +323,4 @@ def test_two_issuers_racing_issue_each_receipt_once(django_capture_on_commit_cal
     assert sum(results) == 60
     assert receipts_per_payout() == {str(pk): 1 for pk in ids}
     assert Event.objects.filter(action="receipt.issued").count() == 60
-    assert chain_verify().ok
+    assert log_verify().ok

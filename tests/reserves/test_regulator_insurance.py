@@ -10,7 +10,7 @@ from reserves import services
 from reserves.models import Payout, RecoveryClaim
 from reserves.selectors.insurance import insurance_usage
 from tests.support.factories import PASSWORD, user_with_role
-from tests.support.money import CHECKER, fund_open, policy, register
+from tests.support.money import CHECKER, fund_open, policy, recovery_ready, register
 from tests.support.regulator import paid_scenario
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +31,7 @@ def layers(django_capture_on_commit_callbacks):
     fund_c = fund_open("reg-c")
     with django_capture_on_commit_callbacks(execute=True):
         register(fund_c, {"C1": 250_000})
+    recovery_ready(RecoveryClaim.objects.get(fund=fund_c, policy=second))
     with django_capture_on_commit_callbacks(execute=True):
         services.recovery_settle(
             actor=CHECKER,

@@ -116,3 +116,17 @@ def payouts_in_trail(action: str) -> list[str]:
             ids.extend(row[0] for row in event.data["payouts"])
     refs = dict(Payout.objects.filter(pk__in=ids).values_list("pk", "claim_ref"))
     return [refs[pk] for pk in ids]
+
+
+def recovery_ready(recovery) -> None:
+    """Record the notice and the proof of loss (with evidence), as staff must before an insurer's money is taken."""
+    from reserves.models import RecoveryClaim
+
+    recovery = RecoveryClaim.objects.get(pk=recovery.pk)
+    now = timezone.now()
+    if recovery.notice_sent_at is None:
+        services.recovery_notice_record(actor=CHECKER, recovery=recovery, sent_at=now, evidence="Letter TM-001")
+    if recovery.proof_submitted_at is None:
+        services.recovery_proof_record(
+            actor=CHECKER, recovery=recovery, submitted_at=now, evidence="Proof of loss, 12 pages, sha256 9f2c..."
+        )

@@ -13,7 +13,7 @@ from reserves import services
 from reserves.models import IncidentFund, InsurancePolicy, RecoveryClaim
 from tests.support.factories import claim_file, incident_with_snapshot
 from tests.support.login import staff
-from tests.support.money import CHECKER, bank_payee, fund_open, policy, register, reserve_fund
+from tests.support.money import CHECKER, bank_payee, fund_open, policy, recovery_ready, register, reserve_fund
 
 
 @dataclass
@@ -49,6 +49,7 @@ def paid_scenario(capture=None) -> Scenario:
     fund_a = fund_open("reg-a")
     run(register, fund_a, {"A1": 400_000, "A2": 400_000, "A3": 200_000})
     recovery = RecoveryClaim.objects.get(fund=fund_a, policy=layer)
+    recovery_ready(recovery)
     run(services.recovery_settle, actor=CHECKER, recovery=recovery, amount_jpy=300_000, reference="REMIT-1")
     return Scenario(fund_a=fund_a, fund_b=fund_b, layer=layer)
 

@@ -11,6 +11,8 @@ BENCHMARKS = {
     "payouts": "benchmarks.payouts",
     "payouts_engine": "benchmarks.payouts_engine",
     "payout_export": "benchmarks.payout_export",
+    "single_approvals": "benchmarks.single_approvals",
+    "proofs": "benchmarks.proofs",
 }
 
 
