@@ -177,6 +177,7 @@ def run(
 def _run(
     *, registered: int, singles: int, naive_singles: int, workers: int, chunk: int, coalesce: float, code: str
 ) -> dict[str, Any]:
+    """Set up, time the singles on the workers, time the naive sample, replay; one timeline read top to bottom."""
     queue = app.conf.task_default_queue
     fund, expected = _setup(code, registered=registered, singles=singles, naive=naive_singles)
     env = worker_env(

@@ -15,6 +15,10 @@ at the moment of commit loses the message, which the periodic sweeps make good
 (hand-off, payouts, receipts). A transactional outbox (the work written as a
 row in the same transaction, relayed to Celery) replaces the body of
 `enqueue_after_commit` without changing any caller.
+
+One deliberate exception: activation links asked for on the password reset page
+are emailed in-process after commit (claims/services/activation.py), because the
+plain one-time tokens must not travel through the broker (or an outbox table).
 """
 
 import logging

@@ -2,6 +2,8 @@
 
     allocation  a round: the waterfall over the loss basis, the reserve's tranche drawn, insurers' recoveries
                 opened, the level every claimant is brought up to (one round at a time per fund)
+    population  the population the rates are computed over, and the level the funds reach over it
+    pool        what was drawn into an incident's pool, and which sources each payout's money came from
     chunks      one transaction per chunk of entitlements behind the round: targets, payouts, the ledger
     dispatch    leasing due payouts and sending them through their rails, outside any transaction
     results     recording the rails' answers in one UPDATE: paid (ledger, claims told, receipts), submitted,

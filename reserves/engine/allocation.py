@@ -7,12 +7,11 @@ round is decided at a time; it queues the chunk workers (engine/chunks.py) after
 
 import calendar
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import Greatest
 
@@ -22,14 +21,14 @@ from core.errors import NotFound
 from core.locks import locked
 from core.types import User
 from reserves import ledger
-from reserves.models import Allocation, Entitlement, IncidentFund, InsurancePolicy, RecoveryClaim, Transfer
+from reserves.engine.pool import draw_segments
+from reserves.engine.population import level_for, population_read
+from reserves.models import Allocation, Entitlement, IncidentFund, InsurancePolicy, RecoveryClaim
 from reserves.waterfall import (
     RULE_VERSION,
     PolicyTerms,
     Population,
     WaterfallResult,
-    claimant_target,
-    population_replay,
     rate_of,
     rate_text,
     waterfall,
@@ -43,82 +42,6 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
     month_index = moment.month - 1 + months
     year, month = moment.year + month_index // 12, month_index % 12 + 1
     return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
-
-
-def draw_segments(*, fund: IncidentFund) -> list[tuple[str, int]]:
-    """The money drawn into the incident's pool, in order: [("reserve", 900), ("policy:TM-1", 300), ...]."""
-    reserve_id = ledger.reserve_account().id
-    rows = list(
-        Transfer.objects.filter(credit_account_id=fund.pool_account_id)
-        .order_by("id")
-        .values_list("debit_account_id", "amount_jpy")
-    )
-    numbers = dict(
-        InsurancePolicy.objects.filter(account_id__in={a for a, _ in rows}).values_list("account_id", "policy_number")
-    )
-    return [("reserve" if a == reserve_id else f"policy:{numbers.get(a, a)}", amount) for a, amount in rows]
-
-
-def pool_split(position: int, amount: int, segments: list[tuple[str, int]]) -> dict[str, int]:
-    """Which sources the money in [position, position + amount) of the pool came from."""
-    result: dict[str, int] = defaultdict(int)
-    start = 0
-    for key, size in segments:
-        end = start + size
-        overlap = min(end, position + amount) - max(start, position)
-        if overlap > 0:
-            result[key] += overlap
-        start = end
-    if sum(result.values()) != amount:
-        raise RuntimeError("allocation beyond the funds drawn into the pool")
-    return dict(result)
-
-
-def _targets_total(*, fund_id: int, level: int, base_total: int, loss_basis: int) -> int:
-    """Sum over admitted entitlements of max(already allocated, target at `level`)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                SELECT COALESCE(SUM(GREATEST(allocated_jpy, CASE
-                    WHEN %(level)s >= %(loss)s THEN eligible_jpy
-                    WHEN %(level)s <= %(base)s THEN
-                        CASE WHEN %(base)s = 0 THEN 0 ELSE div(base_jpy::numeric * %(level)s, %(base)s) END
-                    ELSE base_jpy
-                        + div((eligible_jpy - base_jpy)::numeric * (%(level)s - %(base)s), %(loss)s - %(base)s)
-                END)), 0)
-                FROM reserves_entitlement WHERE fund_id = %(fund)s AND admitted_round IS NOT NULL
-                """,
-                {"level": level, "loss": loss_basis, "base": base_total, "fund": fund_id},
-            )
-            return int(cursor.fetchone()[0])
-    rows = Entitlement.objects.filter(fund_id=fund_id, admitted_round__isnull=False).values_list(
-        "eligible_jpy", "base_jpy", "allocated_jpy"
-    )
-    return sum(
-        max(
-            a,
-            claimant_target(
-                eligible_jpy=e, base_jpy=b, level_jpy=level, base_total_jpy=base_total, loss_basis_jpy=loss_basis
-            ),
-        )
-        for e, b, a in rows
-    )
-
-
-def _level(*, fund_id: int, funds: int, base_total: int, loss_basis: int) -> int:
-    """The highest level <= funds whose targets (never below what is already allocated) fit in the funds."""
-    level = min(funds, loss_basis)
-    if _targets_total(fund_id=fund_id, level=level, base_total=base_total, loss_basis=loss_basis) <= funds:
-        return level
-    low, high = 0, level
-    while low < high:
-        middle = (low + high + 1) // 2
-        if _targets_total(fund_id=fund_id, level=middle, base_total=base_total, loss_basis=loss_basis) <= funds:
-            low = middle
-        else:
-            high = middle - 1
-    return low
 
 
 def _policies_lock(fund: IncidentFund) -> list[tuple[InsurancePolicy, int]]:
@@ -197,43 +120,6 @@ def allocation_queue(*, fund: IncidentFund, reason: str, coalesce: bool = False)
         enqueue_after_commit("reserves.incident_allocate", code, reason)
 
 
-_POPULATION_SQL = """
-SELECT e.n, e.eligible, e.base, h.n, h.held, h.held_base, h.claimed
-FROM (SELECT COUNT(*) AS n, COALESCE(SUM(eligible_jpy), 0) AS eligible, COALESCE(SUM(base_jpy), 0) AS base
-      FROM reserves_entitlement WHERE fund_id = %(fund)s) AS e,
-     (SELECT COUNT(*) AS n, COALESCE(SUM(held_jpy), 0) AS held, COALESCE(SUM(held_base_jpy), 0) AS held_base,
-             COALESCE(SUM(claimed_jpy), 0) AS claimed
-      FROM reserves_holdback WHERE fund_id = %(fund)s) AS h
-"""
-
-
-def population_read(*, fund: IncidentFund) -> tuple[int, dict[str, Any], Population]:
-    """The registered claimants' count, the round's claimant inputs and the population (entitlements and holdbacks).
-
-    One statement, so one snapshot: a registration committing meanwhile moves
-    a claim from held back to registered, and two reads could see it in
-    neither (the loss basis would dip and the next round pay on another curve).
-    Entitlements registered but not yet admitted count too: they are part of
-    the population whether this round pays them or the next.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_POPULATION_SQL, {"fund": fund.pk})
-        count, eligible, base, known, held, held_base, claimed = cursor.fetchone()
-    inputs = {
-        "count": count,
-        "eligible_total_jpy": int(eligible),
-        "registered_base_jpy": int(base),
-        "held_jpy": int(held),
-        "held_base_jpy": int(held_base),
-        "claimed_jpy": int(claimed),
-        "known_claims": known,
-        "expected_loss_jpy": fund.expected_loss_jpy,
-        "expected_claimants": fund.expected_claimants,
-        "base_amount_jpy": fund.base_amount_jpy,
-    }
-    return count, inputs, population_replay(inputs)
-
-
 @dataclass(frozen=True)
 class Claimants:
     """The fund's population at a new round (`admitted` entitlements joined at this round): population_read."""
@@ -297,7 +183,7 @@ def allocation_run(
         return current  # nobody to pay: no round, nothing drawn (a settings change never makes an empty round)
     draw = _reserve_draw(fund=fund, seq=seq, loss_basis=claimants.loss_basis_jpy, policies=policies)
     _recoveries_update(fund=fund, policies=[p for p, _ in policies], result=draw.result, recoveries=recoveries)
-    level = _level(
+    level = level_for(
         fund_id=fund.pk,
         funds=draw.funds_jpy,
         base_total=claimants.base_total_jpy,

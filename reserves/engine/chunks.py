@@ -20,7 +20,7 @@ from core.bulk import ids_reserve, rows_insert, rows_update
 from core.errors import NotFound
 from core.locks import locked_skipping
 from reserves import ledger
-from reserves.engine.allocation import draw_segments, pool_split
+from reserves.engine.pool import draw_segments, pool_split
 from reserves.models import Account, Allocation, Entitlement, IncidentFund, Payout
 from reserves.rails import Instruction, rail_name_for
 from reserves.waterfall import claimant_target

@@ -12,7 +12,8 @@ from django.db.models import Count, F, QuerySet, Sum, Window
 from django.db.models.functions import TruncDate
 
 from core.errors import NotFound
-from reserves.engine.allocation import draw_segments, population_read
+from reserves.engine.pool import draw_segments
+from reserves.engine.population import population_read
 from reserves.models import Account, Allocation, IncidentFund, InsurancePolicy, Payout, RecoveryClaim
 from reserves.waterfall import Population, claimant_target, population_replay, rate_of, waterfall_replay
 
@@ -238,6 +239,9 @@ def allocation_replay(*, fund: IncidentFund, progress: Callable[[int], None] | N
     cursor, so memory stays flat however many there are; each claimant's
     payouts must also add up to what is allocated to them. `progress` is
     called with the number of payouts checked after each chunk.
+
+    Long on purpose: one pass over a streamed cursor carrying each claimant's running
+    total; split up, that state would have to travel between the pieces.
     """
     problems: list[str] = []
     rounds = {}

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import F, Sum
 
-from reserves.engine.allocation import draw_segments
+from reserves.engine.pool import draw_segments
 from reserves.models import Account, IncidentFund, Transfer
 from reserves.selectors.funds import fund_payout_sources
 

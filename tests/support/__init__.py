@@ -4,6 +4,7 @@ factories      users and roles, customers, incidents, snapshots, claims, uploade
 login          TOTP devices and codes, verified staff, the test client and the browser past the second factor
 money          a funded reserve, incident funds, policies and entitlements (reserves); payouts in the trail
 regulator      a small payout history across two incidents (the regulator portal)
+fairness       the one-rate check: every claimant of an incident on one point of the curve
 returns        a claim approved and sent to the bank, and the bank's answer (returned payouts, corrections)
 results        result files as a bank or a wallet system writes them (from docs/rails.md, not our parser)
 zengin_layout  an independent reader of the Zengin transfer layout
