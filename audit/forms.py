@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from audit.selectors import EventFilter
+from core.validation import date_in_range
 
 
 class EventFilterForm(forms.Form):
@@ -17,8 +18,8 @@ class EventFilterForm(forms.Form):
     subject_id = forms.CharField(required=False, max_length=64, label=_("Subject id"))
     actor = forms.CharField(required=False, max_length=150, label=_("Actor"))
     action = forms.CharField(required=False, max_length=65, label=_("Action"), help_text=_("claim.* for a prefix"))
-    since = forms.DateTimeField(required=False, label=_("From"))
-    until = forms.DateTimeField(required=False, label=_("Until"))
+    since = forms.DateTimeField(required=False, validators=[date_in_range], label=_("From"))
+    until = forms.DateTimeField(required=False, validators=[date_in_range], label=_("Until"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # 413 for a body over REQUEST_MAX_BYTES, 400 for NUL or lone surrogates in the path, query or form.
+    "core.http.RequestBoundaryMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -207,12 +209,22 @@ CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 
 # --- REST API ---------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: DRF names the first class in WWW-Authenticate, so an anonymous call is 401 (with
+    # `WWW-Authenticate: Token`), not 403. A request sends one or the other; the order changes nothing else.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # JSON numbers become Decimal (never float); NaN, out-of-range numbers, NUL, lone surrogates and deep nesting
+    # are a 400 naming the field, a body over DATA_UPLOAD_MAX_MEMORY_SIZE a 413 (core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.ExactJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every operation documents every error status it can answer (core/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -245,7 +257,10 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 # Uploaded evidence lives outside the web root and is served only through views.
 PRIVATE_STORAGE_DIR = Path(os.environ.get("PRIVATE_STORAGE_DIR", VAR_DIR / "private"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# A JSON or form body larger than this is refused (413); files are limited by REQUEST_MAX_BYTES alone.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# No request body larger than this is read at all (413): room for a snapshot CSV of a large exchange.
+REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", str(128 * 1024 * 1024)))
 
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 if EMAIL_HOST:

@@ -33,5 +33,7 @@ urlpatterns = [
     path("", include("claims.urls")),
 ]
 
+handler400 = "core.http.bad_request"
 handler403 = "core.http.permission_denied"
 handler404 = "core.http.page_not_found"
+handler500 = "core.http.server_error"

@@ -13,6 +13,7 @@ from claims.forms import review_filters
 from claims.models import Claim, ClaimBatch
 from core.errors import ErrorSerializer
 from core.roles import HasPerm, signed_in_user
+from core.validation import MAX_ID, MAX_JPY
 
 
 class ActionSerializer(serializers.Serializer):
@@ -217,7 +218,9 @@ class StaffClaimBatchApi(APIView):
             ref_name = "StaffClaimBatchInput"
 
         incident = serializers.SlugField(max_length=32)
-        amount_ceiling_jpy = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+        amount_ceiling_jpy = serializers.IntegerField(
+            min_value=0, max_value=MAX_JPY, required=False, allow_null=True, default=None
+        )
         reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
     @extend_schema(responses=BatchSerializer(many=True))
@@ -254,7 +257,7 @@ class StaffBulkApproveApi(APIView):
         class Meta:
             ref_name = "StaffBulkApproveInput"
 
-        batch = serializers.IntegerField(min_value=1)
+        batch = serializers.IntegerField(min_value=1, max_value=MAX_ID)
         reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
         otp_token = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
 

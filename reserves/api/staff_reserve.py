@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from core.errors import ErrorSerializer
 from core.roles import HasPerm, signed_in_user
+from core.validation import MAX_COUNT, MAX_JPY
 from reserves import selectors, services
 from reserves.models import InsurancePolicy, ReserveFunding
 
@@ -101,7 +102,7 @@ class FundingListApi(generics.GenericAPIView):
             ref_name = "FundingRequestInput"
 
         kind = serializers.ChoiceField(choices=ReserveFunding.Kind.choices)
-        amount_jpy = serializers.IntegerField(min_value=1)
+        amount_jpy = serializers.IntegerField(min_value=1, max_value=MAX_JPY)
         reference = serializers.CharField(max_length=100)
         note = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -173,10 +174,10 @@ class PolicyListApi(generics.GenericAPIView):
         policy_number = serializers.CharField(max_length=64)
         period_start = serializers.DateTimeField()
         period_end = serializers.DateTimeField()
-        layer_order = serializers.IntegerField(min_value=1)
-        retention_jpy = serializers.IntegerField(min_value=0)
-        per_occurrence_limit_jpy = serializers.IntegerField(min_value=1)
-        aggregate_limit_jpy = serializers.IntegerField(min_value=1)
+        layer_order = serializers.IntegerField(min_value=1, max_value=MAX_COUNT)
+        retention_jpy = serializers.IntegerField(min_value=0, max_value=MAX_JPY)
+        per_occurrence_limit_jpy = serializers.IntegerField(min_value=1, max_value=MAX_JPY)
+        aggregate_limit_jpy = serializers.IntegerField(min_value=1, max_value=MAX_JPY)
         coinsurance_share = serializers.DecimalField(max_digits=5, decimal_places=4, default=Decimal("1"))
         exclusions = serializers.CharField(required=False, allow_blank=True, default="")
 
