@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from claims import selectors, services
 from claims.models import Claim, Incident, IncidentAsset, PayoutChoice
 from core.errors import ApplicationError, InvalidInput
-from core.validation import MAX_DAYS, MAX_JPY
+from core.validation import MAX_DAYS, MAX_JPY, date_in_range
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -25,11 +25,13 @@ class IncidentForm(forms.Form):
     code = forms.SlugField(max_length=32, label=_("Code"))
     title = forms.CharField(max_length=200, label=_("Title"))
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("Description"))
-    occurred_at = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("Occurred at"))
-    detected_at = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("Detected at"))
-    snapshot_base_time = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("Snapshot base time"))
-    claim_opens_at = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("Claims open"))
-    claim_closes_at = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("Claims close"))
+    occurred_at = forms.DateTimeField(validators=[date_in_range], widget=DATETIME_WIDGET, label=_("Occurred at"))
+    detected_at = forms.DateTimeField(validators=[date_in_range], widget=DATETIME_WIDGET, label=_("Detected at"))
+    snapshot_base_time = forms.DateTimeField(
+        validators=[date_in_range], widget=DATETIME_WIDGET, label=_("Snapshot base time")
+    )
+    claim_opens_at = forms.DateTimeField(validators=[date_in_range], widget=DATETIME_WIDGET, label=_("Claims open"))
+    claim_closes_at = forms.DateTimeField(validators=[date_in_range], widget=DATETIME_WIDGET, label=_("Claims close"))
     allows_in_kind = forms.BooleanField(required=False, label=_("Customers may be paid in kind"))
 
 
@@ -200,6 +202,7 @@ class ElectionForm(forms.Form):
         label=_("Default method"),
     )
     election_deadline = forms.DateTimeField(
+        validators=[date_in_range],
         required=False,
         label=_("Election deadline"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),

@@ -94,6 +94,8 @@ def field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
             for key, child in item.items():
                 if isinstance(key, int):
                     stack.append((f"{name}[{key}]", child))
+                elif key == "non_field_errors" and name:  # a nested serializer's own error: the field's
+                    stack.append((name, child))
                 else:
                     stack.append((f"{name}.{key}" if name else str(key), child))
         elif isinstance(item, list) and any(isinstance(child, dict | list) for child in item):

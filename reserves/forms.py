@@ -27,14 +27,20 @@ class DecisionForm(forms.Form):
 
 class CustodyForm(forms.Form):
     value_jpy = forms.IntegerField(min_value=0, max_value=MAX_JPY, label=_("Customer assets in custody (¥)"))
-    as_of = forms.DateTimeField(label=_("As of"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    as_of = forms.DateTimeField(
+        validators=[date_in_range], label=_("As of"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
 
 
 class PolicyForm(forms.Form):
     insurer = forms.CharField(max_length=200)
     policy_number = forms.CharField(max_length=64)
-    period_start = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    period_end = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    period_start = forms.DateTimeField(
+        validators=[date_in_range], widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    period_end = forms.DateTimeField(
+        validators=[date_in_range], widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
     layer_order = forms.IntegerField(min_value=1, max_value=MAX_COUNT, initial=1)
     retention_jpy = forms.IntegerField(min_value=0, max_value=MAX_JPY, label=_("Retention (¥)"))
     per_occurrence_limit_jpy = forms.IntegerField(min_value=1, max_value=MAX_JPY, label=_("Per-occurrence limit (¥)"))
@@ -55,7 +61,7 @@ class FundSettingsForm(forms.Form):
 
 class RecoveryForm(forms.Form):
     action = forms.ChoiceField(choices=[(a, a) for a in ("notice", "proof", "settle", "deny")])
-    at = forms.DateTimeField(required=False, label=_("Date"))
+    at = forms.DateTimeField(validators=[date_in_range], required=False, label=_("Date"))
     evidence = forms.CharField(max_length=300, required=False, label=_("Evidence"))
     amount_jpy = forms.IntegerField(min_value=1, max_value=MAX_JPY, required=False)
     reference = forms.CharField(max_length=64, required=False)

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from core.dispatch import enqueue
 from core.errors import ErrorSerializer
 from core.roles import HasPerm, signed_in_user
-from core.validation import MAX_COUNT, MAX_ID, MAX_JPY
+from core.validation import MAX_COUNT, MAX_ID, MAX_JPY, date_in_range
 from reserves import selectors, services
 from reserves.models import Payout, RecoveryClaim
 from reserves.waterfall import rate_text
@@ -243,7 +243,9 @@ class RecoveryActionApi(APIView):
         class Meta:
             ref_name = "RecoveryActionInput"
 
-        at = serializers.DateTimeField(required=False, help_text="When the step was taken (default: now).")
+        at = serializers.DateTimeField(
+            validators=[date_in_range], required=False, help_text="When the step was taken (default: now)."
+        )
         evidence = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=300, help_text="Notice and proof: what shows it."
         )

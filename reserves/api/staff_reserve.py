@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from core.errors import ErrorSerializer
 from core.roles import HasPerm, signed_in_user
-from core.validation import MAX_COUNT, MAX_JPY
+from core.validation import MAX_COUNT, MAX_JPY, date_in_range
 from reserves import selectors, services
 from reserves.models import InsurancePolicy, ReserveFunding
 
@@ -172,8 +172,8 @@ class PolicyListApi(generics.GenericAPIView):
 
         insurer = serializers.CharField(max_length=200)
         policy_number = serializers.CharField(max_length=64)
-        period_start = serializers.DateTimeField()
-        period_end = serializers.DateTimeField()
+        period_start = serializers.DateTimeField(validators=[date_in_range])
+        period_end = serializers.DateTimeField(validators=[date_in_range])
         layer_order = serializers.IntegerField(min_value=1, max_value=MAX_COUNT)
         retention_jpy = serializers.IntegerField(min_value=0, max_value=MAX_JPY)
         per_occurrence_limit_jpy = serializers.IntegerField(min_value=1, max_value=MAX_JPY)

@@ -148,6 +148,23 @@ def test_out_of_range_values_in_audit_filters_are_400(api_as, query):
     _error(api_as(Role.REGULATOR).get(f"/api/regulator/audit/?{query}"), 400, "invalid")
 
 
+def test_dates_before_1900_in_bodies_are_400_naming_the_field(api_as):
+    """Found by schemathesis: a policy from year 141 was stored and answered in Tokyo's local mean time
+    (+09:18:59), which is no RFC 3339 date-time."""
+    body = {
+        "insurer": "Tokio",
+        "policy_number": "P-1",
+        "period_start": "0141-12-14T23:15:29+11:56",
+        "period_end": "9999-12-31T23:59:59-14:00",
+        "layer_order": 1,
+        "retention_jpy": 0,
+        "per_occurrence_limit_jpy": 1,
+        "aggregate_limit_jpy": 1,
+    }
+    error = _error(api_as(staff(Role.APPROVER)).post("/api/staff/policies/", body, format="json"), 400, "invalid")
+    assert set(error["fields"]) == {"period_start", "period_end"}
+
+
 @pytest.mark.parametrize("depth", [33, 100_000])
 def test_json_nested_too_deep_is_400(sato, depth):
     body = '{"incident": "x", "payout": {}, "lines": ' + "[" * depth + "]" * depth + "}"
