@@ -260,3 +260,15 @@ def test_printable_page_and_json_download():
     assert bundle == receipt_bundle(receipt)
     assert bundle["proof"]["tree_size"] == receipt.event_id
     assert receipt_verify(bundle).ok
+
+
+def test_a_receipt_with_a_fractional_number_is_not_genuine_not_a_500(api):
+    """Receipts carry integers only; a forged one with 1.5 (a Decimal to the API's parser) is answered, not a 500."""
+    receipt = issue()
+    forged = receipt.document | {"payload": PAYLOAD | {"amount_jpy": 1.5}}
+
+    response = api.post("/api/verify/receipt/", forged, format="json")
+
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["ok"] is False
+    assert response.json()["signature_valid"] is False
