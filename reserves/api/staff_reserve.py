@@ -116,7 +116,7 @@ class FundingListApi(generics.GenericAPIView):
 
     @extend_schema(
         request=InputSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[OpenApiParameter("Idempotency-Key", {"type": "string", "maxLength": 100}, OpenApiParameter.HEADER)],
         responses={201: FundingSerializer, 200: FundingSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
     )
     def post(self, request: Request) -> Response:
