@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -50,6 +51,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp_webauthn",
     "axes",
+    # The transactional outbox behind core.dispatch (work after commit survives a broker outage).
+    "core.outbox",
     "audit",
     "reserves",
     "claims",
@@ -71,7 +74,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions end after STAFF_SESSION_IDLE_SECONDS without a request.
+    "accounts.idle.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "audit.middleware.RegulatorViewLogMiddleware",
     # Approvers and admins reach nothing but the second-factor pages until verified.
@@ -124,7 +131,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis, cache and Celery ----------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that cannot be reached fails fast instead of holding a request.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -142,7 +156,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_TIME_LIMIT = 600
 # Must exceed the longest task, or Redis redelivers a task that is still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
 # How often a worker looks for tasks of dead workers past the visibility timeout (kombu default: ~100 s).
 if os.environ.get("CELERY_RESTORE_INTERVAL"):
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
@@ -167,9 +183,18 @@ CELERY_FOLLOWUP_TASKS = (
     "reserves.payout_receipts_sweep",
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_FOLLOWUP_QUEUE} for name in CELERY_FOLLOWUP_TASKS}
+# A broker that cannot be reached fails a connection attempt within this many seconds (no 20 s hangs).
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = float(os.environ.get("BROKER_CONNECT_TIMEOUT", "2"))
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"]
+# The transactional outbox (core/outbox): the relay's interval, rows per transaction, days sent rows are kept.
+OUTBOX_RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "5"))
+OUTBOX_RELAY_BATCH_SIZE = int(os.environ.get("OUTBOX_RELAY_BATCH_SIZE", "500"))
+OUTBOX_KEEP_DAYS = float(os.environ.get("OUTBOX_KEEP_DAYS", "7"))
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
+    # Work after commit the broker did not take at the time (it was down): core/outbox.
+    "core-outbox-relay": {"task": "core.outbox_relay", "schedule": OUTBOX_RELAY_SECONDS},
     "audit-chain-verify": {"task": "audit.chain_verify", "schedule": 3600.0},
     "reserves-payouts-sweep": {"task": "reserves.payouts_sweep", "schedule": 60.0},
     "reserves-recoveries-follow-up": {"task": "reserves.recoveries_follow_up", "schedule": 3600.0},
@@ -218,6 +243,29 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
 _PROXY_SSL_HEADER = os.environ.get("SECURE_PROXY_SSL_HEADER", "" if DEBUG else "X-Forwarded-Proto")
 if _PROXY_SSL_HEADER:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+
+# --- Content-Security-Policy (django-csp): only this site's own scripts, styles and connections ---------
+# No inline scripts, styles or style attributes anywhere: pages use static/js/app.js and CSS classes. Charts are
+# SVG drawn on the server; images may be data: URIs (QR codes of TOTP enrolment, Swagger UI's icons).
+_CSP_SELF, _CSP_NONE = "'self'", "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_CSP_SELF],
+        "script-src": [_CSP_SELF],
+        "style-src": [_CSP_SELF],
+        "img-src": [_CSP_SELF, "data:"],
+        "font-src": [_CSP_SELF],
+        "connect-src": [_CSP_SELF],
+        "object-src": [_CSP_NONE],
+        "base-uri": [_CSP_SELF],
+        "form-action": [_CSP_SELF],
+        "frame-ancestors": [_CSP_NONE],
+    }
+}
+
+# --- Staff sessions ---------------------------------------------------------------------
+# A staff member's session (reviewer, approver, admin, regulator) ends after this long without a request.
+STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("STAFF_SESSION_IDLE_SECONDS", "1800"))
 
 # --- REST API ---------------------------------------------------------------------
 REST_FRAMEWORK = {

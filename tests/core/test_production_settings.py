@@ -59,7 +59,7 @@ def test_production_defaults_are_on_when_debug_is_off(tmp_path):
         "-c",
         "import json; from django.conf import settings as s; print(json.dumps({n: getattr(s, n, None) for n in ("
         "'SECURE_SSL_REDIRECT', 'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS', 'SESSION_COOKIE_SECURE', "
-        "'CSRF_COOKIE_SECURE', 'SECURE_PROXY_SSL_HEADER')}))",
+        "'CSRF_COOKIE_SECURE', 'SECURE_PROXY_SSL_HEADER', 'STAFF_SESSION_IDLE_SECONDS')}))",
     )
     assert shown.returncode == 0, shown.stderr
     values = json.loads(shown.stdout.strip().splitlines()[-1])
@@ -70,6 +70,7 @@ def test_production_defaults_are_on_when_debug_is_off(tmp_path):
         "SESSION_COOKIE_SECURE": True,
         "CSRF_COOKIE_SECURE": True,
         "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+        "STAFF_SESSION_IDLE_SECONDS": 1800,
     }
 
 
@@ -128,11 +129,12 @@ def test_gunicorn_serves_the_site_and_its_static_files_with_production_settings(
         # Plain HTTP is sent to HTTPS ...
         status, headers, _ = _get(f"{base}/login/")
         assert status == 301 and headers["Location"] == "https://claims.example.com/login/"
-        # ... and behind the TLS proxy the page is served with HSTS and a secure CSRF cookie.
+        # ... and behind the TLS proxy the page is served with HSTS, the CSP and a secure CSRF cookie.
         status, headers, body = _get(f"{base}/login/", **{"X-Forwarded-Proto": "https"})
         assert status == 200, body[:500]
         assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
         assert "Secure" in headers["Set-Cookie"]
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
         # Static files come from WhiteNoise, compressed on request and cached.
         status, headers, body = _get(
             f"{base}/static/css/app.css", **{"X-Forwarded-Proto": "https", "Accept-Encoding": "gzip"}
