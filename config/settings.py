@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served from here, not a CDN
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp_webauthn",
@@ -285,6 +286,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Claims, payouts and the audit trail after a crypto-asset exchange breach.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "claims.models.Incident.Status",
         "ClaimStatusEnum": "claims.models.Claim.Status",
