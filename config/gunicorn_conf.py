@@ -23,3 +23,5 @@ accesslog = "-"
 errorlog = "-"
 # The proxy in front terminates TLS and sets X-Forwarded-Proto (settings SECURE_PROXY_SSL_HEADER).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# gunicorn's control socket (gunicornc) sits at one path per user: several servers on a machine would share it.
+control_socket_disable = True
