@@ -153,7 +153,8 @@ def _publish_rows(rows: list["OutboxMessage"]) -> int:
 
     sent: list[int] = []
     try:
-        with current_app.connection_for_write() as broker:
+        broker = current_app.pool.acquire(block=True, timeout=5)  # pooled: no new connection per commit
+        try:
             # One quick attempt: a broker that is down fails this in milliseconds, not after retries.
             broker.ensure_connection(max_retries=0)
             now = timezone.now()
@@ -179,6 +180,11 @@ def _publish_rows(rows: list["OutboxMessage"]) -> int:
                         coalescing_release(key)
                     raise
                 sent.append(row.pk)
+        except Exception:
+            broker.collect()  # forget a connection that may be dead: the pool's next user connects afresh
+            raise
+        finally:
+            broker.release()
     except Exception as error:
         failed = rows[len(sent)] if len(sent) < len(rows) else None
         if failed is not None:
