@@ -68,7 +68,14 @@ run: install
 	else
 	  echo "Embedded profile: tasks run in-process"
 	fi
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	if [ -n "$${DATABASE_URL:-}$${REDIS_URL:-}" ]; then
+	  # Production profile: gunicorn (WEB_WORKERS processes x WEB_THREADS threads), static files by WhiteNoise.
+	  $(BIN)/python manage.py collectstatic --noinput -v 0
+	  echo "Serving with gunicorn on $(HOST):$(PORT) ($${WEB_WORKERS:-2} workers x $${WEB_THREADS:-4} threads)"
+	  HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c config/gunicorn_conf.py config.wsgi
+	else
+	  $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	fi
 
 # Lint, format, types, migrations: what every run checks before the tests.
 check: test-deps

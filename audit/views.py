@@ -11,6 +11,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from audit import checkpoints, receipts, selectors, services, tlog
 from audit.export import CHECKPOINT_COLUMNS, EVENT_COLUMNS
@@ -118,6 +120,8 @@ def checkpoint_download(request: HttpRequest, checkpoint_id: int) -> HttpRespons
     return response
 
 
+@csrf_exempt  # nothing to protect: every method but GET and HEAD is refused (405), never a CSRF 403
+@require_safe
 def public_key(request: HttpRequest, key_id: str | None = None) -> HttpResponse:
     """The public key that signs now, or an older one by key id. Public: anyone may verify."""
     if key_id is not None:

@@ -42,14 +42,18 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served from here, not a CDN
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp_webauthn",
     "axes",
+    # The transactional outbox behind core.dispatch (work after commit survives a broker outage).
+    "core.outbox",
     "audit",
     "reserves",
     "claims",
@@ -62,6 +66,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the WSGI process (gunicorn), compressed and cached; no web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # 413 for a body over REQUEST_MAX_BYTES, 400 for NUL or lone surrogates in the path, query or form.
@@ -71,7 +77,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions end after STAFF_SESSION_IDLE_SECONDS without a request.
+    "accounts.idle.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "audit.middleware.RegulatorViewLogMiddleware",
     # Approvers and admins reach nothing but the second-factor pages until verified.
@@ -105,7 +115,9 @@ TEMPLATES = [
 # DATABASE_URL selects PostgreSQL (production profile); without it SQLite (embedded).
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Health checks: a connection the server dropped (a PostgreSQL restart) is replaced on the next request
+    # or task instead of failing it.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -122,7 +134,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis, cache and Celery ----------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that cannot be reached fails fast instead of holding a request.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -140,7 +159,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_TIME_LIMIT = 600
 # Must exceed the longest task, or Redis redelivers a task that is still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
 # How often a worker looks for tasks of dead workers past the visibility timeout (kombu default: ~100 s).
 if os.environ.get("CELERY_RESTORE_INTERVAL"):
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
@@ -165,9 +186,18 @@ CELERY_FOLLOWUP_TASKS = (
     "reserves.payout_receipts_sweep",
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_FOLLOWUP_QUEUE} for name in CELERY_FOLLOWUP_TASKS}
+# A broker that cannot be reached fails a connection attempt within this many seconds (no 20 s hangs).
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = float(os.environ.get("BROKER_CONNECT_TIMEOUT", "2"))
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"]
+# The transactional outbox (core/outbox): the relay's interval, rows per transaction, days sent rows are kept.
+OUTBOX_RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "5"))
+OUTBOX_RELAY_BATCH_SIZE = int(os.environ.get("OUTBOX_RELAY_BATCH_SIZE", "500"))
+OUTBOX_KEEP_DAYS = float(os.environ.get("OUTBOX_KEEP_DAYS", "7"))
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
+    # Work after commit the broker did not take at the time (it was down): core/outbox.
+    "core-outbox-relay": {"task": "core.outbox_relay", "schedule": OUTBOX_RELAY_SECONDS},
     "audit-chain-verify": {"task": "audit.chain_verify", "schedule": 3600.0},
     "reserves-payouts-sweep": {"task": "reserves.payouts_sweep", "schedule": 60.0},
     "reserves-recoveries-follow-up": {"task": "reserves.recoveries_follow_up", "schedule": 3600.0},
@@ -204,8 +234,41 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "claims:home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
-CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
+
+# --- HTTPS (docs/operations.md "Production settings"): on by default when DEBUG is off -----------------
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+# The TLS-terminating proxy in front says the original scheme in this header; empty: no proxy is trusted.
+_PROXY_SSL_HEADER = os.environ.get("SECURE_PROXY_SSL_HEADER", "" if DEBUG else "X-Forwarded-Proto")
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+
+# --- Content-Security-Policy (django-csp): only this site's own scripts, styles and connections ---------
+# No inline scripts, styles or style attributes anywhere: pages use static/js/app.js and CSS classes. Charts are
+# SVG drawn on the server; images may be data: URIs (QR codes of TOTP enrolment, Swagger UI's icons).
+_CSP_SELF, _CSP_NONE = "'self'", "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_CSP_SELF],
+        "script-src": [_CSP_SELF],
+        "style-src": [_CSP_SELF],
+        "img-src": [_CSP_SELF, "data:"],
+        "font-src": [_CSP_SELF],
+        "connect-src": [_CSP_SELF],
+        "object-src": [_CSP_NONE],
+        "base-uri": [_CSP_SELF],
+        "form-action": [_CSP_SELF],
+        "frame-ancestors": [_CSP_NONE],
+    }
+}
+
+# --- Staff sessions ---------------------------------------------------------------------
+# A staff member's session (reviewer, approver, admin, regulator) ends after this long without a request.
+STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("STAFF_SESSION_IDLE_SECONDS", "1800"))
 
 # --- REST API ---------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -235,6 +298,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Claims, payouts and the audit trail after a crypto-asset exchange breach.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "claims.models.Incident.Status",
         "ClaimStatusEnum": "claims.models.Claim.Status",
@@ -254,6 +319,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# WhiteNoise serves STATIC_ROOT (`collectstatic`); in development and tests it finds files in the apps directly.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 # Uploaded evidence lives outside the web root and is served only through views.
 PRIVATE_STORAGE_DIR = Path(os.environ.get("PRIVATE_STORAGE_DIR", VAR_DIR / "private"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

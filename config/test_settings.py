@@ -32,3 +32,8 @@ AUDIT_SIGNING_KEY_FILE = ""
 # django-axes needs the request in authenticate(), which the test client's login() does not pass;
 # tests of throttling switch it back on with override_settings(AXES_ENABLED=True).
 AXES_ENABLED = False
+# The test client and the live server speak plain HTTP (the production defaults are tested in
+# tests/core/test_production_settings.py with the production environment).
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

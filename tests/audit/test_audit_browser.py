@@ -8,6 +8,7 @@ import json
 import pytest
 from django.db import transaction
 from django.http import StreamingHttpResponse
+from django.test import Client
 
 from audit.checkpoints import checkpoint_create
 from audit.log.entries import ENTRY_FIELDS
@@ -215,3 +216,14 @@ def test_public_key_is_public(client, api):
     assert keys["current_key_id"] == checkpoint.key_id
     assert keys["keys"][0]["public_key_pem"] == checkpoint.key.public_key_pem
     assert client.get("/audit/keys/unknown.pem").status_code == 404
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_the_public_key_answers_only_get_and_head(client, method):
+    record(1)
+    checkpoint_create()
+    enforcing = Client(enforce_csrf_checks=True)  # as a browser: a POST without a token is still a 405
+    assert client.head("/audit/public-key.pem").status_code == 200
+    response = getattr(enforcing, method)("/audit/public-key.pem")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
