@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Each app's pages and API (its api/ paths included by its urls module), in the app's namespace.
+    path("", include("operations.urls")),
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
     path("", include("reserves.urls")),
