@@ -249,8 +249,36 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
-# Uploaded evidence lives outside the web root and is served only through views.
+# The one file store every machine shares (core/storage.py, docs/operations.md "Files"): uploaded evidence,
+# the rails' bank files and wallet batches, stored reports. Outside the web root, served only through views.
+# FILE_STORAGE=local (default): PRIVATE_STORAGE_DIR, a directory several machines must share as a mount;
+# FILE_STORAGE=s3: an S3-compatible bucket through django-storages (pip install "django-storages[s3]").
 PRIVATE_STORAGE_DIR = Path(os.environ.get("PRIVATE_STORAGE_DIR", VAR_DIR / "private"))
+FILE_STORAGE = os.environ.get("FILE_STORAGE", "local")
+if FILE_STORAGE == "s3":
+    _FILES: dict = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("FILE_STORAGE_BUCKET", ""),
+            "endpoint_url": os.environ.get("FILE_STORAGE_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("FILE_STORAGE_REGION") or None,
+            "location": os.environ.get("FILE_STORAGE_PREFIX", ""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": True,
+            "server_side_encryption": os.environ.get("FILE_STORAGE_SSE", "AES256") or None,
+        },
+    }
+    if not _FILES["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("FILE_STORAGE=s3 needs FILE_STORAGE_BUCKET.")
+elif FILE_STORAGE == "local":
+    _FILES = {"BACKEND": "core.storage.AtomicFileSystemStorage", "OPTIONS": {"location": str(PRIVATE_STORAGE_DIR)}}
+else:
+    raise ImproperlyConfigured("FILE_STORAGE is local or s3.")
+STORAGES = {
+    "default": _FILES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
@@ -345,7 +373,8 @@ SANDBOX_RAIL_LATENCY_MS = int(os.environ.get("SANDBOX_RAIL_LATENCY_MS", "0"))
 SANDBOX_RAIL_SEED = os.environ.get("SANDBOX_RAIL_SEED", "sandbox")
 # In-kind payees: "sandbox" (default) or "wallet" (signed withdrawal batches for the wallet system).
 PAYOUT_CRYPTO_RAIL = os.environ.get("PAYOUT_CRYPTO_RAIL", "sandbox")
-WALLET_OUTBOX_DIR = Path(os.environ.get("WALLET_OUTBOX_DIR", VAR_DIR / "wallet"))
+# Folder of the file store the wallet batches are written to (the wallet system reads them there).
+WALLET_OUTBOX = "wallet"
 # The exchange core system (exchange-account rail, docs/rails.md); unset: exchange payees use the sandbox.
 EXCHANGE_CORE_URL = os.environ.get("EXCHANGE_CORE_URL", "")
 EXCHANGE_CORE_KEY_ID = os.environ.get("EXCHANGE_CORE_KEY_ID", "claims")
@@ -364,7 +393,8 @@ CELERY_BEAT_SCHEDULE["claims-payout-corrections-apply"] = {
     "schedule": 300.0,
 }
 CELERY_BEAT_SCHEDULE["reserves-unclaimed-sweep"] = {"task": "reserves.unclaimed_sweep", "schedule": 3600.0}
-ZENGIN_OUTBOX_DIR = Path(os.environ.get("ZENGIN_OUTBOX_DIR", VAR_DIR / "zengin"))
+# Folder of the file store the Zengin files are written to (the bank's uploader reads them there).
+ZENGIN_OUTBOX = "zengin"
 ZENGIN_REQUESTER_CODE = os.environ.get("ZENGIN_REQUESTER_CODE", "0000000001")
 ZENGIN_REQUESTER_NAME = os.environ.get("ZENGIN_REQUESTER_NAME", "ｶ)ﾃﾞﾓｺｳｶﾝｼﾖ")
 ZENGIN_BANK_CODE = os.environ.get("ZENGIN_BANK_CODE", "0001")
