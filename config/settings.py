@@ -111,6 +111,12 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Behind PgBouncer in transaction mode (docs/operations.md, "Topology"): a server connection belongs to a
+    # client only for one transaction, so no server-side cursors (they outlive it) and no prepared statements
+    # (psycopg prepares a query run 5 times, on a connection the next transaction may not get).
+    if os.environ.get("DATABASE_POOL_MODE", "") == "transaction":
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

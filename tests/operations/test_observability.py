@@ -212,3 +212,27 @@ def test_operations_page_for_staff_only(django_capture_on_commit_callbacks):
         other.force_login(user_with_role(role))
         assert other.get("/staff/operations/").status_code == 403
     assert Client().get("/staff/operations/").status_code == 302
+
+
+def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursors_nor_prepared_statements():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django, json; from django.conf import settings; django.setup(); "
+        "d = settings.DATABASES['default']; "
+        "print(json.dumps([d.get('DISABLE_SERVER_SIDE_CURSORS', False), 'prepare_threshold' in d.get('OPTIONS', {}), "
+        "d['OPTIONS'].get('prepare_threshold', 'unset') if 'OPTIONS' in d else 'unset']))"
+    )
+    base = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_TESTING": "1"}
+    base["DATABASE_URL"] = "postgres://u@127.0.0.1:6432/claims"
+
+    def settings_with(**env: str) -> list:
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    assert settings_with(DATABASE_POOL_MODE="transaction") == [True, True, None]
+    assert settings_with()[:2] == [False, False]
