@@ -14,7 +14,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-fast check install test-deps chromium lint format bench-snapshot bench-payouts clean
+.PHONY: run test test-fast check install test-deps chromium lint format bench-snapshot bench-payouts restore-drill clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -105,6 +105,13 @@ bench-snapshot: install
 # Needs DATABASE_URL (PostgreSQL, a scratch database: the ledger is append-only) and REDIS_URL.
 bench-payouts: install
 	$(BIN)/python manage.py bench payouts --claims 100000
+
+# Backup and restore, proven (docs/operations.md "Backup and restore"): dump, restore into a new database,
+# audit_verify, the offline verifier against the checkpoints exported before the dump, ledger_reconcile.
+# Needs DATABASE_URL (PostgreSQL); SOURCE=postgres://... drills on that database (read only) instead of demo data.
+restore-drill: install
+	@export DATABASE_URL="$${DATABASE_URL-$(TEST_DATABASE_URL)}"
+	$(BIN)/python scripts/restore_drill.py $${SOURCE:+--source "$$SOURCE"}
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

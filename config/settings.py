@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
     "axes",
     # The transactional outbox behind core.dispatch (work after commit survives a broker outage).
     "core.outbox",
+    "operations",
     "audit",
     "reserves",
     "claims",
@@ -65,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz, /readyz and /metrics answer before host checks, sessions and sign-in (docs/operations.md).
+    "operations.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight from the WSGI process (gunicorn), compressed and cached; no web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -83,6 +88,8 @@ MIDDLEWARE = [
     # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    # Counts every request for /metrics and logs it (JSON) with the id its audit events carry.
+    "operations.middleware.RequestLogMiddleware",
     "audit.middleware.RegulatorViewLogMiddleware",
     # Approvers and admins reach nothing but the second-factor pages until verified.
     "accounts.second_factor.SecondFactorRequiredMiddleware",
@@ -118,6 +125,12 @@ if DATABASE_URL:
     # Health checks: a connection the server dropped (a PostgreSQL restart) is replaced on the next request
     # or task instead of failing it.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # Behind PgBouncer in transaction mode (docs/operations.md, "Topology"): a server connection belongs to a
+    # client only for one transaction, so no server-side cursors (they outlive it) and no prepared statements
+    # (psycopg prepares a query run 5 times, on a connection the next transaction may not get).
+    if os.environ.get("DATABASE_POOL_MODE", "") == "transaction":
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -322,8 +335,36 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 # WhiteNoise serves STATIC_ROOT (`collectstatic`); in development and tests it finds files in the apps directly.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
-# Uploaded evidence lives outside the web root and is served only through views.
+# The one file store every machine shares (core/storage.py, docs/operations.md "Files"): uploaded evidence,
+# the rails' bank files and wallet batches, stored reports. Outside the web root, served only through views.
+# FILE_STORAGE=local (default): PRIVATE_STORAGE_DIR, a directory several machines must share as a mount;
+# FILE_STORAGE=s3: an S3-compatible bucket through django-storages (pip install "django-storages[s3]").
 PRIVATE_STORAGE_DIR = Path(os.environ.get("PRIVATE_STORAGE_DIR", VAR_DIR / "private"))
+FILE_STORAGE = os.environ.get("FILE_STORAGE", "local")
+if FILE_STORAGE == "s3":
+    _FILES: dict = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("FILE_STORAGE_BUCKET", ""),
+            "endpoint_url": os.environ.get("FILE_STORAGE_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("FILE_STORAGE_REGION") or None,
+            "location": os.environ.get("FILE_STORAGE_PREFIX", ""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": True,
+            "server_side_encryption": os.environ.get("FILE_STORAGE_SSE", "AES256") or None,
+        },
+    }
+    if not _FILES["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("FILE_STORAGE=s3 needs FILE_STORAGE_BUCKET.")
+elif FILE_STORAGE == "local":
+    _FILES = {"BACKEND": "core.storage.AtomicFileSystemStorage", "OPTIONS": {"location": str(PRIVATE_STORAGE_DIR)}}
+else:
+    raise ImproperlyConfigured("FILE_STORAGE is local or s3.")
+STORAGES = {
+    "default": _FILES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # A JSON or form body larger than this is refused (413); files are limited by REQUEST_MAX_BYTES alone.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
@@ -341,12 +382,12 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "claims@example.com")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
+# Structured logs (config/logging.py): JSON lines carrying the audit trail's request or task id.
+LOGGING = logging_config(level=os.environ.get("LOG_LEVEL", "INFO"), fmt=os.environ.get("LOG_FORMAT", "json"))
+# Celery workers log through the same configuration instead of replacing the root logger's handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Who may read /metrics: addresses or networks, comma-separated (loopback by default).
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1")
 
 # --- Domain settings -------------------------------------------------------------------
 # Absolute base of links in emails (activation, claim pages).
@@ -421,7 +462,8 @@ SANDBOX_RAIL_LATENCY_MS = int(os.environ.get("SANDBOX_RAIL_LATENCY_MS", "0"))
 SANDBOX_RAIL_SEED = os.environ.get("SANDBOX_RAIL_SEED", "sandbox")
 # In-kind payees: "sandbox" (default) or "wallet" (signed withdrawal batches for the wallet system).
 PAYOUT_CRYPTO_RAIL = os.environ.get("PAYOUT_CRYPTO_RAIL", "sandbox")
-WALLET_OUTBOX_DIR = Path(os.environ.get("WALLET_OUTBOX_DIR", VAR_DIR / "wallet"))
+# Folder of the file store the wallet batches are written to (the wallet system reads them there).
+WALLET_OUTBOX = "wallet"
 # The exchange core system (exchange-account rail, docs/rails.md); unset: exchange payees use the sandbox.
 EXCHANGE_CORE_URL = os.environ.get("EXCHANGE_CORE_URL", "")
 EXCHANGE_CORE_KEY_ID = os.environ.get("EXCHANGE_CORE_KEY_ID", "claims")
@@ -440,7 +482,8 @@ CELERY_BEAT_SCHEDULE["claims-payout-corrections-apply"] = {
     "schedule": 300.0,
 }
 CELERY_BEAT_SCHEDULE["reserves-unclaimed-sweep"] = {"task": "reserves.unclaimed_sweep", "schedule": 3600.0}
-ZENGIN_OUTBOX_DIR = Path(os.environ.get("ZENGIN_OUTBOX_DIR", VAR_DIR / "zengin"))
+# Folder of the file store the Zengin files are written to (the bank's uploader reads them there).
+ZENGIN_OUTBOX = "zengin"
 ZENGIN_REQUESTER_CODE = os.environ.get("ZENGIN_REQUESTER_CODE", "0000000001")
 ZENGIN_REQUESTER_NAME = os.environ.get("ZENGIN_REQUESTER_NAME", "ｶ)ﾃﾞﾓｺｳｶﾝｼﾖ")
 ZENGIN_BANK_CODE = os.environ.get("ZENGIN_BANK_CODE", "0001")

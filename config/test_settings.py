@@ -17,6 +17,7 @@ CELERY_TASK_DEFAULT_QUEUE = f"test-{os.getpid()}"
 CELERY_FOLLOWUP_QUEUE = CELERY_TASK_DEFAULT_QUEUE
 CELERY_TASK_ROUTES = {}  # one queue: the test worker takes every task
 PRIVATE_STORAGE_DIR = Path(tempfile.mkdtemp(prefix="claims-private-"))  # noqa: F405
+STORAGES = {**STORAGES, "default": {**STORAGES["default"], "OPTIONS": {"location": str(PRIVATE_STORAGE_DIR)}}}  # noqa: F405
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # A throwaway signing key per test run, so checkpoints and receipts can be signed.

@@ -33,6 +33,7 @@ urlpatterns = [
         name="api-docs",
     ),
     # Each app's pages and API (its api/ paths included by its urls module), in the app's namespace.
+    path("", include("operations.urls")),
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
     path("", include("reserves.urls")),

@@ -103,12 +103,15 @@ def page(browser, live_server, tmp_path: Path, request: pytest.FixtureRequest) -
 
 @pytest.fixture
 def payout_settings(settings, tmp_path):
-    """Fast, deterministic payouts: no waiting between attempts, a private Zengin outbox."""
+    """Fast, deterministic payouts: no waiting between attempts, a file store of the test's own (bank files)."""
     settings.PAYOUT_RETRY_BASE_SECONDS = 0
     settings.PAYOUT_CHUNK_SIZE = 50
     settings.PAYOUT_PARALLEL_TASKS = 1
     settings.SANDBOX_RAIL_FAILURE_RATE = 0.0
-    settings.ZENGIN_OUTBOX_DIR = tmp_path / "zengin"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path / "files")}},
+    }
 
 
 @pytest.fixture
