@@ -14,6 +14,7 @@ BENCHMARKS = {
     "single_approvals": "benchmarks.single_approvals",
     "proofs": "benchmarks.proofs",
     "web": "benchmarks.web",
+    "regulator": "benchmarks.regulator",
 }
 
 
