@@ -430,6 +430,10 @@ AUDIT_CHECKPOINT_INTERVAL = float(os.environ.get("AUDIT_CHECKPOINT_INTERVAL", "9
 AUDIT_LOG_ORIGIN = os.environ.get(
     "AUDIT_LOG_ORIGIN", PUBLIC_BASE_URL.split("://", 1)[-1].rstrip("/").replace("+", "-") + "/audit"
 )
+# Regulators' reads are staged (one INSERT each, no lock) and appended to the log by a drain queued at most
+# once per this many seconds; the beat entry catches a lost run.
+AUDIT_STAGED_DRAIN_SECONDS = float(os.environ.get("AUDIT_STAGED_DRAIN_SECONDS", "1"))
+CELERY_BEAT_SCHEDULE["audit-staged-events-drain"] = {"task": "audit.staged_events_drain", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["audit-checkpoint-sign"] = {
     "task": "audit.checkpoint_sign",
     "schedule": AUDIT_CHECKPOINT_INTERVAL,

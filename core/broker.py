@@ -4,6 +4,7 @@ Shared by core.dispatch (queueing) and core.outbox (relaying); imports neither.
 """
 
 import logging
+import threading
 from typing import Any
 
 from celery import Task, current_app
@@ -12,11 +13,20 @@ from django.core.cache import cache
 logger = logging.getLogger(__name__)
 
 
+_import_lock = threading.Lock()
+
+
 def task_named(task_name: str) -> Task:
-    """The registered Celery task; the first lookup imports every installed app's tasks module."""
+    """The registered Celery task; the first lookup imports every installed app's tasks module.
+
+    Under a lock: in a threaded web worker (gunicorn --threads) two first lookups at once
+    otherwise race, and one sees the registry half filled (NotRegistered, a 500).
+    """
     tasks = current_app.tasks
     if task_name not in tasks:
-        current_app.loader.import_default_modules()  # Celery's autodiscovery of <app>.tasks
+        with _import_lock:
+            if task_name not in current_app.tasks:
+                current_app.loader.import_default_modules()  # Celery's autodiscovery of <app>.tasks
     return current_app.tasks[task_name]
 
 

@@ -14,6 +14,8 @@ BENCHMARKS = {
     "single_approvals": "benchmarks.single_approvals",
     "proofs": "benchmarks.proofs",
     "trail": "benchmarks.trail",
+    "web": "benchmarks.web",
+    "regulator": "benchmarks.regulator",
 }
 
 
