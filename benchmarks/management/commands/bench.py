@@ -13,6 +13,7 @@ BENCHMARKS = {
     "payout_export": "benchmarks.payout_export",
     "single_approvals": "benchmarks.single_approvals",
     "proofs": "benchmarks.proofs",
+    "pipeline": "benchmarks.pipeline",
 }
 
 
