@@ -82,6 +82,13 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--chunk", type=int, default=2_000, help="entitlements per allocation chunk")
     parser.add_argument("--file-chunk", type=int, default=500, help="customers per filing task")
     parser.add_argument("--stall", type=float, default=120, help="seconds without progress before giving up")
+    parser.add_argument(
+        "--filing",
+        choices=("service", "bulk"),
+        default="service",
+        help="service: each claim through claim_file on the workers; bulk: claims bulk-made as `bench approvals` "
+        "does (no service checks, no 'filed' e-mail), to reach the follow-up at a large N quickly",
+    )
 
 
 class _Stages:
@@ -160,6 +167,17 @@ def _file(incident: Incident, *, prefix: str, chunk: int) -> list:
     return disputing
 
 
+def _file_bulk(incident: Incident, *, prefix: str) -> list:
+    """--filing bulk: snapshot-matching claims bulk-made; every DISPUTE_EVERY-th then marked disputed."""
+    from benchmarks.approvals import claims_bulk_make
+
+    claims_bulk_make(incident=incident, prefix=prefix, label="bulk")
+    ids = list(Claim.objects.filter(incident=incident).order_by("customer_id").values_list("pk", flat=True))
+    disputing = ids[::DISPUTE_EVERY]
+    Claim.objects.filter(pk__in=disputing).update(disputed=True, matches_snapshot=False)
+    return disputing
+
+
 def _fund(*, total: int, stamp: str) -> None:
     funding = reserve_services.funding_request(actor=MAKER, kind="funding", amount_jpy=total, reference=f"PL-{stamp}")
     reserve_services.funding_approve(actor=CHECKER, funding=funding)
@@ -209,7 +227,15 @@ def _env(*, queue: str, followup_queue: str, chunk: int, workers: int, counter: 
 
 
 def run(
-    *, customers: int, naive_claims: int, workers: int, chunk: int, file_chunk: int, stall: float, **_: Any
+    *,
+    customers: int,
+    naive_claims: int,
+    workers: int,
+    chunk: int,
+    file_chunk: int,
+    stall: float,
+    filing: str = "service",
+    **_: Any,
 ) -> dict[str, Any]:
     """Replay the incident on workers, then the naive sample; return the JSON line."""
     if not settings.REDIS_URL or connection.vendor != "postgresql":
@@ -234,6 +260,7 @@ def run(
             chunk=chunk,
             file_chunk=file_chunk,
             stall=stall,
+            filing=filing,
             stamp=stamp,
             env=_env(queue=queue, followup_queue=followup_queue, chunk=chunk, workers=workers, counter=counter),
             counter=counter,
@@ -255,6 +282,7 @@ def _run(
     chunk: int,
     file_chunk: int,
     stall: float,
+    filing: str,
     stamp: str,
     env: dict[str, str],
     counter: str,
@@ -283,6 +311,8 @@ def _run(
         stages.run("logins", lambda: _logins(prefix=prefix))
 
         def file() -> list:
+            if filing == "bulk":
+                return _file_bulk(incident, prefix=prefix)
             disputing = _file(incident, prefix=prefix, chunk=file_chunk)
             _wait("filing", n, Claim.objects.filter(incident=incident).count, running, stall)
             # Each filing e-mails its customer ("filed", after commit): part of filing, not of what follows.
@@ -337,6 +367,7 @@ def _run(
         "database": connection.vendor,
         "n": n,
         "claims_filed": n,
+        "filing": filing,
         "claims_disputed": len(disputing),
         "claims_approved": approved,
         "seconds": round(fast_seconds, 3),
