@@ -200,8 +200,52 @@ def _invitation_message(*, incident: Incident | None, mail: Any) -> EmailMessage
 
 
 def invitation_messages(*, incident: Incident, mails: Iterable[Any]) -> list[tuple[int, EmailMessage]]:
-    """(invitation id, email) for each invitation of a batch, each in the customer's language."""
-    return [(mail.invitation_id, _invitation_message(incident=incident, mail=mail)) for mail in mails]
+    """(invitation id, email) for each invitation of a batch, each in the customer's language.
+
+    The same text as _invitation_message, with the templates rendered once per language and
+    shape (a login already, or an activation link) and each customer's values put in (see
+    claim_messages): 260,000 invitations otherwise render 520,000 templates.
+    """
+    login_url = _absolute(reverse("login"))
+    activate = reverse("claims:activate", kwargs={"token": "TOKEN"})
+    prefix, suffix = activate.split("TOKEN", 1)
+    skeletons: dict[tuple[str, bool], tuple[str, str]] = {}
+    messages = []
+    for mail in mails:
+        language = _language(mail.language)
+        shape = (language, bool(mail.token))
+        if shape not in skeletons:
+            context = {
+                "incident": {"title": "\x00title\x00"},
+                "name": "\x00name\x00",
+                "activation_url": "\x00activation_url\x00" if mail.token else "",
+                "login_url": "\x00login_url\x00",
+                "days": settings.ACTIVATION_TOKEN_DAYS,
+            }
+            with translation.override(language):
+                skeletons[shape] = (
+                    render_to_string("claims/email/invitation_subject.txt", context).strip(),
+                    render_to_string("claims/email/invitation_body.txt", context),
+                )
+        values = {
+            "title": incident.title,
+            "name": mail.name,
+            "activation_url": _absolute(f"{prefix}{quote(mail.token, safe=_URL_SAFE)}{suffix}") if mail.token else "",
+            "login_url": login_url,
+        }
+        subject, body = skeletons[shape]
+        messages.append(
+            (
+                mail.invitation_id,
+                EmailMessage(
+                    _fill(subject, values, escaped=True),
+                    _fill(body, values, escaped=False),
+                    settings.DEFAULT_FROM_EMAIL,
+                    [mail.email],
+                ),
+            )
+        )
+    return messages
 
 
 def activation_links_send(*, mails: Iterable[Any]) -> int:
