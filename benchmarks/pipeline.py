@@ -108,7 +108,8 @@ class _Stages:
 def _wait(what: str, total: int, count: Callable[[], int], workers: list, stall: float) -> None:
     """Poll `count()` until it reaches `total`, with a progress bar; fail with the workers' logs on a stall."""
     last, last_change = -1, time.monotonic()
-    with tqdm(total=total, desc=what, unit="item", file=sys.stderr, mininterval=0.5) as bar:
+    unit = "yen" if what == "payments" else "item"
+    with tqdm(total=total, desc=what, unit=unit, unit_scale=True, file=sys.stderr, mininterval=0.5) as bar:
         while True:
             done = count()
             bar.update(done - bar.n)
