@@ -8,6 +8,7 @@ under `BENCH_MAIL_COUNTER` (nothing is counted without it). Selected with the
 EMAIL_BACKEND environment variable (config/settings.py).
 """
 
+import functools
 import os
 from collections.abc import Sequence
 
@@ -15,6 +16,12 @@ import redis
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
+
+
+@functools.cache
+def _redis() -> redis.Redis:
+    """One client (and connection pool) per process: invitations send one message per call."""
+    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 class CountingBackend(BaseEmailBackend):
@@ -25,10 +32,10 @@ class CountingBackend(BaseEmailBackend):
             count += 1
         counter = os.environ.get("BENCH_MAIL_COUNTER")
         if counter and count:
-            redis.Redis.from_url(settings.REDIS_URL).incrby(counter, count)
+            _redis().incrby(counter, count)
         return count
 
 
 def mail_count(counter: str) -> int:
     """How many messages the workers' backends handed over under `counter` so far."""
-    return int(redis.Redis.from_url(settings.REDIS_URL).get(counter) or 0)
+    return int(_redis().get(counter) or 0)
