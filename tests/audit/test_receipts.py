@@ -272,3 +272,29 @@ def test_a_receipt_with_a_fractional_number_is_not_genuine_not_a_500(api):
     assert response.status_code == 200, response.content[:300]
     assert response.json()["ok"] is False
     assert response.json()["signature_valid"] is False
+
+
+def test_bulk_receipts_sign_the_canonical_document_even_for_awkward_payloads():
+    """receipts_issue_many encodes each payload once and splices it into the document: same bytes, same signature."""
+    import base64
+    from decimal import Decimal
+
+    from audit.log.entries import canonical_json
+
+    awkward = [
+        {"note": '"payload":null', "nested": {"z": [1, {"b": "é"}], "a": None}, "amount": Decimal("1.50")},
+        {"名前": "山田", "emoji": "\U0001f600", "payload": None, "empty": {}},
+        {},
+    ]
+    with transaction.atomic():
+        receipts = receipts_issue_many(
+            actor=ACTOR, items=[ReceiptInput("bench.thing", str(i), p) for i, p in enumerate(awkward)]
+        )
+
+    key = signer().private_key.public_key()
+    for receipt in receipts:
+        document = {k: v for k, v in receipt.document.items() if k != "signature"}
+        key.verify(base64.b64decode(receipt.document["signature"]), canonical_json(document))  # raises if not
+        assert receipt_verify(json.loads(json.dumps(receipt.document))).ok
+    assert receipts[0].document["payload"]["amount"] == "1.50"
+    assert [r.payload_hash for r in receipts] == [payload_hash_of(p) for p in awkward]

@@ -16,6 +16,7 @@ BENCHMARKS = {
     "trail": "benchmarks.trail",
     "web": "benchmarks.web",
     "regulator": "benchmarks.regulator",
+    "pipeline": "benchmarks.pipeline",
 }
 
 
