@@ -124,6 +124,7 @@ def claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
         "claims/claim_detail.html",
         {
             "claim": claim,
+            "decided": services.claim_is_decided(claim),
             "payout": services.payout_masked(choice),
             "payout_locked": services.payout_is_locked(claim),
             "payout_form": payout_form,

@@ -18,6 +18,7 @@ from audit.views import receipt_json_response, receipt_page_response
 from core.dispatch import enqueue
 from core.errors import ApplicationError
 from core.exports import Column, stream_csv
+from core.http import confirmation_page
 from core.roles import signed_in_user, staff_required
 from reserves import selectors, services
 from reserves.forms import (
@@ -68,7 +69,9 @@ def reserve_page(request: HttpRequest) -> HttpResponse:
         {
             "position": position,
             "chart": reserve_chart(series),
-            "fundings": selectors.funding_list()[:50],
+            "funding_rows": [
+                (f, services.funding_allowed_actions(f, signed_in_user(request))) for f in selectors.funding_list()[:50]
+            ],
             "policies": selectors.policy_list(),
             "funding_form": FundingForm(),
             "custody_form": CustodyForm(initial={"as_of": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}),
@@ -111,6 +114,25 @@ def funding_decide(request: HttpRequest, funding_id: int, decision: str) -> Http
     form.is_valid()
     try:
         funding = selectors.funding_get(funding_id=funding_id)
+        if decision == "approve" and "approve" in services.funding_allowed_actions(funding, signed_in_user(request)):
+            asking = confirmation_page(
+                request,
+                title=_("Approve this funding?"),
+                summary=[
+                    _("%(kind)s of ¥%(amount)s, reference %(ref)s, requested by %(who)s.")
+                    % {
+                        "kind": funding.get_kind_display(),
+                        "amount": f"{funding.amount_jpy:,}",
+                        "ref": funding.reference,
+                        "who": funding.requested_by,
+                    },
+                    _("The ledger records it at once and the reserve's balance changes; it cannot be undone."),
+                ],
+                cancel_url=reverse("reserves:reserve"),
+                button=_("Approve"),
+            )
+            if asking is not None:
+                return asking
         if decision == "approve":
             services.funding_approve(actor=signed_in_user(request), funding=funding)
             messages.success(request, _("Funding approved: the reserve holds the money now."))
@@ -212,6 +234,22 @@ def fund_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
             services.incident_fund_configure(actor=signed_in_user(request), fund=fund, **form.cleaned_data)
             messages.success(request, _("Fund settings saved."))
         elif action in ("hold", "release"):
+            asking = confirmation_page(
+                request,
+                title=_("Hold the payouts of %(code)s?") % {"code": code}
+                if action == "hold"
+                else _("Release the payouts of %(code)s?") % {"code": code},
+                summary=[
+                    _("Nothing of this incident is allocated or sent until someone releases the payouts.")
+                    if action == "hold"
+                    else _("Allocation and sending start again at the next run; payouts due are sent."),
+                    _("Reason: %(reason)s") % {"reason": request.POST.get("reason", "").strip() or "—"},
+                ],
+                cancel_url=reverse("reserves:fund", kwargs={"code": code}),
+                button=_("Hold payouts") if action == "hold" else _("Release payouts"),
+            )
+            if asking is not None:
+                return asking
             services.incident_fund_hold(
                 actor=signed_in_user(request),
                 fund=fund,
