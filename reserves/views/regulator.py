@@ -84,7 +84,7 @@ def reserve_page(request: HttpRequest) -> HttpResponse:
         since, until = fallback.cleaned_data["since"], fallback.cleaned_data["until"]
     else:
         since, until = form.cleaned_data["since"], form.cleaned_data["until"]
-    overview = reserve.reserve_overview(since=since, until=until)
+    overview = reserve.reserve_overview(since=since, until=until, from_first_funding=True)
     below_days = sum(1 for p in overview.series if p.below_minimum)
     return render(
         request,

@@ -62,7 +62,7 @@ def reserve_page(request: HttpRequest) -> HttpResponse:
     """The reserve: position against the minimum, fundings (maker-checker), custody value, policies."""
     position = selectors.reserve_position()
     today = timezone.localdate()
-    series = selectors.reserve_series(since=today - dt.timedelta(days=RESERVE_CHART_DAYS - 1), until=today)
+    series = selectors.reserve_history(since=today - dt.timedelta(days=RESERVE_CHART_DAYS - 1), until=today)
     return render(
         request,
         "reserves/reserve.html",

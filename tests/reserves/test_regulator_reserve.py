@@ -199,4 +199,14 @@ def test_the_page_uses_a_threshold_line_when_the_minimum_is_constant(settings, c
 
     assert 'data-testid="reserve-ok"' in html and 'data-testid="reserve-alert"' not in html
     assert '<line class="threshold" data-value="1,000"' in html
-    assert html.count('class="point"') == 90
+    assert html.count('class="point"') == 1  # the reserve's history starts with its first funding, today
+
+
+def test_days_before_the_first_funding_are_not_days_below_the_minimum(settings, client):
+    settings.RESERVE_MINIMUM_FLOOR_JPY = 1_000
+    reserve_fund(5_000)
+    user = user_with_role(Role.REGULATOR)
+    client.login(username=user.username, password=PASSWORD)
+    response = client.get("/regulator/reserve/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.context["below_days"] == 0
+    assert [p.day for p in response.context["overview"].series] == [timezone.localdate()]
