@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from claims.forms import CustomerPasswordResetForm
 
@@ -25,7 +25,9 @@ urlpatterns = [
     # Passkey ceremonies (django-otp-webauthn): customers' second factor for changes of payout details.
     path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI and ReDoc from the app's static files; Swagger's start-up script is a URL of its own (no inline JS).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # Each app's pages and API (its api/ paths included by its urls module), in the app's namespace.
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
