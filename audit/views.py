@@ -65,6 +65,8 @@ def regulator_home(request: HttpRequest) -> HttpResponse:
         title=_("Audit events per day (last 30 days)"),
         categories=[day.strftime("%m-%d") for day, _n in per_day],
         series=[charts.Series(_("events"), [n for _day, n in per_day])],
+        x_title=_("Date (Japan time)"),
+        y_title=_("Events"),
     )
     return render(request, "audit/regulator_home.html", {"events_chart": chart, **_status_context()})
 

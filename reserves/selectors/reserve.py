@@ -41,6 +41,11 @@ class ReservePosition(AgainstMinimum):
     required_jpy: int
     drawn_for_incidents_jpy: int
 
+    @property
+    def custody_part_jpy(self) -> int:
+        """The part of the minimum that comes from the custody value (custody_percent % of it)."""
+        return self.required_jpy - self.floor_jpy
+
 
 def reserve_position() -> ReservePosition:
     """The reserve balance against its required minimum (floor + a percentage of customer assets in custody)."""
