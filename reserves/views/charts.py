@@ -16,23 +16,25 @@ def reserve_chart(series: list[ReservePoint]) -> SafeString:
     minimums = {p.required_jpy for p in series}
     title = _("Liability reserve per day against the required minimum")
     below = sum(1 for p in series if p.below_minimum)
-    axes = {
-        "x_title": _("Date (Japan time, end of day)"),
-        "y_title": _("Yen"),
-        "y_format": charts.yen_compact,
-        "caption": _("Below the minimum on %(below)s of %(days)s days shown.") % {"below": below, "days": len(series)},
-    }
+    caption = _("Below the minimum on %(below)s of %(days)s days shown.") % {"below": below, "days": len(series)}
+    lines, threshold = [balance], None
     if len(minimums) == 1:
-        return charts.line_chart(
-            title=title,
-            labels=labels,
-            series=[balance],
-            threshold=minimums.pop(),
-            threshold_label=_("required minimum"),
-            **axes,
+        threshold = minimums.pop()
+    else:
+        lines.append(
+            charts.Series(_("required minimum"), [p.required_jpy for p in series], color=charts.THRESHOLD_COLOR)
         )
-    required = charts.Series(_("required minimum"), [p.required_jpy for p in series], color=charts.THRESHOLD_COLOR)
-    return charts.line_chart(title=title, labels=labels, series=[balance, required], **axes)
+    return charts.line_chart(
+        title=title,
+        labels=labels,
+        series=lines,
+        threshold=threshold,
+        threshold_label=_("required minimum"),
+        x_title=_("Date (Japan time, end of day)"),
+        y_title=_("Yen"),
+        y_format=charts.yen_compact,
+        caption=caption,
+    )
 
 
 def sources_chart(summary: FundSummary) -> SafeString:
