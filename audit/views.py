@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit import checkpoints, receipts, selectors, services, tlog
+from audit import checkpoints, receipts, selectors, services, subjects, tlog
 from audit.export import CHECKPOINT_COLUMNS, EVENT_COLUMNS
 from audit.forms import EventFilterForm, ReceiptVerifyForm, RegulatorCreateForm
 from audit.log.append import tree_head
@@ -74,22 +74,28 @@ def regulator_home(request: HttpRequest) -> HttpResponse:
 @regulator_required
 def audit_browser(request: HttpRequest) -> HttpResponseBase:
     form = EventFilterForm(request.GET or None)
-    events = selectors.event_search(filters=form.filters() if form.is_valid() else selectors.EventFilter())
+    # Without a valid search (the first visit) the regulators' own page views are hidden too.
+    filters = form.filters(views_by_default=False) if form.is_valid() else selectors.EventFilter(hide_views=True)
+    events = selectors.event_search(filters=filters)
     if form.is_bound and not form.is_valid():
         events = events.none()
     export_format = request.GET.get("format")
     if export_format in ("csv", "jsonl"):
-        rows = events.order_by("seq")
         return stream_export(
-            export_format=export_format, rows=rows, columns=EVENT_COLUMNS, filename_stem="audit-events"
+            export_format=export_format,
+            rows=events.order_by("seq"),
+            columns=EVENT_COLUMNS,
+            filename_stem="audit-events",
         )
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    links = subjects.subjects_describe((event.subject_type, event.subject_id) for event in page)
+    rows = [(event, links.get((event.subject_type, event.subject_id))) for event in page]
     return render(
         request,
         "audit/audit_browser.html",
-        {"form": form, "page": page, "query": query.urlencode(), **_status_context()},
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode(), **_status_context()},
     )
 
 
