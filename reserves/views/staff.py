@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from audit.views import receipt_json_response, receipt_page_response
+from audit.views import receipt_json_response, receipt_page_response, receipt_pdf_response
 from core.dispatch import enqueue
 from core.errors import ApplicationError
 from core.exports import Column, stream_csv
@@ -361,9 +361,18 @@ def payout_receipt_page(request: HttpRequest, payout_id: int) -> HttpResponse:
         request,
         receipt=receipt,
         labels={name: str(label) for name, label in PAYLOAD_LABELS.items()},
+        words=receipt_selectors.receipt_words(receipt),
+        pdf_url=reverse("reserves:payout-receipt-pdf", kwargs={"payout_id": payout_id}),
         download_url=reverse("reserves:payout-receipt-download", kwargs={"payout_id": payout_id}),
         back_url=reverse("reserves:payouts"),
     )
+
+
+@staff_required
+def payout_receipt_pdf(request: HttpRequest, payout_id: int) -> HttpResponse:
+    _require(request, "view_money")
+    receipt = receipt_selectors.payout_receipt_get(payout_id=payout_id)
+    return receipt_pdf_response(receipt=receipt, words=receipt_selectors.receipt_words(receipt))
 
 
 @staff_required
