@@ -20,6 +20,9 @@ class EventFilterForm(forms.Form):
     action = forms.CharField(required=False, max_length=65, label=_("Action"), help_text=_("claim.* for a prefix"))
     since = forms.DateTimeField(required=False, validators=[date_in_range], label=_("From"))
     until = forms.DateTimeField(required=False, validators=[date_in_range], label=_("Until"))
+    claim = forms.CharField(required=False, max_length=16, label=_("Claim reference"))
+    payout = forms.CharField(required=False, max_length=20, label=_("Payout number"))
+    views = forms.BooleanField(required=False, label=_("Include regulators' page views"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -27,9 +30,13 @@ class EventFilterForm(forms.Form):
             self.add_error("until", _("Must be after the start."))
         return data
 
-    def filters(self) -> EventFilter:
+    def filters(self, *, views_by_default: bool = True) -> EventFilter:
+        """The search; the page hides the regulators' own page views unless asked (`views_by_default=False`)."""
         data = self.cleaned_data
         return EventFilter(
+            claim_ref=data.get("claim", ""),
+            payout=data.get("payout", ""),
+            hide_views=not (data.get("views") or views_by_default),
             subject_type=data.get("subject_type", ""),
             subject_id=data.get("subject_id", ""),
             actor=data.get("actor", ""),

@@ -49,7 +49,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
-    "drf_spectacular_sidecar",  # Swagger UI's files served from here, not a CDN
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served by the app: /api/docs/ works on a closed network
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp_webauthn",
@@ -306,13 +306,38 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
 }
+API_DESCRIPTION = """Claims, payouts and the audit trail after a crypto-asset exchange breach.
+
+## Signing in
+
+**With a token** (scripts, this page's *Authorize* button):
+
+1. `POST /api/auth/token/` with JSON `{"username": "...", "password": "..."}`; approvers and admins
+   add `"otp_token": "123456"`, the current code of their TOTP app.
+2. The answer is `{"token": "..."}`. Send it on every call as the header
+   `Authorization: Token <token>`.
+3. Here: press **Authorize**, and under *tokenAuth* enter `Token <token>` (the word `Token`, a space,
+   then the token).
+4. Approving (a claim or a batch) also needs `otp_token` in the request body: a token alone is not a
+   second factor.
+
+**With the browser session**: sign in at `/login/` in this browser (approvers and admins pass
+`/account/two-factor/`), then come back: read calls work as you. Calls that change something also
+need the `X-CSRFToken` header with the value of the `csrftoken` cookie.
+
+A customer calling a staff operation gets 403; another customer's data is 404; without signing in
+401/403 `not_authenticated`. Errors have one shape: `{"error", "detail", "fields"}`.
+"""
 SPECTACULAR_SETTINGS = {
     "TITLE": "Breach compensation claims API",
-    "DESCRIPTION": "Claims, payouts and the audit trail after a crypto-asset exchange breach.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
+    "DESCRIPTION": API_DESCRIPTION,
+    # Swagger UI and ReDoc from the app's own static files (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": False, "tryItOutEnabled": False},
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "claims.models.Incident.Status",
         "ClaimStatusEnum": "claims.models.Claim.Status",
@@ -379,7 +404,13 @@ if EMAIL_HOST:
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    # EMAIL_FILE_PATH (what `make run` sets): each e-mail a file in that directory; else printed to the console.
+    EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "")
+    EMAIL_BACKEND = (
+        "django.core.mail.backends.filebased.EmailBackend"
+        if EMAIL_FILE_PATH
+        else "django.core.mail.backends.console.EmailBackend"
+    )
 # A benchmark's workers hand e-mails to an in-memory backend of its own (benchmarks/mail.py).
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or EMAIL_BACKEND
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "claims@example.com")

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from claims.forms import CustomerPasswordResetForm
 
@@ -25,13 +25,9 @@ urlpatterns = [
     # Passkey ceremonies (django-otp-webauthn): customers' second factor for changes of payout details.
     path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    # Swagger UI from the drf-spectacular sidecar (no CDN), its init script a separate request (the CSP allows no
-    # inline script).
-    path(
-        "api/docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
-        name="api-docs",
-    ),
+    # Swagger UI and ReDoc from the app's static files; Swagger's start-up script is a URL of its own (no inline JS).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # Each app's pages and API (its api/ paths included by its urls module), in the app's namespace.
     path("", include("operations.urls")),
     path("", include("accounts.urls")),

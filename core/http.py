@@ -123,3 +123,36 @@ class NotFoundPageMiddleware:
         if isinstance(exception, NotFound):
             raise Http404(exception.detail) from exception
         return None
+
+
+CONFIRMED_FIELD = "confirmed"
+
+
+def confirmation_page(
+    request: HttpRequest, *, title: str, summary: list[str], cancel_url: str, button: str = ""
+) -> HttpResponse | None:
+    """Irreversible actions ask first: None once the person confirmed, else the page that asks.
+
+    The page repeats what will happen (`summary`) and posts the same fields back to the same URL with
+    `confirmed=1`; "Cancel" goes to `cancel_url`. It works without JavaScript.
+    """
+    if request.method != "POST" or request.POST.get(CONFIRMED_FIELD) == "1":
+        return None
+    fields = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in ("csrfmiddlewaretoken", CONFIRMED_FIELD)
+        for value in values
+    ]
+    return render(
+        request,
+        "confirm.html",
+        {
+            "title": title,
+            "summary": summary,
+            "fields": fields,
+            "cancel_url": cancel_url,
+            "button": button,
+            "action_url": request.get_full_path(),
+        },
+    )

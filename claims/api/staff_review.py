@@ -1,6 +1,6 @@
 """The staff API of review: the queue, one claim, decisions, the maker's batches and the checker's bulk approval."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -31,6 +31,13 @@ class StaffClaimSerializer(ClaimSerializer):
     actions = ActionSerializer(many=True)
     approvals = serializers.SerializerMethodField()
     assigned_reviewer = serializers.CharField(source="assigned_reviewer.username", allow_null=True, default=None)
+    required_approvals = serializers.SerializerMethodField(
+        help_text="How many approvals the claim needs (known from its amount before anyone recommends it)."
+    )
+    allowed_actions = serializers.SerializerMethodField(
+        help_text="The decisions (verify, adjust, request_info, recommend, approve, reject) the caller may take now:"
+        " the same rule the decision endpoint enforces."
+    )
 
     class Meta(ClaimSerializer.Meta):
         fields = [
@@ -43,7 +50,18 @@ class StaffClaimSerializer(ClaimSerializer):
             "batch",
             "actions",
             "approvals",
+            "allowed_actions",
         ]
+
+    def get_required_approvals(self, claim: Claim) -> int:
+        return services.approvals_needed(claim)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, claim: Claim) -> list[str]:
+        request = self.context.get("request")
+        if request is None:
+            return []
+        return services.claim_allowed_actions(claim, request.user)
 
     def get_approvals(self, claim: Claim) -> list[dict]:
         return [
@@ -154,7 +172,8 @@ class StaffClaimDetailApi(APIView):
 
     @extend_schema(responses={200: StaffClaimSerializer, 404: ErrorSerializer})
     def get(self, request: Request, ref: str) -> Response:
-        return Response(StaffClaimSerializer(selectors.claim_get_for_staff(ref=ref)).data)
+        claim = selectors.claim_get_for_staff(ref=ref)
+        return Response(StaffClaimSerializer(claim, context={"request": request}).data)
 
 
 class AdjustLineSerializer(serializers.Serializer):
@@ -203,7 +222,8 @@ class StaffClaimDecisionApi(APIView):
             ],
             otp_token=data.validated_data["otp_token"],
         )
-        return Response(StaffClaimSerializer(selectors.claim_get_for_staff(ref=ref)).data)
+        claim = selectors.claim_get_for_staff(ref=ref)
+        return Response(StaffClaimSerializer(claim, context={"request": request}).data)
 
 
 class StaffClaimBatchApi(APIView):

@@ -26,7 +26,13 @@ from reserves.services.entitlements import (
     entitlement_payee_update,
     entitlements_register,
 )
-from reserves.services.funding import custody_value_record, funding_approve, funding_reject, funding_request
+from reserves.services.funding import (
+    custody_value_record,
+    funding_allowed_actions,
+    funding_approve,
+    funding_reject,
+    funding_request,
+)
 from reserves.services.funds import (
     fund_payments_started,
     incident_fund_configure,
@@ -61,6 +67,7 @@ __all__ = [
     "entitlement_payee_update",
     "entitlements_register",
     "fund_payments_started",
+    "funding_allowed_actions",
     "funding_approve",
     "funding_reject",
     "funding_request",
