@@ -22,10 +22,10 @@ from core.roles import Role
 from reserves.models import Entitlement
 from tests.support.factories import BANK_PAYOUT, claim_file, customer_user, incident_with_snapshot
 from tests.support.login import staff
-from tests.support.servers import PrivateRedis
+from tests.support.servers import PrivateRedis, free_port
 from tests.support.workers import wait_until
 
-REDIS_PORT = 8132
+REDIS_PORT = free_port()
 pytestmark = pytest.mark.postgres
 
 

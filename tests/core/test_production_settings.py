@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.servers import free_port
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-GUNICORN_PORT = 8131
+GUNICORN_PORT = free_port()
 
 
 def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -21,11 +21,11 @@ from kombu import Connection
 
 from benchmarks.workers import worker_env, worker_processes
 from config.celery import app
-from tests.support.servers import PrivatePostgres, PrivateRedis
+from tests.support.servers import PrivatePostgres, PrivateRedis, free_port
 from tests.support.workers import wait_until
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-PG_PORT, REDIS_PORT, WEB_PORT = 8133, 8134, 8135
+PG_PORT, REDIS_PORT, WEB_PORT = free_port(), free_port(), free_port()
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

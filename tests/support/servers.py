@@ -12,6 +12,13 @@ import time
 from pathlib import Path
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now (the kernel's pick), so parallel runs on one machine do not collide."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _wait_port(port: int, *, up: bool, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
