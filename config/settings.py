@@ -416,7 +416,10 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or EMAIL_BACKEND
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "claims@example.com")
 
 # Structured logs (config/logging.py): JSON lines carrying the audit trail's request or task id.
-LOGGING = logging_config(level=os.environ.get("LOG_LEVEL", "INFO"), fmt=os.environ.get("LOG_FORMAT", "json"))
+# JSON in production; the demo (DEBUG=1, `make run`) prints the same records for people unless told otherwise.
+LOGGING = logging_config(
+    level=os.environ.get("LOG_LEVEL", "INFO"), fmt=os.environ.get("LOG_FORMAT", "console" if DEBUG else "json")
+)
 # Celery workers log through the same configuration instead of replacing the root logger's handlers.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Who may read /metrics: addresses or networks, comma-separated (loopback by default).

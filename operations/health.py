@@ -52,7 +52,7 @@ def _migrations() -> str:
 def _signing_key() -> str:
     from audit.signing import signer
 
-    return f"key {signer().key_id}"
+    return f"key {signer().key_id[:16]}"
 
 
 CHECKS: tuple[tuple[str, Callable[[], str]], ...] = (

@@ -1,5 +1,6 @@
 """Probes for load balancers, the metrics endpoint for Prometheus, and the staff operations page."""
 
+import datetime as dt
 import ipaddress
 from functools import cache
 
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import charts
@@ -14,6 +16,10 @@ from core.roles import staff_required
 from operations import health
 from operations.metrics import exposition
 from operations.selectors import overview
+from reserves.selectors.reserve import reserve_series
+from reserves.views import charts as reserves_charts
+
+RESERVE_CHART_DAYS = 30
 
 
 @cache
@@ -74,12 +80,9 @@ def operations_page(request: HttpRequest) -> HttpResponse:
         if rails
         else None
     )
-    reserve_chart = charts.bar_chart(
-        title=_("Liability reserve against its required minimum"),
-        categories=[_("Reserve")],
-        series=[charts.Series(_("balance"), [state.reserve_balance_jpy])],
-        threshold=state.reserve_required_jpy,
-        threshold_label=_("required minimum"),
+    today = timezone.localdate()
+    reserve_chart = reserves_charts.reserve_chart(
+        reserve_series(since=today - dt.timedelta(days=RESERVE_CHART_DAYS - 1), until=today)
     )
     queue_chart = (
         charts.bar_chart(
