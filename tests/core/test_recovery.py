@@ -147,6 +147,15 @@ def test_the_web_process_and_the_workers_recover_from_a_postgresql_restart(serve
             wait_until(
                 lambda: _sent(database_url, after), timeout=60, what=f"the relay after the restart: {worker.log_tail()}"
             )
+
+            # A task that runs while PostgreSQL is down fails on the database and is retried until it is back.
+            during = _outbox_message(database_url)
+            postgres.stop()
+            _relay(redis.url, queue)
+            time.sleep(2)
+            postgres.start()
+            wait_until(lambda: _sent(database_url, during), timeout=90, what=f"the retried relay: {worker.log_tail()}")
+            assert _get("/api/audit/public-keys/") == 200
     finally:
         web.terminate()
         web.wait(timeout=30)
