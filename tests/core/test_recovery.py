@@ -41,6 +41,7 @@ def servers():
     saved = app.conf.broker_url
     app.conf.broker_url = redis.url  # the workers are pinged through it
     app._pool, app.amqp._producer_pool = None, None
+    app.conf.task_always_eager = False
     try:
         with psycopg.connect(postgres.url("postgres"), autocommit=True) as connection:
             connection.execute("CREATE DATABASE claims")
@@ -48,6 +49,7 @@ def servers():
     finally:
         app.conf.broker_url = saved
         app._pool, app.amqp._producer_pool = None, None
+        app.conf.task_always_eager = True
         try:
             redis.stop()
         finally:
