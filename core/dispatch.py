@@ -27,20 +27,28 @@ from functools import partial
 from typing import Any
 
 from celery import current_app
-from celery.result import AsyncResult
 from django.db import transaction
 
 from core.broker import coalescing_claim, coalescing_release, task_named
 
 
-def enqueue(task_name: str, *args: Any, countdown: float | None = None, queue: str | None = None) -> AsyncResult:
-    """Queue the task now: for views and commands acting outside a transaction (a staff "run now" button)."""
+def enqueue(task_name: str, *args: Any, countdown: float | None = None, queue: str | None = None) -> None:
+    """Queue the task now: for views and commands acting outside a transaction (a staff "run now" button).
+
+    With a broker this too goes through the outbox (a row, published at once or relayed later), so a
+    button pressed while Redis is down answers at once and its work is done when Redis is back.
+    """
+    if not current_app.conf.task_always_eager:
+        from core import outbox
+
+        outbox.record(task_name, args, countdown=countdown, queue=queue)
+        return
     options: dict[str, Any] = {}
     if countdown is not None:
         options["countdown"] = countdown
     if queue is not None:
         options["queue"] = queue
-    return task_named(task_name).apply_async(args=args, **options)
+    task_named(task_name).apply_async(args=args, **options)
 
 
 def enqueue_coalesced(task_name: str, *args: Any, key: str, seconds: float) -> None:

@@ -16,7 +16,7 @@ from claims import services
 from claims.models import Customer
 from config.celery import app
 from core import outbox
-from core.dispatch import enqueue_after_commit
+from core.dispatch import enqueue, enqueue_after_commit
 from core.outbox.models import OutboxMessage
 from core.roles import Role
 from reserves.models import Entitlement
@@ -127,6 +127,16 @@ def test_with_the_broker_down_requests_commit_answer_2xx_and_everything_is_deliv
     assert sorted(to for to, _ in emails) == ["sato@example.jp", "suzuki@example.jp"]
     assert set(emails.values()) == {1}, emails
     assert list(Entitlement.objects.values_list("claim_ref", flat=True)) == [suzuki_claim.ref]
+
+
+def test_a_run_now_button_with_the_broker_down_answers_at_once_and_its_work_waits(transactional_db, private_redis):
+    private_redis.stop()
+    started = time.monotonic()
+    enqueue("reserves.payouts_sweep")  # what the funds page's "run allocation now" does, outside a transaction
+    assert time.monotonic() - started < 3
+    assert list(OutboxMessage.objects.filter(sent_at__isnull=True).values_list("task_name", flat=True)) == [
+        "reserves.payouts_sweep"
+    ]
 
 
 def test_work_of_a_transaction_that_rolls_back_is_never_written(transactional_db, private_redis):

@@ -41,6 +41,7 @@ def servers():
     saved = app.conf.broker_url
     app.conf.broker_url = redis.url  # the workers are pinged through it
     app._pool, app.amqp._producer_pool = None, None
+    app.conf.task_always_eager = False
     try:
         with psycopg.connect(postgres.url("postgres"), autocommit=True) as connection:
             connection.execute("CREATE DATABASE claims")
@@ -48,6 +49,7 @@ def servers():
     finally:
         app.conf.broker_url = saved
         app._pool, app.amqp._producer_pool = None, None
+        app.conf.task_always_eager = True
         try:
             redis.stop()
         finally:
@@ -147,6 +149,15 @@ def test_the_web_process_and_the_workers_recover_from_a_postgresql_restart(serve
             wait_until(
                 lambda: _sent(database_url, after), timeout=60, what=f"the relay after the restart: {worker.log_tail()}"
             )
+
+            # A task that runs while PostgreSQL is down fails on the database and is retried until it is back.
+            during = _outbox_message(database_url)
+            postgres.stop()
+            _relay(redis.url, queue)
+            time.sleep(2)
+            postgres.start()
+            wait_until(lambda: _sent(database_url, during), timeout=90, what=f"the retried relay: {worker.log_tail()}")
+            assert _get("/api/audit/public-keys/") == 200
     finally:
         web.terminate()
         web.wait(timeout=30)
