@@ -260,3 +260,15 @@ def test_printable_page_and_json_download():
     assert bundle == receipt_bundle(receipt)
     assert bundle["proof"]["tree_size"] == receipt.event_id
     assert receipt_verify(bundle).ok
+
+
+def test_the_verify_page_explains_each_check_in_plain_words_and_names_the_receipt_of_a_qr_code(client):
+    html = client.get("/verify/?receipt=0b9e0c52-1111-4222-8333-944455556666", HTTP_ACCEPT_LANGUAGE="en").content
+    text = html.decode()
+    assert 'data-testid="receipt-named"' in text and "0b9e0c52-1111-4222-8333-944455556666" in text
+    explained = text[text.index('data-testid="checks-explained"') :]
+    for words in ("not one character was changed", "chain of hashes", "Independent witnesses"):
+        assert words in explained
+    japanese = client.get("/verify/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert 'data-testid="receipt-named"' not in japanese
+    assert "1文字も" in japanese  # the explanations are translated
