@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from audit import checkpoints, receipts, selectors, services, subjects, tlog
 from audit.export import CHECKPOINT_COLUMNS, EVENT_COLUMNS
@@ -208,22 +208,24 @@ def receipt_verify_page(request: HttpRequest) -> HttpResponse:
 
 # Each check of /verify/ in plain words (shown under the steps and in the page's "what is checked" list).
 CHECKS_EXPLAINED = {
-    "shape": _lazy("The file is a receipt (or proof) in the published format, with every part it needs."),
-    "signature": _lazy(
+    "shape": gettext_lazy("The file is a receipt (or proof) in the published format, with every part it needs."),
+    "signature": gettext_lazy(
         "The exchange signed exactly this content with its published key: not one character was changed since."
     ),
-    "event": _lazy("The receipt names the entry of the exchange's audit log that records this payment."),
-    "inclusion": _lazy(
+    "event": gettext_lazy("The receipt names the entry of the exchange's audit log that records this payment."),
+    "inclusion": gettext_lazy(
         "That entry is really in the log: a short chain of hashes leads from it to the log's fingerprint."
     ),
-    "checkpoint": _lazy("The exchange signed that fingerprint, so it cannot later show a different log."),
-    "witnesses": _lazy(
+    "checkpoint": gettext_lazy("The exchange signed that fingerprint, so it cannot later show a different log."),
+    "witnesses": gettext_lazy(
         "Independent witnesses (such as the regulator) also signed the same fingerprint: the exchange cannot "
         "show them one log and you another."
     ),
-    "commitment": _lazy("Your claim's entry in the proof of liabilities matches your claim (salted, so private)."),
-    "path": _lazy("Your claim is counted in the total the exchange owes its customers."),
-    "head": _lazy("The exchange signed that total."),
+    "commitment": gettext_lazy(
+        "Your claim's entry in the proof of liabilities matches your claim (salted, so private)."
+    ),
+    "path": gettext_lazy("Your claim is counted in the total the exchange owes its customers."),
+    "head": gettext_lazy("The exchange signed that total."),
 }
 
 
