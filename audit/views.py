@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
@@ -177,7 +178,7 @@ def receipt_verify_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         check = receipts.receipt_verify(form.cleaned_data["document"])
     document = form.cleaned_data.get("document") if check is not None and check.ok else None
-    messages_js = {
+    messages_js: dict[str, Any] = {
         "genuine": _("Genuine: every step checks."),
         "invalid": _("NOT valid: see the step that failed."),
         "not_json": _("This is not valid JSON."),
@@ -194,8 +195,42 @@ def receipt_verify_page(request: HttpRequest) -> HttpResponse:
             "keys": _("Keys"),
         },
     }
-    context = {"form": form, "check": check, "document": document, "keys": verifier_keys(), "messages_js": messages_js}
+    messages_js["explain"] = {step: str(text) for step, text in CHECKS_EXPLAINED.items()}
+    explained = [(str(messages_js["steps"][step]), str(text)) for step, text in CHECKS_EXPLAINED.items()]
+    context = {
+        "form": form,
+        "check": check,
+        "document": document,
+        "keys": verifier_keys(),
+        "messages_js": messages_js,
+        "explained": explained,
+        # A printed receipt's QR code names its receipt: say which file to give the page.
+        "receipt_named": request.GET.get("receipt", "")[:40],
+    }
     return render(request, "audit/receipt_verify.html", context)
+
+
+# Each check of /verify/ in plain words (shown under the steps and in the page's "what is checked" list).
+CHECKS_EXPLAINED = {
+    "shape": gettext_lazy("The file is a receipt (or proof) in the published format, with every part it needs."),
+    "signature": gettext_lazy(
+        "The exchange signed exactly this content with its published key: not one character was changed since."
+    ),
+    "event": gettext_lazy("The receipt names the entry of the exchange's audit log that records this payment."),
+    "inclusion": gettext_lazy(
+        "That entry is really in the log: a short chain of hashes leads from it to the log's fingerprint."
+    ),
+    "checkpoint": gettext_lazy("The exchange signed that fingerprint, so it cannot later show a different log."),
+    "witnesses": gettext_lazy(
+        "Independent witnesses (such as the regulator) also signed the same fingerprint: the exchange cannot "
+        "show them one log and you another."
+    ),
+    "commitment": gettext_lazy(
+        "Your claim's entry in the proof of liabilities matches your claim (salted, so private)."
+    ),
+    "path": gettext_lazy("Your claim is counted in the total the exchange owes its customers."),
+    "head": gettext_lazy("The exchange signed that total."),
+}
 
 
 class ReceiptWords(Protocol):

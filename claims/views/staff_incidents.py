@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from audit.selectors import event_list_for_subject
@@ -137,10 +137,14 @@ def staff_incident_transition(request: HttpRequest, code: str) -> HttpResponse:
 
 
 TRANSITION_EFFECTS = {
-    Incident.Status.OPEN: _lazy("Customers are invited by e-mail and may file claims; the incident's fund opens."),
-    Incident.Status.CLOSED: _lazy("No new claims can be filed; claims already filed are still reviewed and paid."),
-    Incident.Status.SETTLED: _lazy("The incident is settled: it is final and cannot be reopened."),
-    Incident.Status.DRAFT: _lazy("The incident goes back to draft."),
+    Incident.Status.OPEN: gettext_lazy(
+        "Customers are invited by e-mail and may file claims; the incident's fund opens."
+    ),
+    Incident.Status.CLOSED: gettext_lazy(
+        "No new claims can be filed; claims already filed are still reviewed and paid."
+    ),
+    Incident.Status.SETTLED: gettext_lazy("The incident is settled: it is final and cannot be reopened."),
+    Incident.Status.DRAFT: gettext_lazy("The incident goes back to draft."),
 }
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from claims import selectors, services
@@ -24,12 +24,12 @@ from core.roles import Role, role_required, signed_in_user
 
 reviewer_required = role_required(Role.REVIEWER, Role.APPROVER, Role.ADMIN)
 DECISION_LABELS = {
-    "verify": _lazy("Verified"),
-    "adjust": _lazy("Adjusted the lines"),
-    "request_info": _lazy("Requested information"),
-    "recommend": _lazy("Recommended approval"),
-    "approve": _lazy("Approved"),
-    "reject": _lazy("Rejected"),
+    "verify": gettext_lazy("Verified"),
+    "adjust": gettext_lazy("Adjusted the lines"),
+    "request_info": gettext_lazy("Requested information"),
+    "recommend": gettext_lazy("Recommended approval"),
+    "approve": gettext_lazy("Approved"),
+    "reject": gettext_lazy("Rejected"),
 }
 
 

@@ -342,6 +342,7 @@ def payout_list_page(request: HttpRequest) -> HttpResponseBase:
         {
             "form": form,
             "page": page,
+            "rows": [(p, services.payout_allowed_actions(p, signed_in_user(request))) for p in page],
             "query": query.urlencode(),
             "receipt_ids": receipt_selectors.receipt_ids_for_payouts(payout_ids=[p.pk for p in page]),
             "failed_count": selectors.payout_list(

@@ -196,3 +196,17 @@ def test_the_customer_sees_decided_quantities_only_once_decided(client, claim):
     services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
     after = client.get(f"/claims/{claim.ref}/").content.decode()
     assert 'data-testid="decided-XEM"' in after and 'data-testid="not-decided"' not in after
+
+
+def test_the_customer_api_gives_decided_quantities_only_once_decided(api_as, claim):
+    client = api_as(customer_user(Customer.objects.get(account_id="ACC-1")))
+    before = client.get(f"/api/claims/{claim.ref}/").json()
+    assert before["approved_amount_jpy"] is None
+    assert all(line["decided_quantity"] is None for line in before["lines"])
+    services.claim_recommend(actor=staff(Role.REVIEWER), claim=claim)
+    services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
+    after = client.get(f"/api/claims/{claim.ref}/").json()
+    assert {line["asset"]: line["decided_quantity"] for line in after["lines"]} == {
+        "BTC": "0.250000000000000000",
+        "XEM": "1000.500000000000000000",
+    }
