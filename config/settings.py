@@ -68,11 +68,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # A session whose user's roles changed since sign-in ends here.
+    "accounts.signals.RoleChangeLogoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "audit.middleware.RegulatorViewLogMiddleware",
-    # Approvers and admins reach nothing but the second-factor pages until verified.
+    # Staff and admins reach nothing but the second-factor pages until verified.
     "accounts.second_factor.SecondFactorRequiredMiddleware",
     "core.http.NotFoundPageMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout response.
@@ -196,7 +198,9 @@ AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# TOTP second factor (django-otp) for approvers and admins.
+# TOTP second factor (django-otp) for staff (reviewers, approvers, admins).
+# API tokens of staff expire after this many hours (customers' tokens do not).
+STAFF_TOKEN_HOURS = float(os.environ.get("STAFF_TOKEN_HOURS", "8"))
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Breach compensation")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "claims:home"
@@ -209,7 +213,8 @@ CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF tokens; a staff token expires and must be bound to a second factor (accounts/tokens.py).
+        "accounts.authentication.StaffTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -298,8 +303,6 @@ SNAPSHOT_MAX_REPORTED_ERRORS = 1000
 # The Ed25519 private key that signs checkpoints and receipts: PEM text, or a path to a PEM file.
 AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", "")
 AUDIT_SIGNING_KEY_FILE = os.environ.get("AUDIT_SIGNING_KEY_FILE", "")
-# Every authenticated request under these paths is itself written to the trail (regulator.viewed).
-AUDIT_LOGGED_PATH_PREFIXES = ("/regulator/", "/api/regulator/")
 AUDIT_CHECKPOINT_INTERVAL = float(os.environ.get("AUDIT_CHECKPOINT_INTERVAL", "900"))
 # The log's name: the first line of every checkpoint and the name of the log key in signed notes
 # (docs/audit-format.md). Set it once for a deployment and never change it: witnesses remember it.

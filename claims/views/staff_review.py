@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.people import person_of
 from claims import selectors, services
 from claims.forms import BatchForm, DecisionForm, error_text, review_filters
 from claims.models import Claim
@@ -81,6 +82,7 @@ def staff_claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
         _decision_post(request, claim)
         return redirect("claims:staff-claim-detail", ref=ref)
     makers = services.claim_makers(claim)
+    me = getattr(person_of(request.user), "pk", None)
     return render(
         request,
         "claims/staff_claim_detail.html",
@@ -90,8 +92,8 @@ def staff_claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "choice": getattr(claim, "payout", None),
             "now": timezone.now(),
             "others": selectors.claim_other_claims(claim=claim),
-            "can_approve": request.user.has_perm("claims.approve_claim") and request.user.pk not in makers,
-            "is_maker": request.user.pk in makers,
+            "can_approve": request.user.has_perm("claims.approve_claim") and me not in makers,
+            "is_maker": me in makers,
             "appeal": getattr(claim, "appeal", None),
             "receipts": selectors.claim_receipts(claim=claim),
         },
