@@ -2,6 +2,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from audit.context import current_request_id
@@ -32,7 +33,8 @@ class RegulatorViewLogMiddleware:
     """Write a `regulator.viewed` event for every request a regulator makes, anywhere (pages and API).
 
     Decided by the user's role, not by the path: a regulator's request to any
-    URL (the portal, a staff page that answers 403, a public page) is in the trail.
+    URL (the portal, a staff page that answers 403, a public page) is in the trail;
+    so is anyone's request to the portal itself (an admin reading it).
     Runs after the view (so DRF's token user is known), in a transaction of its
     own; a request that cannot be logged fails rather than being served unseen.
     """
@@ -43,7 +45,10 @@ class RegulatorViewLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and has_role(user, Role.REGULATOR):
+        signed_in = user is not None and user.is_authenticated
+        if signed_in and (
+            request.path.startswith(settings.AUDIT_LOGGED_PATH_PREFIXES) or has_role(user, Role.REGULATOR)
+        ):
             from audit.services import regulator_view_record
 
             regulator_view_record(

@@ -303,6 +303,9 @@ SNAPSHOT_MAX_REPORTED_ERRORS = 1000
 # The Ed25519 private key that signs checkpoints and receipts: PEM text, or a path to a PEM file.
 AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", "")
 AUDIT_SIGNING_KEY_FILE = os.environ.get("AUDIT_SIGNING_KEY_FILE", "")
+# Every request of a regulator is written to the trail (regulator.viewed), and so is every signed-in
+# request under these paths (an admin reading the regulator portal).
+AUDIT_LOGGED_PATH_PREFIXES = ("/regulator/", "/api/regulator/")
 AUDIT_CHECKPOINT_INTERVAL = float(os.environ.get("AUDIT_CHECKPOINT_INTERVAL", "900"))
 # The log's name: the first line of every checkpoint and the name of the log key in signed notes
 # (docs/audit-format.md). Set it once for a deployment and never change it: witnesses remember it.
