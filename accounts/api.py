@@ -37,11 +37,18 @@ class TokenObtainApi(ObtainAuthToken):
             200: inline_serializer("Token", {"token": serializers.CharField()}),
             400: ErrorSerializer,
             403: ErrorSerializer,
+            429: ErrorSerializer,
         },
     )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         data = self.get_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():
+            # django-axes refused a locked-out username/address before checking the password.
+            if getattr(request, "axes_locked_out", False) or getattr(request._request, "axes_locked_out", False):
+                raise ApplicationError(
+                    "locked_out", "Too many failed sign-ins for this login: try again later.", status=429
+                )
+            raise serializers.ValidationError(data.errors)
         user = data.validated_data["user"]
         code = data.validated_data["otp_token"]
         if not is_privileged(user):

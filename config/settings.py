@@ -190,13 +190,20 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out username/IP before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Usernames (customers' e-mail addresses) without case (accounts/backends.py).
+    "accounts.backends.CaseInsensitiveModelBackend",
 ]
 # Failed-login throttling: 5 failures for a username from one address lock it for an hour.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Requests for a reset or activation link (accounts/throttle.py): per address and per client, per window.
+RESET_REQUESTS_PER_ADDRESS = int(os.environ.get("RESET_REQUESTS_PER_ADDRESS", "3"))
+RESET_REQUESTS_PER_CLIENT = int(os.environ.get("RESET_REQUESTS_PER_CLIENT", "20"))
+RESET_THROTTLE_WINDOW_SECONDS = int(os.environ.get("RESET_THROTTLE_WINDOW_SECONDS", "3600"))
+# Failures count per username whatever its case (Alice@… and alice@… are one address).
+AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # TOTP second factor (django-otp) for staff (reviewers, approvers, admins).
 # API tokens of staff expire after this many hours (customers' tokens do not).
