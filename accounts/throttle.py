@@ -2,10 +2,14 @@
 
 Counted in the cache (Redis in production) over RESET_THROTTLE_WINDOW_SECONDS; the same counts and the
 same answers whether the address is known or not: under the limits every valid request is told "sent",
-over either limit every request gets 429, so neither reveals whether an address has a login.
+over either limit every request gets 429, so neither reveals whether an address has a login. The
+e-mail to a known address is sent in the request (its one-time token must not travel through the
+broker), so every answer is held to at least RESET_RESPONSE_MIN_SECONDS: known and unknown
+addresses take the same time as long as sending takes less.
 """
 
 import hashlib
+import time
 from typing import Any
 
 from django.conf import settings
@@ -42,6 +46,10 @@ class ThrottledPasswordResetView(PasswordResetView):
     """Django's reset page (which also sends activation links, claims.forms), throttled (module docstring)."""
 
     def form_valid(self, form: Any) -> HttpResponse:
+        started = time.monotonic()
         if not link_request_allowed(request=self.request, address=form.cleaned_data["email"]):
-            return render(self.request, "registration/password_reset_throttled.html", status=429)
-        return super().form_valid(form)
+            response: HttpResponse = render(self.request, "registration/password_reset_throttled.html", status=429)
+        else:
+            response = super().form_valid(form)
+        time.sleep(max(0.0, settings.RESET_RESPONSE_MIN_SECONDS - (time.monotonic() - started)))
+        return response

@@ -202,6 +202,8 @@ AXES_RESET_ON_SUCCESS = True
 RESET_REQUESTS_PER_ADDRESS = int(os.environ.get("RESET_REQUESTS_PER_ADDRESS", "3"))
 RESET_REQUESTS_PER_CLIENT = int(os.environ.get("RESET_REQUESTS_PER_CLIENT", "20"))
 RESET_THROTTLE_WINDOW_SECONDS = int(os.environ.get("RESET_THROTTLE_WINDOW_SECONDS", "3600"))
+# Every answer to a link request takes at least this long, known address (an e-mail sent) or not.
+RESET_RESPONSE_MIN_SECONDS = float(os.environ.get("RESET_RESPONSE_MIN_SECONDS", "0.5"))
 # Failures count per username whatever its case (Alice@… and alice@… are one address).
 AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"

@@ -32,3 +32,5 @@ AUDIT_SIGNING_KEY_FILE = ""
 # django-axes needs the request in authenticate(), which the test client's login() does not pass;
 # tests of throttling switch it back on with override_settings(AXES_ENABLED=True).
 AXES_ENABLED = False
+# Link requests answer at once in tests (tests/accounts/test_link_throttle.py sets a floor to check it).
+RESET_RESPONSE_MIN_SECONDS = 0.0

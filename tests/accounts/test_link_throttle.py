@@ -51,3 +51,17 @@ def test_a_client_is_throttled_whatever_addresses_it_asks_for(client, known):
     statuses = [_ask(client, f"person{i}@example.jp", ip="10.0.2.1").status_code for i in range(6)]
     assert statuses == [302] * 5 + [429]
     assert _ask(client, "person0@example.jp", ip="10.0.2.2").status_code == 302  # another client is not
+
+
+def test_known_and_unknown_addresses_take_at_least_the_same_floor(client, known, settings, mailoutbox):
+    """The answer is held to RESET_RESPONSE_MIN_SECONDS whether an e-mail was sent or not."""
+    import time
+
+    settings.RESET_RESPONSE_MIN_SECONDS = 0.3
+    took = {}
+    for address in (known, "nobody@example.jp"):
+        started = time.monotonic()
+        assert _ask(client, address, ip="10.0.3.1").status_code == 302
+        took[address] = time.monotonic() - started
+    assert min(took.values()) >= 0.3
+    assert len(mailoutbox) == 1
