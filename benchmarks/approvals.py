@@ -62,7 +62,7 @@ class _Timed:
 def bench_staff(name: str, role: Role) -> User:
     user = User.objects.create_user(username=name)
     user.groups.add(Group.objects.get(name=role))
-    member = StaffMember.objects.create(employee_id=f"BENCH-{name}", name=name)
+    member = StaffMember.objects.create(employee_id=f"BENCH-{user.pk}", name=name)
     StaffAccount.objects.create(user=user, member=member)
     return user
 

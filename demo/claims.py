@@ -55,7 +55,7 @@ def _user(login: DemoLogin) -> None:
     user.save()
     user.groups.add(Group.objects.get(name=login.role))
     if login.role in STAFF_ROLES:
-        staff_account_ensure(actor=ACTOR, user=user, employee_id=f"DEMO-{login.username}", name=login.username)
+        staff_account_ensure(actor=ACTOR, user=user, employee_id=f"DEMO-{login.username}"[:32], name=login.username)
 
 
 def _incident() -> Incident:

@@ -50,7 +50,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 def staff_member_of(user, *, member: StaffMember | None = None) -> StaffMember:
     """Link `user` to `member` (a new person by default): a staff login, or a person's other login."""
     if member is None:
-        member = StaffMember.objects.create(employee_id=f"E-{user.pk}-{user.username}", name=user.username)
+        member = StaffMember.objects.create(employee_id=f"E-{user.pk}-{user.username}"[:32], name=user.username)
     StaffAccount.objects.create(user=user, member=member)
     return member
 
