@@ -14,6 +14,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import StaffMember
+from accounts.people import person_of, staff_member_require
 from accounts.second_factor import second_factor_check
 from audit.services import event_record
 from claims.models import Claim, ClaimAction, ClaimApproval
@@ -84,14 +86,17 @@ def claim_allowed_actions(claim: Claim, user: User) -> list[str]:
     ]
     if not allowed:
         return []
-    if claim.review_round > 0 and user.pk in appeal_participants(claim, review_round=0):
+    member = person_of(user)
+    if member is None or not member.active or claimant_member_id(claim) == member.pk:
+        return []
+    if claim.review_round > 0 and member.pk in appeal_participants(claim, review_round=0):
         return []
     if "recommend" in allowed and not hasattr(claim, "payout"):
         allowed.remove("recommend")
     if "approve" in allowed and (
         not user.has_perm("claims.approve_claim")
-        or user.pk in claim_makers(claim)
-        or ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver=user).exists()
+        or member.pk in claim_makers(claim)
+        or ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver_member=member).exists()
     ):
         allowed.remove("approve")
     return allowed
@@ -103,19 +108,35 @@ def claim_is_decided(claim: Claim) -> bool:
 
 
 def claim_makers(claim: Claim) -> set[int]:
-    """Ids of the staff who recommended or adjusted the claim (in any round): they may never approve it."""
+    """Staff member ids of the people who recommended or adjusted the claim (any round): they may never approve it."""
     return set(
         ClaimAction.objects.filter(
             claim=claim, kind__in=[ClaimAction.Kind.ADJUST, ClaimAction.Kind.RECOMMEND]
-        ).values_list("actor_id", flat=True)
+        ).values_list("actor_member_id", flat=True)
     )
+
+
+def claimant_member_id(claim: Claim) -> int | None:
+    """The staff member whose customer login filed the claim (None: the claimant is nobody on the staff)."""
+    return Claim.objects.filter(pk=claim.pk).values_list("customer__user__staff_account__member_id", flat=True).first()
+
+
+def decider(actor: User, claim: Claim) -> StaffMember:
+    """The person deciding: the login's staff member (403 without one), never the claimant (403 own_claim)."""
+    member = staff_member_require(actor)
+    if claimant_member_id(claim) == member.pk:
+        raise ApplicationError("own_claim", f"{claim.ref} is your own claim; someone else must decide it.", status=403)
+    return member
 
 
 def _action_record(
     *, claim: Claim, actor: User, kind: str, reason: str = "", before: dict | None = None, after: dict | None = None
 ) -> None:
     """The decision row (read by the four-eyes triggers) and its audit event. Caller holds the claim lock."""
-    ClaimAction.objects.create(claim=claim, actor=actor, kind=kind, review_round=claim.review_round, reason=reason)
+    member = decider(actor, claim)
+    ClaimAction.objects.create(
+        claim=claim, actor=actor, actor_member=member, kind=kind, review_round=claim.review_round, reason=reason
+    )
     event_record(
         actor=actor,
         action=f"claim.{kind}",
@@ -139,7 +160,7 @@ def claim_verify(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     _check_may(actor, "verify")
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "verify", "verified")
-    check_appeal_independence(claim, actor)
+    check_appeal_independence(claim, decider(actor, claim))
     before = claim.status
     if claim.status != Claim.Status.UNDER_REVIEW:
         claim.status = Claim.Status.UNDER_REVIEW
@@ -169,7 +190,7 @@ def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjust
         raise InvalidInput("invalid", "Name a line to adjust.", extra={"fields": {"lines": ["required"]}})
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "adjust", "adjusted")
-    check_appeal_independence(claim, actor)
+    check_appeal_independence(claim, decider(actor, claim))
     lines = {line.asset.symbol: line for line in claim.lines.select_related("asset")}
     fields: dict[str, list[str]] = {}
     for i, adjustment in enumerate(adjustments):
@@ -218,7 +239,7 @@ def claim_info_request(*, actor: User, claim: Claim, message: str) -> Claim:
         raise InvalidInput("invalid", "Write the message to the customer.", extra={"fields": {"reason": ["required"]}})
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "request_info", "asked")
-    check_appeal_independence(claim, actor)
+    check_appeal_independence(claim, decider(actor, claim))
     before = claim.status
     claim.status = Claim.Status.INFO_REQUESTED
     claim.save(update_fields=["status", "updated_at"])
@@ -241,7 +262,7 @@ def claim_recommend(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     _check_may(actor, "recommend")
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "recommend", "recommended")
-    check_appeal_independence(claim, actor)
+    check_appeal_independence(claim, decider(actor, claim))
     if not hasattr(claim, "payout"):
         raise ApplicationError("payout_missing", f"Claim {claim.ref} has no payout choice yet.")
     before = claim.status
@@ -273,12 +294,13 @@ def claim_approve(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     _check_may(actor, "approve")
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "approve", "approved")
-    check_appeal_independence(claim, actor)
-    if actor.pk in claim_makers(claim):
+    member = decider(actor, claim)
+    check_appeal_independence(claim, member)
+    if member.pk in claim_makers(claim):
         raise ApplicationError(
             "four_eyes", f"You recommended or adjusted {claim.ref}; another approver must approve it."
         )
-    if ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver=actor).exists():
+    if ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver_member=member).exists():
         raise Conflict("already_approved", f"You approved {claim.ref} already; it needs a different second approver.")
     if name_decision_missing(claim):
         raise ApplicationError(
@@ -288,7 +310,7 @@ def claim_approve(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     prices_lock_if_first(actor=actor, incident_id=claim.incident_id)
     amount_refresh(claim)
     claim.required_approvals = max(claim.required_approvals, required_approvals_for(claim.amount_jpy))
-    ClaimApproval.objects.create(claim=claim, approver=actor, review_round=claim.review_round)
+    ClaimApproval.objects.create(claim=claim, approver=actor, approver_member=member, review_round=claim.review_round)
     approvals = ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round).count()
     before = claim.status
     if approvals >= claim.required_approvals:
@@ -367,7 +389,7 @@ def claim_reject(*, actor: User, claim: Claim, reason: str) -> Claim:
         raise InvalidInput("invalid", "A reason is required to reject.", extra={"fields": {"reason": ["required"]}})
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "reject", "rejected")
-    check_appeal_independence(claim, actor)
+    check_appeal_independence(claim, decider(actor, claim))
     before = claim.status
     if claim.review_round > 0 and claim.appealed_from in PAYOUT_LOCKED:
         # The appeal is turned down: what was approved stays approved (and paid stays paid).
