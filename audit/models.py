@@ -37,6 +37,31 @@ class Event(models.Model):
         return f"#{self.seq} {self.action} {self.subject_type}:{self.subject_id}"
 
 
+class StagedEvent(models.Model):
+    """An event written without the tree head lock, waiting to be appended to the log (a regulator's read).
+
+    Reads must not queue behind each other (and behind every writer) on the head
+    lock just to be recorded: each is one INSERT here, and `staged_events_drain`
+    moves them into the log in batches, in id order, under one lock per batch,
+    deleting them in the same transaction (nothing lost, nothing appended twice).
+    `data` is stored normalised (audit.log.entries.normalise_data).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    staged_at = models.DateTimeField()
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor = models.CharField(max_length=150)
+    role = models.CharField(max_length=32)
+    action = models.CharField(max_length=64)
+    subject_type = models.CharField(max_length=64)
+    subject_id = models.CharField(max_length=64)
+    data = models.JSONField(default=dict)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"staged {self.action} {self.subject_type}:{self.subject_id}"
+
+
 class TreeHead(models.Model):
     """The single row that holds the tree's size, root and right edge (the roots of its full subtrees).
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
@@ -13,10 +14,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from audit.context import current_request_id, current_task
-from audit.log.append import EventRow, LeafAppender, events_write, head_lock
-from audit.log.entries import EntryEncoder, data_canonical, format_time
-from audit.models import Event
+from audit.context import current_task, request_or_task_id
+from audit.log.append import EventRow, LeafAppender, events_write, events_write_each, head_lock
+from audit.log.entries import EntryEncoder, data_canonical, format_time, normalise_data
+from audit.models import Event, StagedEvent
+from core.dispatch import enqueue_coalesced
 from core.errors import ApplicationError, Conflict, InvalidInput
 from core.roles import Role, has_role, role_of
 
@@ -67,10 +69,7 @@ def subject_of(subject: models.Model | tuple[str, Any]) -> tuple[str, str]:
 
 
 def _context_request_id() -> str:
-    task = current_task.get()
-    if task is not None and task[1]:
-        return f"task:{task[1]}"
-    return current_request_id.get()
+    return request_or_task_id()
 
 
 def _require_transaction() -> None:
@@ -197,12 +196,102 @@ def regulator_create(*, actor: Any, username: str, email: str, password: str):
     return user
 
 
-def regulator_view_record(*, user: Any, method: str, path: str, query: str, status: int) -> Event:
-    """Write a `regulator.viewed` event in its own transaction: who looked at what, and when."""
-    with transaction.atomic(durable=True):
-        return event_record(
-            actor=user,
-            action="regulator.viewed",
-            subject=("page", path[:64]),
-            data={"method": method, "path": path, "query": query[:1000], "status": status},
+def regulator_view_record(*, user: Any, method: str, path: str, query: str, status: int) -> None:
+    """Record a `regulator.viewed` event: who looked at what, and when.
+
+    One INSERT into the staging table, committed at once, without the tree head
+    lock: readers do not queue behind each other (or behind every writer) to be
+    recorded. `staged_events_drain` appends the staged events to the log in
+    batches, within about AUDIT_STAGED_DRAIN_SECONDS (queued here, coalesced; a
+    periodic sweep catches any lost run).
+    """
+    event_stage(
+        actor=user,
+        action="regulator.viewed",
+        subject=("page", path[:64]),
+        data={"method": method, "path": path, "query": query[:1000], "status": status},
+    )
+    enqueue_coalesced(
+        "audit.staged_events_drain", key="audit:staged-events-drain", seconds=settings.AUDIT_STAGED_DRAIN_SECONDS
+    )
+
+
+def event_stage(*, actor: Any, action: str, subject: models.Model | tuple[str, Any], data: dict[str, Any]) -> None:
+    """Stage an event for the log (one INSERT, no head lock); its sequence number comes when it is drained.
+
+    For records that may trail the change by a second (reads); a state change
+    writes its event in its own transaction with event_record instead.
+    """
+    who = Actor.of(actor)
+    subject_type, subject_id = subject_of(subject)
+    StagedEvent.objects.create(
+        staged_at=timezone.now(),
+        actor_id=who.id,
+        actor=who.name,
+        role=who.role,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        data=normalise_data(data),
+        request_id=_context_request_id(),
+    )
+
+
+DRAIN_BATCH = 5000
+
+
+def staged_events_drain(*, batch: int = DRAIN_BATCH) -> int:
+    """Append staged events to the log, oldest first, `batch` per transaction; return how many.
+
+    Each batch: its staged rows locked (SKIP LOCKED, so two drains share the
+    work), one head lock, the events written with COPY, the rows deleted, one
+    commit. The events' time is the time they enter the log (times rise with
+    seq); the reads they record happened at most a drain interval earlier.
+    """
+    drained = 0
+    while True:
+        with transaction.atomic(durable=True):
+            staged = list(StagedEvent.objects.select_for_update(skip_locked=True).order_by("id")[:batch])
+            if not staged:
+                return drained
+            _staged_append(staged)
+            StagedEvent.objects.filter(pk__in=[row.pk for row in staged]).delete()
+        drained += len(staged)
+        if len(staged) < batch:
+            return drained
+
+
+def _staged_append(staged: list[StagedEvent]) -> None:
+    """Append staged rows to the log under the head lock (caller's transaction)."""
+    head = head_lock()
+    now = timezone.now()
+    created_at = format_time(now)
+    tree = LeafAppender(head)
+    encoders: dict[tuple[int | None, str, str, str], EntryEncoder] = {}
+    items = []
+    for staged_row in staged:
+        who = (staged_row.actor_id, staged_row.actor, staged_row.role, staged_row.request_id)
+        encoder = encoders.get(who)
+        if encoder is None:
+            encoder = encoders[who] = EntryEncoder(
+                created_at=created_at, actor_id=who[0], actor=who[1], role=who[2], request_id=who[3]
+            )
+        row = EventRow(
+            tree.size + 1,
+            staged_row.action,
+            staged_row.subject_type,
+            staged_row.subject_id,
+            data_canonical(staged_row.data),
         )
+        tree.add(
+            encoder.entry(
+                seq=row.seq,
+                action=row.action,
+                subject_type=row.subject_type,
+                subject_id=row.subject_id,
+                data_json=row.data_json,
+            )
+        )
+        items.append((row, now, *who))
+    events_write_each(items)
+    tree.flush()

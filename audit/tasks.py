@@ -3,6 +3,7 @@ import logging
 from celery import shared_task
 
 from audit.checkpoints import ChainBroken, checkpoint_create
+from audit.services import staged_events_drain
 from audit.signing import SigningKeyMissing
 from audit.verification import verification_run
 
@@ -39,3 +40,9 @@ def audit_checkpoint_sign() -> dict:
     if checkpoint is None:
         return {"signed": False, "reason": "head_unchanged"}
     return {"signed": True, "size": checkpoint.size, "root": checkpoint.root, "key_id": checkpoint.key_id}
+
+
+@shared_task(name="audit.staged_events_drain")
+def audit_staged_events_drain() -> int:
+    """Append the staged events (regulators' reads) to the log in batches; queued by the reads, and periodic."""
+    return staged_events_drain()

@@ -34,7 +34,9 @@ def routes_set(routes: dict) -> None:
 
 
 class WorkerProcess:
-    def __init__(self, *, name: str, queue: str, env: dict[str, str], concurrency: int, pool: str) -> None:
+    def __init__(
+        self, *, name: str, queue: str, env: dict[str, str], concurrency: int, pool: str, cwd: Path | None = None
+    ) -> None:
         self.name = name
         self.queue = queue
         command = [
@@ -57,7 +59,13 @@ class WorkerProcess:
         # The log goes to a file: a pipe nobody reads fills up and blocks the worker.
         self.log = tempfile.NamedTemporaryFile(prefix=f"celery-{name.split('@')[0]}-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command, cwd=BASE_DIR, env=env, start_new_session=True, stdout=self.log, stderr=subprocess.STDOUT
+            command,
+            cwd=cwd or BASE_DIR,
+            # From another working directory (a test of scale-out) the project is found through PYTHONPATH.
+            env={**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(BASE_DIR), env.get("PYTHONPATH", "")]))},
+            start_new_session=True,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
 
     def log_tail(self, size: int = 4000) -> str:
@@ -112,14 +120,20 @@ def worker_env(*, database_url: str, redis_url: str, queue: str, **settings: obj
 
 @contextmanager
 def worker_processes(
-    *, env: dict[str, str], count: int = 2, concurrency: int = 1, pool: str = "prefork", queues: str = ""
+    *,
+    env: dict[str, str],
+    count: int = 2,
+    concurrency: int = 1,
+    pool: str = "prefork",
+    cwd: Path | None = None,
+    queues: str = "",
 ) -> Iterator[list[WorkerProcess]]:
     """Start `count` workers on env["CELERY_QUEUE"] (or `queues`, comma-separated), wait until each answers,
     stop them at the end."""
     queue = queues or env["CELERY_QUEUE"]
     tag = uuid.uuid4().hex[:8]
     workers = [
-        WorkerProcess(name=f"w{i}-{tag}@localhost", queue=queue, env=env, concurrency=concurrency, pool=pool)
+        WorkerProcess(name=f"w{i}-{tag}@localhost", queue=queue, env=env, concurrency=concurrency, pool=pool, cwd=cwd)
         for i in range(count)
     ]
     try:

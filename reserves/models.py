@@ -9,6 +9,8 @@ beside its migrations; the workflows that change it live in reserves/engine/
 and reserves/services/.
 """
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -575,3 +577,62 @@ class ResultImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rail} {self.sent_name} {self.status}"
+
+
+class PayoutFigure(models.Model):
+    """Payout counts and yen kept as money moves, so the regulator's figures never scan the payouts.
+
+    PostgreSQL statement-level triggers on reserves_payout (migration 0005) add each
+    statement's change in the same transaction: per fund and status (`minute` at the
+    epoch, `source` blank); per fund and source for paid payouts (their breakdown); and
+    per fund and minute of `paid_at` for paid payouts, with the earliest and latest
+    payment time in that minute. `python manage.py payout_figures_rebuild` recounts
+    them from the payouts. The embedded profile (SQLite) has no triggers and scans.
+    """
+
+    EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+    fund = models.ForeignKey(IncidentFund, on_delete=models.PROTECT, related_name="+", db_index=False)
+    status = models.CharField(max_length=16)
+    minute = models.DateTimeField()
+    source = models.CharField(max_length=64, blank=True)
+    count = models.BigIntegerField(default=0)
+    amount_jpy = models.BigIntegerField(default=0)
+    first_at = models.DateTimeField(null=True, blank=True)
+    last_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fund", "status", "minute", "source"], name="payout_figure_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund_id} {self.status} {self.minute:%Y-%m-%d %H:%M} {self.source}: {self.count}"
+
+
+class FundFigure(models.Model):
+    """A fund's entitlement and holdback totals kept as they change (PostgreSQL triggers, migration 0006).
+
+    Sharded by the writing backend (`shard`): concurrent filings and registrations add to
+    different rows instead of queueing on one; a read sums a fund's few rows. The
+    regulator's summary and the funding panel read these instead of scanning entitlements
+    and holdbacks; the engine's rounds still read the tables in one snapshot
+    (reserves.engine.population). `payout_figures_rebuild` recounts these too.
+    """
+
+    fund = models.ForeignKey(IncidentFund, on_delete=models.PROTECT, related_name="+", db_index=False)
+    shard = models.SmallIntegerField()
+    entitlements = models.BigIntegerField(default=0)
+    eligible_jpy = models.BigIntegerField(default=0)
+    base_jpy = models.BigIntegerField(default=0)
+    allocated_jpy = models.BigIntegerField(default=0)
+    holdbacks = models.BigIntegerField(default=0)
+    held_jpy = models.BigIntegerField(default=0)
+    held_base_jpy = models.BigIntegerField(default=0)
+    claimed_jpy = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fund", "shard"], name="fund_figure_key_unique")]
+
+    def __str__(self) -> str:
+        return f"fund {self.fund_id} shard {self.shard}"

@@ -14,9 +14,9 @@ from core.types import User
 
 def customer_for_user(*, user: User | AnonymousUser) -> Customer:
     """The customer record behind a logged-in customer user."""
-    customer = Customer.objects.filter(user=user).first() if isinstance(user, User) else None
-    if customer is None:
+    if not isinstance(user, User) or (customer := Customer.objects.filter(user=user).first()) is None:
         raise NotFound("not_found", "No customer account is linked to this login.")
+    customer.user = user  # the same object as the request's: its cached roles come along, no second query
     return customer
 
 

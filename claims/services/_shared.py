@@ -54,15 +54,33 @@ def lines_state(claim: Claim) -> list[dict[str, Any]]:
     ]
 
 
-def amount_refresh(claim: Claim) -> None:
-    """Recompute the lines' values and the claim's amount and flags. Caller holds the claim lock."""
-    lines = list(claim.lines.select_related("asset"))
+def lines_state_of(lines: list[ClaimLine]) -> list[dict[str, Any]]:
+    """lines_state of lines already in memory (with their assets), e.g. those a filing just wrote."""
+    return [
+        {
+            "asset": line.asset.symbol,
+            "snapshot_quantity": line.snapshot_quantity,
+            "claimed_quantity": line.claimed_quantity,
+            "approved_quantity": line.approved_quantity,
+        }
+        for line in sorted(lines, key=lambda line: line.asset.symbol)
+    ]
+
+
+def amounts_apply(claim: Claim, lines: list[ClaimLine]) -> None:
+    """Set the lines' values and the claim's amount and flags from lines in memory (nothing is written)."""
     for line in lines:
         line.value_jpy = jpy_value(line.approved_quantity, line.asset.reference_price_jpy)
-    ClaimLine.objects.bulk_update(lines, ["value_jpy"])
     claim.amount_jpy = sum(line.value_jpy for line in lines)
     claim.disputed = any(line.is_disputed for line in lines)
     claim.matches_snapshot = all(line.approved_quantity == line.snapshot_quantity for line in lines)
+
+
+def amount_refresh(claim: Claim) -> None:
+    """Recompute the lines' values and the claim's amount and flags. Caller holds the claim lock."""
+    lines = list(claim.lines.select_related("asset"))
+    amounts_apply(claim, lines)
+    ClaimLine.objects.bulk_update(lines, ["value_jpy"])
 
 
 def timeline_add(claim: Claim, status: str, note: str = "") -> None:

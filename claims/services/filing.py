@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,8 +17,10 @@ from audit.services import event_record
 from claims.models import Claim, ClaimLine, Customer, Evidence, Holding, Incident, PayoutChoice
 from claims.services._shared import (
     amount_refresh,
+    amounts_apply,
     claim_lock_for_customer,
     lines_state,
+    lines_state_of,
     notify,
     quantity_errors,
     timeline_add,
@@ -27,6 +30,7 @@ from claims.services.holdbacks import holdbacks_push
 from claims.services.payout_choice import PayoutInput, choice_guard, payout_masked, payout_resolve, payout_write
 from core.errors import ApplicationError, Conflict, InvalidInput
 from core.locks import locked
+from core.money import jpy_value
 
 REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -137,6 +141,15 @@ def _line_new(claim: Claim, resolved: dict[str, Any]) -> ClaimLine:
     )
 
 
+def _claimed_value(lines: list[ClaimLine]) -> int:
+    """What the claimed quantities are worth at the reference prices (as holdbacks values them)."""
+    return sum(
+        jpy_value(line.claimed_quantity, line.asset.reference_price_jpy)
+        for line in lines
+        if line.asset.reference_price_jpy is not None
+    )
+
+
 def _check_window(incident: Incident) -> None:
     now = timezone.now()
     if incident.status != Incident.Status.OPEN or not (incident.claim_opens_at <= now < incident.claim_closes_at):
@@ -179,10 +192,18 @@ def claim_file(
             "An Idempotency-Key of 1-128 characters is required.",
             extra={"fields": {"Idempotency-Key": ["required, at most 128 characters"]}},
         )
+    actor = customer.user  # the signed-in user the view passed along (no query when it is cached)
     # One customer's filings queue behind each other: the checks below cannot race.
     customer = locked(Customer.objects).get(pk=customer.pk)
     fingerprint = _request_fingerprint(incident=incident, lines=lines, payout=payout)
-    existing = Claim.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
+    # One query for both checks: a claim filed with this key, and an active claim for this incident.
+    mine = list(
+        Claim.objects.filter(
+            Q(idempotency_key=idempotency_key) | (Q(incident=incident) & ~Q(status=Claim.Status.REJECTED)),
+            customer=customer,
+        ).order_by("pk")
+    )
+    existing = next((c for c in mine if c.idempotency_key == idempotency_key), None)
     if existing is not None:
         if existing.request_fingerprint != fingerprint:
             raise Conflict(
@@ -191,7 +212,7 @@ def claim_file(
             )
         return ClaimFiled(existing, created=False)
     _check_window(incident)
-    active = Claim.objects.filter(customer=customer, incident=incident).exclude(status=Claim.Status.REJECTED).first()
+    active = next((c for c in mine if c.incident_id == incident.pk and c.status != Claim.Status.REJECTED), None)
     if active is not None:
         raise Conflict(
             "claim_exists",
@@ -200,7 +221,7 @@ def claim_file(
         )
     resolved = _lines_resolve(customer=customer, incident=incident, lines=lines)
     payout_values = payout_resolve(incident=incident, payout=payout)
-    claim = Claim.objects.create(
+    claim = Claim(
         ref=_new_ref(),
         incident=incident,
         customer=customer,
@@ -208,26 +229,48 @@ def claim_file(
         request_fingerprint=fingerprint,
         language=language if language in {"ja", "en"} else "ja",
     )
-    ClaimLine.objects.bulk_create([_line_new(claim, r) for r in resolved])
-    amount_refresh(claim)
-    claim.save(update_fields=["amount_jpy", "disputed", "matches_snapshot"])
-    holdbacks_push(claims=[claim])
-    choice = payout_write(claim=claim, resolved=payout_values)
+    # The lines' values and the claim's amount are computed before anything is written: one INSERT each.
+    claim_lines = [_line_new(claim, r) for r in resolved]
+    amounts_apply(claim, claim_lines)
+    claim.save(force_insert=True)
+    ClaimLine.objects.bulk_create(claim_lines)
+    choice = payout_write(claim=claim, resolved=payout_values, new=True)
     choice_guard(choice=choice, customer=customer, changed=False)
+    timeline_add(claim, Claim.Status.SUBMITTED)
     with files_removed_on_error() as written:
         stored = evidence_store(claim=claim, files=evidence, cleanup=written)
-        _claim_filed_record(claim=claim, customer=customer, choice=choice, stored=stored, key=idempotency_key)
+        # Last, because both take the audit trail's head lock and hold it until commit (every writer of the
+        # system queues on it): the holdback's event and the claim's own, and nothing else after them.
+        holdbacks_push(
+            claims=[claim],
+            claimed_values={claim.pk: _claimed_value(claim_lines)},
+        )
+        _claim_filed_record(
+            claim=claim,
+            actor=actor,
+            customer=customer,
+            lines=claim_lines,
+            choice=choice,
+            stored=stored,
+            key=idempotency_key,
+        )
     notify(claim, "filed")
     return ClaimFiled(claim, created=True)
 
 
 def _claim_filed_record(
-    *, claim: Claim, customer: Customer, choice: PayoutChoice, stored: list[Evidence], key: str
+    *,
+    claim: Claim,
+    actor: Any,
+    customer: Customer,
+    lines: list[ClaimLine],
+    choice: PayoutChoice,
+    stored: list[Evidence],
+    key: str,
 ) -> None:
-    """Timeline and audit event of a new claim. Caller's transaction."""
-    timeline_add(claim, Claim.Status.SUBMITTED)
+    """The audit event of a new claim. Caller's transaction."""
     event_record(
-        actor=customer.user,
+        actor=actor,
         action="claim.filed",
         subject=claim,
         data={
@@ -238,7 +281,7 @@ def _claim_filed_record(
                 "status": claim.status,
                 "disputed": claim.disputed,
                 "amount_jpy": claim.amount_jpy,
-                "lines": lines_state(claim),
+                "lines": lines_state_of(lines),
                 "payout": payout_masked(choice),
                 "evidence": [e.sha256 for e in stored],
             },

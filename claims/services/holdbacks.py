@@ -62,10 +62,14 @@ def _claimed_values(claim_ids: list[int]) -> dict[int, int]:
     return values
 
 
-def holdbacks_push(*, claims: Iterable[Claim]) -> None:
-    """Tell reserves the most each claim may be allowed now. Caller's transaction (the change to the claims)."""
+def holdbacks_push(*, claims: Iterable[Claim], claimed_values: dict[int, int] | None = None) -> None:
+    """Tell reserves the most each claim may be allowed now. Caller's transaction (the change to the claims).
+
+    `claimed_values` (claim id -> value of its claimed quantities) when the caller has just
+    computed them (a filing), instead of reading the lines again.
+    """
     claims = list(claims)
-    claimed = _claimed_values([c.pk for c in claims])
+    claimed = claimed_values if claimed_values is not None else _claimed_values([c.pk for c in claims])
     by_incident: dict[int, list[HoldInput]] = defaultdict(list)
     for claim in claims:
         amount = hold_amount(
@@ -76,7 +80,10 @@ def holdbacks_push(*, claims: Iterable[Claim]) -> None:
             appealable=claim.appeal_until is not None,
         )
         by_incident[claim.incident_id].append(HoldInput(claim.ref, amount))
-    incidents = Incident.objects.in_bulk(list(by_incident))
+    if all(Claim.incident.is_cached(claim) for claim in claims):
+        incidents = {claim.incident_id: claim.incident for claim in claims}
+    else:
+        incidents = Incident.objects.in_bulk(list(by_incident))
     for incident_id, holds in by_incident.items():
         fund_open_for(incident=incidents[incident_id])  # opened with the incident; idempotent
         holdbacks_set(actor=ACTOR, incident_code=incidents[incident_id].code, holds=holds)

@@ -130,8 +130,11 @@ def _address_problem(symbol: str, address: str) -> str | None:
     return None
 
 
-def payout_write(*, claim: Claim, resolved: dict[str, Any]) -> PayoutChoice:
-    """Create or replace the claim's payout choice. Caller holds the claim lock, inside its transaction."""
+def payout_write(*, claim: Claim, resolved: dict[str, Any], new: bool = False) -> PayoutChoice:
+    """Create or replace the claim's payout choice. Caller holds the claim lock, inside its transaction.
+
+    `new`: the claim was created in this transaction and has no choice yet (one INSERT, nothing to replace).
+    """
     addresses = resolved.get("addresses", {})
     values = {k: v for k, v in resolved.items() if k not in {"method", "addresses"}}
     values.setdefault("source", PayoutChoice.Source.CUSTOMER)
@@ -144,10 +147,13 @@ def payout_write(*, claim: Claim, resolved: dict[str, Any]) -> PayoutChoice:
         "account_number": "",
         "holder_name_kana": "",
     }
-    choice, _ = PayoutChoice.objects.update_or_create(
-        claim=claim, defaults={**blank, **values, "method": resolved["method"]}
-    )
-    choice.addresses.all().delete()
+    if new:
+        choice = PayoutChoice.objects.create(claim=claim, **{**blank, **values, "method": resolved["method"]})
+    else:
+        choice, _ = PayoutChoice.objects.update_or_create(
+            claim=claim, defaults={**blank, **values, "method": resolved["method"]}
+        )
+        choice.addresses.all().delete()
     if addresses:
         assets = {a.symbol: a for a in claim.incident.assets.all()}
         PayoutAddress.objects.bulk_create(

@@ -33,7 +33,13 @@ def population_read(*, fund: IncidentFund) -> tuple[int, dict[str, Any], Populat
     """
     with connection.cursor() as cursor:
         cursor.execute(_POPULATION_SQL, {"fund": fund.pk})
-        count, eligible, base, known, held, held_base, claimed = cursor.fetchone()
+        return population_of(fund, *cursor.fetchone())
+
+
+def population_of(
+    fund: IncidentFund, count: int, eligible: int, base: int, known: int, held: int, held_base: int, claimed: int
+) -> tuple[int, dict[str, Any], Population]:
+    """population_read's answer from totals read elsewhere (the regulator's figures kept as they change)."""
     inputs = {
         "count": count,
         "eligible_total_jpy": int(eligible),

@@ -15,6 +15,7 @@ from core.errors import NotFound
 from reserves.engine.pool import draw_segments
 from reserves.engine.population import population_read
 from reserves.models import Account, Allocation, IncidentFund, InsurancePolicy, Payout, RecoveryClaim
+from reserves.selectors import figures
 from reserves.waterfall import Population, claimant_target, population_replay, rate_of, waterfall_replay
 
 
@@ -66,11 +67,15 @@ def fund_payout_sources(fund: IncidentFund, *, status: str | None = None) -> dic
 
 def paid_by_source(*, fund: IncidentFund) -> dict[str, int]:
     """What each source ("reserve", "policy:<number>") has borne in payouts that reached claimants."""
+    if figures.maintained():
+        return figures.paid_by_source(fund=fund)
     return fund_payout_sources(fund, status=Payout.Status.PAID)
 
 
 def paid_per_day(*, fund: IncidentFund) -> list[tuple[dt.date, int]]:
     """Yen paid to claimants per day (local time), oldest first; days without payments are left out."""
+    if figures.maintained():
+        return figures.paid_per_day(fund=fund)
     rows = (
         fund.payouts.filter(status=Payout.Status.PAID)
         .annotate(day=TruncDate("paid_at"))
@@ -86,6 +91,8 @@ def paid_reached_at(*, fund: IncidentFund, amount_jpy: int) -> dt.datetime | Non
     """When the running total of paid payouts first reached `amount_jpy` (None if it has not yet)."""
     if amount_jpy <= 0:
         return None
+    if figures.maintained():
+        return figures.paid_reached_at(fund=fund, amount_jpy=amount_jpy)
     running = Window(Sum("amount_jpy"), order_by=[F("paid_at").asc(), F("id").asc()])
     return (
         fund.payouts.filter(status=Payout.Status.PAID)
@@ -98,6 +105,8 @@ def paid_reached_at(*, fund: IncidentFund, amount_jpy: int) -> dt.datetime | Non
 
 
 def first_paid_at(*, fund: IncidentFund) -> dt.datetime | None:
+    if figures.maintained():
+        return figures.first_paid_at(fund=fund)
     return fund.payouts.filter(status=Payout.Status.PAID).order_by("paid_at").values_list("paid_at", flat=True).first()
 
 
@@ -154,9 +163,16 @@ class FundSummary:
 def fund_summary(*, fund: IncidentFund) -> FundSummary:
     """Everything the incident funding panel shows."""
     allocation = fund.allocations.order_by("-seq").first()
-    stats = fund.entitlements.aggregate(count=Count("id"), eligible=Sum("eligible_jpy"), allocated=Sum("allocated_jpy"))
+    if figures.maintained():
+        kept = figures.fund_totals(fund=fund)
+        stats = {"count": kept["entitlements"], "eligible": kept["eligible_jpy"], "allocated": kept["allocated_jpy"]}
+        people = figures.population(fund=fund)
+    else:
+        stats = fund.entitlements.aggregate(
+            count=Count("id"), eligible=Sum("eligible_jpy"), allocated=Sum("allocated_jpy")
+        )
+        people = population_read(fund=fund)[2]
     registered = int(stats["eligible"] or 0)
-    people = population_read(fund=fund)[2]
     loss_basis = people.loss_basis_jpy
     received: dict[str, int] = defaultdict(int)
     for key, amount in draw_segments(fund=fund):
@@ -169,7 +185,10 @@ def fund_summary(*, fund: IncidentFund) -> FundSummary:
         sources.append(
             Source(key, f"{policy.insurer} {policy.policy_number}", planned[policy.policy_number], received.get(key, 0))
         )
-    by_status = dict(fund.payouts.values("status").annotate(n=Count("id")).values_list("status", "n"))
+    if figures.maintained():
+        by_status = {status: count for status, (count, _amount) in figures.status_totals(fund=fund).items()}
+    else:
+        by_status = dict(fund.payouts.values("status").annotate(n=Count("id")).values_list("status", "n"))
     balances = dict(
         Account.objects.filter(pk__in=[fund.paid_account_id, fund.pool_account_id]).values_list("pk", "balance_jpy")
     )
@@ -194,7 +213,7 @@ def fund_summary(*, fund: IncidentFund) -> FundSummary:
         failed_count=by_status.get("failed", 0),
         recoveries=list(fund.recoveries.select_related("policy").order_by("policy__layer_order", "id")),
         rounds=list(fund.allocations.order_by("-seq")[:20]),
-        settings_fixed=fund.payouts.exists(),
+        settings_fixed=bool(by_status) or fund.payouts.exists(),
     )
 
 

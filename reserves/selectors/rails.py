@@ -7,7 +7,8 @@ from django.conf import settings
 from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 
-from reserves.models import Account, Payout, WalletBatch, ZenginFile
+from reserves.models import Account, IncidentFund, Payout, WalletBatch, ZenginFile
+from reserves.selectors import figures
 
 RAILS = ("sandbox", "zengin", "exchange", "wallet")
 
@@ -104,6 +105,20 @@ def unclaimed_by_incident() -> list[dict]:
 
 def unclaimed_for_incident(*, incident_code: str) -> dict:
     """For the regulator's incident summary: unclaimed payouts and yen held for deposit."""
+    if figures.maintained():
+        funds = IncidentFund.objects.filter(incident_code=incident_code)
+        held = {"unclaimed": (0, 0), "returned": (0, 0)}
+        for fund in funds:
+            for status, (count, amount) in figures.status_totals(fund=fund).items():
+                if status in held:
+                    held[status] = (held[status][0] + count, held[status][1] + amount)
+        return {
+            "unclaimed_count": held["unclaimed"][0],
+            "unclaimed_jpy": held["unclaimed"][1],
+            "returned_count": held["returned"][0],
+            "returned_jpy": held["returned"][1],
+            "as_of": timezone.now(),
+        }
     totals = Payout.objects.filter(fund__incident_code=incident_code, status=Payout.Status.UNCLAIMED).aggregate(
         count=Count("id"), amount=Sum("amount_jpy")
     )

@@ -1,0 +1,10 @@
+DROP TRIGGER IF EXISTS fund_figures_insert ON reserves_entitlement;
+DROP TRIGGER IF EXISTS fund_figures_update ON reserves_entitlement;
+DROP TRIGGER IF EXISTS fund_figures_delete ON reserves_entitlement;
+DROP TRIGGER IF EXISTS fund_figures_insert ON reserves_holdback;
+DROP TRIGGER IF EXISTS fund_figures_update ON reserves_holdback;
+DROP TRIGGER IF EXISTS fund_figures_delete ON reserves_holdback;
+DROP FUNCTION IF EXISTS reserves_fund_figures_rebuild();
+DROP FUNCTION IF EXISTS reserves_fund_figures_trigger();
+DROP FUNCTION IF EXISTS reserves_fund_figures_changes(text, text, int);
+DROP FUNCTION IF EXISTS reserves_fund_figures_sql(text);

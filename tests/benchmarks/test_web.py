@@ -1,0 +1,56 @@
+"""`bench web` on a tiny data set: gunicorn and locust really run, the JSON line carries the figures."""
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from audit.log.verify import log_verify
+from claims.models import Claim
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_bench_web_files_claims_through_gunicorn_and_prints_one_json_line(settings):
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("bench web needs PostgreSQL")
+    out = io.StringIO()
+    call_command(
+        "bench",
+        "web",
+        "--customers",
+        "60",
+        "--users",
+        "4",
+        "--seconds",
+        "8",
+        "--page-users",
+        "4",
+        "--page-seconds",
+        "3",
+        "--regulator-users",
+        "2",
+        "--regulator-seconds",
+        "2",
+        "--naive-seconds",
+        "3",
+        "--workers",
+        "1",
+        "--port",
+        "8151",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    result = json.loads(out.getvalue().strip())
+    assert {"bench", "n", "seconds", "fast_per_s", "naive_per_s", "ratio"} <= result.keys()
+    assert result["bench"] == "web" and result["n"] == 60
+    assert result["errors"] == 0 and result["pages_errors"] == 0
+    # Bounded in count: the 54 customers of the surge's share file once each (6 are the naive run's).
+    assert 0 < result["filed"] <= 54
+    # Every filing locust counted is in the database (one cut off by the time limit may be there uncounted).
+    assert Claim.objects.count() >= result["filed"] + (result["naive"] or {"count": 0})["count"]
+    assert Claim.objects.count() <= 60
+    assert result["pages"]["page GET /api/regulator/incidents/[code]/summary/"]["count"] > 0
+    assert result["regulator_summary"]["count"] > 0 and result["regulator_summary"]["failures"] == 0
+    assert log_verify().ok
