@@ -15,7 +15,7 @@ the database DATABASE_URL names:
   allocation, sandbox disbursement, ledger transfers and audit events run
   until every claim is paid. `seconds` (and `end_to_end_seconds`) is the two
   together, and `fast_per_s` counts both: the hand-off is part of paying;
-- naive: the sample handed off one claim at a time (in setup, timed), then one
+- naive: the sample's hand-off (in setup, timed), then one
   `payout_process_single` task per claim; `naive_seconds` is both;
 - follow-up (`claims_marked_paid_seconds`): the claims' "paid" status, set by
   tasks on the follow-up queue, which payments never wait for: timed on one
@@ -68,7 +68,8 @@ def _approved_incident(*, code: str, prefix: str, count: int, label: str, maker:
     # The approval's hand-off (main queue) and "approved" e-mails (follow-up queue): the run starts from here.
     # Left in the follow-up queue, 100,000 e-mails ran before the first claim was marked paid, and the
     # follow-up wait saw no progress for 60 s ("stalled").
-    queues_purge(app.conf.task_default_queue, _followup_queue())
+    app.control.purge()
+    queues_purge(_followup_queue())  # purge() leaves the follow-up queue (e-mails, paid sync) alone
     return incident
 
 
@@ -191,14 +192,14 @@ def _prepare(*, claims: int, naive_claims: int, stamp: str) -> _Setup:
     fast_fund = IncidentFund.objects.get(incident_code=fast.code)
     naive_fund = IncidentFund.objects.get(incident_code=naive.code)
     reserve_services.incident_fund_hold(actor=MAKER, fund=fast_fund, on_hold=True, reason="benchmark setup")
-    # The sample: handed off one claim at a time (timed: the naive hand-off) and allocated now; its
-    # claims are paid one task each below.
+    # The sample: handed off (timed, counted in the naive figure) and allocated now; its claims are
+    # paid one task each below.
     started = time.perf_counter()
-    for claim_id in Claim.objects.filter(incident=naive).order_by("pk").values_list("pk", flat=True):
-        handoff.claims_hand_off(claim_ids=[claim_id])
+    handoff.claims_hand_off(claim_ids=list(Claim.objects.filter(incident=naive).values_list("pk", flat=True)))
     naive_hand_off_seconds = time.perf_counter() - started
     reserve_engine.allocation_run(actor=MAKER, incident_code=naive.code, reason="benchmark naive setup")
-    queues_purge(app.conf.task_default_queue, _followup_queue())
+    app.control.purge()
+    queues_purge(_followup_queue())  # purge() leaves the follow-up queue (e-mails, paid sync) alone
     return _Setup(fast, naive, fast_fund, naive_fund, fast_total, naive_total, naive_hand_off_seconds)
 
 
