@@ -51,6 +51,12 @@ def task_named(task_name: str) -> Task:
     return current_app.tasks[task_name]
 
 
+def tasks_import() -> None:
+    """Import every installed app's tasks module now (web processes call it at start, see config/wsgi.py)."""
+    with _import_lock:
+        current_app.loader.import_default_modules()
+
+
 def enqueue(task_name: str, *args: Any, countdown: float | None = None, queue: str | None = None) -> AsyncResult:
     """Queue the task now: for views and commands acting outside a transaction (a staff "run now" button)."""
     options: dict[str, Any] = {}
