@@ -52,9 +52,13 @@ def task_named(task_name: str) -> Task:
 
 
 def tasks_import() -> None:
-    """Import every installed app's tasks module now (web processes call it at start, see config/wsgi.py)."""
+    """Import every installed app's tasks module and set up the broker side now (web processes call it at start,
+    see config/wsgi.py)."""
     with _import_lock:
         current_app.loader.import_default_modules()
+    # Celery builds its producer pool and result backend on the first task sent: build them now too.
+    current_app.producer_pool  # noqa: B018
+    current_app.backend  # noqa: B018
 
 
 def enqueue(task_name: str, *args: Any, countdown: float | None = None, queue: str | None = None) -> AsyncResult:
