@@ -175,7 +175,11 @@ def _start_server(*, kind: str, port: int, workers: int, threads: int) -> subpro
     server = subprocess.Popen(  # noqa: S603 (our own executables)
         command, cwd=BASE_DIR, env=_server_env(), stdout=subprocess.DEVNULL, start_new_session=True
     )
-    _wait_for(f"http://127.0.0.1:{port}/login/")
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/login/", seconds=180)  # a loaded machine boots slowly
+    except BaseException:
+        _stop(server)  # never leave a server behind (it runs in a session of its own)
+        raise
     return server
 
 
