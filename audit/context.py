@@ -10,6 +10,18 @@ current_request_id: ContextVar[str] = ContextVar("audit_request_id", default="")
 current_task: ContextVar[tuple[str, str] | None] = ContextVar("audit_task", default=None)
 
 
+def request_or_task_id() -> str:
+    """The id the trail records for what runs now: `task:<celery id>` inside a task, else the request's id.
+
+    Audit events store it in `request_id`; the structured logs carry the same value, so a log line and the
+    events of one request or task are found by one id.
+    """
+    task = current_task.get()
+    if task is not None and task[1]:
+        return f"task:{task[1]}"
+    return current_request_id.get()
+
+
 def connect_celery_signals() -> None:
     """Make every task's events carry the task name and id."""
     from celery.signals import task_postrun, task_prerun

@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from audit.selectors import EventFilter
+from core.validation import date_in_range
 
 
 class EventFilterForm(forms.Form):
@@ -17,8 +18,11 @@ class EventFilterForm(forms.Form):
     subject_id = forms.CharField(required=False, max_length=64, label=_("Subject id"))
     actor = forms.CharField(required=False, max_length=150, label=_("Actor"))
     action = forms.CharField(required=False, max_length=65, label=_("Action"), help_text=_("claim.* for a prefix"))
-    since = forms.DateTimeField(required=False, label=_("From"))
-    until = forms.DateTimeField(required=False, label=_("Until"))
+    since = forms.DateTimeField(required=False, validators=[date_in_range], label=_("From"))
+    until = forms.DateTimeField(required=False, validators=[date_in_range], label=_("Until"))
+    claim = forms.CharField(required=False, max_length=16, label=_("Claim reference"))
+    payout = forms.CharField(required=False, max_length=20, label=_("Payout number"))
+    views = forms.BooleanField(required=False, label=_("Include regulators' page views"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -26,9 +30,13 @@ class EventFilterForm(forms.Form):
             self.add_error("until", _("Must be after the start."))
         return data
 
-    def filters(self) -> EventFilter:
+    def filters(self, *, views_by_default: bool = True) -> EventFilter:
+        """The search; the page hides the regulators' own page views unless asked (`views_by_default=False`)."""
         data = self.cleaned_data
         return EventFilter(
+            claim_ref=data.get("claim", ""),
+            payout=data.get("payout", ""),
+            hide_views=not (data.get("views") or views_by_default),
             subject_type=data.get("subject_type", ""),
             subject_id=data.get("subject_id", ""),
             actor=data.get("actor", ""),

@@ -75,28 +75,34 @@ def receipts_issue_many(*, actor: Any, items: Sequence[ReceiptInput]) -> list[Re
     prepared = []
     for item in items:
         payload = normalise_data(item.payload)
-        prepared.append((uuid.uuid4(), payload, payload_hash_of(payload), item.subject_type, str(item.subject_id)))
+        payload_json = _canonical(payload)  # encoded once: hashed here, signed inside the document below
+        digest = hashlib.sha256(payload_json).hexdigest()
+        prepared.append((uuid.uuid4(), payload, payload_json, digest, item.subject_type, str(item.subject_id)))
     written = events_append(
         actor=actor,
         events=[
             EventInput(RECEIPT_ACTION, subject_type, subject_id, {"receipt_id": str(rid), "payload_hash": digest})
-            for rid, _, digest, subject_type, subject_id in prepared
+            for rid, _, _, digest, subject_type, subject_id in prepared
         ],
     )
     issued_at = format_time(written.created_at)
     receipts = []
-    for (receipt_id, payload, digest, subject_type, subject_id), row in zip(prepared, written.rows, strict=True):
+    for (receipt_id, payload, payload_json, digest, subject_type, subject_id), row in zip(
+        prepared, written.rows, strict=True
+    ):
+        rid = str(receipt_id)
         document = {
             "type": "audit.receipt",
             "version": 1,
-            "receipt_id": str(receipt_id),
+            "receipt_id": rid,
             "subject": {"type": subject_type, "id": subject_id},
-            "payload": payload,
+            "payload": None,
             "audit_seq": row.seq,
             "issued_at": issued_at,
             "key_id": key.key_id,
         }
-        document["signature"] = current.sign(document)
+        document["signature"] = current.sign_canonical(_with_payload(_canonical(document), payload_json))
+        document["payload"] = payload
         receipts.append(
             Receipt(
                 id=receipt_id,
@@ -114,6 +120,29 @@ def receipts_issue_many(*, actor: Any, items: Sequence[ReceiptInput]) -> list[Re
     else:
         Receipt.objects.bulk_create(receipts, batch_size=BULK_BATCH_SIZE)
     return receipts
+
+
+def _canonical(value: Any) -> bytes:
+    """RFC 8785 bytes of an already normalised value (normalise_data)."""
+    try:
+        return tlog.canonical_json(value)
+    except tlog.FormatError as exc:
+        raise TypeError(str(exc)) from exc
+
+
+_NO_PAYLOAD = b'"payload":null'
+
+
+def _with_payload(document_json: bytes, payload_json: bytes) -> bytes:
+    """The canonical document with its payload: its canonical JSON put where the document says `null`.
+
+    The same bytes as encoding the whole document (keys keep their order; the payload's bytes are
+    its canonical JSON): `"payload":null` occurs once, since inside a JSON string every quote is
+    escaped. Saves encoding every payload twice.
+    """
+    if document_json.count(_NO_PAYLOAD) != 1:  # never: the document is ours; but nothing wrong is ever signed
+        raise ValueError("a receipt document must hold its payload exactly once")
+    return document_json.replace(_NO_PAYLOAD, b'"payload":' + payload_json)
 
 
 _RECEIPT_COLUMNS = ("id", "event_id", "subject_type", "subject_id", "payload_hash", "document", "key_id", "issued_at")

@@ -8,8 +8,11 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from audit import subjects
 from audit.models import Event, SigningKey, VerificationRun
 from core.roles import Role
+
+VIEWED = "regulator.viewed"  # a regulator's own page view or API read (audit.middleware)
 
 
 def event_list_for_subject(*, subject_type: str, subject_id: str) -> QuerySet[Event]:
@@ -32,6 +35,9 @@ class EventFilter:
     action: str = ""
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    claim_ref: str = ""  # the events of a claim and of its payouts (audit.subjects finders)
+    payout: str = ""  # the events of one payout, per-chunk events included
+    hide_views: bool = False  # leave out the regulators' own page views (regulator.viewed)
 
 
 def event_search(*, filters: EventFilter, newest_first: bool = True) -> QuerySet[Event]:
@@ -51,6 +57,12 @@ def event_search(*, filters: EventFilter, newest_first: bool = True) -> QuerySet
         events = events.filter(created_at__gte=filters.since)
     if filters.until:
         events = events.filter(created_at__lt=filters.until)
+    if filters.claim_ref:
+        events = events.filter(subjects.search_q("claim", filters.claim_ref))
+    if filters.payout:
+        events = events.filter(subjects.search_q("payout", filters.payout))
+    if filters.hide_views:
+        events = events.exclude(action=VIEWED)
     return events.order_by("-seq" if newest_first else "seq")
 
 

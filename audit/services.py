@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from audit.context import current_request_id, current_task
+from audit.context import current_task, request_or_task_id
 from audit.log.append import EventRow, LeafAppender, events_write, events_write_each, head_lock
 from audit.log.entries import EntryEncoder, data_canonical, format_time, normalise_data
 from audit.models import Event, StagedEvent
@@ -69,10 +69,7 @@ def subject_of(subject: models.Model | tuple[str, Any]) -> tuple[str, str]:
 
 
 def _context_request_id() -> str:
-    task = current_task.get()
-    if task is not None and task[1]:
-        return f"task:{task[1]}"
-    return current_request_id.get()
+    return request_or_task_id()
 
 
 def _require_transaction() -> None:

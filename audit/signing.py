@@ -38,7 +38,11 @@ class Signer:
 
     def sign(self, document: dict[str, Any]) -> str:
         """Base64 signature over the canonical JSON of `document`."""
-        return base64.b64encode(self.private_key.sign(canonical_json(document))).decode("ascii")
+        return self.sign_canonical(canonical_json(document))
+
+    def sign_canonical(self, canonical: bytes) -> str:
+        """Base64 signature over bytes that are already a document's canonical JSON (bulk receipts)."""
+        return base64.b64encode(self.private_key.sign(canonical)).decode("ascii")
 
     def sign_note(self, text: str) -> str:
         """`text` as a C2SP signed note, signed by this key under the log's name (the origin)."""

@@ -1,18 +1,26 @@
 """Pages of the audit app: the regulator portal, the audit browser, checkpoints, receipt verification."""
 
+import io
 from functools import wraps
-from typing import Any
+from typing import Any, Protocol
 
+import segno
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
-from audit import checkpoints, receipts, selectors, services, tlog
+from audit import checkpoints, receipts, selectors, services, subjects, tlog
 from audit.export import CHECKPOINT_COLUMNS, EVENT_COLUMNS
 from audit.forms import EventFilterForm, ReceiptVerifyForm, RegulatorCreateForm
 from audit.log.append import tree_head
@@ -22,7 +30,7 @@ from audit.signing import SigningKeyMissing, log_origin, signer
 from core import charts
 from core.errors import ApplicationError
 from core.exports import stream_export
-from core.reports import report_csv, report_pdf
+from core.reports import facts_pdf, report_csv, report_pdf
 from core.roles import Role, role_required
 
 PAGE_SIZE = 50
@@ -65,6 +73,8 @@ def regulator_home(request: HttpRequest) -> HttpResponse:
         title=_("Audit events per day (last 30 days)"),
         categories=[day.strftime("%m-%d") for day, _n in per_day],
         series=[charts.Series(_("events"), [n for _day, n in per_day])],
+        x_title=_("Date (Japan time)"),
+        y_title=_("Events"),
     )
     return render(request, "audit/regulator_home.html", {"events_chart": chart, **_status_context()})
 
@@ -72,22 +82,28 @@ def regulator_home(request: HttpRequest) -> HttpResponse:
 @regulator_required
 def audit_browser(request: HttpRequest) -> HttpResponseBase:
     form = EventFilterForm(request.GET or None)
-    events = selectors.event_search(filters=form.filters() if form.is_valid() else selectors.EventFilter())
+    # Without a valid search (the first visit) the regulators' own page views are hidden too.
+    filters = form.filters(views_by_default=False) if form.is_valid() else selectors.EventFilter(hide_views=True)
+    events = selectors.event_search(filters=filters)
     if form.is_bound and not form.is_valid():
         events = events.none()
     export_format = request.GET.get("format")
     if export_format in ("csv", "jsonl"):
-        rows = events.order_by("seq")
         return stream_export(
-            export_format=export_format, rows=rows, columns=EVENT_COLUMNS, filename_stem="audit-events"
+            export_format=export_format,
+            rows=events.order_by("seq"),
+            columns=EVENT_COLUMNS,
+            filename_stem="audit-events",
         )
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    links = subjects.subjects_describe((event.subject_type, event.subject_id) for event in page)
+    rows = [(event, links.get((event.subject_type, event.subject_id))) for event in page]
     return render(
         request,
         "audit/audit_browser.html",
-        {"form": form, "page": page, "query": query.urlencode(), **_status_context()},
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode(), **_status_context()},
     )
 
 
@@ -118,6 +134,8 @@ def checkpoint_download(request: HttpRequest, checkpoint_id: int) -> HttpRespons
     return response
 
 
+@csrf_exempt  # nothing to protect: every method but GET and HEAD is refused (405), never a CSRF 403
+@require_safe
 def public_key(request: HttpRequest, key_id: str | None = None) -> HttpResponse:
     """The public key that signs now, or an older one by key id. Public: anyone may verify."""
     if key_id is not None:
@@ -160,7 +178,7 @@ def receipt_verify_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         check = receipts.receipt_verify(form.cleaned_data["document"])
     document = form.cleaned_data.get("document") if check is not None and check.ok else None
-    messages_js = {
+    messages_js: dict[str, Any] = {
         "genuine": _("Genuine: every step checks."),
         "invalid": _("NOT valid: see the step that failed."),
         "not_json": _("This is not valid JSON."),
@@ -177,8 +195,58 @@ def receipt_verify_page(request: HttpRequest) -> HttpResponse:
             "keys": _("Keys"),
         },
     }
-    context = {"form": form, "check": check, "document": document, "keys": verifier_keys(), "messages_js": messages_js}
+    messages_js["explain"] = {step: str(text) for step, text in CHECKS_EXPLAINED.items()}
+    explained = [(str(messages_js["steps"][step]), str(text)) for step, text in CHECKS_EXPLAINED.items()]
+    context = {
+        "form": form,
+        "check": check,
+        "document": document,
+        "keys": verifier_keys(),
+        "messages_js": messages_js,
+        "explained": explained,
+        # A printed receipt's QR code names its receipt: say which file to give the page.
+        "receipt_named": request.GET.get("receipt", "")[:40],
+    }
     return render(request, "audit/receipt_verify.html", context)
+
+
+# Each check of /verify/ in plain words (shown under the steps and in the page's "what is checked" list).
+CHECKS_EXPLAINED = {
+    "shape": gettext_lazy("The file is a receipt (or proof) in the published format, with every part it needs."),
+    "signature": gettext_lazy(
+        "The exchange signed exactly this content with its published key: not one character was changed since."
+    ),
+    "event": gettext_lazy("The receipt names the entry of the exchange's audit log that records this payment."),
+    "inclusion": gettext_lazy(
+        "That entry is really in the log: a short chain of hashes leads from it to the log's fingerprint."
+    ),
+    "checkpoint": gettext_lazy("The exchange signed that fingerprint, so it cannot later show a different log."),
+    "witnesses": gettext_lazy(
+        "Independent witnesses (such as the regulator) also signed the same fingerprint: the exchange cannot "
+        "show them one log and you another."
+    ),
+    "commitment": gettext_lazy(
+        "Your claim's entry in the proof of liabilities matches your claim (salted, so private)."
+    ),
+    "path": gettext_lazy("Your claim is counted in the total the exchange owes its customers."),
+    "head": gettext_lazy("The exchange signed that total."),
+}
+
+
+class ReceiptWords(Protocol):
+    """A receipt in people's words, as the app that issued it reads its payload (reserves.receipt_facts)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def rows(self) -> list[tuple[str, str]]: ...
+    @property
+    def technical(self) -> list[tuple[str, str]]: ...
+
+
+def receipt_verify_url(receipt: Receipt) -> str:
+    """Where a printed receipt's QR code leads: this site's /verify/ page, naming the receipt."""
+    return f"{settings.PUBLIC_BASE_URL}{reverse('audit:receipt-verify')}?receipt={receipt.id}"
 
 
 def receipt_page_response(
@@ -188,12 +256,16 @@ def receipt_page_response(
     labels: dict[str, str] | None = None,
     download_url: str = "",
     back_url: str = "",
+    words: ReceiptWords | None = None,
+    pdf_url: str = "",
 ) -> HttpResponse:
     """The printable page of a receipt. Callers (e.g. the customer's payout page) check access first.
 
-    `labels` name the payload's fields for people (the JSON keeps its keys);
-    `download_url` and `back_url` add links that do not print.
+    `words` give the receipt in people's words (names, yen by source, the method, Japan time, the proof's
+    state) with a QR code to /verify/; without them the payload is listed with `labels` naming its fields.
+    `download_url`, `pdf_url` and `back_url` add links that do not print.
     """
+    verify_url = receipt_verify_url(receipt)
     return render(
         request,
         "audit/receipt_print.html",
@@ -202,10 +274,33 @@ def receipt_page_response(
             "receipt": receipt,
             "proof": receipts.receipt_proof(receipt),
             "labels": labels or {},
+            "words": words,
+            "qr_svg": mark_safe(segno.make(verify_url, error="m").svg_inline(scale=3)),  # noqa: S308 - segno's SVG
+            "verify_url": verify_url,
             "download_url": download_url,
+            "pdf_url": pdf_url,
             "back_url": back_url,
         },
     )
+
+
+def receipt_pdf_response(*, receipt: Receipt, words: ReceiptWords) -> HttpResponse:
+    """The receipt as an A4 PDF in the reader's language, with the QR code to /verify/. Callers check access."""
+    out = io.BytesIO()
+    facts_pdf(
+        title=words.title,
+        rows=words.rows,
+        out=out,
+        qr_text=receipt_verify_url(receipt),
+        qr_caption=_("Check this receipt: scan the code or open %(url)s with the receipt's JSON file.")
+        % {"url": receipt_verify_url(receipt)},
+        notes=[_("The JSON file of this receipt carries its signature and proof; keep it with this page.")],
+        details_title=_("Technical details"),
+        details=words.technical,
+    )
+    response = HttpResponse(out.getvalue(), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{receipt.id}.pdf"'
+    return response
 
 
 def receipt_json_response(*, receipt: Receipt) -> JsonResponse:

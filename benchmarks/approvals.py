@@ -78,6 +78,12 @@ def incident_with_bench_claims(*, code: str, prefix: str, customers: int, label:
     # Opened without incident_transition: the bench must not email its customers.
     Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.OPEN)
     incident.refresh_from_db()
+    claims_bulk_make(incident=incident, prefix=prefix, label=label)
+    return incident
+
+
+def claims_bulk_make(*, incident: Incident, prefix: str, label: str) -> None:
+    """Every customer of the incident's snapshot gets a snapshot-matching claim, bulk-made (not the filing service)."""
     holdings = (
         Holding.objects.filter(asset__incident=incident)
         .order_by("customer_id", "asset_id")
@@ -92,7 +98,6 @@ def incident_with_bench_claims(*, code: str, prefix: str, customers: int, label:
         items = list(by_customer.items())
         for start in tqdm(range(0, len(items), CHUNK), desc=f"filing {label} claims", file=sys.stderr, unit="chunk"):
             _claims_file(incident=incident, chunk=items[start : start + CHUNK], first=start, stamp=stamp, now=now)
-    return incident
 
 
 def _claims_file(

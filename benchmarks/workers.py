@@ -34,7 +34,9 @@ def routes_set(routes: dict) -> None:
 
 
 class WorkerProcess:
-    def __init__(self, *, name: str, queue: str, env: dict[str, str], concurrency: int, pool: str) -> None:
+    def __init__(
+        self, *, name: str, queue: str, env: dict[str, str], concurrency: int, pool: str, cwd: Path | None = None
+    ) -> None:
         self.name = name
         self.queue = queue
         command = [
@@ -52,12 +54,18 @@ class WorkerProcess:
             f"--concurrency={concurrency}",
             "--without-gossip",
             "--without-mingle",
-            "--loglevel=WARNING",
+            f"--loglevel={os.environ.get('BENCH_WORKER_LOGLEVEL', 'WARNING')}",
         ]
         # The log goes to a file: a pipe nobody reads fills up and blocks the worker.
         self.log = tempfile.NamedTemporaryFile(prefix=f"celery-{name.split('@')[0]}-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command, cwd=BASE_DIR, env=env, start_new_session=True, stdout=self.log, stderr=subprocess.STDOUT
+            command,
+            cwd=cwd or BASE_DIR,
+            # From another working directory (a test of scale-out) the project is found through PYTHONPATH.
+            env={**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(BASE_DIR), env.get("PYTHONPATH", "")]))},
+            start_new_session=True,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
 
     def log_tail(self, size: int = 4000) -> str:
@@ -88,7 +96,8 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()
-        Path(self.log.name).unlink(missing_ok=True)
+        if not os.environ.get("BENCH_KEEP_WORKER_LOGS"):  # set it to read the workers' logs after a run
+            Path(self.log.name).unlink(missing_ok=True)
 
 
 def worker_env(*, database_url: str, redis_url: str, queue: str, **settings: object) -> dict[str, str]:
@@ -111,13 +120,20 @@ def worker_env(*, database_url: str, redis_url: str, queue: str, **settings: obj
 
 @contextmanager
 def worker_processes(
-    *, env: dict[str, str], count: int = 2, concurrency: int = 1, pool: str = "prefork"
+    *,
+    env: dict[str, str],
+    count: int = 2,
+    concurrency: int = 1,
+    pool: str = "prefork",
+    cwd: Path | None = None,
+    queues: str = "",
 ) -> Iterator[list[WorkerProcess]]:
-    """Start `count` workers on env["CELERY_QUEUE"], wait until each answers, stop them at the end."""
-    queue = env["CELERY_QUEUE"]
+    """Start `count` workers on env["CELERY_QUEUE"] (or `queues`, comma-separated), wait until each answers,
+    stop them at the end."""
+    queue = queues or env["CELERY_QUEUE"]
     tag = uuid.uuid4().hex[:8]
     workers = [
-        WorkerProcess(name=f"w{i}-{tag}@localhost", queue=queue, env=env, concurrency=concurrency, pool=pool)
+        WorkerProcess(name=f"w{i}-{tag}@localhost", queue=queue, env=env, concurrency=concurrency, pool=pool, cwd=cwd)
         for i in range(count)
     ]
     try:
@@ -134,3 +150,17 @@ def database_url_of(connection) -> str:
     db = connection.settings_dict
     credentials = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def queues_purge(*names: str) -> int:
+    """Drop the messages waiting in the named queues; returns how many.
+
+    `app.control.purge()` empties only the queues this process consumes from (its
+    default queue), not a follow-up queue tasks were routed to: those messages
+    stay and a worker started later runs them first.
+    """
+    dropped = 0
+    with app.connection_for_write() as conn:
+        for name in names:
+            dropped += conn.default_channel.queue_purge(name) or 0
+    return dropped

@@ -6,6 +6,7 @@ class ClaimsConfig(AppConfig):
     verbose_name = "Claims"
 
     def ready(self) -> None:
+        from claims import audit_subjects
         from claims.services.corrections import payout_returned_received
         from claims.services.handoff import paid_after_commit, payments_after_return
         from reserves.signals import payout_returned, payouts_paid
@@ -15,3 +16,4 @@ class ClaimsConfig(AppConfig):
         payouts_paid.connect(paid_after_commit, dispatch_uid="claims.paid_after_commit")
         payout_returned.connect(payout_returned_received, dispatch_uid="claims.payout_returned")
         payout_returned.connect(payments_after_return, dispatch_uid="claims.payments_after_return")
+        audit_subjects.register()  # the audit browser's links to claims and incidents, and its claim search

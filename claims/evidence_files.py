@@ -2,10 +2,12 @@
 
 import hashlib
 import uuid
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import BinaryIO
 
-from django.conf import settings
+from django.core.files import File
+
+from core.storage import file_store
 
 # Magic numbers of the three accepted formats.
 _SIGNATURES = (
@@ -23,41 +25,30 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
-def storage_root() -> Path:
-    return Path(settings.PRIVATE_STORAGE_DIR)
-
-
 def store(file: BinaryIO, *, claim_id: int, extension: str, max_bytes: int) -> tuple[str, int, str]:
-    """Copy the upload under PRIVATE_STORAGE_DIR; return (relative path, size, sha256).
+    """Save the upload in the file store (core.storage); return (its name there, size, sha256).
 
-    Raises ValueError when the file is larger than max_bytes (nothing is left behind).
+    Raises ValueError when the file is larger than max_bytes (nothing is stored).
     """
     relative = f"evidence/{claim_id}/{uuid.uuid4().hex}.{extension}"
-    target = storage_root() / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
     file.seek(0)
-    try:
-        with target.open("xb") as out:
-            while chunk := file.read(1024 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ValueError("too large")
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return relative, size, digest.hexdigest()
+    while chunk := file.read(1024 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise ValueError("too large")
+        digest.update(chunk)
+    file.seek(0)
+    stored = file_store().save(relative, file if isinstance(file, File) else File(file))
+    return stored, size, digest.hexdigest()
 
 
 def remove(relative: str) -> None:
-    (storage_root() / relative).unlink(missing_ok=True)
+    file_store().delete(relative)
 
 
-def open_stored(relative: str) -> BinaryIO:
-    path = (storage_root() / relative).resolve()
-    if storage_root().resolve() not in path.parents:
+def open_stored(relative: str) -> File:
+    if ".." in PurePosixPath(relative).parts or relative.startswith("/"):
         raise FileNotFoundError(relative)
-    return path.open("rb")
+    return file_store().open(relative, "rb")

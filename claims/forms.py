@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from claims import selectors, services
 from claims.models import Claim, Incident, IncidentAsset, PayoutChoice
 from core.errors import ApplicationError, InvalidInput
+from core.validation import MAX_DAYS, MAX_JPY, date_in_range
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -24,11 +25,13 @@ class IncidentForm(forms.Form):
     code = forms.SlugField(max_length=32, label=_("Code"))
     title = forms.CharField(max_length=200, label=_("Title"))
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("Description"))
-    occurred_at = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("Occurred at"))
-    detected_at = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("Detected at"))
-    snapshot_base_time = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("Snapshot base time"))
-    claim_opens_at = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("Claims open"))
-    claim_closes_at = forms.DateTimeField(widget=DATETIME_WIDGET, label=_("Claims close"))
+    occurred_at = forms.DateTimeField(validators=[date_in_range], widget=DATETIME_WIDGET, label=_("Occurred at"))
+    detected_at = forms.DateTimeField(validators=[date_in_range], widget=DATETIME_WIDGET, label=_("Detected at"))
+    snapshot_base_time = forms.DateTimeField(
+        validators=[date_in_range], widget=DATETIME_WIDGET, label=_("Snapshot base time")
+    )
+    claim_opens_at = forms.DateTimeField(validators=[date_in_range], widget=DATETIME_WIDGET, label=_("Claims open"))
+    claim_closes_at = forms.DateTimeField(validators=[date_in_range], widget=DATETIME_WIDGET, label=_("Claims close"))
     allows_in_kind = forms.BooleanField(required=False, label=_("Customers may be paid in kind"))
 
 
@@ -199,6 +202,7 @@ class ElectionForm(forms.Form):
         label=_("Default method"),
     )
     election_deadline = forms.DateTimeField(
+        validators=[date_in_range],
         required=False,
         label=_("Election deadline"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
@@ -244,7 +248,9 @@ class DecisionForm(forms.Form):
 
 class BatchForm(forms.Form):
     incident = forms.SlugField(max_length=32, label=_("Incident"))
-    amount_ceiling_jpy = forms.IntegerField(min_value=0, required=False, label=_("Amount ceiling (JPY)"))
+    amount_ceiling_jpy = forms.IntegerField(
+        min_value=0, max_value=MAX_JPY, required=False, label=_("Amount ceiling (JPY)")
+    )
     reason = forms.CharField(max_length=4000, required=False, label=_("Reason"))
 
 
@@ -258,11 +264,16 @@ def _bool_param(value: str | None, name: str) -> bool | None:
     raise InvalidInput("invalid", f"{name} must be true or false.", extra={"fields": {name: ["true or false"]}})
 
 
-def _int_param(value: str | None, name: str) -> int | None:
+def _int_param(value: str | None, name: str, maximum: int) -> int | None:
     if not value:
         return None
-    if not value.isdigit():
-        raise InvalidInput("invalid", f"{name} must be a whole number.", extra={"fields": {name: ["whole number"]}})
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not (value.isascii() and value.isdigit()) or int(value) > maximum:
+        raise InvalidInput(
+            "invalid",
+            f"{name} must be a whole number from 0 to {maximum}.",
+            extra={"fields": {name: [f"a whole number from 0 to {maximum}"]}},
+        )
     return int(value)
 
 
@@ -279,10 +290,10 @@ def review_filters(params: Mapping[str, str]) -> selectors.ReviewFilters:
         status=status_value,
         disputed=_bool_param(params.get("disputed"), "disputed"),
         matches_snapshot=_bool_param(params.get("matches_snapshot"), "matches_snapshot"),
-        amount_min=_int_param(params.get("amount_min"), "amount_min"),
-        amount_max=_int_param(params.get("amount_max"), "amount_max"),
-        older_than_days=_int_param(params.get("older_than_days"), "older_than_days"),
-        newer_than_days=_int_param(params.get("newer_than_days"), "newer_than_days"),
+        amount_min=_int_param(params.get("amount_min"), "amount_min", MAX_JPY),
+        amount_max=_int_param(params.get("amount_max"), "amount_max", MAX_JPY),
+        older_than_days=_int_param(params.get("older_than_days"), "older_than_days", MAX_DAYS),
+        newer_than_days=_int_param(params.get("newer_than_days"), "newer_than_days", MAX_DAYS),
         q=params.get("q") or None,
         sort=sort,
     )

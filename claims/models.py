@@ -550,7 +550,7 @@ class Evidence(models.Model):
     content_type = models.CharField(max_length=32)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
-    # Relative to settings.PRIVATE_STORAGE_DIR.
+    # Its name in the shared file store (core.storage), e.g. evidence/<claim id>/<random>.pdf.
     storage_path = models.CharField(max_length=255, unique=True)
     uploaded_at = models.DateTimeField(default=timezone.now)
 

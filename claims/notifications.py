@@ -1,13 +1,16 @@
 """Emails to customers, each in the customer's language. Called only after the transaction commits."""
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim, Incident
@@ -96,9 +99,90 @@ def claim_notify(*, claim_id: int, kind: str, note: str = "") -> None:
 def claims_notify_many(*, claim_ids: Iterable[int], kind: str) -> int:
     """One connection for a chunk of emails of the same kind (bulk approval, payouts marked paid)."""
     claims = Claim.objects.select_related("customer", "incident").filter(pk__in=list(claim_ids)).order_by("pk")
-    messages = [claim_message(claim=claim, kind=kind) for claim in claims]
+    messages = claim_messages(claims=list(claims), kind=kind)
     with get_connection() as connection:
         return connection.send_messages(messages) or 0
+
+
+# --- Many claims' emails at once ------------------------------------------------------------------
+# The templates are rendered once per language and shape (which optional parts show), with a marker in
+# place of each claim's value; each claim's email is then the skeleton with its values put in, in one
+# pass (a value is never scanned for markers). The result is the text claim_message renders (a test
+# compares them for every kind); 100,000 claims paid send 100,000 emails, and rendering each template
+# anew cost more than building and sending the message.
+
+_MARK = re.compile("\x00([a-z_]+)\x00")
+_VALUES = ("ref", "status", "name", "title", "message", "note", "amount", "paid", "paid_rate", "outstanding", "url")
+# The subject is autoescaped (the body is not): values go into it escaped, as the template would.
+_URL_SAFE = "!$&'()*+,;=/~:@"  # what reverse() leaves unquoted in a path
+
+
+def _values(claim: Claim, kind: str, url_of: Callable[[str], str]) -> dict[str, str]:
+    """The per-claim values of claim_message's context, as text (call under the claim's language)."""
+    paid = claim.paid_jpy
+    return {
+        "ref": claim.ref,
+        "status": str(claim.get_status_display()),
+        "name": claim.customer.name,
+        "title": claim.incident.title,
+        "message": str(CLAIM_MESSAGES[kind]),
+        "note": str(_note_for(kind, "")),
+        "amount": format_jpy(claim.approved_amount_jpy) if claim.approved_amount_jpy is not None else "",
+        "paid": format_jpy(paid) if paid else "",
+        "paid_rate": format_percent(paid, claim.approved_amount_jpy or 0) if paid else "",
+        "outstanding": format_jpy(claim.outstanding_jpy) if paid else "",
+        "url": url_of(claim.ref),
+    }
+
+
+def _skeleton(shape: tuple[bool, ...]) -> tuple[str, str]:
+    """Subject and body rendered with a marker for every value; `shape`: whether each value is non-empty."""
+    marks = {name: f"\x00{name}\x00" if present else "" for name, present in zip(_VALUES, shape, strict=True)}
+    context = {
+        "claim": {"ref": marks["ref"]},
+        "customer": {"name": marks["name"]},
+        "incident": {"title": marks["title"]},
+        **{name: marks[name] for name in _VALUES if name not in {"ref", "name", "title"}},
+    }
+    subject = render_to_string("claims/email/claim_subject.txt", context).strip()
+    return subject, render_to_string("claims/email/claim_body.txt", context)
+
+
+def _fill(skeleton: str, values: dict[str, str], *, escaped: bool) -> str:
+    def value(match: re.Match) -> str:
+        text = values[match.group(1)]
+        return str(escape(text)) if escaped else text
+
+    return _MARK.sub(value, skeleton)
+
+
+def claim_messages(*, claims: Sequence[Claim], kind: str) -> list[EmailMessage]:
+    """claim_message for many claims of one kind (customer and incident selected), in the claims' order."""
+    detail = reverse("claims:claim-detail", kwargs={"ref": "REF"})
+    prefix, suffix = detail.split("REF", 1)
+
+    def url_of(ref: str) -> str:
+        return _absolute(f"{prefix}{quote(ref, safe=_URL_SAFE)}{suffix}")
+
+    skeletons: dict[tuple[str, tuple[bool, ...]], tuple[str, str]] = {}
+    messages = []
+    for claim in claims:
+        language = _language(claim.language)
+        with translation.override(language):
+            values = _values(claim, kind, url_of)
+            shape = (language, tuple(bool(values[name]) for name in _VALUES))
+            if shape not in skeletons:
+                skeletons[shape] = _skeleton(shape[1])
+        subject, body = skeletons[shape]
+        messages.append(
+            EmailMessage(
+                _fill(subject, values, escaped=True),
+                _fill(body, values, escaped=False),
+                settings.DEFAULT_FROM_EMAIL,
+                [claim.customer.email],
+            )
+        )
+    return messages
 
 
 def _invitation_message(*, incident: Incident | None, mail: Any) -> EmailMessage:
@@ -116,8 +200,52 @@ def _invitation_message(*, incident: Incident | None, mail: Any) -> EmailMessage
 
 
 def invitation_messages(*, incident: Incident, mails: Iterable[Any]) -> list[tuple[int, EmailMessage]]:
-    """(invitation id, email) for each invitation of a batch, each in the customer's language."""
-    return [(mail.invitation_id, _invitation_message(incident=incident, mail=mail)) for mail in mails]
+    """(invitation id, email) for each invitation of a batch, each in the customer's language.
+
+    The same text as _invitation_message, with the templates rendered once per language and
+    shape (a login already, or an activation link) and each customer's values put in (see
+    claim_messages): 260,000 invitations otherwise render 520,000 templates.
+    """
+    login_url = _absolute(reverse("login"))
+    activate = reverse("claims:activate", kwargs={"token": "TOKEN"})
+    prefix, suffix = activate.split("TOKEN", 1)
+    skeletons: dict[tuple[str, bool], tuple[str, str]] = {}
+    messages = []
+    for mail in mails:
+        language = _language(mail.language)
+        shape = (language, bool(mail.token))
+        if shape not in skeletons:
+            context = {
+                "incident": {"title": "\x00title\x00"},
+                "name": "\x00name\x00",
+                "activation_url": "\x00activation_url\x00" if mail.token else "",
+                "login_url": "\x00login_url\x00",
+                "days": settings.ACTIVATION_TOKEN_DAYS,
+            }
+            with translation.override(language):
+                skeletons[shape] = (
+                    render_to_string("claims/email/invitation_subject.txt", context).strip(),
+                    render_to_string("claims/email/invitation_body.txt", context),
+                )
+        values = {
+            "title": incident.title,
+            "name": mail.name,
+            "activation_url": _absolute(f"{prefix}{quote(mail.token, safe=_URL_SAFE)}{suffix}") if mail.token else "",
+            "login_url": login_url,
+        }
+        subject, body = skeletons[shape]
+        messages.append(
+            (
+                mail.invitation_id,
+                EmailMessage(
+                    _fill(subject, values, escaped=True),
+                    _fill(body, values, escaped=False),
+                    settings.DEFAULT_FROM_EMAIL,
+                    [mail.email],
+                ),
+            )
+        )
+    return messages
 
 
 def activation_links_send(*, mails: Iterable[Any]) -> int:

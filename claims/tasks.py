@@ -2,11 +2,12 @@
 
 import math
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import OperationalError
 
 from claims import notifications, services
+from core import outbox
 
 # Deadlocks and dropped connections are transient; both tasks are idempotent, so run them again.
 DB_RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 10}
@@ -28,14 +29,23 @@ def invitations_send(incident_id: int) -> int:
     return services.invitations_send_batch(incident_id=incident_id, batch_size=settings.INVITATION_BATCH_SIZE)
 
 
-@shared_task(name="claims.claim_notify", autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
-def claim_notify(claim_id: int, kind: str, note: str = "") -> None:
-    notifications.claim_notify(claim_id=claim_id, kind=kind, note=note)
+# Emails leave the database: a second delivery of the same task (the outbox relayed it twice, or a worker died
+# after sending) finds its mark (core.outbox.once) and sends nothing; a failed send leaves no mark and is retried.
+@shared_task(
+    bind=True, name="claims.claim_notify", autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5
+)
+def claim_notify(self: Task, claim_id: int, kind: str, note: str = "") -> None:
+    with outbox.once(f"claims.claim_notify:{self.request.id}") as first:
+        if first:
+            notifications.claim_notify(claim_id=claim_id, kind=kind, note=note)
 
 
-@shared_task(name="claims.notify_many", autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
-def claims_notify_many(claim_ids: list[int], kind: str) -> int:
-    return notifications.claims_notify_many(claim_ids=claim_ids, kind=kind)
+@shared_task(
+    bind=True, name="claims.notify_many", autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5
+)
+def claims_notify_many(self: Task, claim_ids: list[int], kind: str) -> int:
+    with outbox.once(f"claims.notify_many:{self.request.id}") as first:
+        return notifications.claims_notify_many(claim_ids=claim_ids, kind=kind) if first else 0
 
 
 @shared_task(name="claims.payouts_hand_off", **DB_RETRY)

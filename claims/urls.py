@@ -18,6 +18,7 @@ urlpatterns = [
     path("claims/<str:ref>/evidence/", customer.claim_evidence_upload, name="claim-evidence"),
     path("claims/<str:ref>/evidence/<int:evidence_id>/", customer.evidence_download, name="claim-evidence-file"),
     path("claims/<str:ref>/receipts/<uuid:receipt_id>/", customer.receipt_page, name="claim-receipt"),
+    path("claims/<str:ref>/receipts/<uuid:receipt_id>/pdf/", customer.receipt_pdf, name="claim-receipt-pdf"),
     path(
         "claims/<str:ref>/liabilities-proof.json",
         customer.liabilities_proof_download,

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
@@ -42,14 +44,19 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served by the app: /api/docs/ works on a closed network
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp_webauthn",
     "axes",
+    # The transactional outbox behind core.dispatch (work after commit survives a broker outage).
+    "core.outbox",
+    "operations",
     "audit",
     "reserves",
     "claims",
@@ -61,16 +68,28 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz, /readyz and /metrics answer before host checks, sessions and sign-in (docs/operations.md).
+    "operations.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the WSGI process (gunicorn), compressed and cached; no web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # 413 for a body over REQUEST_MAX_BYTES, 400 for NUL or lone surrogates in the path, query or form.
+    "core.http.RequestBoundaryMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions end after STAFF_SESSION_IDLE_SECONDS without a request.
+    "accounts.idle.StaffIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    # Counts every request for /metrics and logs it (JSON) with the id its audit events carry.
+    "operations.middleware.RequestLogMiddleware",
     "audit.middleware.RegulatorViewLogMiddleware",
     # Approvers and admins reach nothing but the second-factor pages until verified.
     "accounts.second_factor.SecondFactorRequiredMiddleware",
@@ -103,7 +122,15 @@ TEMPLATES = [
 # DATABASE_URL selects PostgreSQL (production profile); without it SQLite (embedded).
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Health checks: a connection the server dropped (a PostgreSQL restart) is replaced on the next request
+    # or task instead of failing it.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # Behind PgBouncer in transaction mode (docs/operations.md, "Topology"): a server connection belongs to a
+    # client only for one transaction, so no server-side cursors (they outlive it) and no prepared statements
+    # (psycopg prepares a query run 5 times, on a connection the next transaction may not get).
+    if os.environ.get("DATABASE_POOL_MODE", "") == "transaction":
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -120,7 +147,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis, cache and Celery ----------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that cannot be reached fails fast instead of holding a request.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -138,7 +172,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_TIME_LIMIT = 600
 # Must exceed the longest task, or Redis redelivers a task that is still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
 # How often a worker looks for tasks of dead workers past the visibility timeout (kombu default: ~100 s).
 if os.environ.get("CELERY_RESTORE_INTERVAL"):
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
@@ -163,9 +199,18 @@ CELERY_FOLLOWUP_TASKS = (
     "reserves.payout_receipts_sweep",
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_FOLLOWUP_QUEUE} for name in CELERY_FOLLOWUP_TASKS}
+# A broker that cannot be reached fails a connection attempt within this many seconds (no 20 s hangs).
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = float(os.environ.get("BROKER_CONNECT_TIMEOUT", "2"))
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"]
+# The transactional outbox (core/outbox): the relay's interval, rows per transaction, days sent rows are kept.
+OUTBOX_RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "5"))
+OUTBOX_RELAY_BATCH_SIZE = int(os.environ.get("OUTBOX_RELAY_BATCH_SIZE", "500"))
+OUTBOX_KEEP_DAYS = float(os.environ.get("OUTBOX_KEEP_DAYS", "7"))
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
+    # Work after commit the broker did not take at the time (it was down): core/outbox.
+    "core-outbox-relay": {"task": "core.outbox_relay", "schedule": OUTBOX_RELAY_SECONDS},
     "audit-chain-verify": {"task": "audit.chain_verify", "schedule": 3600.0},
     "reserves-payouts-sweep": {"task": "reserves.payouts_sweep", "schedule": 60.0},
     "reserves-recoveries-follow-up": {"task": "reserves.recoveries_follow_up", "schedule": 3600.0},
@@ -202,25 +247,95 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "claims:home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
-CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
+
+# --- HTTPS (docs/operations.md "Production settings"): on by default when DEBUG is off -----------------
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+# The TLS-terminating proxy in front says the original scheme in this header; empty: no proxy is trusted.
+_PROXY_SSL_HEADER = os.environ.get("SECURE_PROXY_SSL_HEADER", "" if DEBUG else "X-Forwarded-Proto")
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+
+# --- Content-Security-Policy (django-csp): only this site's own scripts, styles and connections ---------
+# No inline scripts, styles or style attributes anywhere: pages use static/js/app.js and CSS classes. Charts are
+# SVG drawn on the server; images may be data: URIs (QR codes of TOTP enrolment, Swagger UI's icons).
+_CSP_SELF, _CSP_NONE = "'self'", "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_CSP_SELF],
+        "script-src": [_CSP_SELF],
+        "style-src": [_CSP_SELF],
+        "img-src": [_CSP_SELF, "data:"],
+        "font-src": [_CSP_SELF],
+        "connect-src": [_CSP_SELF],
+        "object-src": [_CSP_NONE],
+        "base-uri": [_CSP_SELF],
+        "form-action": [_CSP_SELF],
+        "frame-ancestors": [_CSP_NONE],
+    }
+}
+
+# --- Staff sessions ---------------------------------------------------------------------
+# A staff member's session (reviewer, approver, admin, regulator) ends after this long without a request.
+STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("STAFF_SESSION_IDLE_SECONDS", "1800"))
 
 # --- REST API ---------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: DRF names the first class in WWW-Authenticate, so an anonymous call is 401 (with
+    # `WWW-Authenticate: Token`), not 403. A request sends one or the other; the order changes nothing else.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # JSON numbers become Decimal (never float); NaN, out-of-range numbers, NUL, lone surrogates and deep nesting
+    # are a 400 naming the field, a body over DATA_UPLOAD_MAX_MEMORY_SIZE a 413 (core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.ExactJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every operation documents every error status it can answer (core/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
 }
+API_DESCRIPTION = """Claims, payouts and the audit trail after a crypto-asset exchange breach.
+
+## Signing in
+
+**With a token** (scripts, this page's *Authorize* button):
+
+1. `POST /api/auth/token/` with JSON `{"username": "...", "password": "..."}`; approvers and admins
+   add `"otp_token": "123456"`, the current code of their TOTP app.
+2. The answer is `{"token": "..."}`. Send it on every call as the header
+   `Authorization: Token <token>`.
+3. Here: press **Authorize**, and under *tokenAuth* enter `Token <token>` (the word `Token`, a space,
+   then the token).
+4. Approving (a claim or a batch) also needs `otp_token` in the request body: a token alone is not a
+   second factor.
+
+**With the browser session**: sign in at `/login/` in this browser (approvers and admins pass
+`/account/two-factor/`), then come back: read calls work as you. Calls that change something also
+need the `X-CSRFToken` header with the value of the `csrftoken` cookie.
+
+A customer calling a staff operation gets 403; another customer's data is 404; without signing in
+401/403 `not_authenticated`. Errors have one shape: `{"error", "detail", "fields"}`.
+"""
 SPECTACULAR_SETTINGS = {
     "TITLE": "Breach compensation claims API",
-    "DESCRIPTION": "Claims, payouts and the audit trail after a crypto-asset exchange breach.",
+    "DESCRIPTION": API_DESCRIPTION,
+    # Swagger UI and ReDoc from the app's own static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": False, "tryItOutEnabled": False},
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_NAME_OVERRIDES": {
@@ -242,10 +357,44 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
-# Uploaded evidence lives outside the web root and is served only through views.
+# WhiteNoise serves STATIC_ROOT (`collectstatic`); in development and tests it finds files in the apps directly.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+# The one file store every machine shares (core/storage.py, docs/operations.md "Files"): uploaded evidence,
+# the rails' bank files and wallet batches, stored reports. Outside the web root, served only through views.
+# FILE_STORAGE=local (default): PRIVATE_STORAGE_DIR, a directory several machines must share as a mount;
+# FILE_STORAGE=s3: an S3-compatible bucket through django-storages (pip install "django-storages[s3]").
 PRIVATE_STORAGE_DIR = Path(os.environ.get("PRIVATE_STORAGE_DIR", VAR_DIR / "private"))
+FILE_STORAGE = os.environ.get("FILE_STORAGE", "local")
+if FILE_STORAGE == "s3":
+    _FILES: dict = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("FILE_STORAGE_BUCKET", ""),
+            "endpoint_url": os.environ.get("FILE_STORAGE_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("FILE_STORAGE_REGION") or None,
+            "location": os.environ.get("FILE_STORAGE_PREFIX", ""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": True,
+            "server_side_encryption": os.environ.get("FILE_STORAGE_SSE", "AES256") or None,
+        },
+    }
+    if not _FILES["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("FILE_STORAGE=s3 needs FILE_STORAGE_BUCKET.")
+elif FILE_STORAGE == "local":
+    _FILES = {"BACKEND": "core.storage.AtomicFileSystemStorage", "OPTIONS": {"location": str(PRIVATE_STORAGE_DIR)}}
+else:
+    raise ImproperlyConfigured("FILE_STORAGE is local or s3.")
+STORAGES = {
+    "default": _FILES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# A JSON or form body larger than this is refused (413); files are limited by REQUEST_MAX_BYTES alone.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# No request body larger than this is read at all (413): room for a snapshot CSV of a large exchange.
+REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", str(128 * 1024 * 1024)))
 
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 if EMAIL_HOST:
@@ -255,15 +404,26 @@ if EMAIL_HOST:
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    # EMAIL_FILE_PATH (what `make run` sets): each e-mail a file in that directory; else printed to the console.
+    EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "")
+    EMAIL_BACKEND = (
+        "django.core.mail.backends.filebased.EmailBackend"
+        if EMAIL_FILE_PATH
+        else "django.core.mail.backends.console.EmailBackend"
+    )
+# A benchmark's workers hand e-mails to an in-memory backend of its own (benchmarks/mail.py).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or EMAIL_BACKEND
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "claims@example.com")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
+# Structured logs (config/logging.py): JSON lines carrying the audit trail's request or task id.
+# JSON in production; the demo (DEBUG=1, `make run`) prints the same records for people unless told otherwise.
+LOGGING = logging_config(
+    level=os.environ.get("LOG_LEVEL", "INFO"), fmt=os.environ.get("LOG_FORMAT", "console" if DEBUG else "json")
+)
+# Celery workers log through the same configuration instead of replacing the root logger's handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Who may read /metrics: addresses or networks, comma-separated (loopback by default).
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1")
 
 # --- Domain settings -------------------------------------------------------------------
 # Absolute base of links in emails (activation, claim pages).
@@ -342,7 +502,8 @@ SANDBOX_RAIL_LATENCY_MS = int(os.environ.get("SANDBOX_RAIL_LATENCY_MS", "0"))
 SANDBOX_RAIL_SEED = os.environ.get("SANDBOX_RAIL_SEED", "sandbox")
 # In-kind payees: "sandbox" (default) or "wallet" (signed withdrawal batches for the wallet system).
 PAYOUT_CRYPTO_RAIL = os.environ.get("PAYOUT_CRYPTO_RAIL", "sandbox")
-WALLET_OUTBOX_DIR = Path(os.environ.get("WALLET_OUTBOX_DIR", VAR_DIR / "wallet"))
+# Folder of the file store the wallet batches are written to (the wallet system reads them there).
+WALLET_OUTBOX = "wallet"
 # The exchange core system (exchange-account rail, docs/rails.md); unset: exchange payees use the sandbox.
 EXCHANGE_CORE_URL = os.environ.get("EXCHANGE_CORE_URL", "")
 EXCHANGE_CORE_KEY_ID = os.environ.get("EXCHANGE_CORE_KEY_ID", "claims")
@@ -361,7 +522,8 @@ CELERY_BEAT_SCHEDULE["claims-payout-corrections-apply"] = {
     "schedule": 300.0,
 }
 CELERY_BEAT_SCHEDULE["reserves-unclaimed-sweep"] = {"task": "reserves.unclaimed_sweep", "schedule": 3600.0}
-ZENGIN_OUTBOX_DIR = Path(os.environ.get("ZENGIN_OUTBOX_DIR", VAR_DIR / "zengin"))
+# Folder of the file store the Zengin files are written to (the bank's uploader reads them there).
+ZENGIN_OUTBOX = "zengin"
 ZENGIN_REQUESTER_CODE = os.environ.get("ZENGIN_REQUESTER_CODE", "0000000001")
 ZENGIN_REQUESTER_NAME = os.environ.get("ZENGIN_REQUESTER_NAME", "ｶ)ﾃﾞﾓｺｳｶﾝｼﾖ")
 ZENGIN_BANK_CODE = os.environ.get("ZENGIN_BANK_CODE", "0001")

@@ -17,6 +17,7 @@ CELERY_TASK_DEFAULT_QUEUE = f"test-{os.getpid()}"
 CELERY_FOLLOWUP_QUEUE = CELERY_TASK_DEFAULT_QUEUE
 CELERY_TASK_ROUTES = {}  # one queue: the test worker takes every task
 PRIVATE_STORAGE_DIR = Path(tempfile.mkdtemp(prefix="claims-private-"))  # noqa: F405
+STORAGES = {**STORAGES, "default": {**STORAGES["default"], "OPTIONS": {"location": str(PRIVATE_STORAGE_DIR)}}}  # noqa: F405
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # A throwaway signing key per test run, so checkpoints and receipts can be signed.
@@ -32,3 +33,8 @@ AUDIT_SIGNING_KEY_FILE = ""
 # django-axes needs the request in authenticate(), which the test client's login() does not pass;
 # tests of throttling switch it back on with override_settings(AXES_ENABLED=True).
 AXES_ENABLED = False
+# The test client and the live server speak plain HTTP (the production defaults are tested in
+# tests/core/test_production_settings.py with the production environment).
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

@@ -1,9 +1,10 @@
 """The site's URLs: each app's own (in its namespace), Django's sign-in pages, the admin, the API schema."""
 
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from claims.forms import CustomerPasswordResetForm
 
@@ -25,13 +26,26 @@ urlpatterns = [
     # Passkey ceremonies (django-otp-webauthn): customers' second factor for changes of payout details.
     path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI and ReDoc from the app's static files; Swagger's start-up script is a URL of its own (no inline JS).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # ReDoc styles itself with <style> elements it writes at run time and renders in a blob: worker: the one page
+    # whose policy allows inline styles (never inline scripts).
+    path(
+        "api/redoc/",
+        csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})(
+            SpectacularRedocView.as_view(url_name="api-schema")
+        ),
+        name="api-redoc",
+    ),
     # Each app's pages and API (its api/ paths included by its urls module), in the app's namespace.
+    path("", include("operations.urls")),
     path("", include("accounts.urls")),
     path("", include("audit.urls")),
     path("", include("reserves.urls")),
     path("", include("claims.urls")),
 ]
 
+handler400 = "core.http.bad_request"
 handler403 = "core.http.permission_denied"
 handler404 = "core.http.page_not_found"
+handler500 = "core.http.server_error"

@@ -7,6 +7,7 @@ input, "fields": {field: [messages]}.
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
@@ -79,12 +80,46 @@ _DRF_CODES: dict[type, str] = {
 }
 
 
+def field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as one flat map: {"lines": [{}, {"asset": ["x"]}]} -> {"lines[1].asset": ["x"]}.
+
+    Nested serializers add `.name`, lists of them and list fields `[i]`, dict fields `.key`; the messages of a
+    field stay a list of strings, so every error body matches ErrorSerializer.
+    """
+    flat: dict[str, list[str]] = {}
+    stack: list[tuple[str, Any]] = [(prefix, detail)]
+    while stack:
+        name, item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, int):
+                    stack.append((f"{name}[{key}]", child))
+                elif key == "non_field_errors" and name:  # a nested serializer's own error: the field's
+                    stack.append((name, child))
+                else:
+                    stack.append((f"{name}.{key}" if name else str(key), child))
+        elif isinstance(item, list) and any(isinstance(child, dict | list) for child in item):
+            stack.extend((f"{name}[{i}]", child) for i, child in enumerate(item) if child)
+        elif isinstance(item, list):
+            flat.setdefault(name or "non_field_errors", []).extend(str(message) for message in item)
+        else:
+            flat.setdefault(name or "non_field_errors", []).append(str(item))
+    return dict(sorted(flat.items()))
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF exception handler: every error becomes {"error", "detail"} with the right status."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body("request_too_large", "The request body is too large."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body("bad_request", "The request is malformed."), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.detail, **exc.extra), status=exc.status)
     if isinstance(exc, DjangoValidationError):
-        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        fields = field_errors(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
         return Response(
             error_body("invalid", "The request is invalid.", fields=fields), status=status.HTTP_400_BAD_REQUEST
         )
@@ -97,11 +132,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        invalid = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        names = ", ".join(str(name) for name in invalid)
+        invalid = field_errors(exc.detail)
+        names = ", ".join(invalid)
         response.data = error_body("invalid", f"Invalid input: {names}.", fields=invalid)
         return response
-    code = next((c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), "error")
+    code = next((c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), getattr(exc, "default_code", "error"))
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     response.data = error_body(code, str(detail))
     return response

@@ -213,3 +213,68 @@ def report_pdf(*, report: Report, out: "SupportsWrite[bytes]") -> None:
         author="Breach compensation claims",
     )
     document.build(story, onFirstPage=footer, onLaterPages=footer)
+
+
+def facts_pdf(
+    *,
+    title: str,
+    rows: Sequence[tuple[str, str]],
+    out: "SupportsWrite[bytes]",
+    qr_text: str = "",
+    qr_caption: str = "",
+    notes: Sequence[str] = (),
+    details_title: str = "",
+    details: Sequence[tuple[str, str]] = (),
+) -> None:
+    """A portrait A4 PDF of labelled facts (a receipt): the title, a two-column table, a QR code, notes, details.
+
+    Japanese text is set in the Japanese CID font, as in the reports.
+    """
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
+
+    text = _PdfText()
+    label_style = text.head.clone("fact-label", fontSize=10, leading=13)
+    value_style = text.cell.clone("fact-value", fontSize=10, leading=13)
+
+    def table(pairs: Sequence[tuple[str, str]]) -> Any:
+        grid = Table(
+            [[text.paragraph(label, label_style), text.paragraph(value, value_style)] for label, value in pairs],
+            colWidths=[55 * mm, 120 * mm],
+        )
+        grid.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ]
+            )
+        )
+        return grid
+
+    story: list = [text.heading(title, "Title"), table(rows), Spacer(1, 6 * mm)]
+    if qr_text:
+        widget = QrCodeWidget(qr_text)
+        x0, y0, x1, y1 = widget.getBounds()
+        size = 32 * mm
+        drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+        drawing.add(widget)
+        story += [drawing, text.heading(qr_caption or qr_text, "BodyText"), Spacer(1, 4 * mm)]
+    story += [text.heading(note, "BodyText") for note in notes]
+    if details:
+        story += [Spacer(1, 4 * mm), text.heading(details_title, "Heading4"), table(details)]
+    SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=16 * mm,
+        rightMargin=16 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+        title=title,
+        author="Breach compensation claims",
+    ).build(story)

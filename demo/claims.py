@@ -39,9 +39,32 @@ DEMO_STAFF = [
 ]
 # Customers of the sample snapshot who already have a login.
 DEMO_CUSTOMERS = [
-    DemoLogin("alice@example.jp", "demo-alice-pass", Role.CUSTOMER, "account ACC-00001"),
-    DemoLogin("bob@example.jp", "demo-bob-pass", Role.CUSTOMER, "account ACC-00002"),
+    DemoLogin("alice@example.jp", "demo-alice-pass", Role.CUSTOMER, "ACC-00001, claim waiting for review"),
+    DemoLogin("bob@example.jp", "demo-bob-pass", Role.CUSTOMER, "ACC-00002, asked for a statement"),
+    DemoLogin("emma@example.com", "demo-emma-pass", Role.CUSTOMER, "ACC-00021, English, no claim yet: file one"),
 ]
+ENGLISH_CUSTOMERS = ("ACC-00021",)
+# The registered katakana names (what the exchange's records hold): each bank payout is to the claimant's own name.
+DEMO_KANA = {
+    "ACC-00001": "サトウ ハルト",
+    "ACC-00002": "スズキ ユイ",
+    "ACC-00003": "タカハシ レン",
+    "ACC-00004": "タナカ ヒナ",
+    "ACC-00005": "イトウ ソウタ",
+    "ACC-00006": "ワタナベ ミオ",
+    "ACC-00007": "ヤマモト ユウト",
+    "ACC-00008": "ナカムラ サクラ",
+    "ACC-00009": "コバヤシ リク",
+    "ACC-00010": "カトウ アオイ",
+    "ACC-00021": "ウイルソン エマ",
+    "ACC-00022": "モリ カイト",
+    "ACC-00023": "イケダ ユア",
+    "ACC-00024": "ハシモト ソラ",
+    "ACC-00025": "アベ メイ",
+    "ACC-00026": "イシカワ ナギ",
+}
+# Small claims (below the second-approver threshold) that match the snapshot: what a bulk batch takes.
+BATCH_READY = ("ACC-00022", "ACC-00023", "ACC-00024", "ACC-00025", "ACC-00026")
 
 
 def _user(login: DemoLogin) -> None:
@@ -104,6 +127,8 @@ def _incident() -> Incident:
     )
     with SAMPLE_SNAPSHOT.open("rb") as handle:
         services.snapshot_import(actor=ACTOR, incident=incident, file=handle, file_name=SAMPLE_SNAPSHOT.name)
+    # Before the invitations go out: the English-speaking customer is written to in English.
+    Customer.objects.filter(account_id__in=ENGLISH_CUSTOMERS).update(language="en")
     incident = services.incident_transition(
         actor=ACTOR, incident=incident, to_status=Incident.Status.OPEN, reason="demo data"
     )
@@ -119,21 +144,25 @@ def _incident() -> Incident:
     )
 
 
-def _claims(incident: Incident) -> None:
-    """A few claims in different states, so the portal and the review queue have something to show."""
-    users = get_user_model().objects
-    reviewer = users.get(username="reviewer")
-    payout = services.PayoutInput(
+def _bank_payout(account_id: str) -> services.PayoutInput:
+    """A bank account in the claimant's own registered name (a distinct account number per customer)."""
+    return services.PayoutInput(
         method="bank",
         bank_code="0001",
         branch_code="001",
         account_type="1",
-        account_number="1234567",
-        holder_name="サトウ ハルト",
+        account_number=f"1{account_id[-5:]}0"[-7:],
+        holder_name=DEMO_KANA[account_id],
     )
 
+
+def _claims(incident: Incident) -> None:
+    """Claims in every state, so the portal, the review queue, bulk approval and payouts have something to show."""
+    users = get_user_model().objects
+    reviewer = users.get(username="reviewer")
+
     def filed(
-        account_id: str, lines: list[services.ClaimLineInput] | None = None, *, how: services.PayoutInput = payout
+        account_id: str, lines: list[services.ClaimLineInput] | None = None, *, how: services.PayoutInput | None = None
     ) -> Claim | None:
         customer = Customer.objects.get(account_id=account_id)
         if Claim.objects.filter(customer=customer, incident=incident).exists():
@@ -142,8 +171,9 @@ def _claims(incident: Incident) -> None:
             customer=customer,
             incident=incident,
             lines=lines,
-            payout=how,
+            payout=how or _bank_payout(account_id),
             idempotency_key=f"demo-{account_id}",
+            language=customer.language,
         ).claim
 
     # alice: accepted the snapshot; waiting for review.
@@ -161,8 +191,11 @@ def _claims(incident: Incident) -> None:
     carol = filed("ACC-00003")
     if carol is not None:
         services.claim_recommend(actor=reviewer, claim=carol, reason="matches the snapshot")
-    # Three more that match the snapshot, for a bulk approval batch.
+    # Three large ones that match the snapshot: above the threshold, each needs a review and two approvers.
     for account_id in ("ACC-00004", "ACC-00005", "ACC-00006"):
+        filed(account_id)
+    # Small ones that match the snapshot, below the second-approver threshold: a bulk batch takes them.
+    for account_id in BATCH_READY:
         filed(account_id)
     # Four approved under four-eyes (two approvers above the threshold) and so paid from the reserve,
     # so the funding panel, the payout list and the regulator portal have payments to show.
@@ -171,7 +204,7 @@ def _claims(incident: Incident) -> None:
     # (through the exchange core reference server that `make run` starts, or the sandbox without it).
     default = services.PayoutInput(method="")
     for account_id in ("ACC-00007", "ACC-00008", "ACC-00009", "ACC-00010"):
-        claim = filed(account_id, how=default if account_id in ("ACC-00009", "ACC-00010") else payout)
+        claim = filed(account_id, how=default if account_id in ("ACC-00009", "ACC-00010") else None)
         if claim is None:
             continue
         claim = services.claim_recommend(actor=reviewer, claim=claim, reason="matches the snapshot")
@@ -189,6 +222,8 @@ def demo_load() -> list[DemoLogin]:
     for login in DEMO_CUSTOMERS:
         user = get_user_model().objects.get(username=login.username)
         Customer.objects.filter(email=login.username, user__isnull=True).update(user=user)
+    Customer.objects.filter(account_id__in=ENGLISH_CUSTOMERS).update(language="en")
+    services.customer_kana_import(actor=ACTOR, rows=list(DEMO_KANA.items()))
     _claims(incident)
     # A proof of liabilities over the approved claims so far (normally published when the incident is settled).
     incident_liabilities_publish(actor=ACTOR, incident_code=incident.code)

@@ -9,13 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.validation import MAX_COUNT, MAX_JPY, date_in_range
 from reserves.models import Payout, ReserveFunding
 from reserves.selectors.payout_history import PayoutFilter, incident_codes, payout_sources
 
 
 class FundingForm(forms.Form):
     kind = forms.ChoiceField(choices=ReserveFunding.Kind.choices)
-    amount_jpy = forms.IntegerField(min_value=1, label=_("Amount (¥)"))
+    amount_jpy = forms.IntegerField(min_value=1, max_value=MAX_JPY, label=_("Amount (¥)"))
     reference = forms.CharField(max_length=100, label=_("Remittance reference"))
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -25,19 +26,25 @@ class DecisionForm(forms.Form):
 
 
 class CustodyForm(forms.Form):
-    value_jpy = forms.IntegerField(min_value=0, label=_("Customer assets in custody (¥)"))
-    as_of = forms.DateTimeField(label=_("As of"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    value_jpy = forms.IntegerField(min_value=0, max_value=MAX_JPY, label=_("Customer assets in custody (¥)"))
+    as_of = forms.DateTimeField(
+        validators=[date_in_range], label=_("As of"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
 
 
 class PolicyForm(forms.Form):
     insurer = forms.CharField(max_length=200)
     policy_number = forms.CharField(max_length=64)
-    period_start = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    period_end = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    layer_order = forms.IntegerField(min_value=1, initial=1)
-    retention_jpy = forms.IntegerField(min_value=0, label=_("Retention (¥)"))
-    per_occurrence_limit_jpy = forms.IntegerField(min_value=1, label=_("Per-occurrence limit (¥)"))
-    aggregate_limit_jpy = forms.IntegerField(min_value=1, label=_("Aggregate limit (¥)"))
+    period_start = forms.DateTimeField(
+        validators=[date_in_range], widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    period_end = forms.DateTimeField(
+        validators=[date_in_range], widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    layer_order = forms.IntegerField(min_value=1, max_value=MAX_COUNT, initial=1)
+    retention_jpy = forms.IntegerField(min_value=0, max_value=MAX_JPY, label=_("Retention (¥)"))
+    per_occurrence_limit_jpy = forms.IntegerField(min_value=1, max_value=MAX_JPY, label=_("Per-occurrence limit (¥)"))
+    aggregate_limit_jpy = forms.IntegerField(min_value=1, max_value=MAX_JPY, label=_("Aggregate limit (¥)"))
     coinsurance_share = forms.DecimalField(
         min_value=Decimal("0.0001"), max_value=Decimal(1), decimal_places=4, initial=Decimal(1)
     )
@@ -45,16 +52,18 @@ class PolicyForm(forms.Form):
 
 
 class FundSettingsForm(forms.Form):
-    base_amount_jpy = forms.IntegerField(min_value=0, label=_("Base amount per claimant (¥)"))
-    expected_loss_jpy = forms.IntegerField(min_value=0, label=_("Expected eligible loss (¥)"))
-    expected_claimants = forms.IntegerField(min_value=0, label=_("Expected number of claimants (0: not known)"))
+    base_amount_jpy = forms.IntegerField(min_value=0, max_value=MAX_JPY, label=_("Base amount per claimant (¥)"))
+    expected_loss_jpy = forms.IntegerField(min_value=0, max_value=MAX_JPY, label=_("Expected eligible loss (¥)"))
+    expected_claimants = forms.IntegerField(
+        min_value=0, max_value=MAX_COUNT, label=_("Expected number of claimants (0: not known)")
+    )
 
 
 class RecoveryForm(forms.Form):
     action = forms.ChoiceField(choices=[(a, a) for a in ("notice", "proof", "settle", "deny")])
-    at = forms.DateTimeField(required=False, label=_("Date"))
+    at = forms.DateTimeField(validators=[date_in_range], required=False, label=_("Date"))
     evidence = forms.CharField(max_length=300, required=False, label=_("Evidence"))
-    amount_jpy = forms.IntegerField(min_value=1, required=False)
+    amount_jpy = forms.IntegerField(min_value=1, max_value=MAX_JPY, required=False)
     reference = forms.CharField(max_length=64, required=False)
     reason = forms.CharField(max_length=500, required=False)
 
@@ -93,12 +102,12 @@ class RegulatorPayoutFilterForm(forms.Form):
         required=False, choices=[("", pgettext_lazy("regulator", "any")), *Payout.Status.choices], label=_("Status")
     )
     source = forms.ChoiceField(required=False, label=_("Source of funds"))
-    created_since = forms.DateTimeField(required=False, label=_("Created from"))
-    created_until = forms.DateTimeField(required=False, label=_("Created before"))
-    paid_since = forms.DateTimeField(required=False, label=_("Paid from"))
-    paid_until = forms.DateTimeField(required=False, label=_("Paid before"))
-    amount_min = forms.IntegerField(required=False, min_value=0, label=_("Amount at least (¥)"))
-    amount_max = forms.IntegerField(required=False, min_value=0, label=_("Amount at most (¥)"))
+    created_since = forms.DateTimeField(required=False, validators=[date_in_range], label=_("Created from"))
+    created_until = forms.DateTimeField(required=False, validators=[date_in_range], label=_("Created before"))
+    paid_since = forms.DateTimeField(required=False, validators=[date_in_range], label=_("Paid from"))
+    paid_until = forms.DateTimeField(required=False, validators=[date_in_range], label=_("Paid before"))
+    amount_min = forms.IntegerField(required=False, min_value=0, max_value=MAX_JPY, label=_("Amount at least (¥)"))
+    amount_max = forms.IntegerField(required=False, min_value=0, max_value=MAX_JPY, label=_("Amount at most (¥)"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -158,8 +167,8 @@ RESERVE_SERIES_MAX_DAYS = 3660
 class ReserveRangeForm(forms.Form):
     """The days of the reserve chart: `since` and `until` included; default the last 90 days."""
 
-    since = forms.DateField(required=False, label=pgettext_lazy("regulator", "From"))
-    until = forms.DateField(required=False, label=_("To"))
+    since = forms.DateField(required=False, validators=[date_in_range], label=pgettext_lazy("regulator", "From"))
+    until = forms.DateField(required=False, validators=[date_in_range], label=_("To"))
 
     DEFAULT_DAYS = 90
 

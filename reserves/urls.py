@@ -28,6 +28,7 @@ urlpatterns = [
     path("staff/payouts/", staff.payout_list_page, name="payouts"),
     path("staff/payouts/retry/", staff.payout_retry, name="payouts-retry"),
     path("staff/payouts/<int:payout_id>/receipt/", staff.payout_receipt_page, name="payout-receipt"),
+    path("staff/payouts/<int:payout_id>/receipt/pdf/", staff.payout_receipt_pdf, name="payout-receipt-pdf"),
     path(
         "staff/payouts/<int:payout_id>/receipt/download/",
         staff.payout_receipt_download,

@@ -7,7 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "audit", "benchmarks", "claims", "config", "core", "demo", "reserves")
+PACKAGES = ("accounts", "audit", "benchmarks", "claims", "config", "core", "demo", "operations", "reserves")
 
 # What each package may import (besides itself). Nothing may import benchmarks or demo, and the apps
 # never import config: it only wires them together.
@@ -17,9 +17,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "reserves": {"audit", "core"},
     "accounts": {"audit", "core"},
     "claims": {"accounts", "reserves", "audit", "core"},
-    "config": {"accounts", "claims", "reserves", "audit", "core"},
+    # Operations reads every layer below claims for the operator (probes, metrics, the operations page).
+    "operations": {"reserves", "audit", "core"},
+    "config": {"accounts", "claims", "reserves", "audit", "core", "operations"},
     "demo": {"accounts", "claims", "reserves", "audit", "core"},
-    "benchmarks": {"accounts", "claims", "reserves", "audit", "core", "config"},
+    "benchmarks": {"accounts", "claims", "reserves", "audit", "core", "config", "operations"},
 }
 # URL namespaces an app's templates may name: its own and those of the apps below it.
 TEMPLATE_MAY_NAME: dict[str, set[str]] = {
@@ -28,6 +30,7 @@ TEMPLATE_MAY_NAME: dict[str, set[str]] = {
     "reserves": {"reserves", "audit"},
     "accounts": {"accounts", "audit"},
     "claims": {"claims", "accounts", "reserves", "audit"},
+    "operations": {"operations", "reserves", "audit"},
 }
 URL_TAG = re.compile(r"\{% url ['\"](?:(?P<namespace>[\w-]+):)?(?P<name>[\w-]+)['\"]")
 

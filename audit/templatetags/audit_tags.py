@@ -12,6 +12,12 @@ def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
+@register.filter
+def as_json_pretty(value: Any) -> str:
+    """Event data as indented JSON, to read in full."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2, default=str)
+
+
 EMPTY = "\u2013"  # an en dash for an empty list or object
 
 

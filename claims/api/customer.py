@@ -157,7 +157,14 @@ class ClaimListApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True)],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                {"type": "string", "minLength": 1, "maxLength": 128},
+                OpenApiParameter.HEADER,
+                required=True,
+            )
+        ],
         responses={
             201: ClaimSerializer,
             200: OpenApiResponse(ClaimSerializer, description="Same key and body as before: the first claim."),

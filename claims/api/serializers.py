@@ -3,23 +3,36 @@
 from decimal import ROUND_DOWN
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from claims import services
-from claims.models import Claim, Evidence
+from claims.models import Claim, ClaimLine, Evidence
 
 
 class ClaimLineSerializer(serializers.Serializer):
     asset = serializers.CharField(source="asset.symbol")
     snapshot_quantity = serializers.DecimalField(max_digits=38, decimal_places=18)
     claimed_quantity = serializers.DecimalField(max_digits=38, decimal_places=18)
-    approved_quantity = serializers.DecimalField(max_digits=38, decimal_places=18)
+    approved_quantity = serializers.DecimalField(
+        max_digits=38, decimal_places=18, help_text="the reviewers' working quantity; decided_quantity is final"
+    )
+    decided_quantity = serializers.SerializerMethodField(
+        help_text="what the approvers decided; null until the claim is approved (what the customer's page shows)"
+    )
     reference_price_jpy = serializers.DecimalField(
         source="asset.reference_price_jpy", max_digits=28, decimal_places=8, allow_null=True
     )
     value_jpy = serializers.IntegerField()
     reason = serializers.CharField()
     adjustment_reason = serializers.CharField()
+
+    @extend_schema_field(serializers.DecimalField(max_digits=38, decimal_places=18, allow_null=True))
+    def get_decided_quantity(self, line: ClaimLine) -> str | None:
+        if not services.claim_is_decided(line.claim):
+            return None
+        decided = line.decided_quantity if line.decided_quantity is not None else line.approved_quantity
+        return serializers.DecimalField(max_digits=38, decimal_places=18).to_representation(decided)
 
 
 class TimelineSerializer(serializers.Serializer):

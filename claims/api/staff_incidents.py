@@ -11,6 +11,7 @@ from claims import selectors, services
 from claims.models import Incident, IncidentAsset
 from core.errors import ErrorSerializer
 from core.roles import HasPerm, IsStaffMember, signed_in_user
+from core.validation import date_in_range
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -73,8 +74,12 @@ class AssetInputSerializer(serializers.Serializer):
     )
     price_source = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     price_method = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    price_window_start = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    price_window_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    price_window_start = serializers.DateTimeField(
+        validators=[date_in_range], required=False, allow_null=True, default=None
+    )
+    price_window_end = serializers.DateTimeField(
+        validators=[date_in_range], required=False, allow_null=True, default=None
+    )
 
 
 class StaffIncidentListApi(generics.GenericAPIView):
@@ -92,11 +97,11 @@ class StaffIncidentListApi(generics.GenericAPIView):
         code = serializers.SlugField(max_length=32)
         title = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")
-        occurred_at = serializers.DateTimeField()
-        detected_at = serializers.DateTimeField()
-        snapshot_base_time = serializers.DateTimeField()
-        claim_opens_at = serializers.DateTimeField()
-        claim_closes_at = serializers.DateTimeField()
+        occurred_at = serializers.DateTimeField(validators=[date_in_range])
+        detected_at = serializers.DateTimeField(validators=[date_in_range])
+        snapshot_base_time = serializers.DateTimeField(validators=[date_in_range])
+        claim_opens_at = serializers.DateTimeField(validators=[date_in_range])
+        claim_closes_at = serializers.DateTimeField(validators=[date_in_range])
         allows_in_kind = serializers.BooleanField(required=False, default=False)
         assets = AssetInputSerializer(many=True, allow_empty=False)
 
@@ -192,8 +197,12 @@ class StaffAssetPriceApi(APIView):
         reference_price_jpy = serializers.DecimalField(max_digits=28, decimal_places=8)
         price_source = serializers.CharField(max_length=200)
         price_method = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-        price_window_start = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        price_window_end = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        price_window_start = serializers.DateTimeField(
+            validators=[date_in_range], required=False, allow_null=True, default=None
+        )
+        price_window_end = serializers.DateTimeField(
+            validators=[date_in_range], required=False, allow_null=True, default=None
+        )
         reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
     @extend_schema(

@@ -1,6 +1,6 @@
 """The staff API of review: the queue, one claim, decisions, the maker's batches and the checker's bulk approval."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -13,6 +13,7 @@ from claims.forms import review_filters
 from claims.models import Claim, ClaimBatch
 from core.errors import ErrorSerializer
 from core.roles import HasPerm, signed_in_user
+from core.validation import MAX_ID, MAX_JPY
 
 
 class ActionSerializer(serializers.Serializer):
@@ -30,6 +31,13 @@ class StaffClaimSerializer(ClaimSerializer):
     actions = ActionSerializer(many=True)
     approvals = serializers.SerializerMethodField()
     assigned_reviewer = serializers.CharField(source="assigned_reviewer.username", allow_null=True, default=None)
+    required_approvals = serializers.SerializerMethodField(
+        help_text="How many approvals the claim needs (known from its amount before anyone recommends it)."
+    )
+    allowed_actions = serializers.SerializerMethodField(
+        help_text="The decisions (verify, adjust, request_info, recommend, approve, reject) the caller may take now:"
+        " the same rule the decision endpoint enforces."
+    )
 
     class Meta(ClaimSerializer.Meta):
         fields = [
@@ -42,7 +50,18 @@ class StaffClaimSerializer(ClaimSerializer):
             "batch",
             "actions",
             "approvals",
+            "allowed_actions",
         ]
+
+    def get_required_approvals(self, claim: Claim) -> int:
+        return services.approvals_needed(claim)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, claim: Claim) -> list[str]:
+        request = self.context.get("request")
+        if request is None:
+            return []
+        return services.claim_allowed_actions(claim, request.user)
 
     def get_approvals(self, claim: Claim) -> list[dict]:
         return [
@@ -153,7 +172,8 @@ class StaffClaimDetailApi(APIView):
 
     @extend_schema(responses={200: StaffClaimSerializer, 404: ErrorSerializer})
     def get(self, request: Request, ref: str) -> Response:
-        return Response(StaffClaimSerializer(selectors.claim_get_for_staff(ref=ref)).data)
+        claim = selectors.claim_get_for_staff(ref=ref)
+        return Response(StaffClaimSerializer(claim, context={"request": request}).data)
 
 
 class AdjustLineSerializer(serializers.Serializer):
@@ -202,7 +222,8 @@ class StaffClaimDecisionApi(APIView):
             ],
             otp_token=data.validated_data["otp_token"],
         )
-        return Response(StaffClaimSerializer(selectors.claim_get_for_staff(ref=ref)).data)
+        claim = selectors.claim_get_for_staff(ref=ref)
+        return Response(StaffClaimSerializer(claim, context={"request": request}).data)
 
 
 class StaffClaimBatchApi(APIView):
@@ -217,7 +238,9 @@ class StaffClaimBatchApi(APIView):
             ref_name = "StaffClaimBatchInput"
 
         incident = serializers.SlugField(max_length=32)
-        amount_ceiling_jpy = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+        amount_ceiling_jpy = serializers.IntegerField(
+            min_value=0, max_value=MAX_JPY, required=False, allow_null=True, default=None
+        )
         reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
     @extend_schema(responses=BatchSerializer(many=True))
@@ -254,7 +277,7 @@ class StaffBulkApproveApi(APIView):
         class Meta:
             ref_name = "StaffBulkApproveInput"
 
-        batch = serializers.IntegerField(min_value=1)
+        batch = serializers.IntegerField(min_value=1, max_value=MAX_ID)
         reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
         otp_token = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
 

@@ -22,7 +22,7 @@ each other by their own names. `_shared` holds what several of them need.
 
 from claims.services.activation import ACTIVATION_INVALID, activation_links_send, customer_activate
 from claims.services.appeals import claim_appeal, claim_is_appealable
-from claims.services.bulk import claim_batch_approve, claim_batch_create
+from claims.services.bulk import batch_allowed_actions, claim_batch_approve, claim_batch_create
 from claims.services.corrections import (
     payout_correction_request,
     payout_correction_review,
@@ -54,11 +54,15 @@ from claims.services.payout_choice import (
 )
 from claims.services.review import (
     DECISIONS,
+    IRREVERSIBLE_DECISIONS,
     LineAdjustment,
+    approvals_needed,
     check_may_approve,
+    claim_allowed_actions,
     claim_approve,
     claim_decide,
     claim_info_request,
+    claim_is_decided,
     claim_line_adjust,
     claim_makers,
     claim_recommend,
@@ -72,6 +76,7 @@ __all__ = [
     "ACTIVATION_INVALID",
     "DECISIONS",
     "INCIDENT_TRANSITIONS",
+    "IRREVERSIBLE_DECISIONS",
     "AssetInput",
     "ClaimFiled",
     "ClaimLineInput",
@@ -81,7 +86,10 @@ __all__ = [
     "SnapshotRejected",
     "activation_links_send",
     "appeal_windows_close",
+    "approvals_needed",
+    "batch_allowed_actions",
     "check_may_approve",
+    "claim_allowed_actions",
     "claim_appeal",
     "claim_approve",
     "claim_batch_approve",
@@ -91,6 +99,7 @@ __all__ = [
     "claim_file",
     "claim_info_request",
     "claim_is_appealable",
+    "claim_is_decided",
     "claim_line_adjust",
     "claim_makers",
     "claim_payout_set",

@@ -15,7 +15,7 @@ from core.roles import Role
 from core.types import User
 
 
-def _participants(claim: Claim, *, review_round: int) -> set[int]:
+def appeal_participants(claim: Claim, *, review_round: int) -> set[int]:
     """Ids of the staff who acted on the claim in a round (decisions and approvals)."""
     acted = set(ClaimAction.objects.filter(claim=claim, review_round=review_round).values_list("actor_id", flat=True))
     approved = set(
@@ -26,7 +26,7 @@ def _participants(claim: Claim, *, review_round: int) -> set[int]:
 
 def _appeal_reviewer(claim: Claim) -> User | None:
     """The reviewer with the fewest open appeals among those who took no part in the first decision."""
-    excluded = _participants(claim, review_round=0)
+    excluded = appeal_participants(claim, review_round=0)
     return (
         get_user_model()
         .objects.filter(groups__name=Role.REVIEWER, is_active=True)
@@ -110,7 +110,7 @@ def claim_appeal(*, customer: Customer, claim: Claim, reason: str) -> Claim:
 
 def check_appeal_independence(claim: Claim, actor: User) -> None:
     """In an appeal round nobody who took part in the first decision may act."""
-    if claim.review_round > 0 and actor.pk in _participants(claim, review_round=0):
+    if claim.review_round > 0 and actor.pk in appeal_participants(claim, review_round=0):
         raise ApplicationError(
             "four_eyes", f"You took part in the first decision on {claim.ref}; the appeal needs someone else."
         )

@@ -16,7 +16,7 @@ from core.bulk import rows_update, sql_time
 from core.errors import ApplicationError, Conflict, InvalidInput
 from core.locks import locked
 from core.money import jpy_value
-from core.roles import Role
+from core.roles import Role, has_role
 from core.types import User
 
 BULK_CHUNK = 5000
@@ -142,6 +142,22 @@ def _batch_values_current(batch: ClaimBatch) -> bool:
         return not cursor.fetchone()[0]
 
 
+def batch_refusal(batch: ClaimBatch, user: User) -> ApplicationError | None:
+    """Why `user` may not approve `batch` now, or None: the one rule the page, the API and the service share."""
+    if not has_role(user, Role.APPROVER, Role.ADMIN):
+        return ApplicationError("forbidden", "Your role may not do this.", status=403)
+    if batch.status != ClaimBatch.Status.PROPOSED:
+        return Conflict("batch_decided", f"Batch {batch.pk} is {batch.status} already.")
+    if batch.created_by_id == user.pk:
+        return ApplicationError("four_eyes", "You built this batch; a different approver must approve it.")
+    return None
+
+
+def batch_allowed_actions(batch: ClaimBatch, user: User) -> list[str]:
+    """What `user` may do with `batch` now: ["approve"] or nothing."""
+    return ["approve"] if batch_refusal(batch, user) is None else []
+
+
 @transaction.atomic(durable=True)
 def claim_batch_approve(*, actor: User, batch: ClaimBatch, reason: str = "") -> ClaimBatch:
     """The checker's step: approve every claim of a proposed batch at once (never by its maker).
@@ -153,10 +169,9 @@ def claim_batch_approve(*, actor: User, batch: ClaimBatch, reason: str = "") -> 
     """
     require_role(actor, Role.APPROVER, Role.ADMIN)
     batch = locked(ClaimBatch.objects).select_related("incident").get(pk=batch.pk)
-    if batch.status != ClaimBatch.Status.PROPOSED:
-        raise Conflict("batch_decided", f"Batch {batch.pk} is {batch.status} already.")
-    if batch.created_by_id == actor.pk:
-        raise ApplicationError("four_eyes", "You built this batch; a different approver must approve it.")
+    refusal = batch_refusal(batch, actor)
+    if refusal is not None:
+        raise refusal
     # Lock the batch's claims in id order: a claim cannot be decided one by one meanwhile.
     ids = list(
         locked(Claim.objects)

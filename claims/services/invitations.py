@@ -23,15 +23,21 @@ def token_hash(token: str) -> str:
 
 def activation_token_create(customer: Customer) -> str:
     """A new one-time activation token (only its hash is stored). Caller's transaction."""
-    token = secrets.token_urlsafe(32)
+    return activation_tokens_create([customer])[customer.pk]
+
+
+def activation_tokens_create(customers: list[Customer]) -> dict[int, str]:
+    """A new one-time activation token per customer, in one INSERT (only hashes are stored). Caller's transaction."""
     now = timezone.now()
-    ActivationToken.objects.create(
-        customer=customer,
-        token_hash=token_hash(token),
-        created_at=now,
-        expires_at=now + dt.timedelta(days=settings.ACTIVATION_TOKEN_DAYS),
+    expires = now + dt.timedelta(days=settings.ACTIVATION_TOKEN_DAYS)
+    tokens = {customer.pk: secrets.token_urlsafe(32) for customer in customers}
+    ActivationToken.objects.bulk_create(
+        [
+            ActivationToken(customer_id=pk, token_hash=token_hash(token), created_at=now, expires_at=expires)
+            for pk, token in tokens.items()
+        ]
     )
-    return token
+    return tokens
 
 
 @transaction.atomic(durable=True)
@@ -79,6 +85,7 @@ def _invitations_claim(*, incident_id: int, batch_size: int) -> list[InvitationM
         )
         if not rows:
             return []
+        tokens = activation_tokens_create([row.customer for row in rows if not row.customer.user_id])
         mails = [
             InvitationMail(
                 invitation_id=row.pk,
@@ -86,7 +93,7 @@ def _invitations_claim(*, incident_id: int, batch_size: int) -> list[InvitationM
                 email=row.customer.email,
                 name=row.customer.name,
                 language=row.customer.language,
-                token=None if row.customer.user_id else activation_token_create(row.customer),
+                token=tokens.get(row.customer_id),  # None: the customer has a login already
             )
             for row in rows
         ]

@@ -28,14 +28,14 @@ from claims.services._shared import (
     require_role,
     timeline_add,
 )
-from claims.services.appeals import check_appeal_independence
+from claims.services.appeals import appeal_participants, check_appeal_independence
 from claims.services.handoff import hand_off_after_commit
 from claims.services.holdbacks import holdbacks_push
 from claims.services.holder_names import name_decision_missing
 from claims.services.incidents import prices_lock_if_first
 from core.errors import ApplicationError, Conflict, InvalidInput
 from core.money import require_yen
-from core.roles import Role
+from core.roles import Role, has_role
 from core.types import User
 
 
@@ -48,6 +48,58 @@ class LineAdjustment:
 def required_approvals_for(amount_jpy: int) -> int:
     """Two distinct approvers above settings.CLAIM_SECOND_APPROVER_THRESHOLD_JPY, else one."""
     return 2 if require_yen(amount_jpy) > settings.CLAIM_SECOND_APPROVER_THRESHOLD_JPY else 1
+
+
+# The one rule of which decision may be taken in which status by which role: the services enforce it
+# (`_check_status`, `require_role`) and the pages and the API offer only what it allows (`claim_allowed_actions`).
+_REVIEWERS = (Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+_TAKE_UP = (Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW, Claim.Status.APPEALED)
+DECISION_RULES: dict[str, tuple[tuple[str, ...], tuple[Role, ...]]] = {
+    "verify": (_TAKE_UP, _REVIEWERS),
+    "adjust": (ACTIVE_REVIEW, _REVIEWERS),
+    "request_info": (_TAKE_UP, _REVIEWERS),
+    "recommend": (_TAKE_UP, _REVIEWERS),
+    "approve": ((Claim.Status.RECOMMENDED,), (Role.APPROVER, Role.ADMIN)),
+    "reject": ((*ACTIVE_REVIEW, Claim.Status.RECOMMENDED), _REVIEWERS),
+}
+# Decisions that cannot be taken back: the pages ask for confirmation first.
+IRREVERSIBLE_DECISIONS = frozenset({"approve", "reject"})
+
+
+def approvals_needed(claim: Claim) -> int:
+    """How many approvals the claim needs, known from the start (its amount against the threshold)."""
+    return max(claim.required_approvals, required_approvals_for(claim.amount_jpy))
+
+
+def claim_allowed_actions(claim: Claim, user: User) -> list[str]:
+    """The decisions `user` may take on `claim` now, in DECISIONS order: what the page shows and the API lists.
+
+    The same rule the services check (status and role from DECISION_RULES, four eyes, appeal independence);
+    a service may still refuse for a reason that needs the claim's lock (a race with another reviewer).
+    """
+    allowed = [
+        action
+        for action, (statuses, roles) in DECISION_RULES.items()
+        if claim.status in statuses and has_role(user, *roles)
+    ]
+    if not allowed:
+        return []
+    if claim.review_round > 0 and user.pk in appeal_participants(claim, review_round=0):
+        return []
+    if "recommend" in allowed and not hasattr(claim, "payout"):
+        allowed.remove("recommend")
+    if "approve" in allowed and (
+        not user.has_perm("claims.approve_claim")
+        or user.pk in claim_makers(claim)
+        or ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver=user).exists()
+    ):
+        allowed.remove("approve")
+    return allowed
+
+
+def claim_is_decided(claim: Claim) -> bool:
+    """Whether approvers have decided the claim's quantities (what the customer may see as decided)."""
+    return claim.approved_amount_jpy is not None
 
 
 def claim_makers(claim: Claim) -> set[int]:
@@ -72,17 +124,21 @@ def _action_record(
     )
 
 
-def _check_status(claim: Claim, allowed: Sequence[str], what: str) -> None:
-    if claim.status not in allowed:
+def _check_may(actor: User, action: str) -> None:
+    require_role(actor, *DECISION_RULES[action][1])
+
+
+def _check_status(claim: Claim, action: str, what: str) -> None:
+    if claim.status not in DECISION_RULES[action][0]:
         raise ApplicationError("invalid_transition", f"Claim {claim.ref} is {claim.status}; it cannot be {what}.")
 
 
 @transaction.atomic(durable=True)
 def claim_verify(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     """A reviewer takes the claim up (submitted or appealed -> under review)."""
-    require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+    _check_may(actor, "verify")
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.APPEALED, Claim.Status.UNDER_REVIEW], "verified")
+    _check_status(claim, "verify", "verified")
     check_appeal_independence(claim, actor)
     before = claim.status
     if claim.status != Claim.Status.UNDER_REVIEW:
@@ -103,7 +159,7 @@ def claim_verify(*, actor: User, claim: Claim, reason: str = "") -> Claim:
 @transaction.atomic(durable=True)
 def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjustment], reason: str) -> Claim:
     """Change approved quantities (reason required, shown to the customer). The adjuster can never approve."""
-    require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+    _check_may(actor, "adjust")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(
@@ -112,7 +168,7 @@ def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjust
     if not adjustments:
         raise InvalidInput("invalid", "Name a line to adjust.", extra={"fields": {"lines": ["required"]}})
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [*ACTIVE_REVIEW], "adjusted")
+    _check_status(claim, "adjust", "adjusted")
     check_appeal_independence(claim, actor)
     lines = {line.asset.symbol: line for line in claim.lines.select_related("asset")}
     fields: dict[str, list[str]] = {}
@@ -156,12 +212,12 @@ def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjust
 @transaction.atomic(durable=True)
 def claim_info_request(*, actor: User, claim: Claim, message: str) -> Claim:
     """Ask the customer for information; they answer by editing lines or adding evidence."""
-    require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+    _check_may(actor, "request_info")
     message = (message or "").strip()
     if not message:
         raise InvalidInput("invalid", "Write the message to the customer.", extra={"fields": {"reason": ["required"]}})
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW, Claim.Status.APPEALED], "asked")
+    _check_status(claim, "request_info", "asked")
     check_appeal_independence(claim, actor)
     before = claim.status
     claim.status = Claim.Status.INFO_REQUESTED
@@ -182,9 +238,9 @@ def claim_info_request(*, actor: User, claim: Claim, message: str) -> Claim:
 @transaction.atomic(durable=True)
 def claim_recommend(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     """The maker's step: recommend approval of the current approved quantities."""
-    require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+    _check_may(actor, "recommend")
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW, Claim.Status.APPEALED], "recommended")
+    _check_status(claim, "recommend", "recommended")
     check_appeal_independence(claim, actor)
     if not hasattr(claim, "payout"):
         raise ApplicationError("payout_missing", f"Claim {claim.ref} has no payout choice yet.")
@@ -214,9 +270,9 @@ def claim_approve(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     approval is in, line values are fixed with jpy_value, the incident's prices
     are locked, the customer is told, and the claim goes to payouts.
     """
-    require_role(actor, Role.APPROVER, Role.ADMIN)
+    _check_may(actor, "approve")
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [Claim.Status.RECOMMENDED], "approved")
+    _check_status(claim, "approve", "approved")
     check_appeal_independence(claim, actor)
     if actor.pk in claim_makers(claim):
         raise ApplicationError(
@@ -305,12 +361,12 @@ def _decided_payment_state(claim: Claim) -> None:
 @transaction.atomic(durable=True)
 def claim_reject(*, actor: User, claim: Claim, reason: str) -> Claim:
     """Reject with a reason shown to the customer. Rejecting an appeal of an approved claim keeps its approval."""
-    require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+    _check_may(actor, "reject")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("invalid", "A reason is required to reject.", extra={"fields": {"reason": ["required"]}})
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [*ACTIVE_REVIEW, Claim.Status.RECOMMENDED], "rejected")
+    _check_status(claim, "reject", "rejected")
     check_appeal_independence(claim, actor)
     before = claim.status
     if claim.review_round > 0 and claim.appealed_from in PAYOUT_LOCKED:
@@ -343,7 +399,7 @@ def claim_reject(*, actor: User, claim: Claim, reason: str) -> Claim:
     return claim
 
 
-DECISIONS = ("verify", "adjust", "request_info", "recommend", "approve", "reject")
+DECISIONS = tuple(DECISION_RULES)
 
 
 def check_may_approve(*, actor: User, otp_token: str = "") -> None:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.second_factor import has_passkey, passkey_recently_used
-from audit.views import receipt_json_response, receipt_page_response
+from audit.views import receipt_json_response, receipt_page_response, receipt_pdf_response
 from claims import notifications, selectors, services
 from claims.downloads import evidence_response
 from claims.forms import (
@@ -32,6 +32,7 @@ from claims.models import Claim, Customer, PayoutChoice
 from core.errors import ApplicationError
 from core.roles import Role, is_staff_member, role_required
 from reserves.selectors.liabilities import liability_proof_for_claim
+from reserves.selectors.receipts import receipt_words
 from reserves.services.receipts import PAYLOAD_LABELS
 
 customer_required = role_required(Role.CUSTOMER)
@@ -124,6 +125,7 @@ def claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
         "claims/claim_detail.html",
         {
             "claim": claim,
+            "decided": services.claim_is_decided(claim),
             "payout": services.payout_masked(choice),
             "payout_locked": services.payout_is_locked(claim),
             "payout_form": payout_form,
@@ -289,12 +291,22 @@ def receipt_page(request: HttpRequest, ref: str, receipt_id: uuid.UUID) -> HttpR
         request,
         receipt=receipt,
         labels={name: str(label) for name, label in PAYLOAD_LABELS.items()},
+        words=receipt_words(receipt),
+        pdf_url=reverse("claims:claim-receipt-pdf", kwargs={"ref": claim.ref, "receipt_id": receipt.id}),
         download_url=reverse("claims:claim-receipt-download", kwargs={"ref": claim.ref, "receipt_id": receipt.id}),
         back_url=reverse(
             "claims:staff-claim-detail" if is_staff_member(request.user) else "claims:claim-detail",
             kwargs={"ref": claim.ref},
         ),
     )
+
+
+@login_required
+def receipt_pdf(request: HttpRequest, ref: str, receipt_id: uuid.UUID) -> HttpResponse:
+    """The receipt as an A4 PDF in the reader's language: the owner or staff; anyone else gets 404."""
+    claim = selectors.claim_for_user(user=request.user, ref=ref)
+    receipt = selectors.claim_receipt_get(claim=claim, receipt_id=str(receipt_id))
+    return receipt_pdf_response(receipt=receipt, words=receipt_words(receipt))
 
 
 @login_required

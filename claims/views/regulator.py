@@ -21,6 +21,9 @@ def regulator_incident_list(request: HttpRequest) -> HttpResponse:
             charts.Series(_("eligible loss"), [s.eligible_loss_jpy for s in summaries]),
             charts.Series(_("paid"), [s.paid_jpy for s in summaries]),
         ],
+        x_title=_("Incident"),
+        y_title=_("Yen"),
+        y_format=charts.yen_compact,
     )
     return render(request, "claims/regulator_incident_list.html", {"summaries": summaries, "paid_chart": chart})
 
@@ -36,6 +39,9 @@ def regulator_incident_detail(request: HttpRequest, code: str) -> HttpResponse:
         target=summary.eligible_loss_jpy or None,
         name=_("paid so far"),
         target_label=_("eligible loss"),
+        x_title=_("Date (Japan time)"),
+        y_title=_("Yen"),
+        y_format=charts.yen_compact,
     )
     statuses = list(Claim.Status.choices)
     present = [(status, label) for status, label in statuses if summary.claims_by_status[status]]  # legible labels
@@ -43,6 +49,8 @@ def regulator_incident_detail(request: HttpRequest, code: str) -> HttpResponse:
         title=_("Claims by status"),
         categories=[str(label) for _status, label in present],
         series=[charts.Series(_("claims"), [summary.claims_by_status[status] for status, _label in present])],
+        x_title=_("Status"),
+        y_title=_("Claims"),
     )
     return render(
         request,

@@ -3,8 +3,10 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from audit.selectors import event_list_for_subject
@@ -20,6 +22,7 @@ from claims.forms import (
 )
 from claims.models import Incident
 from core.errors import ApplicationError
+from core.http import confirmation_page
 from core.roles import Role, has_role, role_required, signed_in_user, staff_required
 
 manage_required = role_required(Role.APPROVER, Role.ADMIN)
@@ -109,6 +112,15 @@ def staff_incident_transition(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a valid status."))
     else:
+        asking = confirmation_page(
+            request,
+            title=_("Move %(code)s to “%(status)s”?")
+            % {"code": incident.code, "status": Incident.Status(form.cleaned_data["to"]).label},
+            summary=[str(TRANSITION_EFFECTS[form.cleaned_data["to"]])],
+            cancel_url=reverse("claims:staff-incident-detail", kwargs={"code": code}),
+        )
+        if asking is not None:
+            return asking
         try:
             services.incident_transition(
                 actor=signed_in_user(request),
@@ -116,10 +128,24 @@ def staff_incident_transition(request: HttpRequest, code: str) -> HttpResponse:
                 to_status=form.cleaned_data["to"],
                 reason=form.cleaned_data["reason"],
             )
-            messages.success(request, _("Status changed to %(status)s.") % {"status": form.cleaned_data["to"]})
+            messages.success(
+                request, _("Status changed to %(status)s.") % {"status": Incident.Status(form.cleaned_data["to"]).label}
+            )
         except ApplicationError as exc:
             messages.error(request, error_text(exc))
     return redirect("claims:staff-incident-detail", code=code)
+
+
+TRANSITION_EFFECTS = {
+    Incident.Status.OPEN: gettext_lazy(
+        "Customers are invited by e-mail and may file claims; the incident's fund opens."
+    ),
+    Incident.Status.CLOSED: gettext_lazy(
+        "No new claims can be filed; claims already filed are still reviewed and paid."
+    ),
+    Incident.Status.SETTLED: gettext_lazy("The incident is settled: it is final and cannot be reopened."),
+    Incident.Status.DRAFT: gettext_lazy("The incident goes back to draft."),
+}
 
 
 @require_POST

@@ -3,12 +3,15 @@
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from claims import selectors, services
@@ -16,9 +19,18 @@ from claims.forms import BatchForm, DecisionForm, error_text, review_filters
 from claims.models import Claim
 from core.errors import ApplicationError
 from core.exports import Column, stream_csv
+from core.http import confirmation_page
 from core.roles import Role, role_required, signed_in_user
 
 reviewer_required = role_required(Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+DECISION_LABELS = {
+    "verify": gettext_lazy("Verified"),
+    "adjust": gettext_lazy("Adjusted the lines"),
+    "request_info": gettext_lazy("Requested information"),
+    "recommend": gettext_lazy("Recommended approval"),
+    "approve": gettext_lazy("Approved"),
+    "reject": gettext_lazy("Rejected"),
+}
 
 
 @reviewer_required
@@ -78,9 +90,13 @@ QUEUE_CSV_COLUMNS = [
 def staff_claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
     claim = selectors.claim_get_for_staff(ref=ref)
     if request.method == "POST":
+        asking = _decision_confirmation(request, claim)
+        if asking is not None:
+            return asking
         _decision_post(request, claim)
         return redirect("claims:staff-claim-detail", ref=ref)
-    makers = services.claim_makers(claim)
+    user = signed_in_user(request)
+    allowed = services.claim_allowed_actions(claim, user)
     return render(
         request,
         "claims/staff_claim_detail.html",
@@ -90,11 +106,49 @@ def staff_claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "choice": getattr(claim, "payout", None),
             "now": timezone.now(),
             "others": selectors.claim_other_claims(claim=claim),
-            "can_approve": request.user.has_perm("claims.approve_claim") and request.user.pk not in makers,
-            "is_maker": request.user.pk in makers,
+            "allowed": allowed,
+            "approvals_needed": services.approvals_needed(claim),
+            "is_maker": claim.status == Claim.Status.RECOMMENDED
+            and user.has_perm("claims.approve_claim")
+            and user.pk in services.claim_makers(claim),
             "appeal": getattr(claim, "appeal", None),
             "receipts": selectors.claim_receipts(claim=claim),
         },
+    )
+
+
+def _decision_confirmation(request: HttpRequest, claim: Claim) -> HttpResponse | None:
+    """Approve and reject ask first, with what will happen; other decisions are taken at once."""
+    action = request.POST.get("action", "")
+    if action not in services.IRREVERSIBLE_DECISIONS:
+        return None
+    who = f"{claim.customer.account_id} · {claim.customer.name}"
+    if action == "approve":
+        done = claim.approvals.filter(review_round=claim.review_round).count() + 1
+        needed = services.approvals_needed(claim)
+        summary = [
+            _("Approve claim %(ref)s of %(who)s for ¥%(amount)s.")
+            % {"ref": claim.ref, "who": who, "amount": intcomma(claim.amount_jpy)},
+            _("This is approval %(done)s of %(needed)s.") % {"done": done, "needed": needed},
+            _("The claim is then approved and handed to payouts; the customer is told.")
+            if done >= needed
+            else _("A different approver must still approve it."),
+        ]
+        title, button = _("Approve claim %(ref)s?") % {"ref": claim.ref}, _("Approve")
+    else:
+        reason = request.POST.get("reason", "").strip()
+        summary = [
+            _("Reject claim %(ref)s of %(who)s (¥%(amount)s).")
+            % {"ref": claim.ref, "who": who, "amount": intcomma(claim.amount_jpy)},
+            _("The customer is told, with your reason: %(reason)s") % {"reason": reason or "—"},
+        ]
+        title, button = _("Reject claim %(ref)s?") % {"ref": claim.ref}, _("Reject")
+    return confirmation_page(
+        request,
+        title=title,
+        summary=summary,
+        cancel_url=reverse("claims:staff-claim-detail", args=[claim.ref]),
+        button=button,
     )
 
 
@@ -118,7 +172,7 @@ def _decision_post(request: HttpRequest, claim: Claim) -> None:
             reason=form.cleaned_data["reason"],
             adjustments=adjustments,
         )
-        messages.success(request, _("Decision recorded: %(action)s.") % {"action": action})
+        messages.success(request, _("Decision recorded: %(action)s.") % {"action": DECISION_LABELS[action]})
     except ApplicationError as exc:
         messages.error(request, error_text(exc))
 
@@ -134,6 +188,7 @@ def _decimal(text: str) -> Decimal:
 
 @reviewer_required
 def staff_batches(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
     form = BatchForm(request.POST or None, initial={"incident": request.GET.get("incident", "")})
     if request.method == "POST" and form.is_valid():
         try:
@@ -154,7 +209,13 @@ def staff_batches(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "claims/staff_batches.html",
-        {"form": form, "batches": selectors.claim_batch_list()[:100], "incidents": selectors.incident_list()},
+        {
+            "form": form,
+            "batch_rows": [
+                (batch, services.batch_allowed_actions(batch, user)) for batch in selectors.claim_batch_list()[:100]
+            ],
+            "incidents": selectors.incident_list(),
+        },
     )
 
 
@@ -162,8 +223,28 @@ def staff_batches(request: HttpRequest) -> HttpResponse:
 @role_required(Role.APPROVER, Role.ADMIN)
 def staff_batch_approve(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = selectors.claim_batch_get(batch_id=batch_id)
+    user = signed_in_user(request)
+    asking = services.batch_allowed_actions(batch, user) and confirmation_page(
+        request,
+        title=_("Approve batch %(id)s?") % {"id": batch.pk},
+        summary=[
+            _("Approve all %(n)s claims of batch %(id)s (incident %(incident)s), ¥%(total)s in all.")
+            % {
+                "n": batch.claim_count,
+                "id": batch.pk,
+                "incident": batch.incident.code,
+                "total": intcomma(batch.total_jpy),
+            },
+            _("Each claim is approved and handed to payouts; every customer is told."),
+            _("Built by %(maker)s; you approve as the second person.") % {"maker": batch.created_by.get_username()},
+        ],
+        cancel_url=reverse("claims:staff-batches"),
+        button=_("Approve batch"),
+    )
+    if asking:
+        return asking
     try:
-        actor = signed_in_user(request)
+        actor = user
         services.check_may_approve(actor=actor)
         batch = services.claim_batch_approve(actor=actor, batch=batch, reason=request.POST.get("reason", ""))
         messages.success(

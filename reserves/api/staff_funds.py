@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from core.dispatch import enqueue
 from core.errors import ErrorSerializer
 from core.roles import HasPerm, signed_in_user
+from core.validation import MAX_COUNT, MAX_ID, MAX_JPY, date_in_range
 from reserves import selectors, services
 from reserves.models import Payout, RecoveryClaim
 from reserves.waterfall import rate_text
@@ -131,9 +132,9 @@ class FundSettingsApi(APIView):
         class Meta:
             ref_name = "FundSettings"
 
-        base_amount_jpy = serializers.IntegerField(min_value=0, required=False)
-        expected_loss_jpy = serializers.IntegerField(min_value=0, required=False)
-        expected_claimants = serializers.IntegerField(min_value=0, required=False)
+        base_amount_jpy = serializers.IntegerField(min_value=0, max_value=MAX_JPY, required=False)
+        expected_loss_jpy = serializers.IntegerField(min_value=0, max_value=MAX_JPY, required=False)
+        expected_claimants = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False)
         on_hold = serializers.BooleanField(required=False)
         reason = serializers.CharField(required=False, allow_blank=True, default="", write_only=True, max_length=500)
         settings_fixed = serializers.BooleanField(
@@ -217,7 +218,9 @@ class PayoutRetryApi(APIView):
         class Meta:
             ref_name = "PayoutRetryInput"
 
-        payout_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False)
+        payout_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=MAX_ID), allow_empty=False
+        )
         reason = serializers.CharField(required=False, allow_blank=True, default="")
 
     @extend_schema(
@@ -240,11 +243,13 @@ class RecoveryActionApi(APIView):
         class Meta:
             ref_name = "RecoveryActionInput"
 
-        at = serializers.DateTimeField(required=False, help_text="When the step was taken (default: now).")
+        at = serializers.DateTimeField(
+            validators=[date_in_range], required=False, help_text="When the step was taken (default: now)."
+        )
         evidence = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=300, help_text="Notice and proof: what shows it."
         )
-        amount_jpy = serializers.IntegerField(required=False, min_value=1)
+        amount_jpy = serializers.IntegerField(required=False, min_value=1, max_value=MAX_JPY)
         reference = serializers.CharField(required=False, max_length=64)
         reason = serializers.CharField(required=False, allow_blank=True, default="")
 

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from core.errors import ErrorSerializer
 from core.roles import HasPerm, signed_in_user
+from core.validation import MAX_COUNT, MAX_JPY, date_in_range
 from reserves import selectors, services
 from reserves.models import InsurancePolicy, ReserveFunding
 
@@ -101,7 +102,7 @@ class FundingListApi(generics.GenericAPIView):
             ref_name = "FundingRequestInput"
 
         kind = serializers.ChoiceField(choices=ReserveFunding.Kind.choices)
-        amount_jpy = serializers.IntegerField(min_value=1)
+        amount_jpy = serializers.IntegerField(min_value=1, max_value=MAX_JPY)
         reference = serializers.CharField(max_length=100)
         note = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -115,7 +116,7 @@ class FundingListApi(generics.GenericAPIView):
 
     @extend_schema(
         request=InputSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[OpenApiParameter("Idempotency-Key", {"type": "string", "maxLength": 100}, OpenApiParameter.HEADER)],
         responses={201: FundingSerializer, 200: FundingSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
     )
     def post(self, request: Request) -> Response:
@@ -171,12 +172,12 @@ class PolicyListApi(generics.GenericAPIView):
 
         insurer = serializers.CharField(max_length=200)
         policy_number = serializers.CharField(max_length=64)
-        period_start = serializers.DateTimeField()
-        period_end = serializers.DateTimeField()
-        layer_order = serializers.IntegerField(min_value=1)
-        retention_jpy = serializers.IntegerField(min_value=0)
-        per_occurrence_limit_jpy = serializers.IntegerField(min_value=1)
-        aggregate_limit_jpy = serializers.IntegerField(min_value=1)
+        period_start = serializers.DateTimeField(validators=[date_in_range])
+        period_end = serializers.DateTimeField(validators=[date_in_range])
+        layer_order = serializers.IntegerField(min_value=1, max_value=MAX_COUNT)
+        retention_jpy = serializers.IntegerField(min_value=0, max_value=MAX_JPY)
+        per_occurrence_limit_jpy = serializers.IntegerField(min_value=1, max_value=MAX_JPY)
+        aggregate_limit_jpy = serializers.IntegerField(min_value=1, max_value=MAX_JPY)
         coinsurance_share = serializers.DecimalField(max_digits=5, decimal_places=4, default=Decimal("1"))
         exclusions = serializers.CharField(required=False, allow_blank=True, default="")
 

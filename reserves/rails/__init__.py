@@ -8,13 +8,13 @@ named after its keys). Rails are called outside any database transaction.
 
 from django.conf import settings
 
-from reserves.rails.base import Instruction, Rail, RailResult, outbox_write
+from reserves.rails.base import Instruction, Rail, RailResult, outbox_read, outbox_write
 from reserves.rails.exchange_account import rail_from_settings as exchange_rail_from_settings
 from reserves.rails.sandbox import SandboxRail
 from reserves.rails.wallet import WalletRail
 from reserves.rails.zengin import ZenginRail
 
-__all__ = ["Instruction", "Rail", "RailResult", "outbox_write", "rail_get", "rail_name_for"]
+__all__ = ["Instruction", "Rail", "RailResult", "outbox_read", "outbox_write", "rail_get", "rail_name_for"]
 
 
 def rail_name_for(method: str) -> str:
@@ -37,9 +37,9 @@ def rail_get(name: str) -> Rail:
             seed=settings.SANDBOX_RAIL_SEED,
         )
     if name == "zengin":
-        return ZenginRail(outbox=settings.ZENGIN_OUTBOX_DIR)
+        return ZenginRail(outbox=settings.ZENGIN_OUTBOX)
     if name == "exchange":
         return exchange_rail_from_settings()
     if name == "wallet":
-        return WalletRail(outbox=settings.WALLET_OUTBOX_DIR)
+        return WalletRail(outbox=settings.WALLET_OUTBOX)
     raise ValueError(f"unknown payment rail {name!r}")

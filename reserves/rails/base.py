@@ -1,9 +1,9 @@
 """What every rail shares: the instruction it is given, the result it answers, and the atomic outbox write."""
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
+
+from core.storage import read_bytes, store_bytes
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,11 @@ class Rail(Protocol):
     def send(self, *, instructions: list[Instruction]) -> list[RailResult]: ...
 
 
-def outbox_write(outbox: Path, name: str, content: bytes) -> None:
-    """Write a file for another system atomically (a temporary file renamed), so nobody reads half of it."""
-    outbox.mkdir(parents=True, exist_ok=True)
-    temporary = outbox / f".{name}.{os.getpid()}.tmp"
-    temporary.write_bytes(content)
-    temporary.replace(outbox / name)
+def outbox_write(outbox: str, name: str, content: bytes) -> None:
+    """Write a file for another system into the file store's `outbox` folder (core.storage: whole or not at all)."""
+    store_bytes(f"{outbox}/{name}", content)
+
+
+def outbox_read(outbox: str, name: str) -> bytes | None:
+    """A file written by outbox_write, or None when it is not in the store."""
+    return read_bytes(f"{outbox}/{name}")

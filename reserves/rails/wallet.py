@@ -1,6 +1,6 @@
 """The in-kind rail: a signed withdrawal-instruction batch for the exchange's wallet system (docs/rails.md).
 
-One JSON file per batch in WALLET_OUTBOX_DIR:
+One JSON file per batch in the file store's `wallet/` folder (core.storage):
 
     {"payload": {"format": "withdrawal-batch/1", "batch": name, "created_at": iso,
                  "items": [{"seq": 1, "payout_id": 42, "idempotency_key": "...", "claim_ref": "...",
@@ -19,7 +19,6 @@ writes nothing new.
 import hashlib
 import json
 from decimal import Decimal
-from pathlib import Path
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -79,8 +78,8 @@ def batch_signature_valid(content: bytes, public_key_pem: str) -> bool:
 class WalletRail:
     name = "wallet"
 
-    def __init__(self, *, outbox: Path) -> None:
-        self.outbox = Path(outbox)
+    def __init__(self, *, outbox: str = "wallet") -> None:
+        self.outbox = outbox  # a folder of the file store (core.storage)
 
     def send(self, *, instructions: list[Instruction]) -> list[RailResult]:
         results: dict[int, RailResult] = {}

@@ -13,7 +13,6 @@ file back (used by the tests and by staff checking a file).
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -191,8 +190,8 @@ class ZenginRail:
 
     name = "zengin"
 
-    def __init__(self, *, outbox: Path) -> None:
-        self.outbox = Path(outbox)
+    def __init__(self, *, outbox: str = "zengin") -> None:
+        self.outbox = outbox  # a folder of the file store (core.storage)
 
     def send(self, *, instructions: list[Instruction]) -> list[RailResult]:
         results: dict[int, RailResult] = {}

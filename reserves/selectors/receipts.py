@@ -3,11 +3,16 @@
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import CharField, Exists, OuterRef, QuerySet
 from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.models import Receipt
+from audit.receipts import receipt_proof
 from core.errors import NotFound
 from reserves.models import Payout
 
@@ -92,3 +97,98 @@ def payouts_without_receipt(*, paid_before: dt.datetime | None = None) -> QueryS
     if paid_before is not None:
         queryset = queryset.filter(paid_at__lt=paid_before)
     return queryset.order_by("id")
+
+
+def _japan_time(value: Any) -> str:
+    """An ISO time of the document as Japan time, "2026-12-01 12:13 JST" ("" when missing or unreadable)."""
+    if not value:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, dt.UTC)
+    return moment.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M JST")
+
+
+def _source_name(source: str) -> str:
+    if source == "reserve":
+        return str(_("The exchange's liability reserve"))
+    if source.startswith("policy:"):
+        return str(_("Insurance policy %(number)s") % {"number": source.removeprefix("policy:")})
+    return source
+
+
+def _method_in_words(payload: dict[str, Any]) -> str:
+    method, payee = payload.get("method", ""), payload.get("payee") or {}
+    if method == "bank":
+        kind = {"1": _("ordinary"), "2": _("current"), "4": _("savings")}.get(payee.get("account_type", ""), "")
+        return str(
+            _("Bank transfer to bank %(bank)s, branch %(branch)s, %(kind)s account %(number)s, holder %(holder)s")
+            % {
+                "bank": payee.get("bank_code", ""),
+                "branch": payee.get("branch_code", ""),
+                "kind": kind,
+                "number": payee.get("account_number", ""),
+                "holder": payee.get("holder_kana", ""),
+            }
+        )
+    if method == "exchange":
+        return str(_("Credit to your account at the exchange"))
+    if method == "crypto":
+        lines = [
+            f"{line['quantity']} {line['symbol']} → {line.get('address', '')}" for line in payload.get("in_kind", [])
+        ]
+        return str(_("Paid in kind: %(lines)s") % {"lines": "; ".join(lines)})
+    return method
+
+
+@dataclass(frozen=True)
+class ReceiptFacts:
+    """A payout receipt as people read it (the signed JSON keeps its own keys)."""
+
+    title: str
+    rows: list[tuple[str, str]]  # (label, value), in the reader's language
+    technical: list[tuple[str, str]]
+
+
+def receipt_facts(document: dict[str, Any], *, proof_included: bool) -> ReceiptFacts:
+    """The facts of a payout receipt in words: names, yen by source, the method, Japan time, the proof's state."""
+    payload = document.get("payload") or {}
+    amount = payload.get("amount_jpy")
+    rows = [
+        (str(_("Paid to")), f"{payload.get('customer_name', '')} ({payload.get('customer_account_id', '')})"),
+        (str(_("Claim reference")), str(payload.get("claim_ref", ""))),
+        (str(_("Incident")), str(payload.get("incident_code", ""))),
+        (str(_("Amount paid")), f"¥{amount:,}" if isinstance(amount, int) else str(amount or "")),
+    ]
+    for source, part in (payload.get("by_source_jpy") or {}).items():
+        rows.append((str(_("of which from %(source)s") % {"source": _source_name(source)}), f"¥{int(part):,}"))
+    rows += [
+        (str(_("How it was paid")), _method_in_words(payload)),
+        (str(_("Paid at")), _japan_time(payload.get("paid_at"))),
+        (str(_("Receipt issued at")), _japan_time(document.get("issued_at"))),
+        (
+            str(_("Proof")),
+            str(
+                _("Signed, and included in the signed audit log")
+                if proof_included
+                else _("Signed; its inclusion in the audit log is confirmed at the next checkpoint (minutes)")
+            ),
+        ),
+    ]
+    technical = [
+        (str(_("Receipt number")), str(document.get("receipt_id", ""))),
+        (str(_("Payout number")), str(payload.get("payout_id", ""))),
+        (str(_("Rail reference")), str(payload.get("rail_reference", ""))),
+        (str(_("Audit log event")), f"#{document.get('audit_seq', '')}"),
+        (str(_("Signing key")), str(document.get("key_id", ""))),
+        (str(_("Signature")), str(document.get("signature", ""))),
+    ]
+    return ReceiptFacts(title=str(_("Payout receipt")), rows=rows, technical=technical)
+
+
+def receipt_words(receipt: Receipt) -> ReceiptFacts:
+    """receipt_facts of a stored receipt, with whether a signed checkpoint covers it yet."""
+    return receipt_facts(receipt.document, proof_included=receipt_proof(receipt) is not None)

@@ -41,6 +41,11 @@ class ReservePosition(AgainstMinimum):
     required_jpy: int
     drawn_for_incidents_jpy: int
 
+    @property
+    def custody_part_jpy(self) -> int:
+        """The part of the minimum that comes from the custody value (custody_percent % of it)."""
+        return self.required_jpy - self.floor_jpy
+
 
 def reserve_position() -> ReservePosition:
     """The reserve balance against its required minimum (floor + a percentage of customer assets in custody)."""
@@ -171,6 +176,22 @@ def reserve_series(*, since: dt.date, until: dt.date) -> list[ReservePoint]:
     return points
 
 
+def reserve_opened_on() -> dt.date | None:
+    """The day of the reserve's first transfer (None: never funded). Its history starts there."""
+    _, transfers = reserve_transfers()
+    first = transfers.order_by("created_at").values_list("created_at", flat=True).first()
+    return timezone.localdate(first) if first is not None else None
+
+
+def reserve_history(*, since: dt.date, until: dt.date) -> list[ReservePoint]:
+    """reserve_series from `since`, or from the reserve's first funding if later: days before the reserve existed
+    are not days "below the minimum"."""
+    opened = reserve_opened_on()
+    if opened is None:
+        return []
+    return reserve_series(since=max(since, opened), until=until)
+
+
 @dataclass(frozen=True)
 class ReserveMovement:
     """A transfer into or out of the reserve; `amount_jpy` is signed (+ in, - out)."""
@@ -215,10 +236,17 @@ class ReserveOverview:
     movements: list[ReserveMovement]
 
 
-def reserve_overview(*, since: dt.date, until: dt.date, movements: int = 20) -> ReserveOverview:
-    """The current position (reserve_position), the daily series and the latest movements."""
+def reserve_overview(
+    *, since: dt.date, until: dt.date, movements: int = 20, from_first_funding: bool = False
+) -> ReserveOverview:
+    """The current position (reserve_position), the daily series and the latest movements.
+
+    `from_first_funding`: the series starts no earlier than the reserve's first funding (reserve_history), as
+    the pages show it; the API gives every day asked for.
+    """
+    series = (reserve_history if from_first_funding else reserve_series)(since=since, until=until)
     return ReserveOverview(
         position=reserve_position(),
-        series=reserve_series(since=since, until=until),
+        series=series,
         movements=reserve_movements(limit=movements),
     )

@@ -26,7 +26,13 @@ from reserves.services.entitlements import (
     entitlement_payee_update,
     entitlements_register,
 )
-from reserves.services.funding import custody_value_record, funding_approve, funding_reject, funding_request
+from reserves.services.funding import (
+    custody_value_record,
+    funding_allowed_actions,
+    funding_approve,
+    funding_reject,
+    funding_request,
+)
 from reserves.services.funds import (
     fund_payments_started,
     incident_fund_configure,
@@ -35,7 +41,7 @@ from reserves.services.funds import (
 )
 from reserves.services.holdbacks import HoldInput, holdbacks_set
 from reserves.services.liabilities import incident_liabilities_publish
-from reserves.services.payout_actions import payouts_retry
+from reserves.services.payout_actions import payout_allowed_actions, payouts_retry
 from reserves.services.policies import PolicyInput, policy_register
 from reserves.services.receipts import payout_receipts_issue, payout_receipts_sweep
 from reserves.services.recoveries import (
@@ -61,6 +67,7 @@ __all__ = [
     "entitlement_payee_update",
     "entitlements_register",
     "fund_payments_started",
+    "funding_allowed_actions",
     "funding_approve",
     "funding_reject",
     "funding_request",
@@ -69,6 +76,7 @@ __all__ = [
     "incident_fund_hold",
     "incident_fund_open",
     "incident_liabilities_publish",
+    "payout_allowed_actions",
     "payout_receipts_issue",
     "payout_receipts_sweep",
     "payout_resend",

@@ -89,6 +89,17 @@ def _check_four_eyes(funding: ReserveFunding, who: Actor) -> None:
         raise ApplicationError("four_eyes", "The checker must be a different person from the maker.", status=403)
 
 
+def funding_allowed_actions(funding: ReserveFunding, user: User) -> list[str]:
+    """What `user` may decide on `funding` now (["approve", "reject"] or nothing): the rule the services check."""
+    if funding.status != ReserveFunding.Status.REQUESTED or not user.has_perm("reserves.approve_funding"):
+        return []
+    try:
+        _check_four_eyes(funding, actor_of(user))
+    except ApplicationError:
+        return []
+    return ["approve", "reject"]
+
+
 @transaction.atomic(durable=True)
 def funding_approve(*, actor: User | Actor, funding: ReserveFunding) -> ReserveFunding:
     """The checker's step: a different person approves; the money moves into the reserve, short incidents top up."""

@@ -11,11 +11,19 @@ from core.locks import locked
 from core.types import User
 from reserves.models import Payout
 
+# Which payouts staff may send again: the rule payouts_retry enforces and the payout list offers.
+RETRYABLE = (Payout.Status.FAILED,)
+
+
+def payout_allowed_actions(payout: Payout, user: User) -> list[str]:
+    """What `user` may do with `payout` now: ["retry"] for a failed payout and a payout manager, else nothing."""
+    return ["retry"] if payout.status in RETRYABLE and user.has_perm("reserves.manage_payouts") else []
+
 
 @transaction.atomic(durable=True)
 def payouts_retry(*, actor: User | Actor, payout_ids: list[int], reason: str = "") -> list[Payout]:
     """Staff retry of failed payouts: back to pending with a fresh attempt count, sent after commit."""
-    payouts = list(locked(Payout.objects).filter(pk__in=payout_ids, status=Payout.Status.FAILED).order_by("id"))
+    payouts = list(locked(Payout.objects).filter(pk__in=payout_ids, status__in=RETRYABLE).order_by("id"))
     if not payouts:
         raise Conflict("nothing_to_retry", "None of these payouts has failed.")
     now = timezone.now()

@@ -14,7 +14,6 @@ already has that outcome is counted as unchanged.
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +26,7 @@ from core.locks import locked
 from core.types import User
 from reserves.engine.results import payouts_mark_paid
 from reserves.models import Payout, ResultImport, WalletBatch, ZenginFile
+from reserves.rails.base import outbox_read
 from reserves.rails.result_formats import (
     FORMATS,
     PAID,
@@ -42,11 +42,11 @@ MAX_RESULT_BYTES = 20 * 1024 * 1024
 MAX_REPORTED = 1000
 
 
-def _sent_locked(rail: str, name: str) -> tuple[ZenginFile | WalletBatch | None, Path]:
+def _sent_locked(rail: str, name: str) -> tuple[ZenginFile | WalletBatch | None, str]:
     """The file of that name sent on the rail, row-locked (None if none was), and the outbox it was written to."""
     if rail == "zengin":
-        return locked(ZenginFile.objects).filter(name=name).first(), Path(settings.ZENGIN_OUTBOX_DIR)
-    return locked(WalletBatch.objects).filter(name=name).first(), Path(settings.WALLET_OUTBOX_DIR)
+        return locked(ZenginFile.objects).filter(name=name).first(), settings.ZENGIN_OUTBOX
+    return locked(WalletBatch.objects).filter(name=name).first(), settings.WALLET_OUTBOX
 
 
 def _refused(*, rail: str, fmt: str, parsed: ParsedResult, sha: str, who: Actor, why: str) -> ResultImport:
@@ -142,17 +142,17 @@ def result_import(*, actor: User | Actor, format_name: str, content: bytes) -> R
 
 
 def _sent_file_problem(
-    *, fmt: ResultFormat, parsed: ParsedResult, sent: ZenginFile | WalletBatch | None, outbox: Path
+    *, fmt: ResultFormat, parsed: ParsedResult, sent: ZenginFile | WalletBatch | None, outbox: str
 ) -> str:
     """Why the result cannot be applied to the file it names ("" when it can)."""
     if sent is None:
         return f"no file named {parsed.sent_name!r} was sent on the {fmt.rail} rail"
     if parsed.sent_sha256 != sent.sha256:
         return "the result quotes another SHA-256 than the file we sent"
-    path = outbox / sent.name
-    if not path.exists():
-        return f"the sent file is missing from {outbox}: its hash cannot be checked again"
-    if hashlib.sha256(path.read_bytes()).hexdigest() != sent.sha256:
+    content = outbox_read(outbox, sent.name)
+    if content is None:
+        return f"the sent file is missing from the file store's {outbox}/: its hash cannot be checked again"
+    if hashlib.sha256(content).hexdigest() != sent.sha256:
         return "the sent file in the outbox was altered after it was written (SHA-256 differs)"
     return ""
 

@@ -15,23 +15,40 @@ def reserve_chart(series: list[ReservePoint]) -> SafeString:
     balance = charts.Series(_("reserve balance (end of day)"), [p.balance_jpy for p in series])
     minimums = {p.required_jpy for p in series}
     title = _("Liability reserve per day against the required minimum")
+    below = sum(1 for p in series if p.below_minimum)
+    caption = _("Below the minimum on %(below)s of %(days)s days shown.") % {"below": below, "days": len(series)}
+    lines, threshold = [balance], None
     if len(minimums) == 1:
-        return charts.line_chart(
-            title=title,
-            labels=labels,
-            series=[balance],
-            threshold=minimums.pop(),
-            threshold_label=_("required minimum"),
+        threshold = minimums.pop()
+    else:
+        lines.append(
+            charts.Series(_("required minimum"), [p.required_jpy for p in series], color=charts.THRESHOLD_COLOR)
         )
-    required = charts.Series(_("required minimum"), [p.required_jpy for p in series], color=charts.THRESHOLD_COLOR)
-    return charts.line_chart(title=title, labels=labels, series=[balance, required])
+    return charts.line_chart(
+        title=title,
+        labels=labels,
+        series=lines,
+        threshold=threshold,
+        threshold_label=_("required minimum"),
+        x_title=_("Date (Japan time, end of day)"),
+        y_title=_("Yen"),
+        y_format=charts.yen_compact,
+        caption=caption,
+    )
 
 
 def sources_chart(summary: FundSummary) -> SafeString:
     """Who bears the loss basis: the reserve and each policy as the waterfall plans it, and what is not covered."""
     series = [charts.Series(s.label, [s.planned_jpy]) for s in summary.sources]
     series.append(charts.Series(_("Shortfall"), [max(0, summary.shortfall_jpy)], color=charts.THRESHOLD_COLOR))
-    return charts.bar_chart(title=_("Who bears the loss"), categories=[_("Loss basis")], series=series, stacked=True)
+    return charts.bar_chart(
+        title=_("Who bears the loss"),
+        categories=[_("Loss basis")],
+        series=series,
+        stacked=True,
+        y_title=_("Yen"),
+        y_format=charts.yen_compact,
+    )
 
 
 def progress_chart(summary: FundSummary) -> SafeString:
@@ -43,4 +60,11 @@ def progress_chart(summary: FundSummary) -> SafeString:
             _("Not yet funded"), [max(0, summary.registered_jpy - summary.allocated_jpy)], color=charts.THRESHOLD_COLOR
         ),
     ]
-    return charts.bar_chart(title=_("Payment progress"), categories=[_("Eligible loss")], series=series, stacked=True)
+    return charts.bar_chart(
+        title=_("Payment progress"),
+        categories=[_("Eligible loss")],
+        series=series,
+        stacked=True,
+        y_title=_("Yen"),
+        y_format=charts.yen_compact,
+    )

@@ -84,7 +84,7 @@ def reserve_page(request: HttpRequest) -> HttpResponse:
         since, until = fallback.cleaned_data["since"], fallback.cleaned_data["until"]
     else:
         since, until = form.cleaned_data["since"], form.cleaned_data["until"]
-    overview = reserve.reserve_overview(since=since, until=until)
+    overview = reserve.reserve_overview(since=since, until=until, from_first_funding=True)
     below_days = sum(1 for p in overview.series if p.below_minimum)
     return render(
         request,
@@ -97,6 +97,8 @@ def reserve_page(request: HttpRequest) -> HttpResponse:
             "position": overview.position,
             "chart": reserve_chart(overview.series) if overview.series else "",
             "below_days": below_days,
+            # The series starts at the reserve's first funding when that is later than `since`.
+            "shown_since": overview.series[0].day if overview.series else since,
         },
         status=400 if form.is_bound and form.errors else 200,
     )
@@ -116,6 +118,9 @@ def insurance_page(request: HttpRequest) -> HttpResponse:
                 charts.Series(_("used (claimed or settled)"), [p.aggregate_used_jpy for p in usage]),
                 charts.Series(_("paid to claimants"), [p.paid_to_claimants_jpy for p in usage]),
             ],
+            x_title=_("Policy"),
+            y_title=_("Yen"),
+            y_format=charts.yen_compact,
         )
     recoveries = [(p, r) for p in usage for r in p.recoveries]
     return render(

@@ -14,10 +14,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from audit.views import receipt_json_response, receipt_page_response
+from audit.views import receipt_json_response, receipt_page_response, receipt_pdf_response
 from core.dispatch import enqueue
 from core.errors import ApplicationError
 from core.exports import Column, stream_csv
+from core.http import confirmation_page
 from core.roles import signed_in_user, staff_required
 from reserves import selectors, services
 from reserves.forms import (
@@ -61,14 +62,16 @@ def reserve_page(request: HttpRequest) -> HttpResponse:
     """The reserve: position against the minimum, fundings (maker-checker), custody value, policies."""
     position = selectors.reserve_position()
     today = timezone.localdate()
-    series = selectors.reserve_series(since=today - dt.timedelta(days=RESERVE_CHART_DAYS - 1), until=today)
+    series = selectors.reserve_history(since=today - dt.timedelta(days=RESERVE_CHART_DAYS - 1), until=today)
     return render(
         request,
         "reserves/reserve.html",
         {
             "position": position,
             "chart": reserve_chart(series),
-            "fundings": selectors.funding_list()[:50],
+            "funding_rows": [
+                (f, services.funding_allowed_actions(f, signed_in_user(request))) for f in selectors.funding_list()[:50]
+            ],
             "policies": selectors.policy_list(),
             "funding_form": FundingForm(),
             "custody_form": CustodyForm(initial={"as_of": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}),
@@ -111,6 +114,25 @@ def funding_decide(request: HttpRequest, funding_id: int, decision: str) -> Http
     form.is_valid()
     try:
         funding = selectors.funding_get(funding_id=funding_id)
+        if decision == "approve" and "approve" in services.funding_allowed_actions(funding, signed_in_user(request)):
+            asking = confirmation_page(
+                request,
+                title=_("Approve this funding?"),
+                summary=[
+                    _("%(kind)s of ¥%(amount)s, reference %(ref)s, requested by %(who)s.")
+                    % {
+                        "kind": funding.get_kind_display(),
+                        "amount": f"{funding.amount_jpy:,}",
+                        "ref": funding.reference,
+                        "who": funding.requested_by,
+                    },
+                    _("The ledger records it at once and the reserve's balance changes; it cannot be undone."),
+                ],
+                cancel_url=reverse("reserves:reserve"),
+                button=_("Approve"),
+            )
+            if asking is not None:
+                return asking
         if decision == "approve":
             services.funding_approve(actor=signed_in_user(request), funding=funding)
             messages.success(request, _("Funding approved: the reserve holds the money now."))
@@ -212,6 +234,22 @@ def fund_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
             services.incident_fund_configure(actor=signed_in_user(request), fund=fund, **form.cleaned_data)
             messages.success(request, _("Fund settings saved."))
         elif action in ("hold", "release"):
+            asking = confirmation_page(
+                request,
+                title=_("Hold the payouts of %(code)s?") % {"code": code}
+                if action == "hold"
+                else _("Release the payouts of %(code)s?") % {"code": code},
+                summary=[
+                    _("Nothing of this incident is allocated or sent until someone releases the payouts.")
+                    if action == "hold"
+                    else _("Allocation and sending start again at the next run; payouts due are sent."),
+                    _("Reason: %(reason)s") % {"reason": request.POST.get("reason", "").strip() or "—"},
+                ],
+                cancel_url=reverse("reserves:fund", kwargs={"code": code}),
+                button=_("Hold payouts") if action == "hold" else _("Release payouts"),
+            )
+            if asking is not None:
+                return asking
             services.incident_fund_hold(
                 actor=signed_in_user(request),
                 fund=fund,
@@ -304,6 +342,7 @@ def payout_list_page(request: HttpRequest) -> HttpResponseBase:
         {
             "form": form,
             "page": page,
+            "rows": [(p, services.payout_allowed_actions(p, signed_in_user(request))) for p in page],
             "query": query.urlencode(),
             "receipt_ids": receipt_selectors.receipt_ids_for_payouts(payout_ids=[p.pk for p in page]),
             "failed_count": selectors.payout_list(
@@ -323,9 +362,18 @@ def payout_receipt_page(request: HttpRequest, payout_id: int) -> HttpResponse:
         request,
         receipt=receipt,
         labels={name: str(label) for name, label in PAYLOAD_LABELS.items()},
+        words=receipt_selectors.receipt_words(receipt),
+        pdf_url=reverse("reserves:payout-receipt-pdf", kwargs={"payout_id": payout_id}),
         download_url=reverse("reserves:payout-receipt-download", kwargs={"payout_id": payout_id}),
         back_url=reverse("reserves:payouts"),
     )
+
+
+@staff_required
+def payout_receipt_pdf(request: HttpRequest, payout_id: int) -> HttpResponse:
+    _require(request, "view_money")
+    receipt = receipt_selectors.payout_receipt_get(payout_id=payout_id)
+    return receipt_pdf_response(receipt=receipt, words=receipt_selectors.receipt_words(receipt))
 
 
 @staff_required

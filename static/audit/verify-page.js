@@ -14,6 +14,13 @@
       item.dataset.ok = step.ok === null ? "skipped" : String(step.ok);
       const mark = step.ok === null ? "–" : step.ok ? "✓" : "✗";
       item.textContent = `${mark} ${words.steps[step.step] || step.step}: ${step.detail}`;
+      if (words.explain && words.explain[step.step]) {
+        const why = document.createElement("small");
+        why.className = "explain";
+        why.textContent = words.explain[step.step];
+        item.appendChild(document.createElement("br"));
+        item.appendChild(why);
+      }
       item.className = step.ok === false ? "alert" : "";
       list.appendChild(item);
     }

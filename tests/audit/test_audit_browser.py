@@ -8,6 +8,7 @@ import json
 import pytest
 from django.db import transaction
 from django.http import StreamingHttpResponse
+from django.test import Client
 
 from audit.checkpoints import checkpoint_create
 from audit.log.entries import ENTRY_FIELDS
@@ -165,7 +166,7 @@ def test_page_searches_pages_and_exports(client, trail):
 
     assert "claim.verified" in html
     assert "claim.approved" not in html
-    assert "<code>{&quot;n&quot;:2}</code>" in html  # data shown as JSON
+    assert "<summary>{&quot;n&quot;:2}</summary>" in html  # data shown as JSON, in full when opened
     assert 'data-testid="chain-status"' in html
     rows = list(csv.DictReader(io.StringIO(_body(export))))
     assert [r["action"] for r in rows] == ["claim.verified", "incident.opened"]
@@ -215,3 +216,69 @@ def test_public_key_is_public(client, api):
     assert keys["current_key_id"] == checkpoint.key_id
     assert keys["keys"][0]["public_key_pem"] == checkpoint.key.public_key_pem
     assert client.get("/audit/keys/unknown.pem").status_code == 404
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_the_public_key_answers_only_get_and_head(client, method):
+    record(1)
+    checkpoint_create()
+    enforcing = Client(enforce_csrf_checks=True)  # as a browser: a POST without a token is still a 405
+    assert client.head("/audit/public-key.pem").status_code == 200
+    response = getattr(enforcing, method)("/audit/public-key.pem")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+
+
+def _regulator(client):
+    user = user_with_role(Role.REGULATOR)
+    client.login(username=user.username, password=PASSWORD)
+    return user
+
+
+def test_the_regulators_own_page_views_are_hidden_unless_asked_for(client):
+    _regulator(client)
+    client.get("/regulator/")
+    client.get("/regulator/reserve/")
+    assert Event.objects.filter(action="regulator.viewed").count() >= 2
+    first = client.get("/regulator/audit/")
+    assert all(event.action != "regulator.viewed" for event in first.context["page"])
+    searched = client.get("/regulator/audit/", {"actor": ""})
+    assert all(event.action != "regulator.viewed" for event in searched.context["page"])
+    shown = client.get("/regulator/audit/", {"views": "on"})
+    assert any(event.action == "regulator.viewed" for event in shown.context["page"])
+
+
+def test_search_by_claim_reference_finds_its_events_and_links_to_its_subject(client):
+    from claims.models import Customer
+    from tests.support.factories import claim_file, incident_with_snapshot
+
+    incident = incident_with_snapshot()
+    mine = claim_file(Customer.objects.get(account_id="ACC-1"), incident)
+    other = claim_file(Customer.objects.get(account_id="ACC-2"), incident)
+    _regulator(client)
+    response = client.get("/regulator/audit/", {"claim": mine.ref})
+    events = list(response.context["page"])
+    assert events and {(e.subject_type, e.subject_id) for e in events} == {("claims.claim", str(mine.pk))}
+    html = response.content.decode()
+    assert f"/regulator/incidents/{incident.code}/claims/?after={mine.pk - 1}" in html  # the event links to it
+    assert f"claim {mine.ref}" in html or mine.ref in html
+    assert other.ref not in html
+    assert client.get("/regulator/audit/", {"claim": "NO-SUCH"}).context["page"].paginator.count == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_by_payout_finds_the_chunk_events_that_list_it(client):
+    from reserves.models import Payout
+    from tests.support.regulator import paid_scenario
+
+    paid_scenario()
+    payout = Payout.objects.filter(status="paid", claim_ref="B2").get()
+    _regulator(client)
+    events = list(client.get("/regulator/audit/", {"payout": str(payout.pk)}).context["page"])
+    actions = {e.action for e in events}
+    assert {"payouts.allocated", "payouts.paid"} <= actions
+    for event in events:
+        listed = event.data.get("payouts", [])
+        assert event.subject_id == str(payout.pk) or any(row[0] == payout.pk for row in listed)
+    by_claim = {e.seq for e in client.get("/regulator/audit/", {"claim": "B2"}).context["page"]}
+    assert {e.seq for e in events} <= by_claim

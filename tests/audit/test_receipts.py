@@ -260,3 +260,53 @@ def test_printable_page_and_json_download():
     assert bundle == receipt_bundle(receipt)
     assert bundle["proof"]["tree_size"] == receipt.event_id
     assert receipt_verify(bundle).ok
+
+
+def test_a_receipt_with_a_fractional_number_is_not_genuine_not_a_500(api):
+    """Receipts carry integers only; a forged one with 1.5 (a Decimal to the API's parser) is answered, not a 500."""
+    receipt = issue()
+    forged = receipt.document | {"payload": PAYLOAD | {"amount_jpy": 1.5}}
+
+    response = api.post("/api/verify/receipt/", forged, format="json")
+
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["ok"] is False
+    assert response.json()["signature_valid"] is False
+
+
+def test_bulk_receipts_sign_the_canonical_document_even_for_awkward_payloads():
+    """receipts_issue_many encodes each payload once and splices it into the document: same bytes, same signature."""
+    import base64
+    from decimal import Decimal
+
+    from audit.log.entries import canonical_json
+
+    awkward = [
+        {"note": '"payload":null', "nested": {"z": [1, {"b": "é"}], "a": None}, "amount": Decimal("1.50")},
+        {"名前": "山田", "emoji": "\U0001f600", "payload": None, "empty": {}},
+        {},
+    ]
+    with transaction.atomic():
+        receipts = receipts_issue_many(
+            actor=ACTOR, items=[ReceiptInput("bench.thing", str(i), p) for i, p in enumerate(awkward)]
+        )
+
+    key = signer().private_key.public_key()
+    for receipt in receipts:
+        document = {k: v for k, v in receipt.document.items() if k != "signature"}
+        key.verify(base64.b64decode(receipt.document["signature"]), canonical_json(document))  # raises if not
+        assert receipt_verify(json.loads(json.dumps(receipt.document))).ok
+    assert receipts[0].document["payload"]["amount"] == "1.50"
+    assert [r.payload_hash for r in receipts] == [payload_hash_of(p) for p in awkward]
+
+
+def test_the_verify_page_explains_each_check_in_plain_words_and_names_the_receipt_of_a_qr_code(client):
+    html = client.get("/verify/?receipt=0b9e0c52-1111-4222-8333-944455556666", HTTP_ACCEPT_LANGUAGE="en").content
+    text = html.decode()
+    assert 'data-testid="receipt-named"' in text and "0b9e0c52-1111-4222-8333-944455556666" in text
+    explained = text[text.index('data-testid="checks-explained"') :]
+    for words in ("not one character was changed", "chain of hashes", "Independent witnesses"):
+        assert words in explained
+    japanese = client.get("/verify/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert 'data-testid="receipt-named"' not in japanese
+    assert "1文字も" in japanese  # the explanations are translated

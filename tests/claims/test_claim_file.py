@@ -103,9 +103,9 @@ def test_outside_the_window_is_422_with_the_window(api_as):
     ("line", "field"),
     [
         ({"asset": "DOGE", "claimed_quantity": "1"}, "lines[0].asset"),
-        ({"asset": "XEM", "claimed_quantity": "-1", "reason": "x"}, "lines"),
-        ({"asset": "XEM", "claimed_quantity": "abc", "reason": "x"}, "lines"),
-        ({"asset": "XEM", "claimed_quantity": "1.0000000000000000001", "reason": "x"}, "lines"),
+        ({"asset": "XEM", "claimed_quantity": "-1", "reason": "x"}, "lines[0].claimed_quantity"),
+        ({"asset": "XEM", "claimed_quantity": "abc", "reason": "x"}, "lines[0].claimed_quantity"),
+        ({"asset": "XEM", "claimed_quantity": "1.0000000000000000001", "reason": "x"}, "lines[0].claimed_quantity"),
         ({"asset": "XEM", "claimed_quantity": "999999999", "reason": "x"}, "lines[0].claimed_quantity"),
         ({"asset": "XEM", "claimed_quantity": "5"}, "lines[0].reason"),
     ],
@@ -126,7 +126,7 @@ def test_bad_lines_are_400_naming_the_field(sato, incident, line, field):
         ({**BANK_PAYOUT, "account_number": "12345"}, "payout.account_number"),
         ({**BANK_PAYOUT, "holder_name": "佐藤 陽翔"}, "payout.holder_name"),
         ({**BANK_PAYOUT, "account_type": "9"}, "payout.account_type"),
-        ({"method": "cash"}, "payout"),
+        ({"method": "cash"}, "payout.method"),
     ],
 )
 def test_bad_payout_is_400_naming_the_field(sato, incident, payout, field):

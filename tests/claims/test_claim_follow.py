@@ -1,11 +1,14 @@
 """Following a claim: my list, detail with timeline, evidence, payout changes, answers, appeals, privacy."""
 
+from pathlib import Path
+
 import pytest
 
 from audit.models import Event
 from claims import services
 from claims.models import Claim, Customer, Evidence, PayoutChoice
 from core.roles import Role
+from core.storage import file_store
 from tests.support.factories import BANK_PAYOUT, PASSWORD, PNG_BYTES, claim_file, customer_user, upload
 from tests.support.login import staff
 
@@ -90,7 +93,7 @@ def test_a_renamed_executable_is_refused(api_as, claim):
 
 
 def test_a_bad_file_among_good_ones_leaves_nothing(api_as, claim, settings):
-    folder = settings.PRIVATE_STORAGE_DIR / "evidence" / str(claim.pk)
+    folder = Path(file_store().path(f"evidence/{claim.pk}"))
     before = set(folder.glob("*"))
     response = api_as(claim.customer.user).post(
         f"/api/claims/{claim.ref}/evidence/",
@@ -127,7 +130,7 @@ def test_files_over_ten_megabytes_are_refused(api_as, claim):
 def test_evidence_is_stored_outside_the_web_root(claim, settings):
     services.claim_evidence_add(customer=claim.customer, claim=claim, files=[upload()])
     item = Evidence.objects.get()
-    path = settings.PRIVATE_STORAGE_DIR / item.storage_path
+    path = Path(file_store().path(item.storage_path))
     assert path.read_bytes().startswith(b"%PDF-")
     assert str(settings.BASE_DIR / "static") not in str(path)
 

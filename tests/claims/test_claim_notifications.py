@@ -5,6 +5,7 @@ from django.core import mail
 
 from claims import services
 from claims.models import Customer
+from claims.notifications import CLAIM_MESSAGES, claim_message, claim_messages
 from core.errors import InvalidInput
 from core.roles import Role
 from tests.support.factories import claim_file, incident_with_snapshot
@@ -46,3 +47,28 @@ def test_no_email_when_the_decision_fails(claim, django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(InvalidInput):
         services.claim_reject(actor=staff(Role.REVIEWER), claim=claim, reason="")
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize("kind", sorted(CLAIM_MESSAGES))
+def test_many_emails_at_once_say_exactly_what_one_email_says(claim, kind):
+    """claims_notify_many renders each template once per language and shape: the text must not change."""
+    from claims.models import Claim
+
+    customer = claim.customer
+    customer.name = "Tom & <Jerry> O'Neil"
+    customer.save(update_fields=["name"])
+    other = Claim.objects.select_related("customer", "incident").get(pk=claim.pk)
+    paid = Claim.objects.select_related("customer", "incident").get(pk=claim.pk)
+    paid.approved_amount_jpy, paid.paid_jpy, paid.status = 3_000_000, 1_250_000, Claim.Status.PARTLY_PAID
+    english = Claim.objects.select_related("customer", "incident").get(pk=claim.pk)
+    english.language = "en"
+    claims = [other, paid, english]
+
+    many = claim_messages(claims=claims, kind=kind)
+
+    singles = [claim_message(claim=c, kind=kind) for c in claims]
+    assert [(m.subject, m.body, m.to, m.from_email) for m in many] == [
+        (m.subject, m.body, m.to, m.from_email) for m in singles
+    ]
+    assert "Tom & <Jerry> O'Neil" in many[0].body  # the body is plain text: nothing escaped
+    assert "1,250,000" in many[1].body and "Your claim" in many[2].body

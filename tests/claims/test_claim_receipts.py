@@ -96,8 +96,8 @@ def test_another_customer_gets_404_and_anonymous_is_refused(api, api_as, paid_cl
     for path in paths:
         response = other.get(path)
         assert (response.status_code, response.json()["error"]) == (404, "not_found"), path
-        anonymous = api.get(path)  # session authentication first: DRF answers 403, not 401
-        assert (anonymous.status_code, anonymous.json()["error"]) == (403, "not_authenticated"), path
+        anonymous = api.get(path)
+        assert (anonymous.status_code, anonymous.json()["error"]) == (401, "not_authenticated"), path
     assert receipt.document["signature"] not in other.get(paths[1]).content.decode()
 
 
@@ -224,3 +224,38 @@ def test_the_printable_receipt_verifies_through_the_public_page(client, paid_cla
     html = client.post("/verify/", {"receipt": text}).content.decode()
     assert "正当" in html and paid_claim.ref in html
     call_command("audit_verify")
+
+
+def test_the_printable_receipt_reads_as_a_receipt_in_the_readers_language(client, paid_claim, settings):
+    settings.PUBLIC_BASE_URL = "http://claims.example.jp"
+    client.login(username=paid_claim.customer.user.username, password=PASSWORD)
+    receipt = the_receipt()
+    page_url = f"/claims/{paid_claim.ref}/receipts/{receipt.id}/"
+    client.post("/i18n/setlang/", {"language": "en", "next": "/claims/"})
+    html = client.get(page_url).content.decode()
+    facts = html[html.index('data-testid="receipt"') : html.index('data-testid="receipt-verify"')]
+    assert "Sato Haruto (ACC-1)" in facts and paid_claim.ref in facts
+    assert f"¥{SATO_FULL_JPY:,}" in facts and "liability reserve" in facts  # amounts by source, in yen
+    assert "Bank transfer to bank 0001" in facts and "****567" in facts  # the method in words
+    assert "JST" in facts and "+00:00" not in facts  # Japan time, not UTC ISO
+    for debug in ("reserves.payout", "holder_kana", "Allocation round", "round 1"):
+        assert debug not in facts
+    # A QR code to this site's /verify/ page naming the receipt, and the proof's state in words.
+    assert 'data-testid="receipt-qr"' in html and "<svg" in html
+    assert f"http://claims.example.jp/verify/?receipt={receipt.id}" in html
+    assert 'data-testid="receipt-proof"' in html
+    assert "1234567" not in html
+
+    client.post("/i18n/setlang/", {"language": "ja", "next": "/claims/"})
+    assert "支払証明書" in client.get(page_url).content.decode()
+    response = client.get(f"/claims/{paid_claim.ref}/receipts/{receipt.id}/pdf/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    japanese_pdf = response.content
+    assert japanese_pdf.startswith(b"%PDF") and b"/MediaBox [ 0 0 595.2756 841.8898 ]" in japanese_pdf  # A4
+    assert b"HeiseiKakuGo" in japanese_pdf  # the Japanese font for the Japanese text
+
+
+def test_the_receipt_pdf_is_404_for_another_customer(client, paid_claim, suzuki):
+    client.force_login(suzuki.user)
+    receipt = the_receipt()
+    assert client.get(f"/claims/{paid_claim.ref}/receipts/{receipt.id}/pdf/").status_code == 404

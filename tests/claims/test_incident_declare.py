@@ -66,8 +66,8 @@ def test_duplicate_code_is_a_conflict(api_as):
         ({"assets": []}, "assets"),
         ({"code": "has space"}, "code"),
         ({"detected_at": "not a date"}, "detected_at"),
-        ({"assets": [{"symbol": "XEM", "quantity_lost": "-1", "wallet_type": "hot"}]}, "assets"),
-        ({"assets": [{"symbol": "XEM", "quantity_lost": "1", "wallet_type": "warm"}]}, "assets"),
+        ({"assets": [{"symbol": "XEM", "quantity_lost": "-1", "wallet_type": "hot"}]}, "assets[0].quantity_lost"),
+        ({"assets": [{"symbol": "XEM", "quantity_lost": "1", "wallet_type": "warm"}]}, "assets[0].wallet_type"),
     ],
 )
 def test_bad_input_is_400_naming_the_field_and_writes_nothing(api_as, overrides, field):

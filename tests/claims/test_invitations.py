@@ -212,3 +212,24 @@ def test_the_invitations_command_shows_counts_and_releases_stuck_rows():
     assert "released 1 invitation(s)" in text
     assert "sent     3" in text  # eager tasks in tests: the dispatch ran
     assert len(mail.outbox) == 3
+
+
+def test_a_batch_of_invitations_says_exactly_what_one_invitation_says():
+    """invitation_messages renders each template once per language and shape: the text must not change."""
+    from claims.notifications import _invitation_message, invitation_messages
+    from claims.services.invitations import InvitationMail
+
+    incident = incident_with_snapshot(ROWS)
+    incident.title = 'Hot wallet & <cold> "storage"'
+    mails = [
+        InvitationMail(1, 1, "a@example.jp", "Sato & <Haruto>", "ja", "tok-en_1"),
+        InvitationMail(2, 2, "b@example.jp", "Suzuki Yui", "en", None),
+        InvitationMail(3, 3, "c@example.jp", "Kato Ren", "en", "tok2"),
+        InvitationMail(4, 4, "d@example.jp", "Ito", "fr", None),  # an unknown language: the default
+    ]
+
+    batch = invitation_messages(incident=incident, mails=mails)
+
+    singles = [(m.invitation_id, _invitation_message(incident=incident, mail=m)) for m in mails]
+    assert [(i, m.subject, m.body, m.to) for i, m in batch] == [(i, m.subject, m.body, m.to) for i, m in singles]
+    assert "/activate/tok-en_1/" in batch[0][1].body and "/activate/" not in batch[1][1].body

@@ -12,8 +12,11 @@ from core import charts
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def parse(svg: str) -> ET.Element:
-    return ET.fromstring(svg)
+def parse(html: str) -> ET.Element:
+    """The chart's <svg> inside its <figure>."""
+    figure = ET.fromstring(html)
+    assert figure.tag == "figure"
+    return figure.find(f"{SVG}svg")
 
 
 def marks(root: ET.Element, tag: str, cls: str) -> list[ET.Element]:
@@ -121,3 +124,58 @@ def test_compact_numbers():
     assert charts.format_compact(12_300_000) == "12.3M"
     assert charts.format_compact(2_000_000_000) == "2B"
     assert charts.format_compact(2.5) == "2.5"
+
+
+def _box(text: ET.Element) -> tuple[float, float, float]:
+    """(left, right, baseline) of a legend label as drawn."""
+    x, y = float(text.get("x")), float(text.get("y"))
+    return x, x + charts.text_width(text.text), y
+
+
+def test_long_japanese_legend_labels_wrap_and_never_overlap():
+    names = ["準備金残高（日末）", "必要最低額（床＋保管資産の割合）", "保険会社からの回収額", "未填補の不足額"]  # noqa: RUF001
+    root = parse(
+        charts.bar_chart(
+            title="誰が損失を負担するか",
+            categories=["損失基準額"],
+            series=[charts.Series(name, [i + 1]) for i, name in enumerate(names)],
+            stacked=True,
+            width=360,
+        )
+    )
+    boxes = [_box(g.find(f"{SVG}text")) for g in marks(root, "g", "legend")]
+    assert len(boxes) == 4 and len({y for _l, _r, y in boxes}) >= 2  # more than one row
+    for i, (left, right, y) in enumerate(boxes):
+        assert right <= 360  # inside the drawing
+        for other_left, other_right, other_y in boxes[i + 1 :]:
+            assert y != other_y or right <= other_left - 14 or other_right <= left - 14
+    # the plot starts below the last legend row
+    top_gridline = min(float(line.get("y1")) for line in root.iter(f"{SVG}line") if line.get("stroke") == "#d9dee5")
+    assert top_gridline > max(y for _l, _r, y in boxes)
+
+
+def test_axes_titles_units_and_a_table_for_every_chart():
+    html = charts.line_chart(
+        title="Reserve",
+        labels=["12-01", "12-02"],
+        series=[charts.Series("balance", [5_000_000_000, 4_000_000_000])],
+        threshold=2_000_000_000,
+        threshold_label="required minimum",
+        y_format=charts.yen_compact,
+        x_title="date (Japan time)",
+        y_title="yen",
+        caption="Above the minimum on both days.",
+    )
+    figure = ET.fromstring(html)
+    root = figure.find(f"{SVG}svg")
+    texts = {t.get("class"): t.text for t in root.iter(f"{SVG}text") if t.get("class")}
+    assert texts["x-title"] == "date (Japan time)" and texts["y-title"] == "yen"
+    assert "¥2B" in [t.text for t in root.iter(f"{SVG}text")]
+    assert marks(root, "line", "y-axis") and marks(root, "line", "x-axis")
+    assert figure.find("figcaption").text == "Reserve. Above the minimum on both days."
+    rows = [[c.text for c in tr] for tr in figure.iter("tr")]
+    assert rows == [
+        ["date (Japan time)", "balance", "required minimum"],
+        ["12-01", "5,000,000,000", "2,000,000,000"],
+        ["12-02", "4,000,000,000", "2,000,000,000"],
+    ]

@@ -57,9 +57,10 @@ def test_customer_and_reviewer_cannot_change_incidents(api_as, path):
         assert response.status_code == 403, (role, path)
 
 
-def test_anonymous_gets_401_or_403_as_json(api):
+def test_anonymous_gets_401_with_www_authenticate_as_json(api):
     response = api.get(STAFF_GET)
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert response.json()["error"] == "not_authenticated"
 
 

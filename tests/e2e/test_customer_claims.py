@@ -91,6 +91,7 @@ def test_a_customer_cannot_open_someone_elses_claim(page, tmp_path):
 
 def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp_path):
     import json
+    from pathlib import Path
 
     from audit.receipts import receipt_verify
     from claims import services
@@ -112,9 +113,14 @@ def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp
     page.click("[data-testid=receipt-page]")
     receipt = page.locator("[data-testid=receipt]").inner_text()
     assert claim.ref in receipt and "¥3,838,593" in receipt and "****567" in receipt
-    assert "Claim reference" in receipt and "Amount by source (JPY)" in receipt
-    assert "is in the signed tree of" in page.locator("[data-testid=receipt-proof]").inner_text()
+    assert "Claim reference" in receipt and "liability reserve" in receipt and "JST" in receipt
+    assert "Included in the signed audit log" in page.locator("[data-testid=receipt-proof]").inner_text()
+    assert page.locator("[data-testid=receipt-qr] svg").is_visible()
     page.screenshot(path=str(tmp_path / "receipt-printable.png"), full_page=True)
+    with page.expect_download() as pdf:
+        page.click("[data-testid=receipt-pdf]")
+    assert pdf.value.suggested_filename.endswith(".pdf")
+    assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF")
 
     with page.expect_download() as download:
         page.click("[data-testid=receipt-download]")

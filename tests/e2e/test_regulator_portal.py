@@ -50,6 +50,16 @@ def test_regulator_sees_integrity_and_events_per_day_then_searches(page, tmp_pat
     page.click("button:has-text('Search')")
     assert "12 events" in page.locator("[data-testid=result-count]").inner_text()
     assert page.locator("[data-testid=events] tbody tr").count() == 12
+    # The table fits the screen; a row's data opens in full, its request id on one line.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"] + 1
+    first = page.locator("[data-testid=events] tbody tr").first
+    first.locator("details summary").click()
+    assert '"n":' in first.locator("details pre").inner_text()
+    request_id = first.locator(".request-id code")
+    if request_id.count():
+        box = request_id.bounding_box()
+        assert box is not None and box["height"] < 30  # not wrapped a character per line
     page.screenshot(path=str(tmp_path / "audit-browser.png"), full_page=True)
     with page.expect_download() as download:
         page.click("[data-testid=export-csv]")

@@ -48,7 +48,13 @@ def test_reviewer_adjusts_and_recommends_then_another_approver_approves(browser,
     browser_login(page, approver.username, PASSWORD)  # enrols TOTP on the way
     page.goto(f"/staff/claims/{claim.ref}/")
     page.click("[data-testid=approve]")
+    summary = page.locator("[data-testid=confirm-summary]").inner_text()  # asks first, saying what will happen
+    assert claim.ref in summary and "¥10,625" in summary and "approval 1 of 1" in summary
+    page.screenshot(path=str(tmp_path / "confirm-approval.png"), full_page=True)
+    assert Claim.objects.get(pk=claim.pk).status == "recommended"
+    page.click("[data-testid=confirm-yes]")
     assert page.locator("[data-testid=claim-status]").inner_text() == "Approved"
+    assert page.locator("[data-testid=allowed-actions]").count() == 0  # nothing left to decide
     page.screenshot(path=str(tmp_path / "approved.png"), full_page=True)
     context.close()
 
@@ -91,6 +97,11 @@ def test_maker_builds_a_batch_and_a_checker_approves_it(browser, live_server, tm
     browser_login(page, checker.username, PASSWORD)
     page.goto("/staff/claims/batches/")
     page.click(f"[data-testid=approve-batch-{batch.pk}]")
+    page.click("[data-testid=confirm-cancel]")  # cancelling changes nothing
+    assert ClaimBatch.objects.get().status == "proposed"
+    page.click(f"[data-testid=approve-batch-{batch.pk}]")
+    assert "3" in page.locator("[data-testid=confirm-summary]").inner_text()
+    page.click("[data-testid=confirm-yes]")
     assert "Batch" in page.content() and "approved" in page.content()
     page.screenshot(path=str(tmp_path / "batch-approved.png"), full_page=True)
     context.close()

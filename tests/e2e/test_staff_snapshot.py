@@ -32,5 +32,7 @@ def test_approver_sees_rejection_then_imports_and_opens(page, tmp_path):
     assert len(sha) == 64
 
     page.click("button[name=to][value=open]")
+    assert "invited by e-mail" in page.locator("[data-testid=confirm-summary]").inner_text()  # says what happens
+    page.click("[data-testid=confirm-yes]")
     assert page.locator("[data-testid=incident-status]").inner_text() == "Open for claims"
     page.screenshot(path=str(tmp_path / "opened.png"), full_page=True)

@@ -4,14 +4,13 @@ Payouts are sent by a real Celery worker (Redis); the result is uploaded
 through the staff page, twice; the ledger and the audit trail verify after each step.
 """
 
-from pathlib import Path
-
 import pytest
 from django.test import Client
 
 from audit.models import Event
 from core.roles import Role
 from reserves.models import Payout, ResultImport, Transfer, ZenginFile
+from reserves.rails import outbox_read, outbox_write
 from reserves.rails.zengin import zengin_file_parse
 from reserves.services.result_imports import result_import
 from tests.support.books import books_are_right
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def sent_file(settings) -> tuple[ZenginFile, bytes, dict[str, Payout]]:
     zfile = ZenginFile.objects.get()
-    content = (Path(settings.ZENGIN_OUTBOX_DIR) / zfile.name).read_bytes()
+    content = outbox_read("zengin", zfile.name)
     return zfile, content, {p.claim_ref: p for p in Payout.objects.all()}
 
 
@@ -122,8 +121,7 @@ def test_a_mixed_result_imported_twice_pays_and_returns_each_transfer_once(setti
 
 def test_a_sent_file_altered_after_writing_refuses_the_whole_result(settings, zengin_sent):
     zfile, content, payouts = zengin_sent
-    path = Path(settings.ZENGIN_OUTBOX_DIR) / zfile.name
-    path.write_bytes(content + b"junk appended\r\n")
+    outbox_write("zengin", zfile.name, content + b"junk appended\r\n")
     rows = [(record_no(p), p.pk, p.amount_jpy, "paid", "", "") for p in payouts.values()]
     record = result_import(
         actor=CHECKER,
@@ -134,7 +132,7 @@ def test_a_sent_file_altered_after_writing_refuses_the_whole_result(settings, ze
     assert set(Payout.objects.values_list("status", flat=True)) == {"submitted"}
 
     # A result quoting another hash than the one we recorded is refused too, even with the file intact.
-    path.write_bytes(content)
+    outbox_write("zengin", zfile.name, content)
     other = bank_result_csv(file_name=zfile.name, sent=content, rows=rows, sha256="0" * 64)
     record = result_import(actor=CHECKER, format_name="bank-result-csv/1", content=other)
     assert record.status == "refused" and "another SHA-256" in record.report["refused"]

@@ -112,3 +112,18 @@ def test_the_admin_shows_money_tables_read_only(client, django_capture_on_commit
         assert client.get(f"/admin/reserves/{model}/").status_code == 200, model
     transfer_id = Transfer.objects.first().pk
     assert client.get(f"/admin/reserves/transfer/{transfer_id}/delete/").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_payout_list_offers_retry_exactly_where_the_service_allows_it(client):
+    from reserves import services
+    from tests.support.regulator import paid_scenario
+
+    paid_scenario()  # B3's payout to a closed account failed; the others were paid
+    approver = login(client, Role.APPROVER)
+    html = client.get("/staff/payouts/").content.decode()
+    for payout in Payout.objects.all():
+        offered = f'data-testid="retry-{payout.pk}"' in html
+        assert offered == (services.payout_allowed_actions(payout, approver) == ["retry"])
+        assert offered == (payout.status == "failed")
+    assert Payout.objects.filter(status="failed").exists()

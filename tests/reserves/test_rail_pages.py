@@ -6,6 +6,7 @@ from django.test import Client
 
 from core.roles import Role
 from reserves.models import ResultImport
+from reserves.rails import outbox_read
 from tests.support.factories import user_with_role
 from tests.support.login import login_verified, staff
 
@@ -59,7 +60,6 @@ def test_the_rail_health_page_shows_the_core_system_reachable(exchange_core):
 def test_the_result_import_api_creates_once_and_answers_the_repeat(
     api_as, settings, django_capture_on_commit_callbacks
 ):
-    from pathlib import Path
 
     from reserves.models import Payout, ZenginFile
     from tests.support.money import fund_open, register, reserve_fund
@@ -70,7 +70,7 @@ def test_the_result_import_api_creates_once_and_answers_the_repeat(
     with django_capture_on_commit_callbacks(execute=True):
         register(fund_open(), {"API-1": 10_000})
     zfile, payout = ZenginFile.objects.get(), Payout.objects.get()
-    sent = (Path(settings.ZENGIN_OUTBOX_DIR) / zfile.name).read_bytes()
+    sent = outbox_read("zengin", zfile.name)
     content = bank_result_csv(file_name=zfile.name, sent=sent, rows=[(1, payout.pk, 10_000, "paid", "", "")])
 
     def post(client, body: bytes):

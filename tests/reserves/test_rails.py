@@ -6,7 +6,7 @@ from django.core.management import call_command
 from core.errors import Conflict
 from reserves import services
 from reserves.models import Payout, SandboxTransfer, ZenginFile
-from reserves.rails import Instruction
+from reserves.rails import Instruction, outbox_read
 from reserves.rails.sandbox import SandboxRail
 from reserves.rails.zengin import zengin_file_parse
 from reserves.selectors import ledger_reconcile
@@ -146,7 +146,7 @@ def test_the_zengin_rail_writes_a_file_and_pays_only_what_the_bank_reports_paid(
 
     assert set(Payout.objects.values_list("status", flat=True)) == {"submitted"}
     zfile = ZenginFile.objects.get()
-    content = (settings.ZENGIN_OUTBOX_DIR / zfile.name).read_bytes()
+    content = outbox_read("zengin", zfile.name)
     parsed = zengin_file_parse(content)
     assert (parsed["count"], parsed["total"]) == (2, 200_000)
     assert {t["holder_kana"] for t in parsed["transfers"]} == {"ﾔﾏﾀﾞ ﾀﾛｳ"}

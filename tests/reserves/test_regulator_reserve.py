@@ -199,4 +199,27 @@ def test_the_page_uses_a_threshold_line_when_the_minimum_is_constant(settings, c
 
     assert 'data-testid="reserve-ok"' in html and 'data-testid="reserve-alert"' not in html
     assert '<line class="threshold" data-value="1,000"' in html
-    assert html.count('class="point"') == 90
+    assert html.count('class="point"') == 1  # the reserve's history starts with its first funding, today
+
+
+def test_days_before_the_first_funding_are_not_days_below_the_minimum(settings, client):
+    settings.RESERVE_MINIMUM_FLOOR_JPY = 1_000
+    reserve_fund(5_000)
+    user = user_with_role(Role.REGULATOR)
+    client.login(username=user.username, password=PASSWORD)
+    response = client.get("/regulator/reserve/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.context["below_days"] == 0
+    assert [p.day for p in response.context["overview"].series] == [timezone.localdate()]
+
+
+def test_the_custody_card_says_what_the_value_is_and_how_much_of_it_counts(settings, client):
+    settings.RESERVE_MINIMUM_CUSTODY_PERCENT = "0"
+    reserve_fund(5_000)
+    services.custody_value_record(actor=CHECKER, value_jpy=180_000_000_000, as_of=timezone.now())
+    user = user_with_role(Role.REGULATOR)
+    client.login(username=user.username, password=PASSWORD)
+    html = client.get("/regulator/reserve/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    card = html[html.index('data-testid="custody-kpi"') :][:600]
+    assert "Customer assets in custody" in card and "180,000,000,000" in card
+    assert "0% of it counts towards the minimum: ¥0" in card
+    assert "0% of custody" not in html

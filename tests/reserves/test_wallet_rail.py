@@ -2,7 +2,6 @@
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -10,6 +9,7 @@ from django.core.management import call_command
 from audit.signing import signer
 from reserves import services
 from reserves.models import Payout, ResultImport, WalletBatch
+from reserves.rails import outbox_read
 from reserves.rails.wallet import batch_signature_valid
 from reserves.selectors import ledger_reconcile
 from reserves.services.result_imports import result_import
@@ -30,7 +30,6 @@ def test_a_signed_batch_is_written_and_its_result_pays_or_returns_each_withdrawa
     settings, django_capture_on_commit_callbacks
 ):
     settings.PAYOUT_CRYPTO_RAIL = "wallet"
-    settings.WALLET_OUTBOX_DIR = settings.ZENGIN_OUTBOX_DIR.parent / "wallet"
     reserve_fund(10_000_000)
     fund = fund_open()
     lines = [services.EntitlementLine("BTC", Decimal("0.01"), Decimal("15000000"), 150_000)]
@@ -42,7 +41,7 @@ def test_a_signed_batch_is_written_and_its_result_pays_or_returns_each_withdrawa
     assert "checksum" in Payout.objects.get(claim_ref="W-3").last_error  # never written into a batch
 
     batch = WalletBatch.objects.get()
-    content = (Path(settings.WALLET_OUTBOX_DIR) / batch.name).read_bytes()
+    content = outbox_read("wallet", batch.name)
     document = json.loads(content)
     assert batch_signature_valid(content, signer().public_key_pem)
     tampered = json.loads(content)
@@ -92,14 +91,13 @@ def test_a_signed_batch_is_written_and_its_result_pays_or_returns_each_withdrawa
 
 def test_a_wallet_result_with_other_quantities_is_rejected_row_by_row(settings, django_capture_on_commit_callbacks):
     settings.PAYOUT_CRYPTO_RAIL = "wallet"
-    settings.WALLET_OUTBOX_DIR = settings.ZENGIN_OUTBOX_DIR.parent / "wallet"
     reserve_fund(10_000_000)
     fund = fund_open()
     lines = [services.EntitlementLine("BTC", Decimal("0.01"), Decimal("15000000"), 150_000)]
     with django_capture_on_commit_callbacks(execute=True):
         register(fund, {"Q-1": 150_000}, payee=btc(GOOD), lines=lines)
     batch = WalletBatch.objects.get()
-    content = (Path(settings.WALLET_OUTBOX_DIR) / batch.name).read_bytes()
+    content = outbox_read("wallet", batch.name)
     payout = Payout.objects.get()
     result = wallet_result_json(
         batch=content,

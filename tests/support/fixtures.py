@@ -90,19 +90,31 @@ def page(browser, live_server, tmp_path: Path, request: pytest.FixtureRequest) -
     browser_page = context.new_page()
     browser_page.set_default_timeout(15_000)
     browser_page.screenshots = tmp_path  # tests save named screenshots here too
+    # Every page must work under the site's Content-Security-Policy: Chromium reports each thing it blocked.
+    # A test may name outside URLs whose refusal is the point (browser_page.csp_refusals_expected).
+    blocked: list[str] = []
+    browser_page.csp_refusals_expected = ()
+    browser_page.on(
+        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
+    )
     yield browser_page
     browser_page.screenshot(path=str(tmp_path / f"{request.node.name}-final.png"), full_page=True)
     context.close()
+    unexpected = [text for text in blocked if not any(url in text for url in browser_page.csp_refusals_expected)]
+    assert unexpected == [], f"blocked by the Content-Security-Policy: {unexpected}"
 
 
 @pytest.fixture
 def payout_settings(settings, tmp_path):
-    """Fast, deterministic payouts: no waiting between attempts, a private Zengin outbox."""
+    """Fast, deterministic payouts: no waiting between attempts, a file store of the test's own (bank files)."""
     settings.PAYOUT_RETRY_BASE_SECONDS = 0
     settings.PAYOUT_CHUNK_SIZE = 50
     settings.PAYOUT_PARALLEL_TASKS = 1
     settings.SANDBOX_RAIL_FAILURE_RATE = 0.0
-    settings.ZENGIN_OUTBOX_DIR = tmp_path / "zengin"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": str(tmp_path / "files")}},
+    }
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
 """A claim approved and sent to the bank, and the bank's answer for it (returned payouts and corrections)."""
 
-from pathlib import Path
-
 from claims import services
 from claims.models import Claim, Customer
 from core.roles import Role
 from reserves.models import Payout
+from reserves.rails import outbox_read
 from reserves.services.result_imports import result_import
 from tests.support.factories import claim_file, customer_user, incident_with_snapshot
 from tests.support.login import staff
@@ -31,7 +30,7 @@ def bank_answer(settings, outcome: str, reason: str = "") -> None:
     """The bank's result for the one transfer waiting in a Zengin file."""
     payout = Payout.objects.get(status="submitted")
     name, _, number = payout.rail_reference.rpartition("#")
-    sent = (Path(settings.ZENGIN_OUTBOX_DIR) / name).read_bytes()
+    sent = outbox_read("zengin", name)
     content = bank_result_csv(
         file_name=name, sent=sent, rows=[(int(number), payout.pk, payout.amount_jpy, outcome, reason, "")]
     )

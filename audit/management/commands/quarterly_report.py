@@ -1,27 +1,41 @@
+import io
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.reports import quarterly_report
 from core.reports import report_csv, report_pdf
+from core.storage import store_bytes
 
 
 class Command(BaseCommand):
-    help = "Write the quarterly report (e.g. 2026Q3) as CSV and PDF into DIR."
+    help = (
+        "Write the quarterly report (e.g. 2026Q3) as CSV and PDF: into DIR when given, else into the shared file "
+        "store (reports/quarterly-2026Q3.csv and .pdf), where any machine can serve it."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("quarter", help="e.g. 2026Q3")
-        parser.add_argument("directory", type=Path)
+        parser.add_argument("directory", type=Path, nargs="?")
 
-    def handle(self, *args: object, quarter: str, directory: Path, **options: object) -> None:
+    def handle(self, *args: object, quarter: str, directory: Path | None, **options: object) -> None:
         try:
             report = quarterly_report(quarter=quarter)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        directory.mkdir(parents=True, exist_ok=True)
         stem = f"quarterly-{quarter.upper().replace('-', '')}"
-        with (directory / f"{stem}.csv").open("w", encoding="utf-8-sig", newline="") as handle:
-            report_csv(report=report, out=handle)
-        with (directory / f"{stem}.pdf").open("wb") as handle:
-            report_pdf(report=report, out=handle)
-        self.stdout.write(f"Wrote {directory / stem}.csv and .pdf ({len(report.sections)} sections)")
+        text = io.StringIO(newline="")
+        report_csv(report=report, out=text)
+        pdf = io.BytesIO()
+        report_pdf(report=report, out=pdf)
+        csv_bytes = text.getvalue().encode("utf-8-sig")
+        if directory is None:
+            store_bytes(f"reports/{stem}.csv", csv_bytes)
+            store_bytes(f"reports/{stem}.pdf", pdf.getvalue())
+            where = f"the file store's reports/{stem}"
+        else:
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / f"{stem}.csv").write_bytes(csv_bytes)
+            (directory / f"{stem}.pdf").write_bytes(pdf.getvalue())
+            where = str(directory / stem)
+        self.stdout.write(f"Wrote {where}.csv and .pdf ({len(report.sections)} sections)")

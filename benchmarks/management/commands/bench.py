@@ -13,8 +13,10 @@ BENCHMARKS = {
     "payout_export": "benchmarks.payout_export",
     "single_approvals": "benchmarks.single_approvals",
     "proofs": "benchmarks.proofs",
+    "trail": "benchmarks.trail",
     "web": "benchmarks.web",
     "regulator": "benchmarks.regulator",
+    "pipeline": "benchmarks.pipeline",
 }
 
 
