@@ -148,6 +148,10 @@ def _server_env() -> dict[str, str]:
         DEBUG="0",
         SECRET_KEY=env.get("SECRET_KEY") or secrets.token_urlsafe(40),
         ALLOWED_HOSTS="127.0.0.1",
+        # Plain HTTP on loopback, as behind the TLS-terminating proxy: no redirect to https, cookies over http.
+        SECURE_SSL_REDIRECT="0",
+        SECURE_COOKIES="0",
+        SECURE_HSTS_SECONDS="0",
     )
     env.pop("DJANGO_TESTING", None)
     return env
