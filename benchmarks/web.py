@@ -148,6 +148,10 @@ def _server_env() -> dict[str, str]:
         DEBUG="0",
         SECRET_KEY=env.get("SECRET_KEY") or secrets.token_urlsafe(40),
         ALLOWED_HOSTS="127.0.0.1",
+        # Plain HTTP on loopback, as behind the TLS-terminating proxy: no redirect to https, cookies over http.
+        SECURE_SSL_REDIRECT="0",
+        SECURE_COOKIES="0",
+        SECURE_HSTS_SECONDS="0",
     )
     env.pop("DJANGO_TESTING", None)
     return env
@@ -175,7 +179,11 @@ def _start_server(*, kind: str, port: int, workers: int, threads: int) -> subpro
     server = subprocess.Popen(  # noqa: S603 (our own executables)
         command, cwd=BASE_DIR, env=_server_env(), stdout=subprocess.DEVNULL, start_new_session=True
     )
-    _wait_for(f"http://127.0.0.1:{port}/login/")
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/login/", seconds=180)  # a loaded machine boots slowly
+    except BaseException:
+        _stop(server)  # never leave a server behind (it runs in a session of its own)
+        raise
     return server
 
 

@@ -64,3 +64,13 @@ def publish_message(
         options["queue"] = queue
     task_named(task_name)  # imports the tasks modules, so routing by name finds the task's queue
     current_app.send_task(task_name, args=args, **options)
+
+
+def tasks_import() -> None:
+    """Import every installed app's tasks module and set up the broker side now (web processes call it at start,
+    see config/wsgi.py)."""
+    with _import_lock:
+        current_app.loader.import_default_modules()
+    # Celery builds its producer pool and result backend on the first task sent: build them now too.
+    current_app.producer_pool  # noqa: B018
+    current_app.backend  # noqa: B018

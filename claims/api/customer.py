@@ -187,7 +187,9 @@ class ClaimListApi(APIView):
             idempotency_key=request.headers.get("Idempotency-Key", ""),
             language=get_language() or "ja",
         )
-        return _claim_response(result.claim, status_code=201 if result.created else 200)
+        if result.created:  # the claim comes back with everything it was filed with: nothing to read again
+            return Response(ClaimSerializer(result.claim).data, status=201)
+        return _claim_response(result.claim)
 
 
 class ClaimDetailApi(APIView):

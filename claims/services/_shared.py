@@ -83,9 +83,9 @@ def amount_refresh(claim: Claim) -> None:
     ClaimLine.objects.bulk_update(lines, ["value_jpy"])
 
 
-def timeline_add(claim: Claim, status: str, note: str = "") -> None:
+def timeline_add(claim: Claim, status: str, note: str = "") -> ClaimTimelineEntry:
     """Append a customer-visible entry. Caller's transaction."""
-    ClaimTimelineEntry.objects.create(claim=claim, status=status, note=note)
+    return ClaimTimelineEntry.objects.create(claim=claim, status=status, note=note)
 
 
 def notify(claim: Claim, kind: str, note: str = "") -> None:

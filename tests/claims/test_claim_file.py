@@ -203,7 +203,7 @@ def test_filing_costs_a_bounded_number_of_statements_and_takes_the_trail_lock_la
     user = customer_user(Customer.objects.get(account_id="ACC-1"))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    with django_assert_max_num_queries(37), CaptureQueriesContext(connection) as captured:
+    with django_assert_max_num_queries(30), CaptureQueriesContext(connection) as captured:
         response = _file(client, _body(incident))
     assert response.status_code == 201, response.json()
     statements = [q["sql"] for q in captured.captured_queries]
@@ -211,3 +211,16 @@ def test_filing_costs_a_bounded_number_of_statements_and_takes_the_trail_lock_la
     after = statements[first_head_lock:]
     assert not any(sql.startswith(('INSERT INTO "claims_', 'UPDATE "claims_')) for sql in after)
     assert Event.objects.filter(action="claim.filed", subject_id=str(Claim.objects.get().pk)).count() == 1
+
+
+@pytest.mark.parametrize("lines", [None, "dispute"])
+def test_the_201_answer_is_what_reading_the_claim_back_gives(sato, incident, lines):
+    """The filing answers from what it just wrote (no re-read): it must be exactly the stored claim."""
+    body = _body(incident)
+    if lines:
+        body["lines"] = [{"asset": "BTC", "claimed_quantity": "0.3", "reason": "a deposit the snapshot missed"}]
+    filed = _file(sato, body)
+    assert filed.status_code == 201, filed.json()
+    again = sato.get(f"/api/claims/{filed.json()['ref']}/")
+    assert again.status_code == 200
+    assert filed.json() == again.json()
