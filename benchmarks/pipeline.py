@@ -50,14 +50,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 from tqdm import tqdm
 
 from audit.models import Event
-from benchmarks.approvals import _write_snapshot
+from benchmarks.approvals import _write_snapshot, bench_staff
 from benchmarks.mail import mail_count
 from benchmarks.payouts_engine import CHECKER, MAKER
 from benchmarks.snapshot import ACTOR
@@ -121,12 +120,6 @@ def _wait(what: str, total: int, count: Callable[[], int], workers: list, stall:
                 logs = "\n".join(worker.log_tail() for worker in workers)
                 raise RuntimeError(f"{what} stalled at {done} of {total}. Worker logs:\n{logs}")
             time.sleep(0.1)
-
-
-def _staff(name: str, role: Role) -> User:
-    user = User.objects.create_user(username=name)
-    user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 def _import(incident: Incident, *, customers: int, prefix: str) -> None:
@@ -289,8 +282,8 @@ def _run(
     counter: str,
 ) -> dict[str, Any]:
     stages = _Stages()
-    maker = _staff(f"pl-maker-{stamp}", Role.REVIEWER)
-    checker = _staff(f"pl-checker-{stamp}", Role.APPROVER)
+    maker = bench_staff(f"pl-maker-{stamp}", Role.REVIEWER)
+    checker = bench_staff(f"pl-checker-{stamp}", Role.APPROVER)
     prefix, naive_prefix = f"pl{stamp}-", f"pn{stamp}-"
     events_before = Event.objects.count()
     print(f"starting {workers} worker processes ...", file=sys.stderr)
