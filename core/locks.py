@@ -37,7 +37,10 @@ in id order. Two transactions can then wait for each other but never deadlock.
 16. reserves.ZenginFile,       a sent file while its result file is imported (imports of one file
     reserves.WalletBatch       queue here), then its payouts (17)
 17. reserves.Payout            by id (retry, lease, results, receipts), or SKIP LOCKED
-18. reserves.Account           ledger accounts, by id, inside transfers_post
+18. reserves.Account           ledger accounts, by id (transfers_post; a payment locks its funds' accounts
+                               before it marks payouts paid, reserves.engine.results)
+    reserves figures            PayoutFigure and FundFigure rows, written by the triggers of payout,
+                               entitlement and holdback writes: after the accounts (18), never before them
 19. audit tree head            always last: event_record and receipts take it and hold it to commit
 
 The hand-off from claims to reserves (entitlements for approved claims) runs in its own

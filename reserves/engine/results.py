@@ -85,9 +85,24 @@ def _paid_effects(*, payouts: list, now: dt.datetime) -> list[EventInput]:
     ]
 
 
+def _paid_accounts_lock(payouts: "Sequence[Payout | PayoutRow]") -> None:
+    """Lock the allocated and paid accounts of the payouts' funds before their status changes.
+
+    The status UPDATE adds to the payout figures (reserves_payoutfigure, by trigger) and an allocation
+    chunk locks these accounts before it inserts payouts (which adds to the same figures): taking the
+    accounts first keeps one order, accounts then figures (core/locks.py), so the two never deadlock.
+    """
+    fund_ids = {p.fund_id for p in payouts}
+    if not fund_ids:
+        return
+    pairs = IncidentFund.objects.filter(pk__in=fund_ids).values_list("allocated_account_id", "paid_account_id")
+    ledger.accounts_lock(ids=[account_id for pair in pairs for account_id in pair])
+
+
 def payouts_mark_paid(*, actor: User | Actor, payouts: list[Payout]) -> None:
     """Mark submitted payouts paid (a confirmed Zengin file). Caller's transaction; rows locked."""
     now = timezone.now()
+    _paid_accounts_lock(payouts)
     rows_update(
         model=Payout,
         columns={
@@ -157,6 +172,7 @@ def payouts_record(*, results: list[RailResult]) -> dict[str, int]:
     previous_attempts = [p.attempts for p in rows]
     for p in rows:
         _outcome_apply(p, by_id[p.pk], now)
+    _paid_accounts_lock([p for p in rows if p.status == "paid"])
     updated = set(
         rows_update(
             model=Payout,
