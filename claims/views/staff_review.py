@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from claims import selectors, services
-from claims.forms import BatchForm, DecisionForm, error_text, review_filters
+from claims.forms import DECISION_LABELS, BatchForm, DecisionForm, error_text, review_filters
 from claims.models import Claim
 from core.errors import ApplicationError
 from core.exports import Column, stream_csv
@@ -118,7 +118,7 @@ def _decision_post(request: HttpRequest, claim: Claim) -> None:
             reason=form.cleaned_data["reason"],
             adjustments=adjustments,
         )
-        messages.success(request, _("Decision recorded: %(action)s.") % {"action": action})
+        messages.success(request, _("Decision recorded: %(action)s.") % {"action": DECISION_LABELS[action]})
     except ApplicationError as exc:
         messages.error(request, error_text(exc))
 
