@@ -235,19 +235,8 @@ class RespondForm(forms.Form):
     )
 
 
-# Each staff decision in words (the claim page's message after it is recorded).
-DECISION_LABELS = {
-    "verify": _("verified"),
-    "adjust": _("lines adjusted"),
-    "request_info": _("information requested"),
-    "recommend": _("approval recommended"),
-    "approve": _("approved"),
-    "reject": _("rejected"),
-}
-
-
 class DecisionForm(forms.Form):
-    action = forms.ChoiceField(choices=[(d, DECISION_LABELS[d]) for d in services.DECISIONS])
+    action = forms.ChoiceField(choices=[(d, d) for d in services.DECISIONS])
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, required=False, label=_("Reason or message")
     )

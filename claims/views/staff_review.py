@@ -9,16 +9,34 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from claims import selectors, services
-from claims.forms import DECISION_LABELS, BatchForm, DecisionForm, error_text, review_filters
+from claims.forms import BatchForm, DecisionForm, error_text, review_filters
 from claims.models import Claim
 from core.errors import ApplicationError
 from core.exports import Column, stream_csv
 from core.roles import Role, role_required, signed_in_user
 
 reviewer_required = role_required(Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+REVIEW_SORT_LABELS = {
+    "submitted": gettext_lazy("filed, oldest first"),
+    "-submitted": gettext_lazy("filed, newest first"),
+    "amount": gettext_lazy("amount, smallest first"),
+    "-amount": gettext_lazy("amount, largest first"),
+    "updated": gettext_lazy("updated, oldest first"),
+    "-updated": gettext_lazy("updated, newest first"),
+    "ref": gettext_lazy("reference"),
+}
+DECISION_LABELS = {
+    "verify": gettext_lazy("Verified"),
+    "adjust": gettext_lazy("Adjusted the lines"),
+    "request_info": gettext_lazy("Requested information"),
+    "recommend": gettext_lazy("Recommended approval"),
+    "approve": gettext_lazy("Approved"),
+    "reject": gettext_lazy("Rejected"),
+}
 
 
 @reviewer_required
@@ -51,7 +69,7 @@ def staff_claim_list(request: HttpRequest) -> HttpResponseBase:
             "incidents": selectors.incident_list(),
             "query": params.urlencode(),
             "status_query": status_params.urlencode(),
-            "sorts": list(selectors.REVIEW_SORTS),
+            "sorts": [(key, REVIEW_SORT_LABELS.get(key, key)) for key in selectors.REVIEW_SORTS],
         },
     )
 
