@@ -95,6 +95,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "core.roles.role_context",
             ],
+            # Number formats every template uses (quantity), without {% load %}.
+            "builtins": ["core.template_filters"],
         },
     },
 ]

@@ -28,7 +28,7 @@ def test_the_reserve_page_shows_the_alert_below_the_minimum(client, settings):
     policy("PAGE-POL")
     login(client, Role.REVIEWER)
     html = client.get("/staff/reserve/").content.decode()
-    assert 'data-testid="reserve-alert"' in html and "（不足額 ¥500,000,000）" in html
+    assert 'data-testid="reserve-alert"' in html and "不足額 ¥500,000,000" in html
     assert "PAGE-POL" in html and "<polyline" in html
     assert 'data-testid="funding-form"' not in html  # reviewers read only
 
