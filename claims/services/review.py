@@ -74,7 +74,11 @@ def _action_record(
 
 def _check_status(claim: Claim, allowed: Sequence[str], what: str) -> None:
     if claim.status not in allowed:
-        raise ApplicationError("invalid_transition", f"Claim {claim.ref} is {claim.status}; it cannot be {what}.")
+        raise ApplicationError(
+            "invalid_transition",
+            _("Claim %(ref)s is %(status)s; it cannot be %(what)s.")
+            % {"ref": claim.ref, "status": claim.get_status_display(), "what": what},
+        )
 
 
 @transaction.atomic(durable=True)
@@ -82,7 +86,7 @@ def claim_verify(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     """A reviewer takes the claim up (submitted or appealed -> under review)."""
     require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.APPEALED, Claim.Status.UNDER_REVIEW], "verified")
+    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.APPEALED, Claim.Status.UNDER_REVIEW], _("verified"))
     check_appeal_independence(claim, actor)
     before = claim.status
     if claim.status != Claim.Status.UNDER_REVIEW:
@@ -107,12 +111,12 @@ def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjust
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(
-            "invalid", "A reason is required to adjust a line.", extra={"fields": {"reason": ["required"]}}
+            "invalid", _("A reason is required to adjust a line."), extra={"fields": {"reason": ["required"]}}
         )
     if not adjustments:
-        raise InvalidInput("invalid", "Name a line to adjust.", extra={"fields": {"lines": ["required"]}})
+        raise InvalidInput("invalid", _("Name a line to adjust."), extra={"fields": {"lines": ["required"]}})
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [*ACTIVE_REVIEW], "adjusted")
+    _check_status(claim, [*ACTIVE_REVIEW], _("adjusted"))
     check_appeal_independence(claim, actor)
     lines = {line.asset.symbol: line for line in claim.lines.select_related("asset")}
     fields: dict[str, list[str]] = {}
@@ -128,7 +132,9 @@ def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjust
             # Money already promised is not taken back by an appeal the customer made.
             fields[f"lines[{i}].approved_quantity"] = ["an appeal cannot lower an approved quantity"]
     if fields:
-        raise InvalidInput("invalid", f"Invalid input: {', '.join(fields)}.", extra={"fields": fields})
+        raise InvalidInput(
+            "invalid", _("Invalid input: %(fields)s.") % {"fields": ", ".join(fields)}, extra={"fields": fields}
+        )
     before = lines_state(claim)
     for adjustment in adjustments:
         line = lines[adjustment.symbol]
@@ -159,9 +165,11 @@ def claim_info_request(*, actor: User, claim: Claim, message: str) -> Claim:
     require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
     message = (message or "").strip()
     if not message:
-        raise InvalidInput("invalid", "Write the message to the customer.", extra={"fields": {"reason": ["required"]}})
+        raise InvalidInput(
+            "invalid", _("Write the message to the customer."), extra={"fields": {"reason": ["required"]}}
+        )
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW, Claim.Status.APPEALED], "asked")
+    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW, Claim.Status.APPEALED], _("asked"))
     check_appeal_independence(claim, actor)
     before = claim.status
     claim.status = Claim.Status.INFO_REQUESTED
@@ -184,10 +192,10 @@ def claim_recommend(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     """The maker's step: recommend approval of the current approved quantities."""
     require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW, Claim.Status.APPEALED], "recommended")
+    _check_status(claim, [Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW, Claim.Status.APPEALED], _("recommended"))
     check_appeal_independence(claim, actor)
     if not hasattr(claim, "payout"):
-        raise ApplicationError("payout_missing", f"Claim {claim.ref} has no payout choice yet.")
+        raise ApplicationError("payout_missing", _("Claim %(ref)s has no payout choice yet.") % {"ref": claim.ref})
     before = claim.status
     amount_refresh(claim)
     claim.required_approvals = required_approvals_for(claim.amount_jpy)
@@ -216,14 +224,18 @@ def claim_approve(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     """
     require_role(actor, Role.APPROVER, Role.ADMIN)
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [Claim.Status.RECOMMENDED], "approved")
+    _check_status(claim, [Claim.Status.RECOMMENDED], _("approved"))
     check_appeal_independence(claim, actor)
     if actor.pk in claim_makers(claim):
         raise ApplicationError(
-            "four_eyes", f"You recommended or adjusted {claim.ref}; another approver must approve it."
+            "four_eyes",
+            _("You recommended or adjusted %(ref)s; another approver must approve it.") % {"ref": claim.ref},
         )
     if ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver=actor).exists():
-        raise Conflict("already_approved", f"You approved {claim.ref} already; it needs a different second approver.")
+        raise Conflict(
+            "already_approved",
+            _("You approved %(ref)s already; it needs a different second approver.") % {"ref": claim.ref},
+        )
     if name_decision_missing(claim):
         raise ApplicationError(
             "payout_name_mismatch",
@@ -308,9 +320,9 @@ def claim_reject(*, actor: User, claim: Claim, reason: str) -> Claim:
     require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("invalid", "A reason is required to reject.", extra={"fields": {"reason": ["required"]}})
+        raise InvalidInput("invalid", _("A reason is required to reject."), extra={"fields": {"reason": ["required"]}})
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, [*ACTIVE_REVIEW, Claim.Status.RECOMMENDED], "rejected")
+    _check_status(claim, [*ACTIVE_REVIEW, Claim.Status.RECOMMENDED], _("rejected"))
     check_appeal_independence(claim, actor)
     before = claim.status
     if claim.review_round > 0 and claim.appealed_from in PAYOUT_LOCKED:
@@ -350,7 +362,7 @@ def check_may_approve(*, actor: User, otp_token: str = "") -> None:
     """Approving (one claim or a batch) needs the permission, then the second factor: a verified session,
     or for token clients a current TOTP code (403 forbidden / second_factor_required)."""
     if not actor.has_perm("claims.approve_claim"):
-        raise ApplicationError("forbidden", "Your role may not approve claims.", status=403)
+        raise ApplicationError("forbidden", _("Your role may not approve claims."), status=403)
     second_factor_check(actor, otp_token)
 
 

@@ -79,7 +79,7 @@ def test_makers_cannot_approve_their_own_funding_on_the_page(client):
 
     funding = ReserveFunding.objects.get()
     response = client.post(f"/staff/reserve/fundings/{funding.pk}/approve/", follow=True)
-    assert "different person from the maker" in response.content.decode()
+    assert "承認者は申請者と別の人である必要があります" in response.content.decode()
     funding.refresh_from_db()
     assert funding.status == "requested"
 
