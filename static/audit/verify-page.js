@@ -15,7 +15,8 @@
       const mark = step.ok === null ? "–" : step.ok ? "✓" : "✗";
       // The step and what it means in the page's language; the technical detail (hashes, keys, the
       // verifier's own message) beneath it as code.
-      const meaning = step.ok === null ? words.skipped : step.ok ? words.passed[step.step] || "" : words.failed;
+      const explained = Object.assign({}, words.passed || {}, words.explain || {});
+      const meaning = step.ok === null ? words.skipped : step.ok ? explained[step.step] || "" : words.failed;
       const title = document.createElement("strong");
       title.textContent = `${mark} ${words.steps[step.step] || step.step}`;
       item.appendChild(title);

@@ -148,6 +148,11 @@ def test_a_customer_on_a_phone_activates_files_fixes_bank_details_and_verifies_t
     page.locator("[data-testid=browser-result][data-ok]").wait_for()
     assert page.locator("[data-testid=browser-result]").get_attribute("data-ok") == "true"
     checks.visit(page, "verified", phone=True)
+    page.goto("/account/security/")
+    checks.visit(page, "security", phone=True)
+    _log_out(page)
+    page.goto("/password-reset/")
+    checks.visit(page, "password-reset", phone=True)
     context.close()
     checks.assert_clean()
 
