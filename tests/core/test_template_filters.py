@@ -31,3 +31,16 @@ def test_a_quantity_reads_as_people_write_it(value, shown):
 def test_every_template_has_the_filter_without_loading_it():
     html = Template("{{ q|quantity }} XEM").render(Context({"q": Decimal("1000.50000000")}))
     assert html == "1,000.5 XEM"
+
+
+def test_dates_read_in_japan_time_in_each_language_s_own_way():
+    import datetime as dt
+
+    from django.utils import translation
+
+    template = Template('{{ d|date:"SHORT_DATETIME_FORMAT" }} / {{ d|date:"SHORT_DATE_FORMAT" }}')
+    moment = dt.datetime(2026, 12, 1, 2, 56, tzinfo=dt.UTC)  # 11:56 in Tokyo
+    with translation.override("ja"):
+        assert template.render(Context({"d": moment})) == "2026年12月1日 11:56 / 2026年12月1日"
+    with translation.override("en"):
+        assert template.render(Context({"d": moment})) == "1 Dec 2026, 11:56 JST / 1 Dec 2026"
