@@ -112,5 +112,6 @@ def check_appeal_independence(claim: Claim, actor: User) -> None:
     """In an appeal round nobody who took part in the first decision may act."""
     if claim.review_round > 0 and actor.pk in appeal_participants(claim, review_round=0):
         raise ApplicationError(
-            "four_eyes", f"You took part in the first decision on {claim.ref}; the appeal needs someone else."
+            "four_eyes",
+            _("You took part in the first decision on %(ref)s; the appeal needs someone else.") % {"ref": claim.ref},
         )
