@@ -1,4 +1,4 @@
-"""POST /api/auth/token/: a DRF token for API clients; approvers and admins add their TOTP code."""
+"""POST /api/auth/token/: a DRF token for API clients; staff add their TOTP code, which the token is bound to."""
 
 from django_otp import match_token
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -9,12 +9,17 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.second_factor import needs_second_factor
+from accounts.second_factor import is_privileged
+from accounts.tokens import token_issue
 from core.errors import ApplicationError, ErrorSerializer
 
 
 class TokenObtainApi(ObtainAuthToken):
-    """A DRF token for username and password; approvers and admins also send `otp_token` (their TOTP code)."""
+    """A DRF token for username and password; staff also send `otp_token` (their TOTP code).
+
+    A staff token is new on every call (the earlier one ends), bound to the device that
+    checked the code, and expires after STAFF_TOKEN_HOURS (accounts.tokens).
+    """
 
     class InputSerializer(AuthTokenSerializer):
         """Request body of TokenObtainApi."""
@@ -32,19 +37,29 @@ class TokenObtainApi(ObtainAuthToken):
             200: inline_serializer("Token", {"token": serializers.CharField()}),
             400: ErrorSerializer,
             403: ErrorSerializer,
+            429: ErrorSerializer,
         },
     )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         data = self.get_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():
+            # django-axes refused a locked-out username/address before checking the password.
+            if getattr(request, "axes_locked_out", False) or getattr(request._request, "axes_locked_out", False):
+                raise ApplicationError(
+                    "locked_out", "Too many failed sign-ins for this login: try again later.", status=429
+                )
+            raise serializers.ValidationError(data.errors)
         user = data.validated_data["user"]
         code = data.validated_data["otp_token"]
+        if not is_privileged(user):
+            token, _ = Token.objects.get_or_create(user=user)
+            return Response({"token": token.key})
         # No code, no check: a blank try would count as a failure in django-otp's throttling.
-        if needs_second_factor(user) and not (code and match_token(user, code) is not None):
+        device = match_token(user, code) if code else None
+        if device is None:
             raise ApplicationError(
                 "second_factor_required",
-                "Approvers and admins send their current TOTP code as otp_token to get a token.",
+                "Staff send their current TOTP code as otp_token to get a token.",
                 status=403,
             )
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": token_issue(user=user, device=device).key})

@@ -1,9 +1,11 @@
 """Second factors: the TOTP code (django-otp) and passkeys (django-otp-webauthn).
 
-Approvers and admins pass the TOTP factor before they can do anything:
-`SecondFactorRequiredMiddleware` sends them to the second-factor page (403 JSON
-under /api/); `second_factor_check` is what the approve actions ask of API
-clients that use a token instead of a session. Customers may enrol either
+Staff (reviewers, approvers, admins) and Django staff/superusers pass the TOTP
+factor before they can do anything: `SecondFactorRequiredMiddleware` sends a
+session to the second-factor page (403 `second_factor_required` JSON under
+/api/); an API token is bound to the factor it was issued with
+(`accounts.authentication.StaffTokenAuthentication`, 403 for a token without one).
+`second_factor_check` is what the approve actions ask again. Customers may enrol either
 factor (/account/security/); a change of where they are paid then needs it
 again, with their password (`reauthenticate`).
 """
@@ -22,12 +24,13 @@ from django.utils.translation import gettext as _
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
+from rest_framework import exceptions
 
 from core.errors import ApplicationError
-from core.roles import Role, has_role
+from core.roles import STAFF_ROLES, has_role
 from core.types import User
 
-SECOND_FACTOR_ROLES = (Role.APPROVER, Role.ADMIN)
+SECOND_FACTOR_ROLES = tuple(STAFF_ROLES)
 # Reachable before the second factor: signing in and out, the factor pages, language and static files.
 _OPEN_PREFIXES = ("/login/", "/logout/", "/account/two-factor/", "/i18n/", "/static/")
 
@@ -37,15 +40,16 @@ def _verified(user: User | AnonymousUser) -> bool:
     return bool(callable(verified) and verified())
 
 
-def needs_second_factor(user: User | AnonymousUser) -> bool:
-    """An approver, admin or Django-admin user whose session has not been verified with a TOTP code."""
+def is_privileged(user: User | AnonymousUser) -> bool:
+    """A staff role, or a Django staff/superuser account (which reaches /admin/ without any role)."""
     if not user.is_authenticated:
         return False
-    # A superuser or staff account reaches /admin/ without any role: it needs the factor as much.
-    powerful = user.is_superuser or user.is_staff
-    if not (powerful or has_role(user, *SECOND_FACTOR_ROLES)):
-        return False
-    return not _verified(user)
+    return bool(user.is_superuser or user.is_staff or has_role(user, *SECOND_FACTOR_ROLES))
+
+
+def needs_second_factor(user: User | AnonymousUser) -> bool:
+    """A staff or Django-admin user whose session (or token) has not been verified with a second factor."""
+    return is_privileged(user) and not _verified(user)
 
 
 def second_factor_check(user: User | AnonymousUser, token: str = "") -> None:
@@ -59,6 +63,13 @@ def second_factor_check(user: User | AnonymousUser, token: str = "") -> None:
         "Approving needs your second factor: sign in with your TOTP code, or send otp_token.",
         status=403,
     )
+
+
+class SecondFactorRequired(ApplicationError, exceptions.PermissionDenied):  # type: ignore[misc]
+    """403 `second_factor_required`; a DRF PermissionDenied too, so an authenticator may raise it."""
+
+    def __init__(self, detail: str) -> None:
+        ApplicationError.__init__(self, "second_factor_required", detail, status=403)
 
 
 class ReauthenticationFailed(ApplicationError):

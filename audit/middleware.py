@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from audit.context import current_request_id
+from core.roles import Role, has_role
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
@@ -29,8 +30,11 @@ class RequestContextMiddleware:
 
 
 class RegulatorViewLogMiddleware:
-    """Write a `regulator.viewed` event for every request to the regulator portal (pages and API).
+    """Write a `regulator.viewed` event for every request a regulator makes, anywhere (pages and API).
 
+    Decided by the user's role, not by the path: a regulator's request to any
+    URL (the portal, a staff page that answers 403, a public page) is in the trail;
+    so is anyone's request to the portal itself (an admin reading it).
     Runs after the view (so DRF's token user is known), in a transaction of its
     own; a request that cannot be logged fails rather than being served unseen.
     """
@@ -41,7 +45,10 @@ class RegulatorViewLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if request.path.startswith(settings.AUDIT_LOGGED_PATH_PREFIXES) and user is not None and user.is_authenticated:
+        signed_in = user is not None and user.is_authenticated
+        if signed_in and (
+            request.path.startswith(settings.AUDIT_LOGGED_PATH_PREFIXES) or has_role(user, Role.REGULATOR)
+        ):
             from audit.services import regulator_view_record
 
             regulator_view_record(

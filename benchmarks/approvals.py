@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from accounts.models import StaffAccount, StaffMember
 from audit.models import Event
 from benchmarks.snapshot import ACTOR, bench_cleanup, bench_incident
 from claims import services
@@ -61,6 +62,8 @@ class _Timed:
 def bench_staff(name: str, role: Role) -> User:
     user = User.objects.create_user(username=name)
     user.groups.add(Group.objects.get(name=role))
+    member = StaffMember.objects.create(employee_id=f"BENCH-{user.pk}", name=name)
+    StaffAccount.objects.create(user=user, member=member)
     return user
 
 

@@ -6,6 +6,7 @@ the workflows that change them live in claims/services/.
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import StaffAccount, StaffMember
 from core.masking import account_number_masked
 from core.money import format_jpy, format_percent
 
@@ -425,8 +427,17 @@ class ClaimTimelineEntry(models.Model):
         }
 
 
+def _member_of_user(user_id: int) -> int | None:
+    """The staff member id of a login (None if it belongs to nobody): what a decision row stores beside the login."""
+    return StaffAccount.objects.filter(user_id=user_id).values_list("member_id", flat=True).first()
+
+
 class ClaimAction(models.Model):
-    """A staff decision on a claim. The four-eyes triggers read these rows (migration 0005)."""
+    """A staff decision on a claim. The four-eyes triggers read these rows (migrations 0005, 0008).
+
+    `actor_member` is the person behind the login (accounts.StaffMember); the database checks that
+    the pair (actor, actor_member) is a StaffAccount, and the triggers compare people.
+    """
 
     class Kind(models.TextChoices):
         VERIFY = "verify", _("Verified")
@@ -438,6 +449,7 @@ class ClaimAction(models.Model):
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="actions")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor_member = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     review_round = models.PositiveSmallIntegerField(default=0)
     reason = models.TextField(blank=True)
@@ -461,12 +473,18 @@ class ClaimAction(models.Model):
     def __str__(self) -> str:
         return f"{self.claim_id} {self.kind} by {self.actor_id}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.actor_member_id is None:
+            self.actor_member_id = _member_of_user(self.actor_id)
+        super().save(*args, **kwargs)
+
 
 class ClaimApproval(models.Model):
-    """One checker's approval of a claim in a review round; distinct approvers per round."""
+    """One checker's approval of a claim in a review round; distinct approvers (people, not logins) per round."""
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="approvals")
     approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approver_member = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
     review_round = models.PositiveSmallIntegerField(default=0)
     batch = models.ForeignKey("ClaimBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -476,10 +494,19 @@ class ClaimApproval(models.Model):
             models.UniqueConstraint(
                 fields=["claim", "review_round", "approver"], name="claim_approval_distinct_approvers"
             ),
+            # A person with two logins counts once.
+            models.UniqueConstraint(
+                fields=["claim", "review_round", "approver_member"], name="claim_approval_distinct_people"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.claim_id} approved by {self.approver_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.approver_member_id is None:
+            self.approver_member_id = _member_of_user(self.approver_id)
+        super().save(*args, **kwargs)
 
 
 class ClaimAppeal(models.Model):
@@ -510,9 +537,13 @@ class ClaimBatch(models.Model):
     claim_count = models.PositiveIntegerField(default=0)
     total_jpy = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by_member = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by_member = models.ForeignKey(
+        StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True)
 
@@ -522,6 +553,16 @@ class ClaimBatch(models.Model):
             models.CheckConstraint(
                 condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("created_by")),
                 name="claim_batch_four_eyes",
+            ),
+            # Maker and checker are two people, not two logins of one.
+            models.CheckConstraint(
+                condition=Q(approved_by_member__isnull=True) | ~Q(approved_by_member=F("created_by_member")),
+                name="claim_batch_four_eyes_people",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True, approved_by_member__isnull=True)
+                | Q(approved_by__isnull=False, approved_by_member__isnull=False),
+                name="claim_batch_approver_member_set",
             ),
             models.CheckConstraint(
                 condition=Q(status="proposed", approved_by__isnull=True)
@@ -536,6 +577,13 @@ class ClaimBatch(models.Model):
 
     def __str__(self) -> str:
         return f"batch {self.pk} of {self.incident_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.created_by_member_id is None:
+            self.created_by_member_id = _member_of_user(self.created_by_id)
+        if self.approved_by_id is not None and self.approved_by_member_id is None:
+            self.approved_by_member_id = _member_of_user(self.approved_by_id)
+        super().save(*args, **kwargs)
 
 
 class Evidence(models.Model):

@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # A session whose user's roles changed since sign-in ends here.
+    "accounts.signals.RoleChangeLogoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Staff sessions end after STAFF_SESSION_IDLE_SECONDS without a request.
     "accounts.idle.StaffIdleTimeoutMiddleware",
@@ -91,7 +93,7 @@ MIDDLEWARE = [
     # Counts every request for /metrics and logs it (JSON) with the id its audit events carry.
     "operations.middleware.RequestLogMiddleware",
     "audit.middleware.RegulatorViewLogMiddleware",
-    # Approvers and admins reach nothing but the second-factor pages until verified.
+    # Staff and admins reach nothing but the second-factor pages until verified.
     "accounts.second_factor.SecondFactorRequiredMiddleware",
     "core.http.NotFoundPageMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout response.
@@ -235,15 +237,26 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out username/IP before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Usernames (customers' e-mail addresses) without case (accounts/backends.py).
+    "accounts.backends.CaseInsensitiveModelBackend",
 ]
 # Failed-login throttling: 5 failures for a username from one address lock it for an hour.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Requests for a reset or activation link (accounts/throttle.py): per address and per client, per window.
+RESET_REQUESTS_PER_ADDRESS = int(os.environ.get("RESET_REQUESTS_PER_ADDRESS", "3"))
+RESET_REQUESTS_PER_CLIENT = int(os.environ.get("RESET_REQUESTS_PER_CLIENT", "20"))
+RESET_THROTTLE_WINDOW_SECONDS = int(os.environ.get("RESET_THROTTLE_WINDOW_SECONDS", "3600"))
+# Every answer to a link request takes at least this long, known address (an e-mail sent) or not.
+RESET_RESPONSE_MIN_SECONDS = float(os.environ.get("RESET_RESPONSE_MIN_SECONDS", "0.5"))
+# Failures count per username whatever its case (Alice@… and alice@… are one address).
+AXES_USERNAME_CALLABLE = "accounts.backends.axes_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# TOTP second factor (django-otp) for approvers and admins.
+# TOTP second factor (django-otp) for staff (reviewers, approvers, admins).
+# API tokens of staff expire after this many hours (customers' tokens do not).
+STAFF_TOKEN_HOURS = float(os.environ.get("STAFF_TOKEN_HOURS", "8"))
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Breach compensation")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "claims:home"
@@ -290,7 +303,8 @@ REST_FRAMEWORK = {
     # Token first: DRF names the first class in WWW-Authenticate, so an anonymous call is 401 (with
     # `WWW-Authenticate: Token`), not 403. A request sends one or the other; the order changes nothing else.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF tokens; a staff token expires and must be bound to a second factor (accounts/tokens.py).
+        "accounts.authentication.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # JSON numbers become Decimal (never float); NaN, out-of-range numbers, NUL, lone surrogates and deep nesting
@@ -462,7 +476,8 @@ SNAPSHOT_MAX_REPORTED_ERRORS = 1000
 # The Ed25519 private key that signs checkpoints and receipts: PEM text, or a path to a PEM file.
 AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", "")
 AUDIT_SIGNING_KEY_FILE = os.environ.get("AUDIT_SIGNING_KEY_FILE", "")
-# Every authenticated request under these paths is itself written to the trail (regulator.viewed).
+# Every request of a regulator is written to the trail (regulator.viewed), and so is every signed-in
+# request under these paths (an admin reading the regulator portal).
 AUDIT_LOGGED_PATH_PREFIXES = ("/regulator/", "/api/regulator/")
 AUDIT_CHECKPOINT_INTERVAL = float(os.environ.get("AUDIT_CHECKPOINT_INTERVAL", "900"))
 # The log's name: the first line of every checkpoint and the name of the log key in signed notes

@@ -38,3 +38,8 @@ AXES_ENABLED = False
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# Link requests answer at once in tests (tests/accounts/test_link_throttle.py sets a floor to check it).
+RESET_RESPONSE_MIN_SECONDS = 0.0
+# The test client is one client at one address: the throttle's own tests set the limits they check.
+RESET_REQUESTS_PER_ADDRESS = 1000
+RESET_REQUESTS_PER_CLIENT = 1000

@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from accounts.throttle import ThrottledPasswordResetView
 from claims.forms import CustomerPasswordResetForm
 
 urlpatterns = [
@@ -16,7 +17,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(form_class=CustomerPasswordResetForm),
+        ThrottledPasswordResetView.as_view(form_class=CustomerPasswordResetForm),
         name="password_reset",
     ),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),

@@ -58,13 +58,13 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
         "reserves.manage_policy",
         "reserves.manage_payouts",
     },
+    # The regulator portal checks the role (IsRegulator, regulator_required); no staff permission, so
+    # every staff page and API answers 403 to a regulator.
     Role.REGULATOR: {
-        "claims.view_incident",
         "audit.view_trail",
         "audit.view_checkpoint",
         "audit.view_signingkey",
         "audit.view_verificationrun",
-        "reserves.view_money",
     },
     Role.ADMIN: {
         "claims.view_incident",

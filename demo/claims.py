@@ -9,10 +9,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from accounts.people import staff_account_ensure
 from audit.services import Actor
 from claims import services
 from claims.models import Claim, Customer, Incident
-from core.roles import Role
+from core.roles import STAFF_ROLES, Role
 from demo.money import demo_money_load
 from reserves.services.liabilities import incident_liabilities_publish
 
@@ -76,6 +77,8 @@ def _user(login: DemoLogin) -> None:
     user.is_staff = user.is_superuser = login.role == Role.ADMIN
     user.save()
     user.groups.add(Group.objects.get(name=login.role))
+    if login.role in STAFF_ROLES:
+        staff_account_ensure(actor=ACTOR, user=user, employee_id=f"DEMO-{login.username}"[:32], name=login.username)
 
 
 def _incident() -> Incident:

@@ -6,6 +6,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import StaffAccount, StaffMember
 from audit.services import event_record
 from claims.models import Claim, ClaimAction, ClaimAppeal, ClaimApproval, Customer
 from claims.services._shared import PAYOUT_LOCKED, claim_lock_for_customer, notify, timeline_add
@@ -16,21 +17,32 @@ from core.types import User
 
 
 def appeal_participants(claim: Claim, *, review_round: int) -> set[int]:
-    """Ids of the staff who acted on the claim in a round (decisions and approvals)."""
-    acted = set(ClaimAction.objects.filter(claim=claim, review_round=review_round).values_list("actor_id", flat=True))
+    """Staff member ids of the people who acted on the claim in a round (decisions and approvals)."""
+    acted = set(
+        ClaimAction.objects.filter(claim=claim, review_round=review_round).values_list("actor_member_id", flat=True)
+    )
     approved = set(
-        ClaimApproval.objects.filter(claim=claim, review_round=review_round).values_list("approver_id", flat=True)
+        ClaimApproval.objects.filter(claim=claim, review_round=review_round).values_list(
+            "approver_member_id", flat=True
+        )
     )
     return acted | approved
 
 
 def _appeal_reviewer(claim: Claim) -> User | None:
-    """The reviewer with the fewest open appeals among those who took no part in the first decision."""
+    """The reviewer with the fewest open appeals among the people who took no part in the first decision
+    (and are not the claimant)."""
     excluded = appeal_participants(claim, review_round=0)
+    user_id = claim.customer.user_id
+    claimant = (
+        StaffAccount.objects.filter(user_id=user_id).values_list("member_id", flat=True).first() if user_id else None
+    )
+    if claimant is not None:
+        excluded.add(claimant)
     return (
         get_user_model()
-        .objects.filter(groups__name=Role.REVIEWER, is_active=True)
-        .exclude(pk__in=excluded)
+        .objects.filter(groups__name=Role.REVIEWER, is_active=True, staff_account__member__active=True)
+        .exclude(staff_account__member_id__in=excluded)
         .annotate(
             open_appeals=Count(
                 "claim_assignments",
@@ -108,9 +120,9 @@ def claim_appeal(*, customer: Customer, claim: Claim, reason: str) -> Claim:
     return claim
 
 
-def check_appeal_independence(claim: Claim, actor: User) -> None:
-    """In an appeal round nobody who took part in the first decision may act."""
-    if claim.review_round > 0 and actor.pk in appeal_participants(claim, review_round=0):
+def check_appeal_independence(claim: Claim, member: StaffMember) -> None:
+    """In an appeal round nobody who took part in the first decision may act (compared by person)."""
+    if claim.review_round > 0 and member.pk in appeal_participants(claim, review_round=0):
         raise ApplicationError(
             "four_eyes",
             _("You took part in the first decision on %(ref)s; the appeal needs someone else.") % {"ref": claim.ref},

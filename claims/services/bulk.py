@@ -8,6 +8,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import StaffMember
+from accounts.people import staff_member_require
 from audit.services import EventInput, event_record, events_record
 from claims.models import Claim, ClaimBatch, ClaimLine, Incident, PayoutChoice
 from claims.services._shared import notify_many, require_role
@@ -36,6 +38,7 @@ def claim_batch_create(
     triggers treat batch and single approvals alike.
     """
     require_role(actor, Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+    member = staff_member_require(actor)
     if amount_ceiling_jpy is not None and (
         isinstance(amount_ceiling_jpy, bool) or not isinstance(amount_ceiling_jpy, int) or amount_ceiling_jpy < 0
     ):
@@ -45,7 +48,9 @@ def claim_batch_create(
     ceiling = settings.CLAIM_SECOND_APPROVER_THRESHOLD_JPY
     if amount_ceiling_jpy is not None:
         ceiling = min(ceiling, amount_ceiling_jpy)
-    batch = ClaimBatch.objects.create(incident=incident, amount_ceiling_jpy=amount_ceiling_jpy, created_by=actor)
+    batch = ClaimBatch.objects.create(
+        incident=incident, amount_ceiling_jpy=amount_ceiling_jpy, created_by=actor, created_by_member=member
+    )
     eligible = Claim.objects.filter(
         incident=incident,
         status__in=[Claim.Status.SUBMITTED, Claim.Status.UNDER_REVIEW],
@@ -57,6 +62,8 @@ def claim_batch_create(
     ).exclude(payout__isnull=True)
     # A holder name that differs from the registered name needs a reviewer's own decision, not a bulk one.
     eligible = eligible.exclude(payout__name_check=PayoutChoice.NameCheck.MISMATCH, payout__name_accepted_by="")
+    # Never a claim of the maker's own (their customer login belongs to them).
+    eligible = eligible.exclude(customer__user__staff_account__member=member)
     # One UPDATE takes the rows; a claim decided meanwhile by someone else no longer matches and stays out.
     count = eligible.update(
         batch=batch, status=Claim.Status.RECOMMENDED, required_approvals=1, updated_at=timezone.now()
@@ -70,9 +77,10 @@ def claim_batch_create(
     total = Claim.objects.filter(batch=batch).aggregate(total=Sum("amount_jpy"))["total"] or 0
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO claims_claimaction (claim_id, actor_id, kind, review_round, reason, batch_id, created_at) "
-            "SELECT id, %s, 'recommend', review_round, '', %s, %s FROM claims_claim WHERE batch_id = %s",
-            [actor.pk, batch.pk, sql_time(now), batch.pk],
+            "INSERT INTO claims_claimaction"
+            " (claim_id, actor_id, actor_member_id, kind, review_round, reason, batch_id, created_at) "
+            "SELECT id, %s, %s, 'recommend', review_round, '', %s, %s FROM claims_claim WHERE batch_id = %s",
+            [actor.pk, member.pk, batch.pk, sql_time(now), batch.pk],
         )
     batch.claim_count = count
     batch.total_jpy = total
@@ -154,8 +162,23 @@ def batch_refusal(batch: ClaimBatch, user: User) -> ApplicationError | None:
             "batch_decided",
             _("Batch %(pk)s is %(status)s already.") % {"pk": batch.pk, "status": batch.get_status_display()},
         )
-    if batch.created_by_id == user.pk:
+    try:
+        member = staff_member_require(user)
+    except ApplicationError as refusal:
+        return refusal
+    if batch.created_by_member_id == member.pk:
         return ApplicationError("four_eyes", _("You built this batch; a different approver must approve it."))
+    own = list(
+        Claim.objects.filter(
+            batch=batch, status=Claim.Status.RECOMMENDED, customer__user__staff_account__member=member
+        ).values_list("ref", flat=True)[:10]
+    )
+    if own:
+        return ApplicationError(
+            "own_claim",
+            _("The batch holds your own claim (%(refs)s); someone else must approve it.") % {"refs": ", ".join(own)},
+            status=403,
+        )
     return None
 
 
@@ -178,6 +201,7 @@ def claim_batch_approve(*, actor: User, batch: ClaimBatch, reason: str = "") -> 
     refusal = batch_refusal(batch, actor)
     if refusal is not None:
         raise refusal
+    member = staff_member_require(actor)
     # Lock the batch's claims in id order: a claim cannot be decided one by one meanwhile.
     ids = list(
         locked(Claim.objects)
@@ -194,7 +218,7 @@ def claim_batch_approve(*, actor: User, batch: ClaimBatch, reason: str = "") -> 
         line_ids, values, totals = _bulk_values(ids)
         rows_update(model=ClaimLine, columns={"id": line_ids, "value_jpy": values})
         rows_update(model=Claim, columns={"id": list(totals), "amount_jpy": list(totals.values())})
-    _batch_claims_approve(batch=batch, actor=actor, now=now)
+    _batch_claims_approve(batch=batch, actor=actor, member=member, now=now)
     # Exactly the claims this batch approved (not ones of the batch approved one by one before).
     approved = {
         pk: amount or 0  # set by the UPDATE above for every claim approved
@@ -204,10 +228,11 @@ def claim_batch_approve(*, actor: User, batch: ClaimBatch, reason: str = "") -> 
     }
     batch.status = ClaimBatch.Status.APPROVED
     batch.approved_by = actor
+    batch.approved_by_member = member
     batch.approved_at = now
     batch.claim_count = len(approved)
     batch.total_jpy = sum(approved.values())
-    batch.save(update_fields=["status", "approved_by", "approved_at", "claim_count", "total_jpy"])
+    batch.save(update_fields=["status", "approved_by", "approved_by_member", "approved_at", "claim_count", "total_jpy"])
     _batch_approval_record(batch=batch, actor=actor, approved=approved, reason=reason)
     claim_ids = list(approved)
     hand_off_after_commit(claim_ids=claim_ids)
@@ -215,7 +240,7 @@ def claim_batch_approve(*, actor: User, batch: ClaimBatch, reason: str = "") -> 
     return batch
 
 
-def _batch_claims_approve(*, batch: ClaimBatch, actor: User, now: dt.datetime) -> None:
+def _batch_claims_approve(*, batch: ClaimBatch, actor: User, member: StaffMember, now: dt.datetime) -> None:
     """Approval rows, timeline entries and the status of the batch's recommended claims, three statements.
 
     Approval rows first: the database refuses the status change without them (four-eyes trigger).
@@ -223,9 +248,10 @@ def _batch_claims_approve(*, batch: ClaimBatch, actor: User, now: dt.datetime) -
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO claims_claimapproval (claim_id, approver_id, review_round, batch_id, created_at) "
-            "SELECT id, %s, review_round, %s, %s FROM claims_claim WHERE batch_id = %s AND status = 'recommended'",
-            [actor.pk, batch.pk, sql_time(now), batch.pk],
+            "INSERT INTO claims_claimapproval"
+            " (claim_id, approver_id, approver_member_id, review_round, batch_id, created_at) "
+            "SELECT id, %s, %s, review_round, %s, %s FROM claims_claim WHERE batch_id = %s AND status = 'recommended'",
+            [actor.pk, member.pk, batch.pk, sql_time(now), batch.pk],
         )
         cursor.execute(
             "INSERT INTO claims_claimtimelineentry (claim_id, status, note, created_at) "

@@ -14,6 +14,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import StaffMember
+from accounts.people import person_of, staff_member_require
 from accounts.second_factor import second_factor_check
 from audit.services import event_record
 from claims.models import Claim, ClaimAction, ClaimApproval
@@ -84,14 +86,17 @@ def claim_allowed_actions(claim: Claim, user: User) -> list[str]:
     ]
     if not allowed:
         return []
-    if claim.review_round > 0 and user.pk in appeal_participants(claim, review_round=0):
+    member = person_of(user)
+    if member is None or not member.active or claimant_member_id(claim) == member.pk:
+        return []
+    if claim.review_round > 0 and member.pk in appeal_participants(claim, review_round=0):
         return []
     if "recommend" in allowed and not hasattr(claim, "payout"):
         allowed.remove("recommend")
     if "approve" in allowed and (
         not user.has_perm("claims.approve_claim")
-        or user.pk in claim_makers(claim)
-        or ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver=user).exists()
+        or member.pk in claim_makers(claim)
+        or ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver_member=member).exists()
     ):
         allowed.remove("approve")
     return allowed
@@ -103,19 +108,35 @@ def claim_is_decided(claim: Claim) -> bool:
 
 
 def claim_makers(claim: Claim) -> set[int]:
-    """Ids of the staff who recommended or adjusted the claim (in any round): they may never approve it."""
+    """Staff member ids of the people who recommended or adjusted the claim (any round): they may never approve it."""
     return set(
         ClaimAction.objects.filter(
             claim=claim, kind__in=[ClaimAction.Kind.ADJUST, ClaimAction.Kind.RECOMMEND]
-        ).values_list("actor_id", flat=True)
+        ).values_list("actor_member_id", flat=True)
     )
+
+
+def claimant_member_id(claim: Claim) -> int | None:
+    """The staff member whose customer login filed the claim (None: the claimant is nobody on the staff)."""
+    return Claim.objects.filter(pk=claim.pk).values_list("customer__user__staff_account__member_id", flat=True).first()
+
+
+def decider(actor: User, claim: Claim) -> StaffMember:
+    """The person deciding: the login's staff member (403 without one), never the claimant (403 own_claim)."""
+    member = staff_member_require(actor)
+    if claimant_member_id(claim) == member.pk:
+        raise ApplicationError("own_claim", f"{claim.ref} is your own claim; someone else must decide it.", status=403)
+    return member
 
 
 def _action_record(
     *, claim: Claim, actor: User, kind: str, reason: str = "", before: dict | None = None, after: dict | None = None
 ) -> None:
     """The decision row (read by the four-eyes triggers) and its audit event. Caller holds the claim lock."""
-    ClaimAction.objects.create(claim=claim, actor=actor, kind=kind, review_round=claim.review_round, reason=reason)
+    member = decider(actor, claim)
+    ClaimAction.objects.create(
+        claim=claim, actor=actor, actor_member=member, kind=kind, review_round=claim.review_round, reason=reason
+    )
     event_record(
         actor=actor,
         action=f"claim.{kind}",
@@ -143,7 +164,7 @@ def claim_verify(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     _check_may(actor, "verify")
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "verify", _("verified"))
-    check_appeal_independence(claim, actor)
+    check_appeal_independence(claim, decider(actor, claim))
     before = claim.status
     if claim.status != Claim.Status.UNDER_REVIEW:
         claim.status = Claim.Status.UNDER_REVIEW
@@ -173,7 +194,7 @@ def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjust
         raise InvalidInput("invalid", _("Name a line to adjust."), extra={"fields": {"lines": ["required"]}})
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "adjust", _("adjusted"))
-    check_appeal_independence(claim, actor)
+    check_appeal_independence(claim, decider(actor, claim))
     lines = {line.asset.symbol: line for line in claim.lines.select_related("asset")}
     fields: dict[str, list[str]] = {}
     for i, adjustment in enumerate(adjustments):
@@ -226,7 +247,7 @@ def claim_info_request(*, actor: User, claim: Claim, message: str) -> Claim:
         )
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "request_info", _("asked"))
-    check_appeal_independence(claim, actor)
+    check_appeal_independence(claim, decider(actor, claim))
     before = claim.status
     claim.status = Claim.Status.INFO_REQUESTED
     claim.save(update_fields=["status", "updated_at"])
@@ -249,7 +270,7 @@ def claim_recommend(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     _check_may(actor, "recommend")
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "recommend", _("recommended"))
-    check_appeal_independence(claim, actor)
+    check_appeal_independence(claim, decider(actor, claim))
     if not hasattr(claim, "payout"):
         raise ApplicationError("payout_missing", _("Claim %(ref)s has no payout choice yet.") % {"ref": claim.ref})
     before = claim.status
@@ -281,13 +302,14 @@ def claim_approve(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     _check_may(actor, "approve")
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "approve", _("approved"))
-    check_appeal_independence(claim, actor)
-    if actor.pk in claim_makers(claim):
+    member = decider(actor, claim)
+    check_appeal_independence(claim, member)
+    if member.pk in claim_makers(claim):
         raise ApplicationError(
             "four_eyes",
             _("You recommended or adjusted %(ref)s; another approver must approve it.") % {"ref": claim.ref},
         )
-    if ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver=actor).exists():
+    if ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver_member=member).exists():
         raise Conflict(
             "already_approved",
             _("You approved %(ref)s already; it needs a different second approver.") % {"ref": claim.ref},
@@ -300,7 +322,7 @@ def claim_approve(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     prices_lock_if_first(actor=actor, incident_id=claim.incident_id)
     amount_refresh(claim)
     claim.required_approvals = max(claim.required_approvals, required_approvals_for(claim.amount_jpy))
-    ClaimApproval.objects.create(claim=claim, approver=actor, review_round=claim.review_round)
+    ClaimApproval.objects.create(claim=claim, approver=actor, approver_member=member, review_round=claim.review_round)
     approvals = ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round).count()
     before = claim.status
     if approvals >= claim.required_approvals:
@@ -379,7 +401,7 @@ def claim_reject(*, actor: User, claim: Claim, reason: str) -> Claim:
         raise InvalidInput("invalid", _("A reason is required to reject."), extra={"fields": {"reason": ["required"]}})
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "reject", _("rejected"))
-    check_appeal_independence(claim, actor)
+    check_appeal_independence(claim, decider(actor, claim))
     before = claim.status
     if claim.review_round > 0 and claim.appealed_from in PAYOUT_LOCKED:
         # The appeal is turned down: what was approved stays approved (and paid stays paid).

@@ -342,7 +342,7 @@ def activate(request: HttpRequest, token: str) -> HttpResponse:
             for message in exc.extra.get("fields", {}).get("password", []):
                 form.add_error(None, message)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.CaseInsensitiveModelBackend")
             messages.success(request, _("Your account is ready."))
             return redirect("claims:customer-home")
     return render(request, "claims/activate.html", {"form": form})

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts.people import person_of
 from claims import selectors, services
 from claims.forms import BatchForm, DecisionForm, error_text, review_filters
 from claims.models import Claim
@@ -108,6 +109,7 @@ def staff_claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
         return redirect("claims:staff-claim-detail", ref=ref)
     user = signed_in_user(request)
     allowed = services.claim_allowed_actions(claim, user)
+    me = getattr(person_of(user), "pk", None)
     return render(
         request,
         "claims/staff_claim_detail.html",
@@ -121,7 +123,7 @@ def staff_claim_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "approvals_needed": services.approvals_needed(claim),
             "is_maker": claim.status == Claim.Status.RECOMMENDED
             and user.has_perm("claims.approve_claim")
-            and user.pk in services.claim_makers(claim),
+            and me in services.claim_makers(claim),
             "appeal": getattr(claim, "appeal", None),
             "receipts": selectors.claim_receipts(claim=claim),
         },

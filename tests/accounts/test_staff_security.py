@@ -58,10 +58,13 @@ def test_a_wrong_code_is_refused_and_further_tries_are_throttled(client):
     assert client.get("/staff/claims/").status_code == 302
 
 
-def test_reviewers_and_customers_need_no_second_factor(client):
+def test_reviewers_need_the_second_factor_too_customers_do_not(client):
     reviewer = user_with_role(Role.REVIEWER)
     client.login(username=reviewer.username, password=PASSWORD)
-    assert client.get("/staff/claims/").status_code == 200
+    assert client.get("/staff/claims/")["Location"].startswith("/account/two-factor/")
+    customer = user_with_role(Role.CUSTOMER)
+    client.login(username=customer.username, password=PASSWORD)
+    assert client.get("/account/security/").status_code == 200
 
 
 def test_the_next_parameter_cannot_leave_the_site(client):
@@ -123,12 +126,19 @@ def test_api_tokens_for_approvers_need_the_totp_code(api):
     assert granted.status_code == 200 and granted.json()["token"]
 
 
-def test_api_tokens_for_reviewers_need_only_the_password(api):
+def test_api_tokens_for_reviewers_need_the_totp_code_customers_only_the_password(api):
     reviewer = user_with_role(Role.REVIEWER)
+    device = TOTPDevice.objects.create(user=reviewer, name="default", confirmed=True)
     response = api.post("/api/auth/token/", {"username": reviewer.username, "password": PASSWORD})
-    assert response.status_code == 200
+    assert response.status_code == 403 and response.json()["error"] == "second_factor_required"
+    granted = api.post(
+        "/api/auth/token/", {"username": reviewer.username, "password": PASSWORD, "otp_token": otp_code(device)}
+    )
+    assert granted.status_code == 200
     wrong = api.post("/api/auth/token/", {"username": reviewer.username, "password": "nope"})
     assert wrong.status_code == 400
+    customer = user_with_role(Role.CUSTOMER)
+    assert api.post("/api/auth/token/", {"username": customer.username, "password": PASSWORD}).status_code == 200
 
 
 def test_batches_carry_their_reasons_and_staff_file_reads_are_logged(api_as):

@@ -83,7 +83,7 @@ def test_a_decided_claim_offers_no_decision_on_the_page_or_in_the_api(client, ap
 
 def test_a_submitted_claim_offers_the_reviewers_steps_but_not_approval(client, api_as, claim):
     reviewer = staff(Role.REVIEWER)
-    client.force_login(reviewer)
+    login_verified(client, reviewer)
     page = client.get(f"/staff/claims/{claim.ref}/").content.decode()
     for action in ("verify", "adjust", "request_info", "recommend", "reject"):
         assert f'value="{action}"' in page
@@ -95,7 +95,7 @@ def test_a_submitted_claim_offers_the_reviewers_steps_but_not_approval(client, a
 def test_the_approvals_counter_shows_the_requirement_before_anyone_recommends(client, api_as, claim, settings):
     settings.CLAIM_SECOND_APPROVER_THRESHOLD_JPY = 1_000_000  # Sato's ¥3,838,593 needs two approvers
     reviewer = staff(Role.REVIEWER)
-    client.force_login(reviewer)
+    login_verified(client, reviewer)
     page = client.get(f"/staff/claims/{claim.ref}/").content.decode()
     assert 'data-testid="approvals">0 / 2' in page
     assert api_as(reviewer).get(f"/api/staff/claims/{claim.ref}/").json()["required_approvals"] == 2
@@ -116,7 +116,7 @@ def test_approve_asks_first_with_a_summary_and_only_the_confirmation_approves(cl
 
 
 def test_reject_asks_first_and_repeats_the_reason_the_customer_will_read(client, claim):
-    client.force_login(staff(Role.REVIEWER))
+    login_verified(client, staff(Role.REVIEWER))
     asked = client.post(f"/staff/claims/{claim.ref}/", {"action": "reject", "reason": "Not a customer at the time"})
     assert "Not a customer at the time" in asked.content.decode()
     assert Claim.objects.get(pk=claim.pk).status == "submitted"
@@ -127,7 +127,7 @@ def test_reject_asks_first_and_repeats_the_reason_the_customer_will_read(client,
 
 
 def test_verify_is_taken_at_once_without_a_confirmation(client, claim):
-    client.force_login(staff(Role.REVIEWER))
+    login_verified(client, staff(Role.REVIEWER))
     response = client.post(f"/staff/claims/{claim.ref}/", {"action": "verify", "reason": ""})
     assert response.status_code == 302
     assert Claim.objects.get(pk=claim.pk).status == "under_review"

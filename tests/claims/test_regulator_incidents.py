@@ -115,7 +115,7 @@ def test_summary_api_refuses_others_and_writes_and_unknown_codes(client):
     incident = incident_declare()
     url = f"/api/regulator/incidents/{incident.code}/summary/"
     assert client.get(url).status_code in (401, 403)
-    client.force_login(user_with_role(Role.REVIEWER))
+    login_verified(client, user_with_role(Role.REVIEWER))
     assert client.get(url).status_code == 403
     client.force_login(user_with_role(Role.REGULATOR))
     assert client.post(url, {}).status_code == 403

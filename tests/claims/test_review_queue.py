@@ -10,7 +10,7 @@ from claims import services
 from claims.models import Claim, Customer
 from core.roles import Role
 from tests.support.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot
-from tests.support.login import staff
+from tests.support.login import login_verified, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,7 @@ def test_customers_cannot_see_the_queue(api_as, claims):
 
 def test_queue_page_filters_and_counts(client, claims):
     reviewer = staff(Role.REVIEWER)
-    client.login(username=reviewer.username, password=PASSWORD)
+    login_verified(client, reviewer)
     page = client.get("/staff/claims/?disputed=true", headers={"accept-language": "en"}).content.decode()
     assert claims["suzuki"].ref in page and claims["sato"].ref not in page
     assert 'data-status="info_requested"' in page
@@ -108,7 +108,7 @@ def test_queue_page_filters_and_counts(client, claims):
 
 def test_claim_page_shows_snapshot_beside_claim_and_other_claims(client, claims):
     reviewer = staff(Role.REVIEWER)
-    client.login(username=reviewer.username, password=PASSWORD)
+    login_verified(client, reviewer)
     suzuki = claims["suzuki"]
     page = client.get(f"/staff/claims/{suzuki.ref}/", headers={"accept-language": "en"}).content.decode()
     assert "deposit missing" in page and ">20<" in page and ">30<" in page
@@ -122,7 +122,7 @@ def test_customer_user_is_not_staff(client, claims):
 
 def test_queue_exports_the_filtered_claims_as_csv(client, claims):
     reviewer = staff(Role.REVIEWER)
-    client.login(username=reviewer.username, password=PASSWORD)
+    login_verified(client, reviewer)
     response = client.get("/staff/claims/?disputed=false&export=csv")
     assert response["Content-Type"].startswith("text/csv")
     lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
@@ -140,6 +140,7 @@ def test_queue_and_claim_queries_do_not_grow_with_rows(api_as, claims, django_as
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/api/staff/claims/?page_size=50")
     customer = claims["sato"].customer
+    client = api_as(customer.user if customer.user else customer_user(customer))  # the login made beforehand
     with CaptureQueriesContext(connection) as detail:
-        api_as(customer.user if customer.user else customer_user(customer)).get(f"/api/claims/{claims['sato'].ref}/")
+        client.get(f"/api/claims/{claims['sato'].ref}/")
     assert len(detail.captured_queries) <= 15

@@ -28,7 +28,16 @@ def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in {"DJANGO_TESTING", "DEBUG", "SECURE_COOKIES", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS"}
+        # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests in this process; check --deploy rightly refuses it.
+        if name
+        not in {
+            "DJANGO_TESTING",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+            "DEBUG",
+            "SECURE_COOKIES",
+            "SECURE_SSL_REDIRECT",
+            "SECURE_HSTS_SECONDS",
+        }
     }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",

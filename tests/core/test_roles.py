@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from claims.models import Incident
 from core.roles import ROLE_PERMISSIONS, Role
 from tests.support.factories import CustomerFactory, customer_user, incident_declare, incident_with_snapshot
+from tests.support.login import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -65,11 +66,13 @@ def test_anonymous_gets_401_with_www_authenticate_as_json(api):
 
 
 def test_token_authentication_works(api):
-    from rest_framework.authtoken.models import Token
 
+    from accounts.tokens import token_issue
     from tests.support.factories import user_with_role
+    from tests.support.login import otp_device
 
-    token = Token.objects.create(user=user_with_role(Role.REVIEWER))
+    reviewer = user_with_role(Role.REVIEWER)
+    token = token_issue(user=reviewer, device=otp_device(reviewer))  # a staff token is bound to its second factor
     api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert api.get(STAFF_GET).status_code == 200
 
@@ -115,7 +118,10 @@ def test_staff_pages_by_role(client):
     incident_declare(code="page-1")
     for role, expected in [(Role.REVIEWER, 200), (Role.CUSTOMER, 403), (Role.REGULATOR, 403)]:
         user = user_with_role(role)
-        client.login(username=user.username, password=PASSWORD)
+        if role == Role.REVIEWER:
+            login_verified(client, user)
+        else:
+            client.login(username=user.username, password=PASSWORD)
         assert client.get("/staff/incidents/").status_code == expected
         assert client.get("/staff/incidents/page-1/").status_code == expected
         client.logout()
@@ -123,10 +129,10 @@ def test_staff_pages_by_role(client):
 
 
 def test_reviewer_cannot_open_the_declare_page(client):
-    from tests.support.factories import PASSWORD, user_with_role
+    from tests.support.factories import user_with_role
 
     reviewer = user_with_role(Role.REVIEWER)
-    client.login(username=reviewer.username, password=PASSWORD)
+    login_verified(client, reviewer)
     assert client.get("/staff/incidents/new/").status_code == 403
 
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def login(client, role: Role):
     """Log in with the role; approvers and admins also pass their second factor."""
-    if role in (Role.APPROVER, Role.ADMIN):
+    if role in (Role.REVIEWER, Role.APPROVER, Role.ADMIN):
         user = staff(role)
         login_verified(client, user)
         return user

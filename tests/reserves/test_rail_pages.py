@@ -27,8 +27,8 @@ def test_staff_see_the_rail_pages_and_customers_and_regulators_do_not(path):
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
     for role, expected in ((Role.CUSTOMER, 403), (Role.REGULATOR, 403), (Role.REVIEWER, 200), (Role.APPROVER, 200)):
         client = Client()
-        if role == Role.APPROVER:
-            login_verified(client, user_with_role(role))  # approvers pass the second factor first
+        if role in (Role.REVIEWER, Role.APPROVER):
+            login_verified(client, user_with_role(role))  # staff pass the second factor first
         else:
             client.force_login(user_with_role(role))
         assert client.get(path).status_code == expected, (path, role)
@@ -37,7 +37,7 @@ def test_staff_see_the_rail_pages_and_customers_and_regulators_do_not(path):
 def test_only_payout_managers_import_results():
     upload = {"format": "bank-result-csv/1", "file": SimpleUploadedFile("r.csv", b"x\n", "text/csv")}
     reviewer = Client()
-    reviewer.force_login(staff(Role.REVIEWER))
+    login_verified(reviewer, staff(Role.REVIEWER))
     assert reviewer.post("/staff/rails/results/", upload).status_code == 403
     assert not ResultImport.objects.exists()
 
@@ -45,14 +45,14 @@ def test_only_payout_managers_import_results():
 def test_the_rail_health_page_says_when_the_core_system_is_not_configured(settings):
     settings.EXCHANGE_CORE_URL = ""
     client = Client()
-    client.force_login(staff(Role.REVIEWER))
+    login_verified(client, staff(Role.REVIEWER))
     page = client.get("/staff/rails/").content.decode()
     assert "EXCHANGE_CORE_URL" in page
 
 
 def test_the_rail_health_page_shows_the_core_system_reachable(exchange_core):
     client = Client()
-    client.force_login(staff(Role.REVIEWER))
+    login_verified(client, staff(Role.REVIEWER))
     page = client.get("/staff/rails/").content.decode()
     assert 'data-testid="core-health" class="ok"' in page
 

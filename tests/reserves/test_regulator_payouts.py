@@ -273,7 +273,7 @@ def test_any_write_by_a_regulator_is_403(scenario, regulator_api, path):
 
 
 def login(client, role: Role):
-    if role in (Role.APPROVER, Role.ADMIN):
+    if role in (Role.REVIEWER, Role.APPROVER, Role.ADMIN):
         user = staff(role)
         login_verified(client, user)
         return user

@@ -9,10 +9,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from accounts.models import StaffAccount, StaffMember
 from audit.services import Actor
 from claims import services
 from claims.models import Customer, Incident
-from core.roles import Role
+from core.roles import STAFF_ROLES, Role
 
 PASSWORD = "correct-horse-battery"
 TEST_ACTOR = Actor.system("tests")
@@ -32,6 +33,9 @@ class UserFactory(factory.django.DjangoModelFactory):
         if extracted:
             self.groups.add(Group.objects.get(name=extracted))
         self.save()
+        if extracted in {r.value for r in STAFF_ROLES}:
+            # Every staff login belongs to a person (accounts.StaffMember); one person per login here.
+            staff_member_of(self)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):
@@ -41,6 +45,14 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     account_id = factory.Sequence(lambda n: f"ACC-{n:06d}")
     name = factory.Sequence(lambda n: f"Customer {n}")
     email = factory.Sequence(lambda n: f"customer{n}@example.jp")
+
+
+def staff_member_of(user, *, member: StaffMember | None = None) -> StaffMember:
+    """Link `user` to `member` (a new person by default): a staff login, or a person's other login."""
+    if member is None:
+        member = StaffMember.objects.create(employee_id=f"E-{user.pk}-{user.username}"[:32], name=user.username)
+    StaffAccount.objects.create(user=user, member=member)
+    return member
 
 
 def user_with_role(role: Role, **kwargs: object):

@@ -6,7 +6,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from core.roles import Role
+from core.roles import STAFF_ROLES, Role
 from tests.support.factories import user_with_role
 
 
@@ -32,9 +32,9 @@ def otp_verified(user):
 
 
 def staff(role: Role, **kwargs: object):
-    """A staff user; approvers and admins come with a verified second factor."""
+    """A staff user with a verified second factor (as every staff login needs)."""
     user = user_with_role(role, **kwargs)
-    if role in (Role.APPROVER, Role.ADMIN):
+    if role in STAFF_ROLES:
         otp_verified(user)
     return user
 
