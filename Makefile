@@ -32,12 +32,13 @@ install: $(VENV)/.deps
 test-deps: $(VENV)/.test-deps
 
 # Browser tests drive Debian's Chromium; Playwright's own browser download is not used.
-# A Japanese font, so screenshots of the (Japanese by default) pages show text, not boxes.
+# A Japanese font, so screenshots of the (Japanese by default) pages show text, not boxes; GNU gettext,
+# so the translations test can run makemessages.
 chromium:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/ipafont-gothic ]; then
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/ipafont-gothic ] || [ ! -x /usr/bin/xgettext ]; then
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo)
 	  $$sudo apt-get update -qq
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-ipafont-gothic gettext >/dev/null
 	fi
 
 run: install

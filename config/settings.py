@@ -116,6 +116,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "core.roles.role_context",
             ],
+            # Number formats every template uses (quantity), without {% load %}.
+            "builtins": ["core.template_filters"],
         },
     },
 ]
@@ -364,6 +366,8 @@ LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", "日本語"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Tokyo"
+# Dates in each language's own way (templates use date:"SHORT_DATETIME_FORMAT" / "SHORT_DATE_FORMAT").
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -15,6 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext_lazy
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -130,11 +131,20 @@ def is_staff_member(user: User | AnonymousUser | None) -> bool:
     return has_role(user, *STAFF_ROLES)
 
 
+ROLE_LABELS = {
+    Role.CUSTOMER: gettext_lazy("customer"),
+    Role.REVIEWER: gettext_lazy("reviewer"),
+    Role.APPROVER: gettext_lazy("approver"),
+    Role.REGULATOR: gettext_lazy("regulator"),
+    Role.ADMIN: gettext_lazy("admin"),
+}
+
+
 def role_context(request: HttpRequest) -> dict[str, Any]:
-    """Template context: the user's roles, for navigation."""
+    """Template context: the user's roles (in words of the page's language, most powerful first), for navigation."""
     names = roles_of(getattr(request, "user", None))
     return {
-        "user_roles": names,
+        "user_roles": [ROLE_LABELS[role] for role in ROLE_PRECEDENCE if role in names],
         "is_staff_member": bool(names & STAFF_ROLES),
         "is_customer": Role.CUSTOMER in names,
         "is_regulator": Role.REGULATOR in names,

@@ -10,15 +10,15 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.validation import MAX_COUNT, MAX_JPY, date_in_range
-from reserves.models import Payout, ReserveFunding
+from reserves.models import Entitlement, Payout, ReserveFunding
 from reserves.selectors.payout_history import PayoutFilter, incident_codes, payout_sources
 
 
 class FundingForm(forms.Form):
-    kind = forms.ChoiceField(choices=ReserveFunding.Kind.choices)
+    kind = forms.ChoiceField(choices=ReserveFunding.Kind.choices, label=_("Kind"))
     amount_jpy = forms.IntegerField(min_value=1, max_value=MAX_JPY, label=_("Amount (¥)"))
     reference = forms.CharField(max_length=100, label=_("Remittance reference"))
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Note"))
 
 
 class DecisionForm(forms.Form):
@@ -33,22 +33,30 @@ class CustodyForm(forms.Form):
 
 
 class PolicyForm(forms.Form):
-    insurer = forms.CharField(max_length=200)
-    policy_number = forms.CharField(max_length=64)
+    insurer = forms.CharField(max_length=200, label=_("Insurer"))
+    policy_number = forms.CharField(max_length=64, label=_("Policy number"))
     period_start = forms.DateTimeField(
-        validators=[date_in_range], widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        validators=[date_in_range],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label=_("Period start"),
     )
     period_end = forms.DateTimeField(
-        validators=[date_in_range], widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        validators=[date_in_range],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label=_("Period end"),
     )
-    layer_order = forms.IntegerField(min_value=1, max_value=MAX_COUNT, initial=1)
+    layer_order = forms.IntegerField(min_value=1, max_value=MAX_COUNT, initial=1, label=_("Layer order"))
     retention_jpy = forms.IntegerField(min_value=0, max_value=MAX_JPY, label=_("Retention (¥)"))
     per_occurrence_limit_jpy = forms.IntegerField(min_value=1, max_value=MAX_JPY, label=_("Per-occurrence limit (¥)"))
     aggregate_limit_jpy = forms.IntegerField(min_value=1, max_value=MAX_JPY, label=_("Aggregate limit (¥)"))
     coinsurance_share = forms.DecimalField(
-        min_value=Decimal("0.0001"), max_value=Decimal(1), decimal_places=4, initial=Decimal(1)
+        min_value=Decimal("0.0001"),
+        max_value=Decimal(1),
+        decimal_places=4,
+        initial=Decimal(1),
+        label=_("Coinsurance share"),
     )
-    exclusions = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    exclusions = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Exclusions"))
 
 
 class FundSettingsForm(forms.Form):
@@ -69,14 +77,21 @@ class RecoveryForm(forms.Form):
 
 
 class PayoutFilterForm(forms.Form):
-    incident = forms.CharField(required=False)
-    status = forms.ChoiceField(required=False, choices=[("", _("any")), *Payout.Status.choices])
+    incident = forms.CharField(required=False, label=_("Incident"))
+    status = forms.ChoiceField(required=False, choices=[("", _("any")), *Payout.Status.choices], label=_("Status"))
     method = forms.ChoiceField(
-        required=False, choices=[("", _("any")), ("bank", "bank"), ("crypto", "crypto"), ("exchange", "exchange")]
+        required=False, choices=[("", _("any")), *Entitlement.Method.choices], label=_("Payment method")
     )
     rail = forms.ChoiceField(
         required=False,
-        choices=[("", _("any"))] + [(name, name) for name in ("sandbox", "zengin", "exchange", "wallet")],
+        choices=[
+            ("", _("any")),
+            ("sandbox", _("sandbox (test)")),
+            ("zengin", _("Zengin bank file")),
+            ("exchange", _("exchange account")),
+            ("wallet", _("wallet batch")),
+        ],
+        label=_("Rail"),
     )
     q = forms.CharField(required=False, label=_("Claim or account"))
     sort = forms.ChoiceField(
@@ -87,6 +102,7 @@ class PayoutFilterForm(forms.Form):
             ("amount", _("amount")),
             ("attempts", _("attempts")),
         ],
+        label=_("Sort"),
     )
 
 

@@ -2,6 +2,9 @@ import json
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext_lazy as _
+
+from core.roles import ROLE_LABELS
 
 register = template.Library()
 
@@ -48,3 +51,12 @@ def receipt_rows(context: template.Context, payload: Any) -> list[tuple[str, str
     order = {name: n for n, name in enumerate(labels)}
     names = sorted(payload, key=lambda name: (order.get(name, len(order)), name))
     return [(name, str(labels.get(name, name)), receipt_lines(payload[name], name)) for name in names]
+
+
+ACTOR_KINDS = {"system": _("system"), "task": _("background task"), "anonymous": _("anonymous")}
+
+
+@register.filter
+def role_label(value: str) -> str:
+    """An audit event's role (a person's role, or system/task) in the page's language."""
+    return str(ROLE_LABELS.get(value) or ACTOR_KINDS.get(value) or value)  # type: ignore[call-overload]

@@ -103,7 +103,7 @@ def claim_lock_for_customer(*, customer: Customer, claim: Claim) -> Claim:
     """The customer's own claim, locked; anyone else's is 404."""
     row = locked(Claim.objects.select_related("incident")).filter(pk=claim.pk).first()
     if row is None or row.customer_id != customer.pk:
-        raise NotFound("not_found", "No such claim.")
+        raise NotFound("not_found", _("No such claim."))
     return row
 
 
@@ -115,4 +115,4 @@ def claim_lock_for_staff(claim: Claim) -> Claim:
 def require_role(actor: User, *roles: Role) -> None:
     """403 unless the actor has one of the roles (views check too; services do not trust them)."""
     if not has_role(actor, *roles):
-        raise ApplicationError("forbidden", "Your role may not do this.", status=403)
+        raise ApplicationError("forbidden", _("Your role may not do this."), status=403)

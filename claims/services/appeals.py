@@ -124,5 +124,6 @@ def check_appeal_independence(claim: Claim, member: StaffMember) -> None:
     """In an appeal round nobody who took part in the first decision may act (compared by person)."""
     if claim.review_round > 0 and member.pk in appeal_participants(claim, review_round=0):
         raise ApplicationError(
-            "four_eyes", f"You took part in the first decision on {claim.ref}; the appeal needs someone else."
+            "four_eyes",
+            _("You took part in the first decision on %(ref)s; the appeal needs someone else.") % {"ref": claim.ref},
         )

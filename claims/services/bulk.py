@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import StaffMember
 from accounts.people import staff_member_require
@@ -42,7 +43,7 @@ def claim_batch_create(
         isinstance(amount_ceiling_jpy, bool) or not isinstance(amount_ceiling_jpy, int) or amount_ceiling_jpy < 0
     ):
         raise InvalidInput(
-            "invalid", "The ceiling must be whole yen >= 0.", extra={"fields": {"amount_ceiling_jpy": ["invalid"]}}
+            "invalid", _("The ceiling must be whole yen >= 0."), extra={"fields": {"amount_ceiling_jpy": ["invalid"]}}
         )
     ceiling = settings.CLAIM_SECOND_APPROVER_THRESHOLD_JPY
     if amount_ceiling_jpy is not None:
@@ -68,7 +69,9 @@ def claim_batch_create(
         batch=batch, status=Claim.Status.RECOMMENDED, required_approvals=1, updated_at=timezone.now()
     )
     if count == 0:
-        raise ApplicationError("batch_empty", f"No claim of {incident.code} matches the snapshot and the ceiling.")
+        raise ApplicationError(
+            "batch_empty", _("No claim of %(code)s matches the snapshot and the ceiling.") % {"code": incident.code}
+        )
     now = timezone.now()
     ids = list(Claim.objects.filter(batch=batch).order_by("pk").values_list("pk", flat=True))
     total = Claim.objects.filter(batch=batch).aggregate(total=Sum("amount_jpy"))["total"] or 0
@@ -153,15 +156,18 @@ def _batch_values_current(batch: ClaimBatch) -> bool:
 def batch_refusal(batch: ClaimBatch, user: User) -> ApplicationError | None:
     """Why `user` may not approve `batch` now, or None: the one rule the page, the API and the service share."""
     if not has_role(user, Role.APPROVER, Role.ADMIN):
-        return ApplicationError("forbidden", "Your role may not do this.", status=403)
+        return ApplicationError("forbidden", _("Your role may not do this."), status=403)
     if batch.status != ClaimBatch.Status.PROPOSED:
-        return Conflict("batch_decided", f"Batch {batch.pk} is {batch.status} already.")
+        return Conflict(
+            "batch_decided",
+            _("Batch %(pk)s is %(status)s already.") % {"pk": batch.pk, "status": batch.get_status_display()},
+        )
     try:
         member = staff_member_require(user)
     except ApplicationError as refusal:
         return refusal
     if batch.created_by_member_id == member.pk:
-        return ApplicationError("four_eyes", "You built this batch; a different approver must approve it.")
+        return ApplicationError("four_eyes", _("You built this batch; a different approver must approve it."))
     own = list(
         Claim.objects.filter(
             batch=batch, status=Claim.Status.RECOMMENDED, customer__user__staff_account__member=member
@@ -169,7 +175,9 @@ def batch_refusal(batch: ClaimBatch, user: User) -> ApplicationError | None:
     )
     if own:
         return ApplicationError(
-            "own_claim", f"The batch holds your own claim ({', '.join(own)}); someone else must approve it.", status=403
+            "own_claim",
+            _("The batch holds your own claim (%(refs)s); someone else must approve it.") % {"refs": ", ".join(own)},
+            status=403,
         )
     return None
 
@@ -202,7 +210,7 @@ def claim_batch_approve(*, actor: User, batch: ClaimBatch, reason: str = "") -> 
         .values_list("pk", flat=True)
     )
     if not ids:
-        raise ApplicationError("batch_empty", f"Batch {batch.pk} has no claim left to approve.")
+        raise ApplicationError("batch_empty", _("Batch %(pk)s has no claim left to approve.") % {"pk": batch.pk})
     prices_lock_if_first(actor=actor, incident_id=batch.incident_id)
     now = timezone.now()
     if not _batch_values_current(batch):

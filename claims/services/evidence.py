@@ -120,7 +120,11 @@ def claim_evidence_add(*, customer: Customer, claim: Claim, files: Sequence[Any]
     """Attach evidence while the claim is still being reviewed (not after a decision)."""
     claim = claim_lock_for_customer(customer=customer, claim=claim)
     if not evidence_is_open(claim):
-        raise ApplicationError("claim_decided", f"Claim {claim.ref} is {claim.status}; evidence can no longer change.")
+        raise ApplicationError(
+            "claim_decided",
+            _("Claim %(ref)s is %(status)s; evidence can no longer change.")
+            % {"ref": claim.ref, "status": claim.get_status_display()},
+        )
     if not files:
         raise InvalidInput("invalid", _("Choose at least one file."), extra={"fields": {"files": ["required"]}})
     with files_removed_on_error() as written:

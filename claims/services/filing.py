@@ -121,10 +121,12 @@ def _lines_resolve(
             "reason": reason if line.claimed_quantity != snapshot else "",
         }
     if fields:
-        raise InvalidInput("invalid", f"Invalid input: {', '.join(fields)}.", extra={"fields": fields})
+        raise InvalidInput(
+            "invalid", _("Invalid input: %(fields)s.") % {"fields": ", ".join(fields)}, extra={"fields": fields}
+        )
     if not resolved:
         raise InvalidInput(
-            "invalid", "Nothing to claim: no holdings and no lines.", extra={"fields": {"lines": ["no lines"]}}
+            "invalid", _("Nothing to claim: no holdings and no lines."), extra={"fields": {"lines": ["no lines"]}}
         )
     return [resolved[symbol] for symbol in sorted(resolved)]
 
@@ -189,7 +191,7 @@ def claim_file(
     if not idempotency_key or len(idempotency_key) > 128:
         raise InvalidInput(
             "invalid",
-            "An Idempotency-Key of 1-128 characters is required.",
+            _("An Idempotency-Key of 1-128 characters is required."),
             extra={"fields": {"Idempotency-Key": ["required, at most 128 characters"]}},
         )
     actor = customer.user  # the signed-in user the view passed along (no query when it is cached)

@@ -59,14 +59,14 @@ def payout_resolve(*, incident: Incident, payout: PayoutInput) -> dict[str, Any]
     if payout.method == PayoutChoice.Method.IN_KIND:
         return _in_kind_resolve(incident, payout)
     raise InvalidInput(
-        "invalid", "Choose how to be paid.", extra={"fields": {"payout.method": ["must be bank or in_kind"]}}
+        "invalid", _("Choose how to be paid."), extra={"fields": {"payout.method": ["must be bank or in_kind"]}}
     )
 
 
 def _invalid(what: str, fields: dict[str, str]) -> InvalidInput:
     return InvalidInput(
         "invalid",
-        f"Invalid payout {what}: {', '.join(fields)}.",
+        _("Invalid payout %(what)s: %(value)s.") % {"what": what, "value": ", ".join(fields)},
         extra={"fields": {f"payout.{k}": [v] for k, v in fields.items()}},
     )
 
@@ -208,7 +208,7 @@ def claim_payout_set(
             "payout_locked", _("Claim %(ref)s is approved; its payout choice is locked.") % {"ref": claim.ref}
         )
     if claim.status == Claim.Status.REJECTED:
-        raise ApplicationError("claim_decided", f"Claim {claim.ref} was rejected.")
+        raise ApplicationError("claim_decided", _("Claim %(ref)s was rejected.") % {"ref": claim.ref})
     before = payout_masked(getattr(claim, "payout", None))
     choice = payout_write(claim=claim, resolved=payout_resolve(incident=claim.incident, payout=payout))
     choice_guard(choice=choice, customer=customer, changed=True)

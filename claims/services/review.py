@@ -151,7 +151,11 @@ def _check_may(actor: User, action: str) -> None:
 
 def _check_status(claim: Claim, action: str, what: str) -> None:
     if claim.status not in DECISION_RULES[action][0]:
-        raise ApplicationError("invalid_transition", f"Claim {claim.ref} is {claim.status}; it cannot be {what}.")
+        raise ApplicationError(
+            "invalid_transition",
+            _("Claim %(ref)s is %(status)s; it cannot be %(what)s.")
+            % {"ref": claim.ref, "status": claim.get_status_display(), "what": what},
+        )
 
 
 @transaction.atomic(durable=True)
@@ -159,7 +163,7 @@ def claim_verify(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     """A reviewer takes the claim up (submitted or appealed -> under review)."""
     _check_may(actor, "verify")
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, "verify", "verified")
+    _check_status(claim, "verify", _("verified"))
     check_appeal_independence(claim, decider(actor, claim))
     before = claim.status
     if claim.status != Claim.Status.UNDER_REVIEW:
@@ -184,12 +188,12 @@ def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjust
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(
-            "invalid", "A reason is required to adjust a line.", extra={"fields": {"reason": ["required"]}}
+            "invalid", _("A reason is required to adjust a line."), extra={"fields": {"reason": ["required"]}}
         )
     if not adjustments:
-        raise InvalidInput("invalid", "Name a line to adjust.", extra={"fields": {"lines": ["required"]}})
+        raise InvalidInput("invalid", _("Name a line to adjust."), extra={"fields": {"lines": ["required"]}})
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, "adjust", "adjusted")
+    _check_status(claim, "adjust", _("adjusted"))
     check_appeal_independence(claim, decider(actor, claim))
     lines = {line.asset.symbol: line for line in claim.lines.select_related("asset")}
     fields: dict[str, list[str]] = {}
@@ -205,7 +209,9 @@ def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjust
             # Money already promised is not taken back by an appeal the customer made.
             fields[f"lines[{i}].approved_quantity"] = ["an appeal cannot lower an approved quantity"]
     if fields:
-        raise InvalidInput("invalid", f"Invalid input: {', '.join(fields)}.", extra={"fields": fields})
+        raise InvalidInput(
+            "invalid", _("Invalid input: %(fields)s.") % {"fields": ", ".join(fields)}, extra={"fields": fields}
+        )
     before = lines_state(claim)
     for adjustment in adjustments:
         line = lines[adjustment.symbol]
@@ -236,9 +242,11 @@ def claim_info_request(*, actor: User, claim: Claim, message: str) -> Claim:
     _check_may(actor, "request_info")
     message = (message or "").strip()
     if not message:
-        raise InvalidInput("invalid", "Write the message to the customer.", extra={"fields": {"reason": ["required"]}})
+        raise InvalidInput(
+            "invalid", _("Write the message to the customer."), extra={"fields": {"reason": ["required"]}}
+        )
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, "request_info", "asked")
+    _check_status(claim, "request_info", _("asked"))
     check_appeal_independence(claim, decider(actor, claim))
     before = claim.status
     claim.status = Claim.Status.INFO_REQUESTED
@@ -261,10 +269,10 @@ def claim_recommend(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     """The maker's step: recommend approval of the current approved quantities."""
     _check_may(actor, "recommend")
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, "recommend", "recommended")
+    _check_status(claim, "recommend", _("recommended"))
     check_appeal_independence(claim, decider(actor, claim))
     if not hasattr(claim, "payout"):
-        raise ApplicationError("payout_missing", f"Claim {claim.ref} has no payout choice yet.")
+        raise ApplicationError("payout_missing", _("Claim %(ref)s has no payout choice yet.") % {"ref": claim.ref})
     before = claim.status
     amount_refresh(claim)
     claim.required_approvals = required_approvals_for(claim.amount_jpy)
@@ -293,15 +301,19 @@ def claim_approve(*, actor: User, claim: Claim, reason: str = "") -> Claim:
     """
     _check_may(actor, "approve")
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, "approve", "approved")
+    _check_status(claim, "approve", _("approved"))
     member = decider(actor, claim)
     check_appeal_independence(claim, member)
     if member.pk in claim_makers(claim):
         raise ApplicationError(
-            "four_eyes", f"You recommended or adjusted {claim.ref}; another approver must approve it."
+            "four_eyes",
+            _("You recommended or adjusted %(ref)s; another approver must approve it.") % {"ref": claim.ref},
         )
     if ClaimApproval.objects.filter(claim=claim, review_round=claim.review_round, approver_member=member).exists():
-        raise Conflict("already_approved", f"You approved {claim.ref} already; it needs a different second approver.")
+        raise Conflict(
+            "already_approved",
+            _("You approved %(ref)s already; it needs a different second approver.") % {"ref": claim.ref},
+        )
     if name_decision_missing(claim):
         raise ApplicationError(
             "payout_name_mismatch",
@@ -386,9 +398,9 @@ def claim_reject(*, actor: User, claim: Claim, reason: str) -> Claim:
     _check_may(actor, "reject")
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("invalid", "A reason is required to reject.", extra={"fields": {"reason": ["required"]}})
+        raise InvalidInput("invalid", _("A reason is required to reject."), extra={"fields": {"reason": ["required"]}})
     claim = claim_lock_for_staff(claim)
-    _check_status(claim, "reject", "rejected")
+    _check_status(claim, "reject", _("rejected"))
     check_appeal_independence(claim, decider(actor, claim))
     before = claim.status
     if claim.review_round > 0 and claim.appealed_from in PAYOUT_LOCKED:
@@ -428,7 +440,7 @@ def check_may_approve(*, actor: User, otp_token: str = "") -> None:
     """Approving (one claim or a batch) needs the permission, then the second factor: a verified session,
     or for token clients a current TOTP code (403 forbidden / second_factor_required)."""
     if not actor.has_perm("claims.approve_claim"):
-        raise ApplicationError("forbidden", "Your role may not approve claims.", status=403)
+        raise ApplicationError("forbidden", _("Your role may not approve claims."), status=403)
     second_factor_check(actor, otp_token)
 
 

@@ -84,6 +84,7 @@ def regulator_incident_claims(request: HttpRequest, code: str) -> HttpResponse:
     for row in rows:
         row["outstanding_jpy"] = regulator.claim_outstanding_jpy(row)
         row["paid_rate"] = regulator.claim_paid_rate(row)
+        row["status_label"] = Claim.Status(row["status"]).label
     return render(
         request,
         "claims/regulator_incident_claims.html",

@@ -10,6 +10,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -24,6 +26,15 @@ from core.http import confirmation_page
 from core.roles import Role, role_required, signed_in_user
 
 reviewer_required = role_required(Role.REVIEWER, Role.APPROVER, Role.ADMIN)
+REVIEW_SORT_LABELS = {
+    "submitted": gettext_lazy("filed, oldest first"),
+    "-submitted": gettext_lazy("filed, newest first"),
+    "amount": gettext_lazy("amount, smallest first"),
+    "-amount": gettext_lazy("amount, largest first"),
+    "updated": gettext_lazy("updated, oldest first"),
+    "-updated": gettext_lazy("updated, newest first"),
+    "ref": gettext_lazy("reference"),
+}
 DECISION_LABELS = {
     "verify": gettext_lazy("Verified"),
     "adjust": gettext_lazy("Adjusted the lines"),
@@ -64,7 +75,7 @@ def staff_claim_list(request: HttpRequest) -> HttpResponseBase:
             "incidents": selectors.incident_list(),
             "query": params.urlencode(),
             "status_query": status_params.urlencode(),
-            "sorts": list(selectors.REVIEW_SORTS),
+            "sorts": [(key, REVIEW_SORT_LABELS.get(key, key)) for key in selectors.REVIEW_SORTS],
         },
     )
 
@@ -238,7 +249,11 @@ def staff_batch_approve(request: HttpRequest, batch_id: int) -> HttpResponse:
                 "total": intcomma(batch.total_jpy),
             },
             _("Each claim is approved and handed to payouts; every customer is told."),
-            _("Built by %(maker)s; you approve as the second person.") % {"maker": batch.created_by.get_username()},
+            # The maker's username is data, not interface: marked translate="no" inside the translated sentence.
+            mark_safe(  # noqa: S308 - the sentence is escaped and the username goes through format_html
+                escape(_("Built by %(maker)s; you approve as the second person."))
+                % {"maker": format_html('<span translate="no">{}</span>', batch.created_by.get_username())}
+            ),
         ],
         cancel_url=reverse("claims:staff-batches"),
         button=_("Approve batch"),

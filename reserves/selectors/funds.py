@@ -10,6 +10,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, F, QuerySet, Sum, Window
 from django.db.models.functions import TruncDate
+from django.utils.translation import gettext
 
 from core.errors import NotFound
 from reserves.engine.pool import draw_segments
@@ -179,7 +180,7 @@ def fund_summary(*, fund: IncidentFund) -> FundSummary:
         received[key] += amount
     planned = dict((allocation.result["waterfall"]["policies"]) if allocation else [])
     reserve_planned = allocation.result["waterfall"]["reserve_jpy"] if allocation else 0
-    sources = [Source("reserve", "Liability reserve", reserve_planned, received.get("reserve", 0))]
+    sources = [Source("reserve", gettext("Liability reserve"), reserve_planned, received.get("reserve", 0))]
     for policy in InsurancePolicy.objects.filter(policy_number__in=planned.keys()).order_by("layer_order", "id"):
         key = f"policy:{policy.policy_number}"
         sources.append(

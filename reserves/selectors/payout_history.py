@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.exports import Column
 from reserves.models import IncidentFund, InsurancePolicy, Payout
@@ -185,7 +186,7 @@ def source_order(key: str) -> tuple[int, str]:
 
 def payout_sources() -> list[tuple[str, str]]:
     """(source key, label) of every source a payout can draw on: the reserve, then each policy by layer."""
-    sources = [(RESERVE_SOURCE, "Liability reserve")]
+    sources = [(RESERVE_SOURCE, gettext("Liability reserve"))]
     for insurer, number in InsurancePolicy.objects.order_by("layer_order", "id").values_list(
         "insurer", "policy_number"
     ):

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, event_record
 from core.errors import ApplicationError, Conflict, NotFound
@@ -45,7 +46,7 @@ def funding_request(
             amount_jpy,
             reference.strip(),
         ):
-            raise Conflict("idempotency_key_reused", "This Idempotency-Key was used for a different request.")
+            raise Conflict("idempotency_key_reused", _("This Idempotency-Key was used for a different request."))
         return existing
 
     if idempotency_key and (existing := replayed()) is not None:
@@ -78,15 +79,18 @@ def funding_request(
 def _funding_lock(funding_id: int) -> ReserveFunding:
     funding = locked(ReserveFunding.objects).filter(pk=funding_id).first()
     if funding is None:
-        raise NotFound("not_found", "No such funding request.")
+        raise NotFound("not_found", _("No such funding request."))
     if funding.status != ReserveFunding.Status.REQUESTED:
-        raise Conflict("already_decided", f"This funding request is already {funding.status}.")
+        raise Conflict(
+            "already_decided",
+            _("This funding request is already %(status)s.") % {"status": funding.get_status_display()},
+        )
     return funding
 
 
 def _check_four_eyes(funding: ReserveFunding, who: Actor) -> None:
     if who.name == funding.requested_by or (who.id is not None and who.id == funding.requested_by_id):
-        raise ApplicationError("four_eyes", "The checker must be a different person from the maker.", status=403)
+        raise ApplicationError("four_eyes", _("The checker must be a different person from the maker."), status=403)
 
 
 def funding_allowed_actions(funding: ReserveFunding, user: User) -> list[str]:

@@ -13,13 +13,19 @@
       item.dataset.step = step.step;
       item.dataset.ok = step.ok === null ? "skipped" : String(step.ok);
       const mark = step.ok === null ? "–" : step.ok ? "✓" : "✗";
-      item.textContent = `${mark} ${words.steps[step.step] || step.step}: ${step.detail}`;
-      if (words.explain && words.explain[step.step]) {
-        const why = document.createElement("small");
-        why.className = "explain";
-        why.textContent = words.explain[step.step];
-        item.appendChild(document.createElement("br"));
-        item.appendChild(why);
+      // The step and what it means in the page's language; the technical detail (hashes, keys, the
+      // verifier's own message) beneath it as code.
+      const explained = Object.assign({}, words.passed || {}, words.explain || {});
+      const meaning = step.ok === null ? words.skipped : step.ok ? explained[step.step] || "" : words.failed;
+      const title = document.createElement("strong");
+      title.textContent = `${mark} ${words.steps[step.step] || step.step}`;
+      item.appendChild(title);
+      item.appendChild(document.createTextNode(meaning ? ` ${meaning}` : ""));
+      if (step.detail && step.ok !== null) {
+        const detail = document.createElement("code");
+        detail.className = "detail";
+        detail.textContent = step.detail;
+        item.appendChild(detail);
       }
       item.className = step.ok === false ? "alert" : "";
       list.appendChild(item);

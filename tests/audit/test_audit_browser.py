@@ -166,7 +166,7 @@ def test_page_searches_pages_and_exports(client, trail):
 
     assert "claim.verified" in html
     assert "claim.approved" not in html
-    assert "<summary>{&quot;n&quot;:2}</summary>" in html  # data shown as JSON, in full when opened
+    assert '<summary translate="no">{&quot;n&quot;:2}</summary>' in html  # data shown as JSON, in full when opened
     assert 'data-testid="chain-status"' in html
     rows = list(csv.DictReader(io.StringIO(_body(export))))
     assert [r["action"] for r in rows] == ["claim.verified", "incident.opened"]

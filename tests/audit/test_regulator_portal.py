@@ -103,7 +103,7 @@ def test_landing_page_shows_integrity_and_the_events_chart(client):
 
     html = client.get("/regulator/").content.decode()
 
-    assert "Verified intact" in html
+    assert "改ざんなしを確認" in html  # "Verified intact", in Japanese
     assert '<svg class="chart" data-chart="bar"' in html
     assert html.count('class="bar"') == 30
 

@@ -32,7 +32,7 @@ def test_japanese_by_default_and_english_on_request(sato_client, incident):
 
 def test_incident_page_shows_holdings_with_values(sato_client, incident):
     page = sato_client.get(f"/claims/incidents/{incident.code}/").content.decode()
-    assert "88.549" in page and "15000000" in page
+    assert "88.549" in page and "15,000,000" in page  # prices with separators
     assert "¥3,838,593" in page  # 3,750,000 + 88,593
 
 

@@ -18,6 +18,7 @@ from audit.services import Actor, event_record
 from core.roles import Role
 from operations.selectors import outbox_backlog, overview
 from tests.support.factories import user_with_role
+from tests.support.login import login_verified
 from tests.support.money import fund_open, register, reserve_fund
 
 pytestmark = pytest.mark.django_db
@@ -199,7 +200,7 @@ def test_operations_page_for_staff_only(django_capture_on_commit_callbacks):
         register(fund, {"C-1": 1_000})
     checkpoint_create()
     reviewer = Client()
-    reviewer.force_login(user_with_role(Role.REVIEWER))
+    login_verified(reviewer, user_with_role(Role.REVIEWER))  # staff need their second factor
     page = reviewer.get("/staff/operations/")
     assert page.status_code == 200
     html = page.content.decode()

@@ -28,7 +28,7 @@ def test_the_reserve_page_shows_the_alert_below_the_minimum(client, settings):
     policy("PAGE-POL")
     login(client, Role.REVIEWER)
     html = client.get("/staff/reserve/").content.decode()
-    assert 'data-testid="reserve-alert"' in html and "¥500,000,000 short" in html
+    assert 'data-testid="reserve-alert"' in html and "不足額 ¥500,000,000" in html
     assert "PAGE-POL" in html and "<polyline" in html
     assert 'data-testid="funding-form"' not in html  # reviewers read only
 
@@ -79,7 +79,7 @@ def test_makers_cannot_approve_their_own_funding_on_the_page(client):
 
     funding = ReserveFunding.objects.get()
     response = client.post(f"/staff/reserve/fundings/{funding.pk}/approve/", follow=True)
-    assert "different person from the maker" in response.content.decode()
+    assert "承認者は申請者と別の人である必要があります" in response.content.decode()
     funding.refresh_from_db()
     assert funding.status == "requested"
 

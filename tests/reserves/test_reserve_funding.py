@@ -27,7 +27,7 @@ def test_money_moves_only_when_a_different_person_approves():
     funding = request()
     assert ledger.reserve_account().balance_jpy == 0
 
-    with pytest.raises(ApplicationError, match="different person") as error:
+    with pytest.raises(ApplicationError, match="four_eyes") as error:
         services.funding_approve(actor=MAKER, funding=funding)
     assert error.value.status == 403
     assert ledger.reserve_account().balance_jpy == 0
@@ -68,7 +68,7 @@ def test_the_same_idempotency_key_returns_the_first_request():
     again = request(key="k-1")
     assert again.pk == first.pk
     assert ReserveFunding.objects.count() == 1
-    with pytest.raises(Conflict, match="different request"):
+    with pytest.raises(Conflict, match="idempotency_key_reused"):
         request(amount=1, key="k-1")
 
 

@@ -13,5 +13,7 @@ workers        waiting for real worker processes; books: the ledger reconciles a
 concurrency    calls racing each other from threads, each on its own connection
 audit          events written in bulk, and changes behind the application's back
 mail           an email backend that fails on the Nth message
+browser        what browser tests check on each page: screenshots kept under reports/e2e/, axe-core, sideways
+               scrolling and tap targets on a phone, English on Japanese pages (PageChecks gathers them)
 fixtures       pytest fixtures (a plugin of tests/conftest.py): API clients per role, real workers, the browser
 """
