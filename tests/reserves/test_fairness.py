@@ -1,4 +1,4 @@
-"""Order never changes a rate: base amounts and expected losses over one population (README "Fairness")."""
+"""Order never changes a rate: base amounts and expected losses over one population (docs/money.md)."""
 
 import io
 from decimal import Decimal
