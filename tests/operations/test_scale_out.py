@@ -20,11 +20,13 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
+from accounts.tokens import token_issue
 from benchmarks.workers import worker_processes
 from claims.models import Customer
 from core.roles import Role
 from reserves.models import Payout, ZenginFile
 from tests.support.factories import PDF_BYTES, claim_file, customer_user, incident_with_snapshot, user_with_role
+from tests.support.login import otp_device
 from tests.support.money import fund_open, register, reserve_fund
 from tests.support.results import bank_result_csv
 from tests.support.workers import wait_until
@@ -125,7 +127,8 @@ def test_any_web_process_serves_what_another_process_stored(worker_env_for, tmp_
     customer = Customer.objects.get(account_id="ACC-1")
     claim = claim_file(customer, incident)
     customer_token = Token.objects.create(user=customer_user(customer)).key
-    approver_token = Token.objects.create(user=user_with_role(Role.APPROVER)).key
+    approver = user_with_role(Role.APPROVER)
+    approver_token = token_issue(user=approver, device=otp_device(approver)).key  # staff tokens carry a second factor
 
     web_a = Web(machines["web-a"], machine_env("web-a"))
     web_b = Web(machines["web-b"], machine_env("web-b"))
