@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.support.browser import screenshot
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
@@ -27,7 +29,7 @@ def test_swagger_ui_lists_the_operations_offline(page, live_server, tmp_path):
     assert "Authorization: Token" in page.locator(".information-container").inner_text()
     page.click("button.authorize")
     assert page.locator(".auth-container").first.is_visible()
-    page.screenshot(path=str(tmp_path / "swagger.png"))
+    screenshot(page, tmp_path / "swagger.png", full_page=False)
     assert refused == []
 
 

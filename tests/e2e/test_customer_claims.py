@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 
 from claims.models import Claim, Customer, Evidence
+from tests.support.browser import screenshot
 from tests.support.factories import BANK_PAYOUT, PASSWORD, PDF_BYTES, claim_file, customer_user, incident_with_snapshot
 from tests.support.login import browser_login
 
@@ -33,7 +34,7 @@ def test_customer_activates_logs_in_accepts_the_snapshot_and_sees_the_claim(page
     page.fill("input[name=password1]", "a-long-unusual-passphrase")
     page.fill("input[name=password2]", "a-long-unusual-passphrase")
     page.click("button[type=submit].primary")
-    page.screenshot(path=str(tmp_path / "activated.png"))
+    screenshot(page, tmp_path / "activated.png", full_page=False)
     page.click("header button:has-text('Log out')")
 
     browser_login(page, "sato@example.jp", "a-long-unusual-passphrase")
@@ -41,7 +42,7 @@ def test_customer_activates_logs_in_accepts_the_snapshot_and_sees_the_claim(page
     page.click(f"a[href='/claims/incidents/{incident.code}/']")
     assert "¥3,838,593" in page.locator("[data-testid=holdings-total]").inner_text()
     _fill_bank(page)
-    page.screenshot(path=str(tmp_path / "filing.png"), full_page=True)
+    screenshot(page, tmp_path / "filing.png")
     page.click("[data-testid=submit-claim]")
 
     claim = Claim.objects.get(customer__account_id="ACC-1")
@@ -49,7 +50,7 @@ def test_customer_activates_logs_in_accepts_the_snapshot_and_sees_the_claim(page
     assert page.locator("[data-testid=claim-status]").inner_text() == "Submitted"
     assert page.locator("[data-testid=payout-account]").inner_text() == "****567"
     assert "Submitted" in page.locator("[data-testid=timeline]").inner_text()
-    page.screenshot(path=str(tmp_path / "claim.png"), full_page=True)
+    screenshot(page, tmp_path / "claim.png")
 
 
 def test_customer_disputes_a_line_with_a_pdf(page, tmp_path):
@@ -73,7 +74,7 @@ def test_customer_disputes_a_line_with_a_pdf(page, tmp_path):
     lines = page.locator("[data-testid=claim-lines]").inner_text()
     assert "25" in lines and "A deposit of 5 XEM at 09:58 is missing" in lines
     assert "statement.pdf" in page.locator("[data-testid=evidence]").inner_text()
-    page.screenshot(path=str(tmp_path / "disputed.png"), full_page=True)
+    screenshot(page, tmp_path / "disputed.png")
 
 
 def test_a_customer_cannot_open_someone_elses_claim(page, tmp_path):
@@ -86,7 +87,7 @@ def test_a_customer_cannot_open_someone_elses_claim(page, tmp_path):
 
     assert response.status == 404
     assert theirs.ref not in page.locator("main").inner_text()
-    page.screenshot(path=str(tmp_path / "not-found.png"))
+    screenshot(page, tmp_path / "not-found.png", full_page=False)
 
 
 def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp_path):
@@ -116,7 +117,7 @@ def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp
     assert "Claim reference" in receipt and "liability reserve" in receipt and "JST" in receipt
     assert "Included in the signed audit log" in page.locator("[data-testid=receipt-proof]").inner_text()
     assert page.locator("[data-testid=receipt-qr] svg").is_visible()
-    page.screenshot(path=str(tmp_path / "receipt-printable.png"), full_page=True)
+    screenshot(page, tmp_path / "receipt-printable.png")
     with page.expect_download() as pdf:
         page.click("[data-testid=receipt-pdf]")
     assert pdf.value.suggested_filename.endswith(".pdf")
@@ -138,4 +139,4 @@ def test_a_paid_customer_prints_the_receipt_downloads_it_and_checks_it(page, tmp
     page.locator("[data-testid=browser-result][data-ok]").wait_for()
     assert page.locator("[data-testid=browser-result]").get_attribute("data-ok") == "true"
     assert page.locator("[data-testid=steps] li[data-ok=true]").count() == 6
-    page.screenshot(path=str(tmp_path / "receipt-verified.png"), full_page=True)
+    screenshot(page, tmp_path / "receipt-verified.png")

@@ -7,6 +7,7 @@ from claims import services
 from claims.models import Claim, Customer
 from core.roles import Role
 from reserves.models import RecoveryClaim
+from tests.support.browser import screenshot
 from tests.support.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot, user_with_role
 from tests.support.login import browser_login, staff
 from tests.support.money import fund_open, policy, register, reserve_fund
@@ -31,7 +32,7 @@ def test_a_customer_sees_a_partly_paid_claim_with_paid_so_far_and_outstanding(pa
     assert page.locator("[data-testid=claim-paid]").inner_text() == "¥1,919,296 (49.99%)"  # truncated: never overstated
     assert page.locator("[data-testid=claim-outstanding]").inner_text().startswith("¥1,919,297")
     assert "received so far" in page.locator("[data-testid=timeline]").inner_text()
-    page.screenshot(path=str(tmp_path / "partly-paid.png"), full_page=True)
+    screenshot(page, tmp_path / "partly-paid.png")
 
 
 def test_staff_record_notice_proof_and_settlement_in_order(page, tmp_path, django_capture_on_commit_callbacks):
@@ -61,4 +62,4 @@ def test_staff_record_notice_proof_and_settlement_in_order(page, tmp_path, djang
     assert page.locator("[data-testid=paid]").inner_text() == "¥1,000"
     assert page.locator("[data-testid=funds-in-hand]").inner_text() == "¥0"
     assert page.locator("[data-testid=received]").inner_text() == "¥1,000"
-    page.screenshot(path=str(tmp_path / "recovery.png"), full_page=True)
+    screenshot(page, tmp_path / "recovery.png")

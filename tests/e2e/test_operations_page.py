@@ -6,6 +6,7 @@ import pytest
 from audit.checkpoints import checkpoint_create
 from core.roles import Role
 from reserves.models import Payout
+from tests.support.browser import screenshot
 from tests.support.factories import PASSWORD, user_with_role
 from tests.support.login import browser_login
 from tests.support.money import fund_open, register, reserve_fund
@@ -36,7 +37,7 @@ def test_the_operations_page_shows_failures_reserve_and_checkpoint(page, tmp_pat
     assert "below its required minimum" in page.content()
     assert page.locator("[data-testid=ops-checkpoint]").get_attribute("data-stale") == "0"
     assert page.locator("[data-testid=readiness] tr[data-ok='1']").count() == 4
-    page.screenshot(path=str(tmp_path / "operations.png"), full_page=True)
+    screenshot(page, tmp_path / "operations.png")
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
@@ -46,4 +47,4 @@ def test_the_operations_page_shows_failures_reserve_and_checkpoint(page, tmp_pat
         "Math.max(...[...document.querySelectorAll('main *')].map(e => e.getBoundingClientRect().right))"
     )
     assert right <= 390 + 1, f"the operations page is wider than a phone ({right}px)"
-    page.screenshot(path=str(tmp_path / "operations-phone.png"), full_page=True)
+    screenshot(page, tmp_path / "operations-phone.png")

@@ -4,6 +4,7 @@ details then needs it, used within the last minutes, besides the password."""
 import pytest
 
 from claims.models import Customer, PayoutChoice
+from tests.support.browser import screenshot
 from tests.support.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot
 from tests.support.login import browser_login
 
@@ -60,7 +61,7 @@ def test_a_customer_enrols_a_passkey_and_changes_need_it(page, live_server, sett
     from django_otp_webauthn.models import WebAuthnCredential
 
     assert WebAuthnCredential.objects.filter(user=user, confirmed=True).count() == 1
-    page.screenshot(path=str(tmp_path / "security.png"), full_page=True)
+    screenshot(page, tmp_path / "security.png")
 
     # The password alone no longer changes where the money goes.
     page.goto(f"/claims/{claim.ref}/")
@@ -73,4 +74,4 @@ def test_a_customer_enrols_a_passkey_and_changes_need_it(page, live_server, sett
     change_account(page, "7654321")
     choice = PayoutChoice.objects.get(claim=claim)
     assert choice.account_number == "7654321" and choice.effective_at is not None
-    page.screenshot(path=str(tmp_path / "changed.png"), full_page=True)
+    screenshot(page, tmp_path / "changed.png")

@@ -5,6 +5,7 @@ import pytest
 from claims.models import PayoutCorrection
 from core.roles import Role
 from reserves.models import Payout
+from tests.support.browser import screenshot
 from tests.support.factories import PASSWORD, user_with_role
 from tests.support.login import browser_login
 from tests.support.money import reserve_fund
@@ -33,7 +34,7 @@ def test_a_customer_corrects_a_returned_payment_and_a_reviewer_accepts(page, set
         "password": PASSWORD,
     }.items():
         returned.locator(f"input[name=fix-{name}]").fill(value)
-    page.screenshot(path=str(tmp_path / "correction-form.png"), full_page=True)
+    screenshot(page, tmp_path / "correction-form.png")
     returned.locator("button[type=submit]").click()
     page.wait_for_load_state("networkidle")
     assert "A reviewer will check" in page.content()
@@ -45,7 +46,7 @@ def test_a_customer_corrects_a_returned_payment_and_a_reviewer_accepts(page, set
     page.goto("/staff/payout-corrections/")
     row = page.locator("[data-testid=corrections] tbody tr").first
     assert "7654321"[-3:] in row.inner_text() and "✓" in row.inner_text()  # the holder name matches
-    page.screenshot(path=str(tmp_path / "corrections-queue.png"), full_page=True)
+    screenshot(page, tmp_path / "corrections-queue.png")
     row.locator("button[value=accept]").click()
     page.wait_for_load_state("networkidle")
     assert PayoutCorrection.objects.get().status == "accepted"

@@ -4,6 +4,7 @@ import pytest
 
 from audit.models import Event
 from core.roles import Role
+from tests.support.browser import screenshot
 from tests.support.factories import PASSWORD, user_with_role
 from tests.support.login import browser_login
 from tests.support.regulator import SATO_JPY, SUZUKI_JPY, paid_incident
@@ -18,7 +19,7 @@ def test_regulator_sees_an_incidents_payment_progress_and_claims(page, tmp_path)
 
     page.goto("/regulator/incidents/")
     assert page.locator("[data-testid=incidents-chart] svg.chart").is_visible()
-    page.screenshot(path=str(tmp_path / "regulator-incidents.png"), full_page=True)
+    screenshot(page, tmp_path / "regulator-incidents.png")
     page.click(f"[data-testid=incident-summaries] a:text-is('{incident.code}')")
 
     assert page.locator("[data-testid=affected]").inner_text() == "3"
@@ -32,5 +33,5 @@ def test_regulator_sees_an_incidents_payment_progress_and_claims(page, tmp_path)
     assert sorted(int(bars.nth(i).get_attribute("data-value")) for i in range(bars.count()))[-2:] == [1, 2]
     tallest = bars.nth(max(range(bars.count()), key=lambda i: int(bars.nth(i).get_attribute("data-value"))))
     assert tallest.bounding_box()["height"] > 50  # drawn, not a zero-height mark
-    page.screenshot(path=str(tmp_path / "regulator-incident.png"), full_page=True)
+    screenshot(page, tmp_path / "regulator-incident.png")
     assert Event.objects.filter(action="regulator.viewed", actor=regulator.username).count() >= 2

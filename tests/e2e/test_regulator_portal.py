@@ -12,6 +12,7 @@ from audit.models import Event
 from audit.receipts import receipt_bundle, receipt_issue
 from audit.services import Actor, EventInput, events_record
 from core.roles import Role
+from tests.support.browser import screenshot
 from tests.support.factories import PASSWORD, user_with_role
 from tests.support.login import browser_login
 
@@ -43,7 +44,7 @@ def test_regulator_sees_integrity_and_events_per_day_then_searches(page, tmp_pat
     box = today.bounding_box()
     assert box is not None and box["height"] > 50  # drawn, not a zero-height mark
     assert page.locator("[data-testid=tree-size]").inner_text().strip().replace(",", "").isdigit()
-    page.screenshot(path=str(tmp_path / "regulator-home.png"), full_page=True)
+    screenshot(page, tmp_path / "regulator-home.png")
 
     page.click("text=Audit trail")
     page.fill("input[name=action]", "claim.*")
@@ -60,7 +61,7 @@ def test_regulator_sees_integrity_and_events_per_day_then_searches(page, tmp_pat
     if request_id.count():
         box = request_id.bounding_box()
         assert box is not None and box["height"] < 30  # not wrapped a character per line
-    page.screenshot(path=str(tmp_path / "audit-browser.png"), full_page=True)
+    screenshot(page, tmp_path / "audit-browser.png")
     with page.expect_download() as download:
         page.click("[data-testid=export-csv]")
     assert download.value.suggested_filename == "audit-events.csv"
@@ -94,7 +95,7 @@ def test_anyone_checks_a_receipt_in_their_own_browser_step_by_step(page, tmp_pat
     assert steps.count() == 6
     assert [steps.nth(i).get_attribute("data-ok") for i in range(6)] == ["true"] * 6
     assert "fsa.example/witness" in page.locator("[data-step=witnesses]").inner_text()
-    page.screenshot(path=str(tmp_path / "receipt-checked-in-browser.png"), full_page=True)
+    screenshot(page, tmp_path / "receipt-checked-in-browser.png")
 
     page.fill("[data-testid=document-text]", bundle.replace("8854900", "9854900"))
     page.click("[data-testid=verify-browser]")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from audit.models import Event
 from core.roles import Role
 from reserves.models import Payout
+from tests.support.browser import screenshot
 from tests.support.factories import PASSWORD, user_with_role
 from tests.support.login import browser_login, staff
 from tests.support.money import fund_open, register, reserve_fund
@@ -51,7 +52,7 @@ def test_japanese_legends_of_the_fund_charts_never_overlap(browser, live_server,
     chart = page.locator("[data-testid=reserve-chart] svg.chart")
     assert chart.locator("line.threshold").count() == 1  # the required minimum on the staff chart too
     assert _legend_overlaps(chart) == []
-    page.screenshot(path=str(tmp_path / "fund-charts-ja.png"), full_page=True)
+    screenshot(page, tmp_path / "fund-charts-ja.png")
     context.close()
 
 
@@ -97,7 +98,7 @@ def test_regulator_checks_the_reserve_chart_and_the_payout_history(page, tmp_pat
     assert figure.locator("details.chart-data tbody tr").count() == 61
     assert _legend_overlaps(chart) == []
     assert page.locator("[data-testid=movements] tbody tr").count() == 6  # two fundings and four draws
-    page.screenshot(path=str(tmp_path / "regulator-reserve.png"), full_page=True)
+    screenshot(page, tmp_path / "regulator-reserve.png")
 
     page.click("[data-testid=nav-regulator-payouts]")
     page.wait_for_url("**/regulator/payouts/")
@@ -112,7 +113,7 @@ def test_regulator_checks_the_reserve_chart_and_the_payout_history(page, tmp_pat
         str(p.pk) for p in Payout.objects.filter(fund__incident_code="reg-a", allocation__seq=2)
     )
     assert page.locator("[data-testid=total-insurance]").inner_text() == "¥300,000"
-    page.screenshot(path=str(tmp_path / "regulator-payouts.png"), full_page=True)
+    screenshot(page, tmp_path / "regulator-payouts.png")
     with page.expect_download() as download:
         page.click("[data-testid=export-csv]")
     assert download.value.suggested_filename == "payouts.csv"
@@ -122,6 +123,6 @@ def test_regulator_checks_the_reserve_chart_and_the_payout_history(page, tmp_pat
     page.goto("/regulator/insurance/")
     assert page.locator("[data-testid=insurance-chart] svg.chart").is_visible()
     assert page.locator("[data-testid=insurance-chart] rect.bar").count() == 3
-    page.screenshot(path=str(tmp_path / "regulator-insurance.png"), full_page=True)
+    screenshot(page, tmp_path / "regulator-insurance.png")
     viewed = Event.objects.filter(action="regulator.viewed", actor=regulator.username)
     assert {e.data["path"] for e in viewed} >= {"/regulator/reserve/", "/regulator/payouts/", "/regulator/insurance/"}

@@ -4,6 +4,7 @@ import pytest
 
 from core.roles import Role
 from reserves.models import Payout
+from tests.support.browser import screenshot
 from tests.support.factories import PASSWORD, user_with_role
 from tests.support.login import browser_login
 from tests.support.money import fund_open, register, reserve_fund
@@ -25,7 +26,7 @@ def test_maker_and_checker_fund_the_reserve_in_the_browser(page, tmp_path, setti
     assert "another person must approve it" in page.content()
     # The maker is offered no approval of their own request.
     assert page.locator("[data-testid=fundings] button:has-text('Approve')").count() == 0
-    page.screenshot(path=str(tmp_path / "maker.png"), full_page=True)
+    screenshot(page, tmp_path / "maker.png")
     page.click("text=Log out")
 
     browser_login(page, checker.username, PASSWORD)
@@ -35,7 +36,7 @@ def test_maker_and_checker_fund_the_reserve_in_the_browser(page, tmp_path, setti
     page.click("[data-testid=confirm-yes]")
     assert page.locator("[data-testid=reserve-balance]").inner_text() == "¥2,500,000,000"
     assert page.locator("[data-testid=reserve-ok]").is_visible()
-    page.screenshot(path=str(tmp_path / "checked.png"), full_page=True)
+    screenshot(page, tmp_path / "checked.png")
 
 
 def test_staff_retry_a_failed_payout_from_the_list(page, tmp_path, settings):
@@ -54,11 +55,11 @@ def test_staff_retry_a_failed_payout_from_the_list(page, tmp_path, settings):
     browser_login(page, user_with_role(Role.APPROVER).username, PASSWORD)
     page.goto("/staff/funds/e2e-pay/")
     assert "2 payouts failed" in page.locator("[data-testid=failed-alert]").inner_text()
-    page.screenshot(path=str(tmp_path / "panel.png"), full_page=True)
+    screenshot(page, tmp_path / "panel.png")
     page.goto("/staff/payouts/?status=failed")
     page.click("[data-testid=retry-all]")
     assert "2 payouts will be sent again" in page.content()
     assert set(Payout.objects.values_list("status", flat=True)) == {"paid"}
     page.goto("/staff/funds/e2e-pay/")
     assert page.locator("[data-testid=paid]").inner_text() == "¥100,000"
-    page.screenshot(path=str(tmp_path / "paid.png"), full_page=True)
+    screenshot(page, tmp_path / "paid.png")

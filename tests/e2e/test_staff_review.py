@@ -7,6 +7,7 @@ import pytest
 from claims import services
 from claims.models import Claim, ClaimBatch, Customer
 from core.roles import Role
+from tests.support.browser import screenshot
 from tests.support.factories import PASSWORD, claim_file, incident_with_snapshot, user_with_role
 from tests.support.login import browser_login
 
@@ -40,7 +41,7 @@ def test_reviewer_adjusts_and_recommends_then_another_approver_approves(browser,
     page.click("button[value=recommend]")
     assert page.locator("[data-testid=claim-status]").inner_text() == "Recommended for approval"
     assert page.locator("[data-testid=approve]").count() == 0  # a reviewer has no approve button
-    page.screenshot(path=str(tmp_path / "recommended.png"), full_page=True)
+    screenshot(page, tmp_path / "recommended.png")
     context.close()
 
     context = browser.new_context(base_url=live_server.url, locale="en-US")
@@ -50,12 +51,12 @@ def test_reviewer_adjusts_and_recommends_then_another_approver_approves(browser,
     page.click("[data-testid=approve]")
     summary = page.locator("[data-testid=confirm-summary]").inner_text()  # asks first, saying what will happen
     assert claim.ref in summary and "¥10,625" in summary and "approval 1 of 1" in summary
-    page.screenshot(path=str(tmp_path / "confirm-approval.png"), full_page=True)
+    screenshot(page, tmp_path / "confirm-approval.png")
     assert Claim.objects.get(pk=claim.pk).status == "recommended"
     page.click("[data-testid=confirm-yes]")
     assert page.locator("[data-testid=claim-status]").inner_text() == "Approved"
     assert page.locator("[data-testid=allowed-actions]").count() == 0  # nothing left to decide
-    page.screenshot(path=str(tmp_path / "approved.png"), full_page=True)
+    screenshot(page, tmp_path / "approved.png")
     context.close()
 
     claim.refresh_from_db()
@@ -103,7 +104,7 @@ def test_maker_builds_a_batch_and_a_checker_approves_it(browser, live_server, tm
     assert "3" in page.locator("[data-testid=confirm-summary]").inner_text()
     page.click("[data-testid=confirm-yes]")
     assert "Batch" in page.content() and "approved" in page.content()
-    page.screenshot(path=str(tmp_path / "batch-approved.png"), full_page=True)
+    screenshot(page, tmp_path / "batch-approved.png")
     context.close()
 
     assert set(Claim.objects.values_list("status", flat=True)) == {"approved"}

@@ -3,6 +3,7 @@
 import pytest
 
 from core.roles import Role
+from tests.support.browser import screenshot
 from tests.support.factories import PASSWORD, snapshot_csv, user_with_role
 from tests.support.factories import incident_declare as declare
 from tests.support.login import browser_login
@@ -23,7 +24,7 @@ def test_approver_sees_rejection_then_imports_and_opens(page, tmp_path):
     page.set_input_files("input[name=file]", str(bad))
     page.click("text=Import snapshot")
     assert "unknown asset 'DOGE'" in page.locator("[data-testid=rejected-errors]").inner_text()
-    page.screenshot(path=str(tmp_path / "rejected.png"))
+    screenshot(page, tmp_path / "rejected.png", full_page=False)
 
     page.goto(f"/staff/incidents/{incident.code}/")
     page.set_input_files("input[name=file]", str(good))
@@ -35,4 +36,4 @@ def test_approver_sees_rejection_then_imports_and_opens(page, tmp_path):
     assert "invited by e-mail" in page.locator("[data-testid=confirm-summary]").inner_text()  # says what happens
     page.click("[data-testid=confirm-yes]")
     assert page.locator("[data-testid=incident-status]").inner_text() == "Open for claims"
-    page.screenshot(path=str(tmp_path / "opened.png"), full_page=True)
+    screenshot(page, tmp_path / "opened.png")

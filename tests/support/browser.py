@@ -54,9 +54,13 @@ def artifact_dir(test_name: str) -> Path:
 
 
 def screenshot(page, path: Path, *, full_page: bool = True, attempts: int = 3) -> Path:
-    """A PNG of the page at `path`, retried: the first capture of a fresh Chromium sometimes fails."""
+    """A PNG of the page at `path`, taken once a navigation a click started has loaded.
+
+    Retried: Chromium refuses a capture while a page is being swapped ("Unable to capture screenshot").
+    """
     for attempt in range(attempts):
         try:
+            page.wait_for_load_state("load")
             page.screenshot(path=str(path), full_page=full_page)
             return path
         except Exception as error:  # playwright.Error: "Unable to capture screenshot"

@@ -13,6 +13,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from core.roles import Role
+from tests.support.browser import screenshot
 from tests.support.factories import user_with_role
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -98,7 +99,7 @@ def page(browser, live_server, tmp_path: Path, request: pytest.FixtureRequest) -
         "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
     )
     yield browser_page
-    browser_page.screenshot(path=str(tmp_path / f"{request.node.name}-final.png"), full_page=True)
+    screenshot(browser_page, tmp_path / f"{request.node.name}-final.png")
     context.close()
     unexpected = [text for text in blocked if not any(url in text for url in browser_page.csp_refusals_expected)]
     assert unexpected == [], f"blocked by the Content-Security-Policy: {unexpected}"
