@@ -49,13 +49,12 @@ class StateCollector:
         yield GaugeMetricFamily(
             "claims_queue_up", "1 when the broker answered the queue lengths", value=0 if state.queue_error else 1
         )
-        if state.outbox is not None:
-            yield GaugeMetricFamily("claims_outbox_pending", "Outbox rows not yet relayed", value=state.outbox.pending)
-            yield GaugeMetricFamily(
-                "claims_outbox_lag_seconds",
-                "Age of the oldest outbox row not yet relayed",
-                value=state.outbox.oldest_age_seconds,
-            )
+        yield GaugeMetricFamily("claims_outbox_pending", "Outbox rows not yet relayed", value=state.outbox.pending)
+        yield GaugeMetricFamily(
+            "claims_outbox_lag_seconds",
+            "Age of the oldest outbox row not yet relayed",
+            value=state.outbox.oldest_age_seconds,
+        )
         yield GaugeMetricFamily("claims_audit_events", "Events in the audit trail", value=state.events)
         yield GaugeMetricFamily(
             "claims_audit_checkpoint_size",

@@ -1,7 +1,7 @@
 """The operator's figures, read once for both the metrics endpoint and the operations page.
 
 Every figure is read now (no cache): payouts by rail and status (one grouped count), the broker's queue
-lengths, the outbox's backlog when the dispatch seam keeps one, the newest checkpoint's age, the reserve
+lengths, the outbox's backlog, the newest checkpoint's age, the reserve
 against its minimum.
 """
 
@@ -40,7 +40,7 @@ class Overview:
     payouts: dict[str, dict[str, dict]]
     queues: list[Queue] | None  # None: no broker (embedded profile) or it did not answer
     queue_error: str
-    outbox: Outbox | None  # None: the dispatch seam keeps no outbox
+    outbox: Outbox
     events: int
     checkpoint_size: int | None
     checkpoint_signed_at: dt.datetime | None
