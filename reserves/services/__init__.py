@@ -34,6 +34,7 @@ from reserves.services.funding import (
     funding_request,
 )
 from reserves.services.funds import (
+    fund_allowed_actions,
     fund_payments_started,
     incident_fund_configure,
     incident_fund_hold,
@@ -46,6 +47,7 @@ from reserves.services.policies import PolicyInput, policy_register
 from reserves.services.receipts import payout_receipts_issue, payout_receipts_sweep
 from reserves.services.recoveries import (
     recoveries_follow_up,
+    recovery_allowed_actions,
     recovery_deny,
     recovery_notice_record,
     recovery_proof_record,
@@ -66,6 +68,7 @@ __all__ = [
     "entitlement_payee_apply",
     "entitlement_payee_update",
     "entitlements_register",
+    "fund_allowed_actions",
     "fund_payments_started",
     "funding_allowed_actions",
     "funding_approve",
@@ -84,6 +87,7 @@ __all__ = [
     "payouts_retry",
     "policy_register",
     "recoveries_follow_up",
+    "recovery_allowed_actions",
     "recovery_deny",
     "recovery_notice_record",
     "recovery_proof_record",

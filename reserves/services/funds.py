@@ -126,6 +126,14 @@ def incident_fund_configure(
     return fund
 
 
+def fund_allowed_actions(fund: IncidentFund, user: User) -> list[str]:
+    """What `user` may do with `fund` now: run the allocation, and hold or release its payouts (whichever is not
+    already so); nothing without the payout manager's permission. The fund page and its action view both ask."""
+    if not user.has_perm("reserves.manage_payouts"):
+        return []
+    return ["allocate", "release" if fund.on_hold else "hold"]
+
+
 @transaction.atomic(durable=True)
 def incident_fund_hold(*, actor: User | Actor, fund: IncidentFund, on_hold: bool, reason: str = "") -> IncidentFund:
     """Pause or resume allocation and disbursement for an incident (a release queues the allocation)."""

@@ -17,6 +17,9 @@ from reserves.models import RecoveryClaim
 from reserves.selectors.payouts import recovery_deadlines, recovery_missing_steps
 from reserves.services._shared import REF, allocation_after_commit, invalid
 
+# A recovery in one of these states takes no more steps.
+RECOVERY_CLOSED = (RecoveryClaim.Status.SETTLED, RecoveryClaim.Status.DENIED)
+
 
 def _recovery_lock(recovery_id: int) -> RecoveryClaim:
     recovery = locked(RecoveryClaim.objects).select_related("policy", "fund").filter(pk=recovery_id).first()
@@ -213,3 +216,16 @@ def recoveries_follow_up(*, now: dt.datetime | None = None) -> list[dict]:
             )
             warnings.append(warning)
     return warnings
+
+
+def recovery_allowed_actions(recovery: RecoveryClaim, user: User) -> list[str]:
+    """What `user` may record on `recovery` now: its next step (notice, proof of loss, then settlements until the
+    claim is paid in full) and a denial, while it is neither settled nor denied; nothing without the policy
+    manager's permission. The steps' services refuse the same things (409/422)."""
+    if not user.has_perm("reserves.manage_policy") or recovery.status in RECOVERY_CLOSED:
+        return []
+    if recovery.status == RecoveryClaim.Status.OPEN:
+        return ["notice", "deny"]
+    if recovery.proof_submitted_at is None:
+        return ["proof", "deny"]
+    return ["settle", "deny"]

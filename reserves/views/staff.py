@@ -213,7 +213,8 @@ def fund_page(request: HttpRequest, code: str) -> HttpResponse:
                 }
             ),
             "can_manage": request.user.has_perm("reserves.manage_payouts"),
-            "can_manage_policy": request.user.has_perm("reserves.manage_policy"),
+            "fund_actions": services.fund_allowed_actions(fund, request.user),
+            "recoveries": [(r, services.recovery_allowed_actions(r, request.user)) for r in summary.recoveries],
             "zengin_files": zengin_files_awaiting_results()[:20],
         },
     )
@@ -225,6 +226,9 @@ def fund_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
     """Settings, hold/release, run the allocation now."""
     _require(request, "manage_payouts")
     fund = selectors.fund_get(incident_code=code)
+    if action != "settings" and action not in services.fund_allowed_actions(fund, request.user):
+        messages.error(request, _("That action does not fit the fund's state now: the page shows what it allows."))
+        return redirect("reserves:fund", code=code)
     try:
         if action == "settings":
             form = FundSettingsForm(request.POST)
@@ -276,6 +280,9 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
         messages.error(request, form.errors.as_text())
         return redirect("reserves:fund", code=recovery.fund.incident_code)
     data = form.cleaned_data
+    if data["action"] not in services.recovery_allowed_actions(recovery, request.user):
+        messages.error(request, _("That step does not fit the recovery's state now: the page shows what it allows."))
+        return redirect("reserves:fund", code=recovery.fund.incident_code)
     when, evidence = data.get("at") or timezone.now(), data.get("evidence") or ""
     try:
         if data["action"] == "notice":
@@ -287,6 +294,18 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
                 actor=signed_in_user(request), recovery=recovery, submitted_at=when, evidence=evidence
             )
         elif data["action"] == "deny":
+            asking = confirmation_page(
+                request,
+                title=_("Record that %(insurer)s denied the claim?") % {"insurer": recovery.policy.insurer},
+                summary=[
+                    _("The recovery is closed for good: no notice, proof or settlement can be recorded after this."),
+                    _("Reason: %(reason)s") % {"reason": (data.get("reason") or "").strip() or "—"},
+                ],
+                cancel_url=reverse("reserves:fund", kwargs={"code": recovery.fund.incident_code}),
+                button=_("Insurer denied"),
+            )
+            if asking is not None:
+                return asking
             services.recovery_deny(actor=signed_in_user(request), recovery=recovery, reason=data.get("reason") or "")
         else:
             services.recovery_settle(
