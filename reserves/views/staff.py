@@ -213,8 +213,10 @@ def fund_page(request: HttpRequest, code: str) -> HttpResponse:
                 }
             ),
             "can_manage": request.user.has_perm("reserves.manage_payouts"),
-            "fund_actions": services.fund_allowed_actions(fund, request.user),
-            "recoveries": [(r, services.recovery_allowed_actions(r, request.user)) for r in summary.recoveries],
+            "fund_actions": services.fund_allowed_actions(fund, signed_in_user(request)),
+            "recoveries": [
+                (r, services.recovery_allowed_actions(r, signed_in_user(request))) for r in summary.recoveries
+            ],
             "zengin_files": zengin_files_awaiting_results()[:20],
         },
     )
@@ -226,7 +228,7 @@ def fund_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
     """Settings, hold/release, run the allocation now."""
     _require(request, "manage_payouts")
     fund = selectors.fund_get(incident_code=code)
-    if action != "settings" and action not in services.fund_allowed_actions(fund, request.user):
+    if action != "settings" and action not in services.fund_allowed_actions(fund, signed_in_user(request)):
         messages.error(request, _("That action does not fit the fund's state now: the page shows what it allows."))
         return redirect("reserves:fund", code=code)
     try:
@@ -280,7 +282,7 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
         messages.error(request, form.errors.as_text())
         return redirect("reserves:fund", code=recovery.fund.incident_code)
     data = form.cleaned_data
-    if data["action"] not in services.recovery_allowed_actions(recovery, request.user):
+    if data["action"] not in services.recovery_allowed_actions(recovery, signed_in_user(request)):
         messages.error(request, _("That step does not fit the recovery's state now: the page shows what it allows."))
         return redirect("reserves:fund", code=recovery.fund.incident_code)
     when, evidence = data.get("at") or timezone.now(), data.get("evidence") or ""
