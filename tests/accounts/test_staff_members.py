@@ -102,7 +102,9 @@ def test_a_login_already_someone_elses_cannot_be_linked(client):
     _admin_client(client)
     other = staff(Role.REVIEWER)
     member = StaffMember.objects.create(employee_id="E-9", name="Nine")
-    response = client.post(f"/staff/members/{member.pk}/", {"form": "link", "username": other.username})
+    response = client.post(
+        f"/staff/members/{member.pk}/", {"form": "link", "username": other.username}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 200 and "belongs to staff member" in response.content.decode()
 
 
