@@ -15,6 +15,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from audit.models import Checkpoint, Event, VerificationRun
 from core.reports import Report, Section, quarter_bounds
@@ -28,7 +29,7 @@ def audit_sections(*, start: dt.datetime, end: dt.datetime) -> list[Section]:
     checkpoints = Checkpoint.objects.filter(signed_at__gte=start, signed_at__lt=end).order_by("size", "id")
     runs = VerificationRun.objects.filter(ran_at__gte=start, ran_at__lt=end).order_by("ran_at")
     return [
-        Section(_("Audit trail: events by action"), [_("action"), _("events")], list(by_action)),
+        Section(_("Audit trail: events by action"), [_("action"), pgettext("count", "events")], list(by_action)),
         Section(
             _("Signed checkpoints"),
             [_("tree size"), _("root hash"), _("signed at"), _("key id"), _("cosignatures")],
