@@ -1,5 +1,6 @@
 """POST /api/auth/token/: a DRF token for API clients; staff add their TOTP code, which the token is bound to."""
 
+from django.utils.translation import gettext as _
 from django_otp import match_token
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -46,20 +47,20 @@ class TokenObtainApi(ObtainAuthToken):
             # django-axes refused a locked-out username/address before checking the password.
             if getattr(request, "axes_locked_out", False) or getattr(request._request, "axes_locked_out", False):
                 raise ApplicationError(
-                    "locked_out", "Too many failed sign-ins for this login: try again later.", status=429
+                    "locked_out", _("Too many failed sign-ins for this login: try again later."), status=429
                 )
             raise serializers.ValidationError(data.errors)
         user = data.validated_data["user"]
         code = data.validated_data["otp_token"]
         if not is_privileged(user):
-            token, _ = Token.objects.get_or_create(user=user)
+            token, _created = Token.objects.get_or_create(user=user)
             return Response({"token": token.key})
         # No code, no check: a blank try would count as a failure in django-otp's throttling.
         device = match_token(user, code) if code else None
         if device is None:
             raise ApplicationError(
                 "second_factor_required",
-                "Staff send their current TOTP code as otp_token to get a token.",
+                _("Staff send their current TOTP code as otp_token to get a token."),
                 status=403,
             )
         return Response({"token": token_issue(user=user, device=device).key})

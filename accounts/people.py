@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import StaffAccount, StaffMember
 from accounts.tokens import tokens_revoke
@@ -37,17 +38,21 @@ def staff_member_require(user: User) -> StaffMember:
     if member is None:
         raise ApplicationError(
             "no_staff_member",
-            "This login belongs to no staff member: an admin links it to one (Staff members page).",
+            _("This login belongs to no staff member: an admin links it to one (Staff members page)."),
             status=403,
         )
     if not member.active:
-        raise ApplicationError("staff_member_disabled", f"Staff member {member.employee_id} is disabled.", status=403)
+        raise ApplicationError(
+            "staff_member_disabled",
+            _("Staff member %(id)s is disabled.") % {"id": member.employee_id},
+            status=403,
+        )
     return member
 
 
 def _require_admin(actor: Any) -> None:
     if not isinstance(actor, Actor) and not has_role(actor, Role.ADMIN):
-        raise ApplicationError("permission_denied", "Only admins manage staff members.", status=403)
+        raise ApplicationError("permission_denied", _("Only admins manage staff members."), status=403)
 
 
 def _member_state(member: StaffMember) -> dict[str, Any]:
@@ -78,7 +83,7 @@ def staff_member_create(
     if role not in STAFF_ROLE_NAMES:
         raise _invalid("role", f"The role is one of {', '.join(STAFF_ROLE_NAMES)}.")
     if StaffMember.objects.filter(employee_id__iexact=employee_id).exists():
-        raise Conflict("employee_id_taken", f"Employee id {employee_id!r} is taken.")
+        raise Conflict("employee_id_taken", _("Employee id %(id)s is taken.") % {"id": employee_id})
     users = get_user_model()
     user = users(username=username, email=email)
     try:
@@ -88,7 +93,7 @@ def staff_member_create(
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"password": exc.messages}
         raise InvalidInput("invalid", "The staff login is invalid.", extra={"fields": fields}) from exc
     if users.objects.filter(username__iexact=username).exists():
-        raise Conflict("username_taken", f"The username {username!r} is taken.")
+        raise Conflict("username_taken", _("The username %(name)s is taken.") % {"name": username})
     user.set_password(password)
     user.save()
     user.groups.add(Group.objects.get(name=role))
@@ -144,7 +149,7 @@ def staff_member_update(
         member.email = email.strip()
     if active is not None and active != member.active:
         if not active and not isinstance(actor, Actor) and person_of(actor) == member:
-            raise ApplicationError("own_member", "You cannot disable yourself.", status=403)
+            raise ApplicationError("own_member", _("You cannot disable yourself."), status=403)
         member.active = active
         user_ids = list(member.accounts.values_list("user_id", flat=True))
         get_user_model().objects.filter(pk__in=user_ids).update(is_active=active)
@@ -175,7 +180,10 @@ def staff_account_link(*, actor: Any, member: StaffMember, username: str) -> Sta
     if existing is not None:
         if existing.pk == member.pk:
             return member
-        raise Conflict("account_taken", f"{user.username} belongs to staff member {existing.employee_id} already.")
+        raise Conflict(
+            "account_taken",
+            _("%(name)s belongs to staff member %(id)s already.") % {"name": user.username, "id": existing.employee_id},
+        )
     before = _member_state(member)
     StaffAccount.objects.create(user=user, member=member)
     event_record(

@@ -60,7 +60,7 @@ def second_factor_check(user: User | AnonymousUser, token: str = "") -> None:
         return
     raise ApplicationError(
         "second_factor_required",
-        "Approving needs your second factor: sign in with your TOTP code, or send otp_token.",
+        _("Approving needs your second factor: sign in with your TOTP code, or send otp_token."),
         status=403,
     )
 

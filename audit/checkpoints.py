@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit import tlog
 from audit.log.append import tree_head
@@ -35,7 +36,7 @@ class ChainBroken(ApplicationError):
 
 def signing_key_register(current: Signer) -> SigningKey:
     """The SigningKey row of the current key, created on first use. Caller holds a transaction."""
-    key, _ = SigningKey.objects.get_or_create(
+    key, _created = SigningKey.objects.get_or_create(
         key_id=current.key_id,
         defaults={"public_key_pem": current.public_key_pem, "first_used_at": timezone.now()},
     )
@@ -127,7 +128,7 @@ def _b64(hashes: list[bytes]) -> list[str]:
 
 def consistency_between(*, old_size: int, new_size: int) -> dict:
     """{"old_size", "new_size", "proof"}: the consistency proof between two sizes of the stored tree."""
-    size, _ = tree_head()
+    size, _root = tree_head()
     if not 0 <= old_size <= new_size <= size:
         raise InvalidInput("invalid_sizes", f"Sizes must satisfy 0 <= from <= to <= {size} (the tree's size).")
     return {"old_size": old_size, "new_size": new_size, "proof": _b64(consistency_proof(old_size, new_size))}
@@ -143,7 +144,7 @@ def consistency_between_checkpoints(*, old_size: int, new_size: int) -> dict:
 
 def inclusion_of(*, seq: int, size: int) -> dict:
     """{"leaf_index", "tree_size", "event", "inclusion"}: event `seq` and its inclusion proof in the tree of `size`."""
-    tree_size, _ = tree_head()
+    tree_size, _root = tree_head()
     if not 1 <= seq <= size <= tree_size:
         raise InvalidInput("invalid_sizes", f"Need 1 <= seq <= size <= {tree_size} (the tree's size).")
     event = Event.objects.filter(seq=seq).values(*ENTRY_FIELDS).first()
@@ -173,7 +174,7 @@ def witness_add(*, actor, vkey: str) -> Witness:
     if verifier.sig_type != tlog.SIG_COSIGNATURE_V1:
         raise InvalidInput("invalid_vkey", "A witness key has signature type 0x04 (cosignature/v1).")
     if Witness.objects.filter(name=verifier.name).exists():
-        raise Conflict("witness_exists", f"A witness named {verifier.name!r} is registered.")
+        raise Conflict("witness_exists", _("A witness named %(name)s is registered.") % {"name": verifier.name})
     witness = Witness.objects.create(name=verifier.name, vkey=verifier.vkey(), added_at=timezone.now())
     event_record(
         actor=actor, action="witness.added", subject=witness, data={"name": witness.name, "vkey": witness.vkey}
@@ -234,7 +235,9 @@ def cosignatures_add(*, note: str) -> CosignatureResult:
             continue
         if timestamp > now + COSIGNATURE_CLOCK_SKEW_SECONDS:
             raise ApplicationError(
-                "bad_cosignature", f"The cosignature of {witness.name} is dated in the future.", status=422
+                "bad_cosignature",
+                _("The cosignature of %(name)s is dated in the future.") % {"name": witness.name},
+                status=422,
             )
         previous = witness.cosignatures.filter(checkpoint__size__lt=checkpoint.size).aggregate(
             size=Max("checkpoint__size")
@@ -251,5 +254,7 @@ def cosignatures_add(*, note: str) -> CosignatureResult:
         )
         accepted.append(witness.name)
     if not accepted:
-        raise ApplicationError("no_cosignature", "The note carries no cosignature of a registered witness.", status=422)
+        raise ApplicationError(
+            "no_cosignature", _("The note carries no cosignature of a registered witness."), status=422
+        )
     return CosignatureResult(checkpoint, accepted)

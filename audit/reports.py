@@ -3,7 +3,9 @@
 settings.QUARTERLY_REPORT_SECTIONS lists dotted paths of functions
 `(*, start: datetime, end: datetime) -> list[Section]` (end exclusive). The
 audit app contributes `audit_sections`; claims and reserves add theirs in
-settings, so audit imports neither.
+settings, so audit imports neither. Titles, column names and fixed words are
+translated when the sections are built: the caller chooses the language
+(`translation.override`), as the regulator's download and the command do.
 """
 
 import datetime as dt
@@ -12,6 +14,8 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from audit.models import Checkpoint, Event, VerificationRun
 from core.reports import Report, Section, quarter_bounds
@@ -25,23 +29,23 @@ def audit_sections(*, start: dt.datetime, end: dt.datetime) -> list[Section]:
     checkpoints = Checkpoint.objects.filter(signed_at__gte=start, signed_at__lt=end).order_by("size", "id")
     runs = VerificationRun.objects.filter(ran_at__gte=start, ran_at__lt=end).order_by("ran_at")
     return [
-        Section("Audit trail: events by action", ["action", "events"], list(by_action)),
+        Section(_("Audit trail: events by action"), [_("action"), pgettext("count", "events")], list(by_action)),
         Section(
-            "Signed checkpoints",
-            ["tree size", "root hash", "signed at", "key id", "cosignatures"],
+            _("Signed checkpoints"),
+            [_("tree size"), _("root hash"), _("signed at"), _("key id"), _("cosignatures")],
             [(c.size, c.root, c.signed_at, c.key_id[:16], c.cosignatures.count()) for c in checkpoints],
         ),
         Section(
-            "Log verifications",
-            ["ran at", "result", "events checked", "tree size", "problem"],
-            [(r.ran_at, "intact" if r.ok else "BROKEN", r.checked, r.tree_size, r.problem) for r in runs],
+            _("Log verifications"),
+            [_("ran at"), _("result"), _("events checked"), _("tree size"), _("problem")],
+            [(r.ran_at, _("intact") if r.ok else _("BROKEN"), r.checked, r.tree_size, r.problem) for r in runs],
         ),
-        Section("Regulator access", ["regulator", "views"], list(viewers)),
+        Section(_("Regulator access"), [_("regulator"), _("views")], list(viewers)),
     ]
 
 
 def quarterly_report(*, quarter: str) -> Report:
-    """The report for a quarter ("2026Q3"). ValueError for a malformed quarter."""
+    """The report for a quarter ("2026Q3") in the active language. ValueError for a malformed quarter."""
     start, end = quarter_bounds(quarter)
     sections: list[Section] = []
     for path in settings.QUARTERLY_REPORT_SECTIONS:
@@ -49,7 +53,7 @@ def quarterly_report(*, quarter: str) -> Report:
     last_day = (end - dt.timedelta(days=1)).date()
     zone = timezone.get_current_timezone_name()
     return Report(
-        title=f"Quarterly report {start.year} Q{(start.month - 1) // 3 + 1}",
-        subtitle=f"{start.date()} to {last_day} ({zone})",
+        title=_("Quarterly report %(year)s Q%(quarter)s") % {"year": start.year, "quarter": (start.month - 1) // 3 + 1},
+        subtitle=_("%(start)s to %(end)s (%(zone)s)") % {"start": start.date(), "end": last_day, "zone": zone},
         sections=sections,
     )

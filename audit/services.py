@@ -13,6 +13,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.context import current_task, request_or_task_id
 from audit.log.append import EventRow, LeafAppender, events_write, events_write_each, head_lock
@@ -173,7 +174,7 @@ def regulator_create(*, actor: Any, username: str, email: str, password: str):
     400 for a bad username, email or password; 409 when the username is taken.
     """
     if not isinstance(actor, Actor) and not has_role(actor, Role.ADMIN):
-        raise ApplicationError("permission_denied", "Only admins create regulator accounts.", status=403)
+        raise ApplicationError("permission_denied", _("Only admins create regulator accounts."), status=403)
     users = get_user_model()
     user = users(username=username.strip(), email=email.strip())
     try:
@@ -183,7 +184,7 @@ def regulator_create(*, actor: Any, username: str, email: str, password: str):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"password": exc.messages}
         raise InvalidInput("invalid", "The regulator account is invalid.", extra={"fields": fields}) from exc
     if users.objects.filter(username__iexact=user.username).exists():
-        raise Conflict("username_taken", f"The username {user.username!r} is taken.")
+        raise Conflict("username_taken", _("The username %(name)s is taken.") % {"name": user.username})
     user.set_password(password)
     user.save()
     user.groups.add(Group.objects.get(name=Role.REGULATOR.value))

@@ -355,6 +355,7 @@ def quarterly_reports(request: HttpRequest) -> HttpResponse:
 
 @regulator_required
 def quarterly_report_download(request: HttpRequest, quarter: str, extension: str) -> HttpResponse:
+    """The report as CSV or PDF, in the request's language (LocaleMiddleware has it active while the view runs)."""
     try:
         report = quarterly_report(quarter=quarter)
     except ValueError as exc:

@@ -11,7 +11,9 @@ Rows are read once per format, so pass a list or a QuerySet (re-iterable), not
 a generator, when writing both. Integers and Decimals are right-aligned and
 shown exactly (integers with thousands separators in the PDF); the PDF uses a
 Japanese font for text that needs one. A PDF section shows at most
-PDF_MAX_ROWS rows (and says so); the CSV always has every row.
+PDF_MAX_ROWS rows (and says so); the CSV always has every row. The words the
+writers add themselves ("generated", "yes", "No rows.", ...) are in the active
+language: build and write a report inside `translation.override(language)`.
 """
 
 import datetime as dt
@@ -22,6 +24,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.exports import CsvWriter
 
@@ -79,7 +82,8 @@ def report_csv(*, report: Report, out: "SupportsWrite[str]") -> None:
     writer.row([report.title])
     if report.subtitle:
         writer.row([report.subtitle])
-    writer.row([f"generated {timezone.localtime(report.generated_at).isoformat(timespec='seconds')}"])
+    generated = timezone.localtime(report.generated_at).isoformat(timespec="seconds")
+    writer.row([_("generated %(when)s") % {"when": generated}])
     for section in report.sections:
         writer.row([])
         writer.row([section.title])
@@ -94,7 +98,7 @@ def _pdf_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, dt.datetime):
@@ -164,7 +168,7 @@ def _section_story(section: Section, text: _PdfText) -> list:
             )
             shown += 1
     if total == 0:
-        story.append(text.heading("No rows.", "BodyText"))
+        story.append(text.heading(_("No rows."), "BodyText"))
         return story
     table = LongTable(data, repeatRows=1)
     table.setStyle(
@@ -177,7 +181,13 @@ def _section_story(section: Section, text: _PdfText) -> list:
     )
     story.append(table)
     if total > shown:
-        story.append(text.heading(f"{shown:,} of {total:,} rows shown; the CSV report has every row.", "Italic"))
+        story.append(
+            text.heading(
+                _("%(shown)s of %(total)s rows shown; the CSV report has every row.")
+                % {"shown": f"{shown:,}", "total": f"{total:,}"},
+                "Italic",
+            )
+        )
     return story
 
 
@@ -192,14 +202,15 @@ def report_pdf(*, report: Report, out: "SupportsWrite[bytes]") -> None:
     if report.subtitle:
         story.append(text.heading(report.subtitle, "Heading3"))
     generated = timezone.localtime(report.generated_at).strftime("%Y-%m-%d %H:%M %Z")
-    story.append(text.heading(f"Generated {generated}", "BodyText"))
+    story.append(text.heading(_("Generated %(when)s") % {"when": generated}, "BodyText"))
     for section in report.sections:
         story += _section_story(section, text)
 
     def footer(canvas: Any, document: Any) -> None:
+        line = _("%(title)s - page %(page)s") % {"title": report.title, "page": document.page}
         canvas.saveState()
-        canvas.setFont("Helvetica", 7)
-        canvas.drawRightString(document.pagesize[0] - 12 * mm, 8 * mm, f"{report.title} - page {document.page}")
+        canvas.setFont(JAPANESE_FONT if _needs_cjk(line) else "Helvetica", 7)
+        canvas.drawRightString(document.pagesize[0] - 12 * mm, 8 * mm, line)
         canvas.restoreState()
 
     document = SimpleDocTemplate(
@@ -210,7 +221,7 @@ def report_pdf(*, report: Report, out: "SupportsWrite[bytes]") -> None:
         topMargin=12 * mm,
         bottomMargin=14 * mm,
         title=report.title,
-        author="Breach compensation claims",
+        author=_("Breach compensation claims"),
     )
     document.build(story, onFirstPage=footer, onLaterPages=footer)
 
@@ -276,5 +287,5 @@ def facts_pdf(
         topMargin=16 * mm,
         bottomMargin=16 * mm,
         title=title,
-        author="Breach compensation claims",
+        author=_("Breach compensation claims"),
     ).build(story)

@@ -10,6 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from claims.models import Claim, ClaimTimelineEntry, Incident
 from claims.selectors.staff import ReviewFilters, claim_status_counts, incident_get
@@ -188,7 +190,10 @@ CLAIM_COLUMNS = [
 
 
 def claims_report_sections(*, start: dt.datetime, end: dt.datetime) -> list[Section]:
-    """Incidents and claims in [start, end): incidents detected, and per incident what claims did in the quarter."""
+    """Incidents and claims in [start, end): incidents detected, and per incident what claims did in the quarter.
+
+    In the active language; an incident's status is shown by its label.
+    """
     detected = Incident.objects.filter(detected_at__gte=start, detected_at__lt=end).order_by("detected_at")
     moves = (
         ClaimTimelineEntry.objects.filter(created_at__gte=start, created_at__lt=end)
@@ -217,21 +222,34 @@ def claims_report_sections(*, start: dt.datetime, end: dt.datetime) -> list[Sect
     )
     return [
         Section(
-            "Incidents detected",
-            ["code", "title", "status", "occurred at", "detected at"],
-            [(i.code, i.title, i.status, i.occurred_at, i.detected_at) for i in detected],
+            _("Incidents detected"),
+            [_("code"), _("title"), _("status"), _("occurred at"), _("detected at")],
+            [(i.code, i.title, i.get_status_display(), i.occurred_at, i.detected_at) for i in detected],
         ),
         Section(
-            "Claims: what happened in the quarter",
-            ["incident", "filed", "approved", "rejected", "appealed", "paid"],
+            _("Claims: what happened in the quarter"),
+            [
+                _("incident"),
+                pgettext("count", "filed"),
+                pgettext("count", "approved"),
+                pgettext("count", "rejected"),
+                pgettext("count", "appealed"),
+                pgettext("count", "paid"),
+            ],
             [
                 (m["claim__incident__code"], m["filed"], m["approved"], m["rejected"], m["appealed"], m["paid"])
                 for m in moves
             ],
         ),
         Section(
-            "Claims: standing at the time of the report",
-            ["incident", "claims", "not yet paid in full, rejected or closed", "of which partly paid", "paid in full"],
+            _("Claims: standing at the time of the report"),
+            [
+                _("incident"),
+                pgettext("count", "claims"),
+                _("not yet paid in full, rejected or closed"),
+                _("of which partly paid"),
+                _("paid in full"),
+            ],
             [(s["incident__code"], s["total"], s["open"], s["partly_paid"], s["paid"]) for s in standing],
         ),
     ]

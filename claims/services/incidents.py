@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, event_record
 from claims.models import ClaimLine, Incident, IncidentAsset
@@ -126,7 +127,7 @@ def incident_declare(
     for asset in assets:
         _check_asset(asset)
     if Incident.objects.filter(code=code).exists():
-        raise Conflict("incident_exists", f"An incident with code {code!r} already exists.")
+        raise Conflict("incident_exists", _("An incident with code %(code)s already exists.") % {"code": code})
     try:
         with transaction.atomic():
             incident = Incident.objects.create(
@@ -142,7 +143,7 @@ def incident_declare(
                 created_by=actor if isinstance(actor, User) else None,
             )
     except IntegrityError as exc:  # a concurrent declaration took the code
-        raise Conflict("incident_exists", f"An incident with code {code!r} already exists.") from exc
+        raise Conflict("incident_exists", _("An incident with code %(code)s already exists.") % {"code": code}) from exc
     created = IncidentAsset.objects.bulk_create([IncidentAsset(incident=incident, **a.__dict__) for a in assets])
     event_record(
         actor=actor,
@@ -158,10 +159,13 @@ def incident_asset_add(*, actor: User | Actor, incident: Incident, asset: AssetI
     """Add a lost asset to a draft incident that has no snapshot yet."""
     incident = locked(Incident.objects).get(pk=incident.pk)
     if incident.status != Incident.Status.DRAFT or hasattr(incident, "snapshot"):
-        raise ApplicationError("incident_assets_fixed", "Assets can only be added to a draft without a snapshot.")
+        raise ApplicationError("incident_assets_fixed", _("Assets can only be added to a draft without a snapshot."))
     _check_asset(asset)
     if incident.assets.filter(symbol=asset.symbol).exists():
-        raise Conflict("asset_exists", f"{incident.code} already has asset {asset.symbol}.")
+        raise Conflict(
+            "asset_exists",
+            _("Incident %(code)s already has asset %(symbol)s.") % {"code": incident.code, "symbol": asset.symbol},
+        )
     created = IncidentAsset.objects.create(incident=incident, **asset.__dict__)
     event_record(actor=actor, action="incident.asset_added", subject=incident, data={"after": _asset_state(created)})
     return created
@@ -188,8 +192,11 @@ def incident_asset_price_set(
     if incident.prices_locked_at is not None:
         raise ApplicationError(
             "prices_locked",
-            f"Reference prices of {incident.code} are fixed since a claim was approved "
-            f"({incident.prices_locked_at:%Y-%m-%d %H:%M %Z}).",
+            _("Reference prices of %(code)s are fixed since a claim was approved (%(when)s).")
+            % {
+                "code": incident.code,
+                "when": timezone.localtime(incident.prices_locked_at).strftime("%Y-%m-%d %H:%M %Z"),
+            },
         )
     row = locked(IncidentAsset.objects).get(pk=asset.pk)
     _check_asset(
@@ -276,10 +283,12 @@ def prices_lock_if_first(*, actor: User | Actor, incident_id: int) -> None:
 
 def _check_can_open(incident: Incident) -> None:
     if not hasattr(incident, "snapshot"):
-        raise ApplicationError("snapshot_missing", "Import the balance snapshot before opening the incident.")
+        raise ApplicationError("snapshot_missing", _("Import the balance snapshot before opening the incident."))
     unpriced = list(incident.assets.filter(reference_price_jpy__isnull=True).values_list("symbol", flat=True))
     if unpriced:
-        raise ApplicationError("prices_missing", f"Set reference prices first for: {', '.join(unpriced)}.")
+        raise ApplicationError(
+            "prices_missing", _("Set reference prices first for: %(symbols)s.") % {"symbols": ", ".join(unpriced)}
+        )
 
 
 @transaction.atomic(durable=True)
@@ -290,7 +299,13 @@ def incident_transition(*, actor: User | Actor, incident: Incident, to_status: s
         raise InvalidInput("invalid", f"Unknown status {to_status!r}.", extra={"fields": {"to": ["unknown status"]}})
     if to_status not in INCIDENT_TRANSITIONS[incident.status]:
         raise ApplicationError(
-            "invalid_transition", f"Incident {incident.code} cannot go from {incident.status} to {to_status}."
+            "invalid_transition",
+            _("Incident %(code)s cannot go from %(from)s to %(to)s.")
+            % {
+                "code": incident.code,
+                "from": incident.get_status_display(),
+                "to": Incident.Status(to_status).label,
+            },
         )
     if to_status == Incident.Status.OPEN:
         _check_can_open(incident)

@@ -125,7 +125,9 @@ def decider(actor: User, claim: Claim) -> StaffMember:
     """The person deciding: the login's staff member (403 without one), never the claimant (403 own_claim)."""
     member = staff_member_require(actor)
     if claimant_member_id(claim) == member.pk:
-        raise ApplicationError("own_claim", f"{claim.ref} is your own claim; someone else must decide it.", status=403)
+        raise ApplicationError(
+            "own_claim", _("%(ref)s is your own claim; someone else must decide it.") % {"ref": claim.ref}, status=403
+        )
     return member
 
 

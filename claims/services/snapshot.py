@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, NamedTuple
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, event_record
 from claims.models import Customer, Holding, Incident, Snapshot
@@ -403,11 +404,13 @@ def _snapshot_existing(*, incident: Incident, sha256: str) -> Snapshot | None:
             return existing
         raise Conflict(
             "snapshot_exists",
-            f"Incident {incident.code} already has a snapshot (SHA-256 {existing.sha256}); "
-            "a different file is refused.",
+            _("Incident %(code)s already has a snapshot (SHA-256 %(sha)s); a different file is refused.")
+            % {"code": incident.code, "sha": existing.sha256},
         )
     if incident.status != Incident.Status.DRAFT:
-        raise ApplicationError("incident_not_draft", "A snapshot can only be imported while the incident is a draft.")
+        raise ApplicationError(
+            "incident_not_draft", _("A snapshot can only be imported while the incident is a draft.")
+        )
     return None
 
 
@@ -421,7 +424,9 @@ def _rows_load(*, incident: Incident, file: BinaryIO, progress: Progress | None,
     """Stage and check every row, then insert the new customers and every holding (SnapshotRejected if any is bad)."""
     assets = dict(incident.assets.values_list("symbol", "id"))
     if not assets:
-        raise ApplicationError("incident_has_no_assets", "Declare the incident's assets before importing a snapshot.")
+        raise ApplicationError(
+            "incident_has_no_assets", _("Declare the incident's assets before importing a snapshot.")
+        )
     errors = _ErrorReport(settings.SNAPSHOT_MAX_REPORTED_ERRORS)
     symbols = {asset_id: symbol for symbol, asset_id in assets.items()}
     with connection.cursor() as cursor:

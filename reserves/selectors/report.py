@@ -1,21 +1,28 @@
-"""The reserves part of the regulator's quarterly report (settings.QUARTERLY_REPORT_SECTIONS)."""
+"""The reserves part of the regulator's quarterly report (settings.QUARTERLY_REPORT_SECTIONS).
+
+In the active language: titles, columns and fixed words are translated, and
+transfer kinds and recovery statuses are shown by their labels.
+"""
 
 import datetime as dt
 from collections import defaultdict
 from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from core.reports import Section
 from reserves.models import IncidentFund, InsurancePolicy, Payout, RecoveryClaim, Transfer
 from reserves.selectors.funds import SourceTotal, source_totals
 from reserves.selectors.payout_history import POLICY_SOURCE_PREFIX, RESERVE_SOURCE, source_order
 from reserves.selectors.reserve import funding_kinds, reserve_balance_at, reserve_transfers, signed_amount
+from reserves.templatetags.reserves_tags import transfer_kind
 
 
 def _source_label(key: str, insurers: dict[str, str]) -> str:
     if key == RESERVE_SOURCE:
-        return "liability reserve"
+        return _("liability reserve")
     number = key.removeprefix(POLICY_SOURCE_PREFIX)
     return f"{insurers.get(number, '?')} {number} ({key})"
 
@@ -73,21 +80,23 @@ def _by_incident_section(
         insurance = sum(t.amount_jpy for (f, key), t in sources.items() if f == fund_id and key != RESERVE_SOURCE)
         by_incident.append((codes[fund_id], n_paid, yen_paid, reserve, insurance, n_failed, yen_failed))
     if by_incident:
-        by_incident.append(("total", *(sum(row[i] for row in by_incident) for i in range(1, 7))))
+        by_incident.append((_("total"), *(sum(row[i] for row in by_incident) for i in range(1, 7))))
     return Section(
-        "Payouts paid by incident",
+        _("Payouts paid by incident"),
         [
-            "incident",
-            "payouts paid",
-            "paid (JPY)",
-            "from the reserve (JPY)",
-            "from insurance (JPY)",
-            "payouts failed",
-            "failed (JPY)",
+            _("incident"),
+            _("payouts paid"),
+            _("paid (JPY)"),
+            _("from the reserve (JPY)"),
+            _("from insurance (JPY)"),
+            _("payouts failed"),
+            _("failed (JPY)"),
         ],
         by_incident,
-        note="Paid: payouts that reached the claimant in the period. "
-        "Failed: payouts that ended failed in the period (staff may retry them).",
+        note=_(
+            "Paid: payouts that reached the claimant in the period. "
+            "Failed: payouts that ended failed in the period (staff may retry them)."
+        ),
     )
 
 
@@ -101,7 +110,9 @@ def _by_source_section(sources: dict[tuple[int, str], SourceTotal], insurers: di
         for key, (n, yen) in sorted(per_source.items(), key=lambda i: source_order(i[0]))
     ]
     return Section(
-        "Payouts paid by source of funds", ["source", "payouts drawing on it", "paid from it (JPY)"], by_source
+        _("Payouts paid by source of funds"),
+        [_("source"), _("payouts drawing on it"), _("paid from it (JPY)")],
+        by_source,
     )
 
 
@@ -121,8 +132,8 @@ def _failures_section(failed: QuerySet[Payout], codes: dict[int, str]) -> Sectio
         )
     ]
     return Section(
-        "Payout failures",
-        ["payout", "incident", "claim", "amount (JPY)", "attempts", "failed at", "reason"],
+        _("Payout failures"),
+        [_("payout"), _("incident"), _("claim"), _("amount (JPY)"), _("attempts"), _("failed at"), _("reason")],
         failures,
     )
 
@@ -143,15 +154,17 @@ def _movements_section(start: dt.datetime, end: dt.datetime) -> Section:
         entry[1] += signed_amount(reserve_id, credit_id, amount)
     order = {"funding": 0, "replenishment": 1, "draw": 2}
     body = [
-        (kind, incident, n, amount)
+        (transfer_kind(kind), incident, n, amount)
         for (kind, incident), (n, amount) in sorted(grouped.items(), key=lambda i: (order.get(i[0][0], 3), i[0]))
     ]
     closing = opening + sum(row[3] for row in body)
     return Section(
-        "Reserve movements",
-        ["movement", "incident", "transfers", "JPY (+ in, - out)"],
-        [("opening balance", "", "", opening), *body, ("closing balance", "", "", closing)],
-        note="From the ledger: fundings and replenishments into the liability reserve, draws out of it per incident.",
+        _("Reserve movements"),
+        [_("movement"), _("incident"), pgettext("count", "transfers"), _("JPY (+ in, - out)")],
+        [(_("opening balance"), "", "", opening), *body, (_("closing balance"), "", "", closing)],
+        note=_(
+            "From the ledger: fundings and replenishments into the liability reserve, draws out of it per incident."
+        ),
     )
 
 
@@ -181,22 +194,22 @@ def _settlements_section(start: dt.datetime, end: dt.datetime) -> Section:
                 int(amount),
                 recovery.settled_jpy if recovery else None,
                 recovery.amount_claimed_jpy if recovery else None,
-                recovery.status if recovery else "",
+                recovery.get_status_display() if recovery else "",
             )
         )
     body.sort(key=lambda row: (row[2], row[1], row[3]))
     return Section(
-        "Insurance recoveries settled",
+        _("Insurance recoveries settled"),
         [
-            "insurer",
-            "policy",
-            "layer",
-            "incident",
-            "settlements",
-            "settled in period (JPY)",
-            "settled to date (JPY)",
-            "claimed (JPY)",
-            "status now",
+            _("insurer"),
+            _("policy"),
+            _("layer"),
+            _("incident"),
+            pgettext("count", "settlements"),
+            _("settled in period (JPY)"),
+            _("settled to date (JPY)"),
+            _("claimed (JPY)"),
+            _("status now"),
         ],
         body,
     )

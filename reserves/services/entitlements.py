@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from audit.services import Actor, EventInput, event_record, events_record
 from core.bulk import rows_insert
@@ -217,8 +219,12 @@ def entitlements_register(
     if conflicts:
         raise Conflict(
             "entitlement_conflict",
-            f"{len(conflicts)} claim(s) are already registered with a different amount or incident: "
-            f"{', '.join(conflicts[:5])}",
+            ngettext(
+                "%(n)s claim is already registered with a different amount or incident: %(refs)s",
+                "%(n)s claims are already registered with a different amount or incident: %(refs)s",
+                len(conflicts),
+            )
+            % {"n": len(conflicts), "refs": ", ".join(conflicts[:5])},
             extra={"claim_refs": conflicts[:100]},
         )
     created = [stored[ref] for ref in missing]
@@ -270,7 +276,8 @@ def entitlement_eligible_raise(
     if eligible_jpy < entitlement.eligible_jpy:
         raise Conflict(
             "entitlement_decrease",
-            f"Claim {claim_ref} is owed ¥{entitlement.eligible_jpy:,}; lowering it to ¥{eligible_jpy:,} is refused.",
+            _("Claim %(ref)s is owed ¥%(owed)s; lowering it to ¥%(lower)s is refused.")
+            % {"ref": claim_ref, "owed": f"{entitlement.eligible_jpy:,}", "lower": f"{eligible_jpy:,}"},
         )
     fields: dict[str, list[str]] = {}
     checked_lines = _lines_checked(lines, eligible_jpy, fields, "entitlement")
@@ -301,7 +308,7 @@ def entitlement_payee_update(*, actor: User | Actor, claim_ref: str, payee: Paye
     if entitlement is None:
         raise NotFound("not_found", "No such entitlement.")
     if Payout.objects.filter(entitlement=entitlement, status=Payout.Status.SUBMITTED).exists():
-        raise Conflict("payout_in_flight", "A payout to the old account is with the bank; wait for its result.")
+        raise Conflict("payout_in_flight", _("A payout to the old account is with the bank; wait for its result."))
     return entitlement_payee_apply(actor=actor, entitlement=entitlement, payee=payee)
 
 

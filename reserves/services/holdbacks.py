@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, EventInput, events_record
 from core.bulk import rows_insert, rows_update
@@ -126,9 +127,12 @@ def holdbacks_set(*, actor: User | Actor | None, incident_code: str, holds: list
             "claim_ref", "eligible_jpy", "fund_id"
         )
     }
-    foreign += [ref for ref, (_, fund_id) in registered.items() if fund_id != fund.pk]
+    foreign += [ref for ref, (_eligible, fund_id) in registered.items() if fund_id != fund.pk]
     if foreign:
-        raise Conflict("holdback_conflict", f"Claims of another incident: {', '.join(sorted(set(foreign))[:5])}")
+        raise Conflict(
+            "holdback_conflict",
+            _("Claims of another incident: %(refs)s") % {"refs": ", ".join(sorted(set(foreign))[:5])},
+        )
     before = {ref: row.held_jpy for ref, row in locked.items()}
     changed = _write(
         fund=fund,

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, EventInput, events_record
 from core.bulk import rows_update
@@ -25,7 +26,7 @@ def payouts_retry(*, actor: User | Actor, payout_ids: list[int], reason: str = "
     """Staff retry of failed payouts: back to pending with a fresh attempt count, sent after commit."""
     payouts = list(locked(Payout.objects).filter(pk__in=payout_ids, status__in=RETRYABLE).order_by("id"))
     if not payouts:
-        raise Conflict("nothing_to_retry", "None of these payouts has failed.")
+        raise Conflict("nothing_to_retry", _("None of these payouts has failed."))
     now = timezone.now()
     for payout in payouts:
         payout.status, payout.attempts, payout.next_attempt_at, payout.locked_until = "pending", 0, now, None

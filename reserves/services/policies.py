@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, event_record
 from core.errors import Conflict
@@ -64,7 +65,7 @@ def policy_register(*, actor: User | Actor, data: PolicyInput) -> InsurancePolic
     """Register an insurance policy with its two ledger accounts (the insurer, and recoveries received)."""
     _check_policy(data)
     if InsurancePolicy.objects.filter(policy_number=data.policy_number).exists():
-        raise Conflict("policy_exists", f"Policy {data.policy_number} is already registered.")
+        raise Conflict("policy_exists", _("Policy %(number)s is already registered.") % {"number": data.policy_number})
     account = ledger.account_ensure(
         code=f"insurance:{data.policy_number}",
         name=f"Recoveries from {data.insurer} ({data.policy_number})",
@@ -79,6 +80,8 @@ def policy_register(*, actor: User | Actor, data: PolicyInput) -> InsurancePolic
                 **data.__dict__, account=account, insurer_account=insurer_account, created_by=actor_of(actor).name
             )
     except IntegrityError as exc:
-        raise Conflict("policy_exists", f"Policy {data.policy_number} is already registered.") from exc
+        raise Conflict(
+            "policy_exists", _("Policy %(number)s is already registered.") % {"number": data.policy_number}
+        ) from exc
     event_record(actor=actor, action="policy.registered", subject=policy, data={"after": dict(data.__dict__)})
     return policy

@@ -77,7 +77,8 @@ def recovery_notice_record(
     recovery = _recovery_lock(recovery.pk)
     if recovery.status != RecoveryClaim.Status.OPEN:
         raise Conflict(
-            "invalid_state", _("Notice cannot be recorded on a %(status)s recovery.") % {"status": recovery.status}
+            "invalid_state",
+            _("Notice cannot be recorded on a %(status)s recovery.") % {"status": recovery.get_status_display()},
         )
     evidence = _step_checked(recovery=recovery, when=sent_at, evidence=evidence, after=None)
     return _recovery_step(
@@ -94,7 +95,7 @@ def recovery_proof_record(
 ) -> RecoveryClaim:
     """The proof of loss was submitted (due RECOVERY_PROOF_MONTHS after detection); 422 before the notice."""
     recovery = _recovery_lock(recovery.pk)
-    if recovery.status in (RecoveryClaim.Status.SETTLED, RecoveryClaim.Status.DENIED) or recovery.proof_submitted_at:
+    if recovery.status in RECOVERY_CLOSED or recovery.proof_submitted_at:
         raise Conflict("invalid_state", _("Proof of loss was recorded already or the recovery is closed."))
     _require_steps(recovery, upto="proof_of_loss")
     evidence = _step_checked(recovery=recovery, when=submitted_at, evidence=evidence, after=recovery.notice_sent_at)
@@ -113,8 +114,10 @@ def recovery_proof_record(
 @transaction.atomic(durable=True)
 def recovery_deny(*, actor: User | Actor, recovery: RecoveryClaim, reason: str) -> RecoveryClaim:
     recovery = _recovery_lock(recovery.pk)
-    if recovery.status in (RecoveryClaim.Status.SETTLED, RecoveryClaim.Status.DENIED):
-        raise Conflict("invalid_state", f"The recovery is already {recovery.status}.")
+    if recovery.status in RECOVERY_CLOSED:
+        raise Conflict(
+            "invalid_state", _("The recovery is already %(status)s.") % {"status": recovery.get_status_display()}
+        )
     if not reason.strip():
         raise invalid("Say why the insurer denied the claim.", {"reason": ["required"]})
     return _recovery_step(
@@ -150,17 +153,18 @@ def recovery_settle(
     previous = ledger.Transfer.objects.filter(idempotency_key=key).first()
     if previous is not None:
         if previous.amount_jpy != amount_jpy:
-            raise Conflict("reference_reused", "This settlement reference was recorded with another amount.")
+            raise Conflict("reference_reused", _("This settlement reference was recorded with another amount."))
         return recovery
     if recovery.status == RecoveryClaim.Status.DENIED:
-        raise Conflict("invalid_state", "The insurer denied this recovery.")
+        raise Conflict("invalid_state", _("The insurer denied this recovery."))
     _require_steps(recovery, upto="settlement")
     received_at = received_at or timezone.now()
     _step_checked(recovery=recovery, when=received_at, evidence=reference, after=recovery.proof_submitted_at)
     if recovery.settled_jpy + amount_jpy > recovery.amount_claimed_jpy:
         raise ApplicationError(
             "over_settlement",
-            f"¥{amount_jpy:,} would take the settled total past the ¥{recovery.amount_claimed_jpy:,} claimed.",
+            _("¥%(amount)s would take the settled total past the ¥%(claimed)s claimed.")
+            % {"amount": f"{amount_jpy:,}", "claimed": f"{recovery.amount_claimed_jpy:,}"},
         )
     policy, fund = recovery.policy, recovery.fund
     code = fund.incident_code

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, EventInput, event_record, events_record
 from core.bulk import rows_update
@@ -150,7 +151,11 @@ def payout_resend(*, actor: User | Actor, payout_id: int, payee: Any, reason: st
     if payout is None:
         raise NotFound("not_found", "No such payout.")
     if payout.status not in (Payout.Status.RETURNED, Payout.Status.UNCLAIMED):
-        raise Conflict("not_returned", f"Payout {payout.pk} is {payout.status}; only a returned payout is resent.")
+        raise Conflict(
+            "not_returned",
+            _("Payout %(pk)s is %(status)s; only a returned payout is resent.")
+            % {"pk": payout.pk, "status": payout.get_status_display()},
+        )
     entitlement = locked(Entitlement.objects).get(pk=payout.entitlement_id)
     entitlement = entitlement_payee_apply(actor=actor, entitlement=entitlement, payee=payee)
     fund = IncidentFund.objects.select_related("allocated_account").get(pk=payout.fund_id)

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django import template
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.money import format_rate
 from reserves.models import Account, Entitlement, Payout
@@ -79,7 +80,7 @@ def source_label(value: str) -> str:
 
 
 TRANSFER_KINDS = {
-    "funding": _("Funding"),
+    "funding": pgettext_lazy("transfer kind", "Funding"),  # money paid into the reserve, not "the fund"
     "replenishment": _("Replenishment"),
     "draw": _("Drawn for an incident"),
     "tranche": _("Reserve tranche"),

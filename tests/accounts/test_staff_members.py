@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 
 from accounts.models import StaffMember
@@ -44,7 +45,7 @@ def test_staff_create_refuses_a_taken_employee_id_and_a_weak_password(monkeypatc
     monkeypatch.setenv("PW", "a-long-initial-pass")
     args = ["--name=A", "--username=a1", "--role=reviewer", "--password-env=PW"]
     call_command("staff_create", "--employee-id=E-1", *args)
-    with pytest.raises(CommandError, match="taken"):
+    with translation.override("en"), pytest.raises(CommandError, match="taken"):
         call_command("staff_create", "--employee-id=e-1", *args[:1], "--username=a2", *args[2:])
     monkeypatch.setenv("PW", "short")
     with pytest.raises(CommandError):
@@ -102,7 +103,9 @@ def test_a_login_already_someone_elses_cannot_be_linked(client):
     _admin_client(client)
     other = staff(Role.REVIEWER)
     member = StaffMember.objects.create(employee_id="E-9", name="Nine")
-    response = client.post(f"/staff/members/{member.pk}/", {"form": "link", "username": other.username})
+    response = client.post(
+        f"/staff/members/{member.pk}/", {"form": "link", "username": other.username}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 200 and "belongs to staff member" in response.content.decode()
 
 

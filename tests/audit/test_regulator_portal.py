@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from audit.models import Event
 from core.roles import Role, has_role
@@ -189,7 +190,7 @@ def test_command_creates_a_regulator_with_a_generated_password():
     assert user.check_password(password)
     assert has_role(user, Role.REGULATOR)
     assert Event.objects.get(action="regulator.account_created").actor == "command:regulator_create"
-    with pytest.raises(CommandError, match="taken"):
+    with translation.override("en"), pytest.raises(CommandError, match="taken"):
         call_command("regulator_create", "fsa-2", "--email", "two@fsa.example.jp", stdout=io.StringIO())
 
 

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.management import call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audit import tlog
 from audit.checkpoints import checkpoint_create, checkpoint_note, cosignatures_add, witness_add
@@ -168,7 +168,7 @@ def test_cosignatures_are_checked_before_they_are_stored(api):
     bad = api.post("/api/audit/log/cosignatures/", {"note": checkpoint.note + tampered.line()}, format="json")
     assert bad.status_code == 422 and bad.json()["error"] == "bad_cosignature"
     future = tlog.cosign(text, NAME, key, int(time.time()) + 7200).line()
-    with pytest.raises(ApplicationError, match="future"):
+    with translation.override("en"), pytest.raises(ApplicationError, match="future"):
         cosignatures_add(note=checkpoint.note + future)
     unknown = checkpoint.note.replace("\n2\n", "\n1\n") + line
     assert api.post("/api/audit/log/cosignatures/", {"note": unknown}, format="json").status_code == 404
@@ -185,5 +185,5 @@ def test_a_witness_key_is_registered_once_and_must_be_a_cosignature_key():
         witness_add(actor=ACTOR, vkey="nonsense")
     good = tlog.Verifier(NAME, tlog.SIG_COSIGNATURE_V1, Ed25519PrivateKey.generate().public_key())
     witness_add(actor=ACTOR, vkey=good.vkey())
-    with pytest.raises(ApplicationError, match="registered"):
+    with translation.override("en"), pytest.raises(ApplicationError, match="registered"):
         witness_add(actor=ACTOR, vkey=good.vkey())

@@ -76,7 +76,10 @@ def test_transition_and_price_forms(approver_client):
         {"reference_price_jpy": "95", "price_source": "B", "price_method": "close", "reason": "fix"},
     )
     response = approver_client.post(
-        f"/staff/incidents/{incident.code}/transition/", {"to": "open", "confirmed": "1"}, follow=True
+        f"/staff/incidents/{incident.code}/transition/",
+        {"to": "open", "confirmed": "1"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert "Import the balance snapshot" in response.content.decode()
     assert Incident.objects.get(pk=incident.pk).assets.get(symbol="XEM").price_source == "B"

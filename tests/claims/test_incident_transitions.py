@@ -97,3 +97,20 @@ def test_api_transition_and_refusal(api_as):
     assert unknown.status_code == 400
     assert unknown.json()["error"] == "invalid"
     assert "to" in unknown.json()["fields"]
+
+
+def test_a_refused_transition_is_explained_in_the_language_the_request_asks_for(api_as):
+    incident = incident_with_snapshot(open_it=True)
+    client = api_as(Role.APPROVER)
+    url = f"/api/staff/incidents/{incident.code}/transition/"
+
+    japanese = client.post(url, {"to": "draft"}, format="json", HTTP_ACCEPT_LANGUAGE="ja")
+    english = client.post(url, {"to": "draft"}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert japanese.status_code == english.status_code == 422
+    assert japanese.json()["error"] == english.json()["error"] == "invalid_transition"
+    # Statuses by their labels in each language, not the stored codes.
+    assert (
+        japanese.json()["detail"] == f"事故 {incident.code} を「請求受付中」から「下書き」に変更することはできません。"
+    )
+    assert english.json()["detail"] == f"Incident {incident.code} cannot go from Open for claims to Draft."

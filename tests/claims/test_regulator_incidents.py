@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audit.models import Event
 from claims.models import Claim
@@ -150,11 +150,24 @@ def test_quarterly_report_has_incidents_and_claims_of_the_quarter():
     quarter = f"{now.year}Q{(now.month - 1) // 3 + 1}"
     start, end = quarter_bounds(quarter)
 
-    sections = {section.title: list(section.rows) for section in regulator.claims_report_sections(start=start, end=end)}
+    with translation.override("en"):
+        found = regulator.claims_report_sections(start=start, end=end)
+    with translation.override("ja"):
+        japanese = regulator.claims_report_sections(start=start, end=end)
+    sections = {section.title: list(section.rows) for section in found}
 
     assert [row[0] for row in sections["Incidents detected"]] == (
         [incident.code] if start <= incident.detected_at < end else []
     )
     assert sections["Claims: what happened in the quarter"] == [(incident.code, 3, 2, 0, 0, 2)]
     assert sections["Claims: standing at the time of the report"] == [(incident.code, 3, 1, 0, 2)]
+    assert [section.title for section in japanese] == [
+        "検知した事故",
+        "請求：四半期中の動き",  # noqa: RUF001
+        "請求：報告書作成時点の状況",  # noqa: RUF001
+    ]
+    assert list(japanese[1].columns) == ["事故", "受付件数", "承認件数", "却下件数", "不服申立て件数", "支払済み件数"]
+    assert [row[2] for row in japanese[0].rows] == [  # the incident's status by its label
+        "請求受付中" for row in sections["Incidents detected"]
+    ]
     assert Claim.objects.filter(status="paid").count() == 2

@@ -1,4 +1,4 @@
-"""The report renderer: CSV and a real PDF that contains the rows."""
+"""The report renderer: CSV and a real PDF that contains the rows; its own words in the active language."""
 
 import csv
 import datetime as dt
@@ -7,12 +7,20 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 from pypdf import PdfReader
 
 from core import reports
 from core.reports import Report, Section, quarter_bounds, report_csv, report_pdf
 
 JST = ZoneInfo("Asia/Tokyo")
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The writer's words ("No rows.", "generated ...") in English, unless a test asks for Japanese."""
+    with translation.override("en"):
+        yield
 
 
 def sample() -> Report:
@@ -96,6 +104,24 @@ def test_csv_has_every_section_and_exact_values():
     assert rows[header + 1] == ["CLM-000001", "Sato Haruto", "8854900", "0.8125", "2026-05-01T10:00:00+09:00"]
     assert rows[header + 2] == ["CLM-000002", "佐藤 陽翔", "1000", "1", ""]
     assert ["No movements."] in rows
+
+
+def test_the_writers_own_words_follow_the_active_language():
+    report = Report(
+        title="四半期報告書",
+        generated_at=dt.datetime(2026, 7, 1, 9, 0, tzinfo=JST),
+        sections=[Section("支払", ["請求", "承認済み"], [("CLM-1", True)]), Section("空", ["請求"], [])],
+    )
+    out, text = io.BytesIO(), io.StringIO()
+    with translation.override("ja"):
+        report_pdf(report=report, out=out)
+        report_csv(report=report, out=text)
+
+    pdf = pdf_text(out.getvalue())
+    for expected in ("作成日時 2026-07-01 09:00", "はい", "該当する行はありません。", "四半期報告書 - 1 ページ"):
+        assert expected in pdf, expected
+    assert "No rows." not in pdf and "Generated" not in pdf and "page" not in pdf
+    assert list(csv.reader(io.StringIO(text.getvalue())))[1] == ["作成日時 2026-07-01T09:00:00+09:00"]
 
 
 @pytest.mark.parametrize(

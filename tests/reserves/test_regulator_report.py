@@ -1,9 +1,12 @@
-"""The reserves sections of the quarterly report: payouts, reserve movements, insurer settlements."""
+"""The reserves sections of the quarterly report: payouts, reserve movements, insurer settlements.
+
+In English unless a test asks for Japanese (the site's default language is Japanese).
+"""
 
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from core.reports import quarter_bounds
 from core.roles import Role
@@ -19,6 +22,12 @@ pytestmark = pytest.mark.django_db
 def this_quarter() -> str:
     today = timezone.localdate()
     return f"{today.year}Q{(today.month - 1) // 3 + 1}"
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -59,9 +68,9 @@ def test_reserve_movements_with_opening_and_closing_balance(sections):
     by_title = sections
     assert [tuple(row) for row in by_title["Reserve movements"].rows] == [
         ("opening balance", "", "", 100_000),
-        ("funding", "", 1, 730_000),
-        ("draw", "reg-a", 1, -600_000),
-        ("draw", "reg-b", 2, -230_000),
+        ("Funding", "", 1, 730_000),
+        ("Drawn for an incident", "reg-a", 1, -600_000),
+        ("Drawn for an incident", "reg-b", 2, -230_000),
         ("closing balance", "", "", 0),
     ]
 
@@ -69,7 +78,7 @@ def test_reserve_movements_with_opening_and_closing_balance(sections):
 def test_insurer_settlements_received(sections):
     by_title = sections
     assert [tuple(row) for row in by_title["Insurance recoveries settled"].rows] == [
-        ("Kaijo Test Insurance", "REG-POL", 1, "reg-a", 1, 300_000, 300_000, 300_000, "settled")
+        ("Kaijo Test Insurance", "REG-POL", 1, "reg-a", 1, 300_000, 300_000, 300_000, "Settled")
     ]
 
 
@@ -79,7 +88,7 @@ def test_an_earlier_quarter_holds_only_its_funding(sections):
 
     assert [tuple(row) for row in earlier["Reserve movements"].rows] == [
         ("opening balance", "", "", 0),
-        ("funding", "", 1, 100_000),
+        ("Funding", "", 1, 100_000),
         ("closing balance", "", "", 100_000),
     ]
     assert list(earlier["Payouts paid by incident"].rows) == []
@@ -90,10 +99,35 @@ def test_the_quarterly_report_download_includes_the_reserves_sections(sections, 
     user = user_with_role(Role.REGULATOR)
     client.login(username=user.username, password=PASSWORD)
 
-    text = client.get(f"/regulator/reports/{this_quarter()}.csv").content.decode("utf-8-sig")
-    pdf = client.get(f"/regulator/reports/{this_quarter()}.pdf")
+    text = client.get(f"/regulator/reports/{this_quarter()}.csv", HTTP_ACCEPT_LANGUAGE="en").content.decode("utf-8-sig")
+    pdf = client.get(f"/regulator/reports/{this_quarter()}.pdf", HTTP_ACCEPT_LANGUAGE="en")
 
     for title in ("Payouts paid by incident", "Reserve movements", "Insurance recoveries settled", "Regulator access"):
         assert title in text
     assert "reg-b,2,200000,200000,0,1,30000" in text
     assert pdf.content.startswith(b"%PDF-")
+
+
+def test_in_japanese_titles_columns_fixed_rows_and_labels_are_translated(sections):
+    start, end = quarter_bounds(this_quarter())
+    with translation.override("ja"):
+        japanese = {s.title: s for s in reserve_report_sections(start=start, end=end)}
+
+    assert list(japanese) == [
+        "事故別の支払実績",
+        "資金源別の支払実績",
+        "支払の失敗",
+        "責任準備金の増減",
+        "保険金の精算",
+    ]
+    assert list(japanese["責任準備金の増減"].columns) == ["増減の種類", "事故", "振替件数", "円（＋入金、－出金）"]  # noqa: RUF001
+    assert [tuple(row) for row in japanese["責任準備金の増減"].rows] == [
+        ("期首残高", "", "", 100_000),
+        ("積立", "", 1, 730_000),  # the transfer kind's label (reserves_tags.TRANSFER_KINDS)
+        ("事故対応への引出し", "reg-a", 1, -600_000),
+        ("事故対応への引出し", "reg-b", 2, -230_000),
+        ("期末残高", "", "", 0),
+    ]
+    assert next(iter(japanese["資金源別の支払実績"].rows))[0] == "責任準備金"
+    assert list(japanese["事故別の支払実績"].rows)[-1][0] == "合計"
+    assert next(iter(japanese["保険金の精算"].rows))[-1] == "精算済み"  # the recovery's status by its label
