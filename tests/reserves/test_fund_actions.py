@@ -1,5 +1,6 @@
 """Actions that fit the state on the funding panel: hold/release and the insurer recovery's steps are offered by one
-rule each (fund_allowed_actions, recovery_allowed_actions), which the action views also apply."""
+rule each (fund_allowed_actions, recovery_allowed_actions), which the action views also apply (refusing in the
+site's default language, Japanese: "…状態に合いません")."""
 
 import datetime as dt
 import re
@@ -46,14 +47,14 @@ def test_the_panel_offers_hold_or_release_as_the_rule_says_and_the_view_refuses_
     assert _offered(client.get(page).content.decode(), "fund-actions") == ["allocate", "hold"]
     assert services.fund_allowed_actions(fund, approver) == ["allocate", "hold"]
     refused = client.post(f"{page}release/", {"confirmed": "1"}, follow=True)
-    assert "does not fit" in refused.content.decode() and not Event.objects.filter(action="fund.released").exists()
+    assert "状態に合いません" in refused.content.decode() and not Event.objects.filter(action="fund.released").exists()
 
     client.post(f"{page}hold/", {"reason": "bank outage", "confirmed": "1"})
     fund = IncidentFund.objects.get(pk=fund.pk)
     assert fund.on_hold
     assert _offered(client.get(page).content.decode(), "fund-actions") == ["allocate", "release"]
     again = client.post(f"{page}hold/", {"reason": "twice", "confirmed": "1"}, follow=True)
-    assert "does not fit" in again.content.decode()
+    assert "状態に合いません" in again.content.decode()
     assert Event.objects.filter(action="fund.held").count() == 1
 
 
@@ -76,7 +77,7 @@ def test_each_recovery_step_is_offered_only_when_it_is_next(client, recovery):
 
     assert offered() == ["notice", "deny"]
     early = client.post(post, {"action": "settle", "amount_jpy": "500", "reference": "R-1"}, follow=True)
-    assert "does not fit" in early.content.decode()
+    assert "状態に合いません" in early.content.decode()
     assert RecoveryClaim.objects.get().settled_jpy == 0
 
     client.post(post, {"action": "notice", "evidence": "Letter 1"})
