@@ -413,6 +413,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # No request body larger than this is read at all (413): room for a snapshot CSV of a large exchange.
 REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", str(128 * 1024 * 1024)))
+# Receipts and reports in PDF embed the Japanese glyphs they use from this TrueType font (Debian's
+# fonts-ipafont-gothic by default); if the file is missing they name a standard Japanese font instead, which
+# the reader's PDF viewer must supply (core/reports.py japanese_font).
+PDF_JAPANESE_FONT_FILE = os.environ.get("PDF_JAPANESE_FONT_FILE", "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf")
 
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 if EMAIL_HOST:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -32,7 +33,31 @@ if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
 PDF_MAX_ROWS = 5000
-JAPANESE_FONT = "HeiseiKakuGo-W5"
+# Without a font file, Japanese text names Adobe's standard Japanese font, which the PDF cannot carry: the reader's
+# viewer substitutes one it has. With settings.PDF_JAPANESE_FONT_FILE (a TrueType file) the glyphs used are embedded.
+STANDARD_JAPANESE_FONT = "HeiseiKakuGo-W5"
+EMBEDDED_JAPANESE_FONT = "JapaneseGothic"
+
+
+def japanese_font() -> str:
+    """The registered name of the font for Japanese text: the configured TrueType file (embedded, subset) if it
+    exists, else the standard CID font."""
+    from django.conf import settings
+    from reportlab.pdfbase import pdfmetrics
+
+    registered = pdfmetrics.getRegisteredFontNames()
+    path = getattr(settings, "PDF_JAPANESE_FONT_FILE", "")
+    if path and Path(path).is_file():
+        if EMBEDDED_JAPANESE_FONT not in registered:
+            from reportlab.pdfbase.ttfonts import TTFont
+
+            pdfmetrics.registerFont(TTFont(EMBEDDED_JAPANESE_FONT, path))
+        return EMBEDDED_JAPANESE_FONT
+    if STANDARD_JAPANESE_FONT not in registered:
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+        pdfmetrics.registerFont(UnicodeCIDFont(STANDARD_JAPANESE_FONT))
+    return STANDARD_JAPANESE_FONT
 
 
 @dataclass(frozen=True)
@@ -115,15 +140,12 @@ def _needs_cjk(text: str) -> bool:
 
 
 class _PdfText:
-    """Paragraph styles of the PDF report; text that Latin-1 cannot encode is set in the Japanese CID font."""
+    """Paragraph styles of the PDF report; text that Latin-1 cannot encode is set in the Japanese font."""
 
     def __init__(self) -> None:
         from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-        from reportlab.pdfbase import pdfmetrics
-        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
-        if JAPANESE_FONT not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(UnicodeCIDFont(JAPANESE_FONT))
+        self.japanese = japanese_font()
         self.styles = getSampleStyleSheet()
         self.cell = ParagraphStyle("cell", parent=self.styles["BodyText"], fontName="Helvetica", fontSize=8, leading=10)
         self.cell_right = ParagraphStyle("cell_right", parent=self.cell, alignment=2)
@@ -144,7 +166,7 @@ class _PdfText:
         from reportlab.platypus import Paragraph
 
         if _needs_cjk(text):
-            style = ParagraphStyle(f"{style.name}-ja", parent=style, fontName=JAPANESE_FONT)
+            style = ParagraphStyle(f"{style.name}-ja", parent=style, fontName=self.japanese)
         return Paragraph(escape(text), style)
 
 
@@ -209,7 +231,7 @@ def report_pdf(*, report: Report, out: "SupportsWrite[bytes]") -> None:
     def footer(canvas: Any, document: Any) -> None:
         line = _("%(title)s - page %(page)s") % {"title": report.title, "page": document.page}
         canvas.saveState()
-        canvas.setFont(JAPANESE_FONT if _needs_cjk(line) else "Helvetica", 7)
+        canvas.setFont(text.japanese if _needs_cjk(line) else "Helvetica", 7)
         canvas.drawRightString(document.pagesize[0] - 12 * mm, 8 * mm, line)
         canvas.restoreState()
 
@@ -239,7 +261,7 @@ def facts_pdf(
 ) -> None:
     """A portrait A4 PDF of labelled facts (a receipt): the title, a two-column table, a QR code, notes, details.
 
-    Japanese text is set in the Japanese CID font, as in the reports.
+    Japanese text is set in the Japanese font (japanese_font), as in the reports.
     """
     from reportlab.graphics.barcode.qr import QrCodeWidget
     from reportlab.graphics.shapes import Drawing

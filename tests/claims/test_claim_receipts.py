@@ -3,15 +3,18 @@
 Only the owner and staff see them; another customer gets 404, an anonymous visitor is refused.
 """
 
+import io
 import json
 
 import pytest
 from django.core.management import call_command
+from pypdf import PdfReader
 
 from audit.models import Receipt
 from audit.receipts import receipt_bundle, receipt_verify
 from claims import services
 from claims.models import Claim, Customer
+from core.reports import facts_pdf
 from core.roles import Role
 from reserves.models import Payout
 from tests.support.factories import PASSWORD, claim_file, customer_user, incident_with_snapshot
@@ -252,7 +255,16 @@ def test_the_printable_receipt_reads_as_a_receipt_in_the_readers_language(client
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     japanese_pdf = response.content
     assert japanese_pdf.startswith(b"%PDF") and b"/MediaBox [ 0 0 595.2756 841.8898 ]" in japanese_pdf  # A4
-    assert b"HeiseiKakuGo" in japanese_pdf  # the Japanese font for the Japanese text
+    # The Japanese glyphs travel with the file (an embedded TrueType subset), and the text reads back.
+    assert b"/FontFile2" in japanese_pdf
+    assert "支払証明書" in PdfReader(io.BytesIO(japanese_pdf)).pages[0].extract_text()
+
+
+def test_without_the_font_file_the_pdf_names_the_standard_japanese_font(settings):
+    settings.PDF_JAPANESE_FONT_FILE = "/nonexistent/font.ttf"
+    out = io.BytesIO()
+    facts_pdf(title="支払証明書", rows=[("請求番号", "CLM-1")], out=out)
+    assert b"HeiseiKakuGo-W5" in out.getvalue() and b"/FontFile2" not in out.getvalue()
 
 
 def test_the_receipt_pdf_is_404_for_another_customer(client, paid_claim, suzuki):
