@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,10 @@ class Check:
     name: str
     ok: bool
     detail: str
+
+    @property
+    def label(self) -> str:
+        return str(CHECK_LABELS.get(self.name, self.name))
 
 
 def _database() -> str:
@@ -29,7 +35,7 @@ def _database() -> str:
 
 def _redis() -> str:
     if not settings.REDIS_URL:
-        return "not used (embedded profile)"
+        return _("not used (embedded profile)")
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
@@ -46,14 +52,22 @@ def _migrations() -> str:
     if plan:
         names = ", ".join(f"{m.app_label}.{m.name}" for m, _backwards in plan[:5])
         raise RuntimeError(f"{len(plan)} migration(s) not applied: {names}")
-    return "all applied"
+    return _("all applied")
 
 
 def _signing_key() -> str:
     from audit.signing import signer
 
-    return f"key {signer().key_id[:16]}"
+    return _("key %(key_id)s") % {"key_id": signer().key_id[:16]}
 
+
+# What the operations page calls each check (/readyz answers with the names).
+CHECK_LABELS = {
+    "database": gettext_lazy("Database"),
+    "redis": gettext_lazy("Redis (broker)"),
+    "migrations": gettext_lazy("Database migrations"),
+    "signing_key": gettext_lazy("Audit signing key"),
+}
 
 CHECKS: tuple[tuple[str, Callable[[], str]], ...] = (
     ("database", _database),

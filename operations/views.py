@@ -17,6 +17,7 @@ from operations import health
 from operations.metrics import exposition
 from operations.selectors import overview
 from reserves.selectors.reserve import reserve_series
+from reserves.templatetags.reserves_tags import payout_status, rail_label
 from reserves.views import charts as reserves_charts
 
 RESERVE_CHART_DAYS = 30
@@ -70,9 +71,11 @@ def operations_page(request: HttpRequest) -> HttpResponse:
     payouts_chart = (
         charts.bar_chart(
             title=_("Payouts by rail and status"),
-            categories=rails,
+            categories=[rail_label(rail) for rail in rails],
             series=[
-                charts.Series(status, [state.payouts[rail].get(status, {}).get("count", 0) for rail in rails])
+                charts.Series(
+                    payout_status(status), [state.payouts[rail].get(status, {}).get("count", 0) for rail in rails]
+                )
                 for status in statuses
             ],
             stacked=True,

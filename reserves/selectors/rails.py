@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from reserves.models import Account, IncidentFund, Payout, WalletBatch, ZenginFile
 from reserves.selectors import figures
@@ -24,7 +25,7 @@ class CoreHealth:
 def core_health() -> CoreHealth:
     """Ask the exchange core system's /v1/health now (a short timeout), with the round-trip time."""
     if not settings.EXCHANGE_CORE_URL:
-        return CoreHealth(False, False, "EXCHANGE_CORE_URL is not set: exchange-account payees use the sandbox")
+        return CoreHealth(False, False, _("EXCHANGE_CORE_URL is not set: exchange-account payees use the sandbox"))
     from reserves.rails.exchange_account import CoreClient
 
     client = CoreClient(
@@ -37,7 +38,8 @@ def core_health() -> CoreHealth:
     reply = client.health()
     latency = int((time.monotonic() - started) * 1000)
     if reply.status == 200:
-        return CoreHealth(True, True, f"{reply.body.get('credits', '?')} credits held", latency)
+        held = _("%(credits)s credits held") % {"credits": reply.body.get("credits", "?")}
+        return CoreHealth(True, True, held, latency)
     return CoreHealth(True, False, reply.error or f"HTTP {reply.status}", latency)
 
 

@@ -206,6 +206,9 @@ def test_operations_page_for_staff_only(django_capture_on_commit_callbacks):
     assert 'data-testid="ops-reserve-chart"' in html
     assert 'data-check="signing_key" data-ok="1"' in html
     assert 'data-stale="0"' in html
+    # In the page's language (Japanese by default): rails, statuses and checks by name, not by code.
+    assert "サンドボックス" in html and "支払済み" in html and "監査ログの署名鍵" in html
+    assert ">sandbox<" not in html and ">paid<" not in html
     for role in (Role.CUSTOMER, Role.REGULATOR):
         other = Client()
         other.force_login(user_with_role(role))
