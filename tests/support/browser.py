@@ -35,8 +35,10 @@ ALLOWED_WORDS = {
     "Lines",  # "JSON Lines", a format's name
     "PDF",
     "PEM",
+    "Prometheus",
     "POST",
     "QR",
+    "Redis",
     "SHA",
     "TOTP",
     "XEM",
@@ -146,7 +148,8 @@ _NOT_WORDS = re.compile(
     r"|\b[0-9a-fA-F]{8,}\b|\b[\w+/=-]{24,}"  # hashes, keys
     r"|\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+\b"  # references: C-85WZ-4EN3, ACC-00001, TDM-CYBER-2026
     r"|\b[a-z0-9]+(?:-[a-z0-9]+)*-\d+(?:-[a-z0-9]+)*\b"  # codes with a number: demo-2026-hot-wallet
-    r"|\b[a-z_]+(?:[.:/]+[\w*-]+)+/?"  # identifiers: event types (claim.filed), actors (system:demo), formats (x/1)
+    r"|\b[a-z_]+(?:-[a-z_]+)*(?:[.:/]+[\w*-]+)+/?"  # identifiers: event types (claim.filed), actors (system:demo),
+    # formats (bank-result-csv/1)
     r"|\b[\w-]+\.(?:csv|json|jsonl|pdf|pem|py|md)\b"  # file names
 )
 
