@@ -77,11 +77,11 @@ def staff_member_create(
     _require_admin(actor)
     employee_id, name, username, email = employee_id.strip(), name.strip(), username.strip(), email.strip()
     if not employee_id:
-        raise _invalid("employee_id", "Enter the employee id.")
+        raise _invalid("employee_id", _("Enter the employee id."))
     if not name:
-        raise _invalid("name", "Enter the name.")
+        raise _invalid("name", _("Enter the name."))
     if role not in STAFF_ROLE_NAMES:
-        raise _invalid("role", f"The role is one of {', '.join(STAFF_ROLE_NAMES)}.")
+        raise _invalid("role", _("The role is one of %(roles)s.") % {"roles": ", ".join(STAFF_ROLE_NAMES)})
     if StaffMember.objects.filter(employee_id__iexact=employee_id).exists():
         raise Conflict("employee_id_taken", _("Employee id %(id)s is taken.") % {"id": employee_id})
     users = get_user_model()
@@ -91,7 +91,7 @@ def staff_member_create(
         validate_password(password, user)
     except ValidationError as exc:
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"password": exc.messages}
-        raise InvalidInput("invalid", "The staff login is invalid.", extra={"fields": fields}) from exc
+        raise InvalidInput("invalid", _("The staff login is invalid."), extra={"fields": fields}) from exc
     if users.objects.filter(username__iexact=username).exists():
         raise Conflict("username_taken", _("The username %(name)s is taken.") % {"name": username})
     user.set_password(password)
@@ -143,7 +143,7 @@ def staff_member_update(
     before = _member_state(member)
     if name is not None:
         if not name.strip():
-            raise _invalid("name", "Enter the name.")
+            raise _invalid("name", _("Enter the name."))
         member.name = name.strip()
     if email is not None:
         member.email = email.strip()
@@ -175,7 +175,7 @@ def staff_account_link(*, actor: Any, member: StaffMember, username: str) -> Sta
     _require_admin(actor)
     user = get_user_model().objects.filter(username__iexact=username.strip()).first()
     if user is None:
-        raise _invalid("username", f"No login {username!r}.")
+        raise _invalid("username", _("No login %(name)s.") % {"name": username})
     existing = person_of(user)
     if existing is not None:
         if existing.pk == member.pk:
@@ -200,10 +200,10 @@ def staff_account_role_set(*, actor: Any, user: User, role: str) -> User:
     """Give a staff member's login one staff role (replacing its others); its tokens and sessions end."""
     _require_admin(actor)
     if role not in STAFF_ROLE_NAMES:
-        raise _invalid("role", f"The role is one of {', '.join(STAFF_ROLE_NAMES)}.")
+        raise _invalid("role", _("The role is one of %(roles)s.") % {"roles": ", ".join(STAFF_ROLE_NAMES)})
     member = person_of(user)
     if member is None:
-        raise _invalid("username", f"{user.username} belongs to no staff member.")
+        raise _invalid("username", _("%(name)s belongs to no staff member.") % {"name": user.username})
     before = sorted(user.groups.filter(name__in=STAFF_ROLE_NAMES).values_list("name", flat=True))
     if before == [role]:
         return user

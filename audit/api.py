@@ -1,6 +1,7 @@
 """REST API of the audit app. Thin: validate input, call a selector or service."""
 
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -64,7 +65,7 @@ class RegulatorAuditEventListApi(StreamedExportMixin, generics.GenericAPIView):
         if not form.is_valid():
             raise InvalidInput(
                 "invalid",
-                "Invalid search filters.",
+                _("Invalid search filters."),
                 extra={"fields": {name: list(errors) for name, errors in form.errors.items()}},
             )
         events = selectors.event_search(filters=form.filters())
@@ -177,7 +178,7 @@ class LogCheckpointApi(_Public):
     def get(self, request: Request) -> HttpResponse:
         latest = checkpoints.checkpoint_latest()
         if latest is None:
-            raise NotFound("not_found", "No checkpoint has been signed yet.")
+            raise NotFound("not_found", _("No checkpoint has been signed yet."))
         return _note_response(checkpoints.checkpoint_note(latest))
 
 
@@ -208,7 +209,9 @@ def _sizes(request: Request, *names: str) -> list[int]:
     for name in names:
         text = request.query_params.get(name, "")
         if not text.isascii() or not text.isdigit() or len(text) > 19:
-            raise InvalidInput("invalid", f"`{name}` must be a tree size (a non-negative integer).")
+            raise InvalidInput(
+                "invalid", _("`%(name)s` must be a tree size (a non-negative integer).") % {"name": name}
+            )
         values.append(int(text))
     return values
 
@@ -242,7 +245,7 @@ class CosignatureApi(_Public):
     def post(self, request: Request) -> Response:
         note = request.data.get("note") if isinstance(request.data, dict) else None
         if not isinstance(note, str) or not note:
-            raise InvalidInput("invalid", 'Send {"note": the cosigned checkpoint}.')
+            raise InvalidInput("invalid", _('Send {"note": the cosigned checkpoint}.'))
         result = checkpoints.cosignatures_add(note=note)
         return Response({"size": result.checkpoint.size, "witnesses": result.witnesses}, status=201)
 
@@ -267,7 +270,7 @@ class ReceiptProofApi(_Public):
         receipt = receipts.receipt_by_id(receipt_id=receipt_id)
         proof = receipts.receipt_proof(receipt) if receipt else None
         if proof is None:
-            raise NotFound("not_found", "No such receipt, or no checkpoint covers it yet.")
+            raise NotFound("not_found", _("No such receipt, or no checkpoint covers it yet."))
         return Response(proof)
 
 
@@ -388,7 +391,7 @@ class ReceiptVerifyApi(APIView):
     )
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
-            raise InvalidInput("invalid", "Send the receipt as a JSON object.")
+            raise InvalidInput("invalid", _("Send the receipt as a JSON object."))
         check = receipts.receipt_verify(dict(request.data))
         return Response(ReceiptCheckSerializer(check).data)
 

@@ -97,14 +97,14 @@ def checkpoint_latest() -> Checkpoint | None:
 def checkpoint_get(*, checkpoint_id: int) -> Checkpoint:
     checkpoint = Checkpoint.objects.select_related("key").filter(pk=checkpoint_id).first()
     if checkpoint is None:
-        raise NotFound("not_found", "No such checkpoint.")
+        raise NotFound("not_found", _("No such checkpoint."))
     return checkpoint
 
 
 def checkpoint_of_size(*, size: int) -> Checkpoint:
     checkpoint = Checkpoint.objects.filter(size=size).order_by("-id").first()
     if checkpoint is None:
-        raise NotFound("not_found", f"No checkpoint has size {size}.")
+        raise NotFound("not_found", _("No checkpoint has size %(size)s.") % {"size": size})
     return checkpoint
 
 
@@ -130,7 +130,9 @@ def consistency_between(*, old_size: int, new_size: int) -> dict:
     """{"old_size", "new_size", "proof"}: the consistency proof between two sizes of the stored tree."""
     size, _root = tree_head()
     if not 0 <= old_size <= new_size <= size:
-        raise InvalidInput("invalid_sizes", f"Sizes must satisfy 0 <= from <= to <= {size} (the tree's size).")
+        raise InvalidInput(
+            "invalid_sizes", _("Sizes must satisfy 0 <= from <= to <= %(size)s (the tree's size).") % {"size": size}
+        )
     return {"old_size": old_size, "new_size": new_size, "proof": _b64(consistency_proof(old_size, new_size))}
 
 
@@ -138,7 +140,7 @@ def consistency_between_checkpoints(*, old_size: int, new_size: int) -> dict:
     """The public form: both sizes must be sizes of signed checkpoints (0 stands for the empty tree)."""
     for size in (old_size, new_size):
         if size and not Checkpoint.objects.filter(size=size).exists():
-            raise NotFound("not_found", f"No checkpoint has size {size}.")
+            raise NotFound("not_found", _("No checkpoint has size %(size)s.") % {"size": size})
     return consistency_between(old_size=old_size, new_size=new_size)
 
 
@@ -146,10 +148,12 @@ def inclusion_of(*, seq: int, size: int) -> dict:
     """{"leaf_index", "tree_size", "event", "inclusion"}: event `seq` and its inclusion proof in the tree of `size`."""
     tree_size, _root = tree_head()
     if not 1 <= seq <= size <= tree_size:
-        raise InvalidInput("invalid_sizes", f"Need 1 <= seq <= size <= {tree_size} (the tree's size).")
+        raise InvalidInput(
+            "invalid_sizes", _("Need 1 <= seq <= size <= %(size)s (the tree's size).") % {"size": tree_size}
+        )
     event = Event.objects.filter(seq=seq).values(*ENTRY_FIELDS).first()
     if event is None:
-        raise NotFound("not_found", f"The trail has no event #{seq}.")
+        raise NotFound("not_found", _("The trail has no event #%(seq)s.") % {"seq": seq})
     event["created_at"] = format_time(event["created_at"])
     return {
         "leaf_index": seq - 1,
@@ -170,9 +174,9 @@ def witness_add(*, actor, vkey: str) -> Witness:
     try:
         verifier = tlog.Verifier.parse(vkey)
     except (tlog.FormatError, ValueError) as exc:
-        raise InvalidInput("invalid_vkey", f"Not a witness verifier key: {exc}") from exc
+        raise InvalidInput("invalid_vkey", _("Not a witness verifier key: %(problem)s") % {"problem": exc}) from exc
     if verifier.sig_type != tlog.SIG_COSIGNATURE_V1:
-        raise InvalidInput("invalid_vkey", "A witness key has signature type 0x04 (cosignature/v1).")
+        raise InvalidInput("invalid_vkey", _("A witness key has signature type 0x04 (cosignature/v1)."))
     if Witness.objects.filter(name=verifier.name).exists():
         raise Conflict("witness_exists", _("A witness named %(name)s is registered.") % {"name": verifier.name})
     witness = Witness.objects.create(name=verifier.name, vkey=verifier.vkey(), added_at=timezone.now())
@@ -211,7 +215,7 @@ def cosignatures_add(*, note: str) -> CosignatureResult:
         parsed = tlog.note_parse(note)
         head = tlog.checkpoint_parse(parsed.text)
     except tlog.FormatError as exc:
-        raise InvalidInput("invalid_note", f"Not a signed checkpoint: {exc}") from exc
+        raise InvalidInput("invalid_note", _("Not a signed checkpoint: %(problem)s") % {"problem": exc}) from exc
     checkpoint = (
         Checkpoint.objects.select_for_update(of=("self",))
         .filter(size=head.size, root=head.root.hex(), origin=head.origin)
@@ -219,7 +223,7 @@ def cosignatures_add(*, note: str) -> CosignatureResult:
         .first()
     )
     if checkpoint is None or tlog.note_parse(checkpoint.note).text != parsed.text:
-        raise NotFound("not_found", "This log never signed that checkpoint.")
+        raise NotFound("not_found", _("This log never signed that checkpoint."))
     now = int(time.time())
     accepted = []
     witnesses = {w.name: w for w in Witness.objects.filter(active=True)}

@@ -182,7 +182,7 @@ def regulator_create(*, actor: Any, username: str, email: str, password: str):
         validate_password(password, user)
     except ValidationError as exc:
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"password": exc.messages}
-        raise InvalidInput("invalid", "The regulator account is invalid.", extra={"fields": fields}) from exc
+        raise InvalidInput("invalid", _("The regulator account is invalid."), extra={"fields": fields}) from exc
     if users.objects.filter(username__iexact=user.username).exists():
         raise Conflict("username_taken", _("The username %(name)s is taken.") % {"name": user.username})
     user.set_password(password)

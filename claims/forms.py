@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import PasswordResetForm
 from django.forms import formset_factory
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from claims import selectors, services
@@ -261,7 +262,11 @@ def _bool_param(value: str | None, name: str) -> bool | None:
         return True
     if value.lower() in {"false", "0", "no"}:
         return False
-    raise InvalidInput("invalid", f"{name} must be true or false.", extra={"fields": {name: ["true or false"]}})
+    raise InvalidInput(
+        "invalid",
+        gettext("%(name)s must be true or false.") % {"name": name},
+        extra={"fields": {name: [gettext("true or false")]}},
+    )
 
 
 def _int_param(value: str | None, name: str, maximum: int) -> int | None:
@@ -271,8 +276,8 @@ def _int_param(value: str | None, name: str, maximum: int) -> int | None:
     if not (value.isascii() and value.isdigit()) or int(value) > maximum:
         raise InvalidInput(
             "invalid",
-            f"{name} must be a whole number from 0 to {maximum}.",
-            extra={"fields": {name: [f"a whole number from 0 to {maximum}"]}},
+            gettext("%(name)s must be a whole number from 0 to %(max)s.") % {"name": name, "max": maximum},
+            extra={"fields": {name: [gettext("a whole number from 0 to %(max)s") % {"max": maximum}]}},
         )
     return int(value)
 
@@ -281,10 +286,14 @@ def review_filters(params: Mapping[str, str]) -> selectors.ReviewFilters:
     """Query parameters of the review queue (the API and the page share them); 400 naming a bad one."""
     status_value = params.get("status") or None
     if status_value and status_value not in Claim.Status.values:
-        raise InvalidInput("invalid", "Unknown status.", extra={"fields": {"status": ["unknown status"]}})
+        raise InvalidInput(
+            "invalid", gettext("Unknown status."), extra={"fields": {"status": [gettext("unknown status")]}}
+        )
     sort = params.get("sort") or "submitted"
     if sort not in selectors.REVIEW_SORTS:
-        raise InvalidInput("invalid", "Unknown sort.", extra={"fields": {"sort": list(selectors.REVIEW_SORTS)}})
+        raise InvalidInput(
+            "invalid", gettext("Unknown sort."), extra={"fields": {"sort": list(selectors.REVIEW_SORTS)}}
+        )
     return selectors.ReviewFilters(
         incident=params.get("incident") or None,
         status=status_value,

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -111,17 +112,17 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF exception handler: every error becomes {"error", "detail"} with the right status."""
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            error_body("request_too_large", "The request body is too large."),
+            error_body("request_too_large", _("The request body is too large.")),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, SuspiciousOperation):
-        return Response(error_body("bad_request", "The request is malformed."), status=status.HTTP_400_BAD_REQUEST)
+        return Response(error_body("bad_request", _("The request is malformed.")), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.detail, **exc.extra), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         fields = field_errors(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
         return Response(
-            error_body("invalid", "The request is invalid.", fields=fields), status=status.HTTP_400_BAD_REQUEST
+            error_body("invalid", _("The request is invalid."), fields=fields), status=status.HTTP_400_BAD_REQUEST
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -134,7 +135,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         invalid = field_errors(exc.detail)
         names = ", ".join(invalid)
-        response.data = error_body("invalid", f"Invalid input: {names}.", fields=invalid)
+        response.data = error_body("invalid", _("Invalid input: %(fields)s.") % {"fields": names}, fields=invalid)
         return response
     code = next((c for klass, c in _DRF_CODES.items() if isinstance(exc, klass)), getattr(exc, "default_code", "error"))
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)

@@ -79,7 +79,7 @@ class RequestBoundaryMiddleware:
             }
             if _wants_json(request):
                 return JsonResponse(
-                    error_body("invalid", detail, fields={field: ["NUL or lone surrogate"]}), status=400
+                    error_body("invalid", detail, fields={field: [_("NUL or lone surrogate")]}), status=400
                 )
             return error_response(request, 400, "invalid", detail, _("Bad request"))
         return self.get_response(request)

@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined]  # (3.18, newer than the stubs)
@@ -49,28 +50,28 @@ def _number(text: str) -> Decimal | _Refused:
     try:
         return Decimal(text)
     except InvalidOperation:
-        return _Refused(text, "number out of range")
+        return _Refused(text, _("number out of range"))
 
 
 def _integer(text: str) -> int | _Refused:
     try:
         return int(text)
     except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
-        return _Refused(text, "number out of range")
+        return _Refused(text, _("number out of range"))
 
 
 def _constant(text: str) -> _Refused:
-    return _Refused(text, "not a number: NaN and Infinity are not JSON")
+    return _Refused(text, _("not a number: NaN and Infinity are not JSON"))
 
 
 def text_problem(text: str) -> str | None:
     """Why a string cannot be stored (a NUL, a lone surrogate), or None."""
     if "\x00" in text:
-        return "must not contain NUL characters"
+        return _("must not contain NUL characters")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return "must not contain lone surrogates"
+        return _("must not contain lone surrogates")
     return None
 
 
@@ -88,12 +89,12 @@ def check_tree(value: Any) -> None:
         name, item, depth = stack.pop()
         if isinstance(item, dict | list):
             if depth > MAX_DEPTH:
-                raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.")
+                raise ParseError(_("JSON nested deeper than %(max)s levels.") % {"max": MAX_DEPTH})
             children = item.items() if isinstance(item, dict) else enumerate(item)
             for key, child in children:
                 child_name = path_name(name, key)
                 if isinstance(key, str) and (problem := text_problem(key)):
-                    raise ValidationError({name or "non_field_errors": [f"a key {problem}"]})
+                    raise ValidationError({name or "non_field_errors": [_("a key %(problem)s") % {"problem": problem}]})
                 stack.append((child_name, child, depth + 1))
         elif isinstance(item, str):
             if problem := text_problem(item):
@@ -124,8 +125,8 @@ class ExactJSONParser(JSONParser):
                 parse_constant=_constant,
             )
         except RecursionError:
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.") from None
+            raise ParseError(_("JSON nested deeper than %(max)s levels.") % {"max": MAX_DEPTH}) from None
         except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(_("JSON parse error - %(detail)s") % {"detail": exc}) from None
         check_tree(data)
         return data

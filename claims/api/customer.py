@@ -8,6 +8,7 @@ from typing import Any
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -381,7 +382,7 @@ class ClaimLiabilitiesProofApi(APIView):
         claim = selectors.claim_for_user(user=request.user, ref=ref)
         proof = liability_proof_for_claim(incident_code=claim.incident.code, claim_ref=claim.ref)
         if proof is None:
-            raise NotFound("not_found", "No proof of liabilities holds this claim yet.")
+            raise NotFound("not_found", _("No proof of liabilities holds this claim yet."))
         return Response(proof)
 
 
@@ -393,5 +394,5 @@ class ClaimLatestReceiptApi(APIView):
         claim = selectors.claim_for_user(user=request.user, ref=ref)
         receipts = selectors.claim_receipts(claim=claim)
         if not receipts:
-            raise NotFound("not_found", "This claim has no payout receipt yet.")
+            raise NotFound("not_found", _("This claim has no payout receipt yet."))
         return receipt_json_response(receipt=receipts[-1].receipt)

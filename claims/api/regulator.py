@@ -3,6 +3,7 @@
 from decimal import ROUND_DOWN
 
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
@@ -151,7 +152,9 @@ class RegulatorIncidentClaimsApi(StreamedExportMixin, generics.GenericAPIView):
     def get(self, request: Request, code: str) -> Response | StreamingHttpResponse:
         status = request.query_params.get("status") or None
         if status is not None and status not in regulator.CLAIM_STATUSES:
-            raise InvalidInput("invalid", "Unknown claim status.", extra={"fields": {"status": ["unknown status"]}})
+            raise InvalidInput(
+                "invalid", _("Unknown claim status."), extra={"fields": {"status": [_("unknown status")]}}
+            )
         rows = regulator.incident_claims(code=code, status=status)
         export = self.streamed_export(rows=rows, columns=regulator.CLAIM_COLUMNS, filename_stem=f"claims-{code}")
         if export is not None:
@@ -189,7 +192,7 @@ class RegulatorIncidentLiabilitiesApi(APIView):
         summary = regulator.incident_summary(code=code)
         tree = liabilities_latest(incident_code=code)
         if tree is None:
-            raise NotFound("not_found", "No proof of liabilities is published for this incident yet.")
+            raise NotFound("not_found", _("No proof of liabilities is published for this incident yet."))
         eligible = summary.eligible_loss_jpy
         body = liabilities_summary(tree) | {
             "eligible_loss_jpy": eligible,

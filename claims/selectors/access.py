@@ -1,6 +1,7 @@
 """Reads for "the owner or staff": a claim, its evidence files and its payout receipts (404 for anyone else)."""
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext as _
 
 from audit.models import Receipt
 from claims.models import Claim, Evidence
@@ -24,10 +25,10 @@ def evidence_get(*, user: User | AnonymousUser, claim: Claim, evidence_id: int) 
     """A file of a claim, for its owner or staff only (404 for everyone else)."""
     owner = getattr(claim.customer, "user_id", None) == getattr(user, "pk", object())
     if not (owner or is_staff_member(user)):
-        raise NotFound("not_found", "No such file.")
+        raise NotFound("not_found", _("No such file."))
     evidence = Evidence.objects.filter(claim=claim, pk=evidence_id).first()
     if evidence is None:
-        raise NotFound("not_found", "No such file.")
+        raise NotFound("not_found", _("No such file."))
     return evidence
 
 

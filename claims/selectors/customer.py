@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from claims.models import Claim, Customer, Holding, Incident
 from core.errors import NotFound
@@ -15,7 +16,7 @@ from core.types import User
 def customer_for_user(*, user: User | AnonymousUser) -> Customer:
     """The customer record behind a logged-in customer user."""
     if not isinstance(user, User) or (customer := Customer.objects.filter(user=user).first()) is None:
-        raise NotFound("not_found", "No customer account is linked to this login.")
+        raise NotFound("not_found", _("No customer account is linked to this login."))
     customer.user = user  # the same object as the request's: its cached roles come along, no second query
     return customer
 
@@ -33,7 +34,7 @@ def incident_get_for_customer(*, customer: Customer, code: str) -> Incident:
     """The incident if it affects this customer; otherwise 404, never 403, so nothing leaks."""
     incident = incident_list_for_customer(customer=customer).filter(code=code).first()
     if incident is None:
-        raise NotFound("not_found", f"No incident {code!r}.")
+        raise NotFound("not_found", _("No incident %(code)s.") % {"code": code})
     return incident
 
 
@@ -80,5 +81,5 @@ def claim_get_for_customer(*, customer: Customer, ref: str) -> Claim:
         .first()
     )
     if claim is None:
-        raise NotFound("not_found", f"No claim {ref!r}.")
+        raise NotFound("not_found", _("No claim %(ref)s.") % {"ref": ref})
     return claim

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from claims.models import Claim, ClaimBatch, Incident, IncidentAsset, PayoutCorrection
 from core.errors import NotFound
@@ -22,7 +23,7 @@ def incident_get(*, code: str) -> Incident:
     try:
         return Incident.objects.select_related("snapshot").prefetch_related("assets").get(code=code)
     except Incident.DoesNotExist as exc:
-        raise NotFound("not_found", f"No incident {code!r}.") from exc
+        raise NotFound("not_found", _("No incident %(code)s.") % {"code": code}) from exc
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def claim_get_for_staff(*, ref: str) -> Claim:
         .first()
     )
     if claim is None:
-        raise NotFound("not_found", f"No claim {ref!r}.")
+        raise NotFound("not_found", _("No claim %(ref)s.") % {"ref": ref})
     return claim
 
 
@@ -138,7 +139,7 @@ def claim_batch_list(*, incident: str | None = None) -> QuerySet[ClaimBatch]:
 def claim_batch_get(*, batch_id: int) -> ClaimBatch:
     batch = ClaimBatch.objects.select_related("incident", "created_by", "approved_by").filter(pk=batch_id).first()
     if batch is None:
-        raise NotFound("not_found", f"No batch {batch_id}.")
+        raise NotFound("not_found", _("No batch %(id)s.") % {"id": batch_id})
     return batch
 
 

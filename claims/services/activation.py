@@ -7,6 +7,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from audit.services import event_record
 from claims import notifications
@@ -17,7 +19,7 @@ from core.locks import locked
 from core.roles import Role
 from core.types import User
 
-ACTIVATION_INVALID = "This link is invalid or has expired. Ask for a new one on the password reset page."
+ACTIVATION_INVALID = gettext_noop("This link is invalid or has expired. Ask for a new one on the password reset page.")
 
 
 @transaction.atomic(durable=True)
@@ -28,7 +30,7 @@ def customer_activate(*, token: str, password: str) -> User:
     """
     row = locked(ActivationToken.objects).select_related("customer").filter(token_hash=token_hash(token or "")).first()
     if row is None or row.used_at is not None or row.expires_at <= timezone.now():
-        raise InvalidInput("activation_invalid", ACTIVATION_INVALID, extra={"fields": {"token": ["invalid"]}})
+        raise InvalidInput("activation_invalid", _(ACTIVATION_INVALID), extra={"fields": {"token": [_("invalid")]}})
     customer = locked(Customer.objects).get(pk=row.customer_id)
     created = customer.user is None
     user = customer.user or _new_login(customer)

@@ -71,7 +71,7 @@ def claim_appeal(*, customer: Customer, claim: Claim, reason: str) -> Claim:
     claim = claim_lock_for_customer(customer=customer, claim=claim)
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("invalid", _("Say why you appeal."), extra={"fields": {"reason": ["required"]}})
+        raise InvalidInput("invalid", _("Say why you appeal."), extra={"fields": {"reason": [_("required")]}})
     if hasattr(claim, "appeal") or claim.review_round > 0:
         raise Conflict(
             "already_appealed",

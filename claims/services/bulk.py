@@ -43,7 +43,9 @@ def claim_batch_create(
         isinstance(amount_ceiling_jpy, bool) or not isinstance(amount_ceiling_jpy, int) or amount_ceiling_jpy < 0
     ):
         raise InvalidInput(
-            "invalid", _("The ceiling must be whole yen >= 0."), extra={"fields": {"amount_ceiling_jpy": ["invalid"]}}
+            "invalid",
+            _("The ceiling must be whole yen >= 0."),
+            extra={"fields": {"amount_ceiling_jpy": [_("invalid")]}},
         )
     ceiling = settings.CLAIM_SECOND_APPROVER_THRESHOLD_JPY
     if amount_ceiling_jpy is not None:

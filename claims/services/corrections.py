@@ -107,7 +107,7 @@ def payout_correction_review(
     """A reviewer accepts (a name mismatch only with a reason) or rejects corrected details."""
     found = locked(PayoutCorrection.objects).filter(pk=correction.pk).first()
     if found is None:
-        raise NotFound("not_found", "No such correction.")
+        raise NotFound("not_found", _("No such correction."))
     correction = found
     if correction.status != PayoutCorrection.Status.PENDING_REVIEW:
         raise Conflict("already_reviewed", _("These details were already reviewed."))

@@ -43,7 +43,7 @@ def election_resolve(*, incident: Incident, method: str) -> dict[str, Any] | Non
     if not method:
         if incident.default_payout_method != PayoutChoice.Method.EXCHANGE:
             raise InvalidInput(
-                "invalid", _("Choose how to be paid."), extra={"fields": {"payout.method": ["required"]}}
+                "invalid", _("Choose how to be paid."), extra={"fields": {"payout.method": [_("required")]}}
             )
         return {"method": PayoutChoice.Method.EXCHANGE, "addresses": {}, "source": PayoutChoice.Source.DEFAULT}
     return None
@@ -77,17 +77,19 @@ def incident_election_configure(
         raise InvalidInput(
             "invalid",
             _("Only the exchange account can be the default: it needs no details from the customer."),
-            extra={"fields": {"default_payout_method": ["exchange or empty"]}},
+            extra={"fields": {"default_payout_method": [_("exchange or empty")]}},
         )
     if default_payout_method and not offers_exchange_account:
         raise InvalidInput(
             "invalid",
             _("The default method must be one the incident offers."),
-            extra={"fields": {"default_payout_method": ["not offered"]}},
+            extra={"fields": {"default_payout_method": [_("not offered")]}},
         )
     if election_deadline is not None and timezone.is_naive(election_deadline):
         raise InvalidInput(
-            "invalid", "A timezone-aware deadline is required.", extra={"fields": {"deadline": ["naive"]}}
+            "invalid",
+            _("A timezone-aware deadline is required."),
+            extra={"fields": {"deadline": [_("needs a time zone")]}},
         )
     before = {
         "offers_exchange_account": incident.offers_exchange_account,

@@ -35,7 +35,7 @@ def evidence_store(*, claim: Claim, files: Sequence[Any], cleanup: list[str]) ->
             "too_many_files",
             _("A claim holds at most %(max)s files; %(used)s are attached already.")
             % {"max": Evidence.MAX_PER_CLAIM, "used": len(used)},
-            extra={"fields": {"files": [f"at most {Evidence.MAX_PER_CLAIM} files per claim"]}},
+            extra={"fields": {"files": [_("at most %(max)s files per claim") % {"max": Evidence.MAX_PER_CLAIM}]}},
         )
     max_bytes = settings.EVIDENCE_MAX_BYTES
     written: list[str] = []
@@ -47,7 +47,13 @@ def evidence_store(*, claim: Claim, files: Sequence[Any], cleanup: list[str]) ->
                 raise InvalidInput(
                     "file_too_large",
                     _("%(name)s is larger than %(mb)s MB.") % {"name": name, "mb": max_bytes // (1024 * 1024)},
-                    extra={"fields": {"files": [f"{name}: larger than 10 MB"]}},
+                    extra={
+                        "fields": {
+                            "files": [
+                                _("%(name)s: larger than %(mb)s MB") % {"name": name, "mb": max_bytes // (1024 * 1024)}
+                            ]
+                        }
+                    },
                 )
             upload.seek(0)
             kind = evidence_files.sniff(upload.read(16))
@@ -55,7 +61,7 @@ def evidence_store(*, claim: Claim, files: Sequence[Any], cleanup: list[str]) ->
                 raise InvalidInput(
                     "file_type",
                     _("%(name)s is not a PDF, PNG or JPEG file.") % {"name": name},
-                    extra={"fields": {"files": [f"{name}: only PDF, PNG or JPEG"]}},
+                    extra={"fields": {"files": [_("%(name)s: only PDF, PNG or JPEG") % {"name": name}]}},
                 )
             try:
                 path, size, digest = evidence_files.store(
@@ -65,7 +71,13 @@ def evidence_store(*, claim: Claim, files: Sequence[Any], cleanup: list[str]) ->
                 raise InvalidInput(
                     "file_too_large",
                     _("%(name)s is larger than %(mb)s MB.") % {"name": name, "mb": max_bytes // (1024 * 1024)},
-                    extra={"fields": {"files": [f"{name}: larger than 10 MB"]}},
+                    extra={
+                        "fields": {
+                            "files": [
+                                _("%(name)s: larger than %(mb)s MB") % {"name": name, "mb": max_bytes // (1024 * 1024)}
+                            ]
+                        }
+                    },
                 ) from exc
             written.append(path)
             created.append(
@@ -126,7 +138,7 @@ def claim_evidence_add(*, customer: Customer, claim: Claim, files: Sequence[Any]
             % {"ref": claim.ref, "status": claim.get_status_display()},
         )
     if not files:
-        raise InvalidInput("invalid", _("Choose at least one file."), extra={"fields": {"files": ["required"]}})
+        raise InvalidInput("invalid", _("Choose at least one file."), extra={"fields": {"files": [_("required")]}})
     with files_removed_on_error() as written:
         stored = evidence_store(claim=claim, files=files, cleanup=written)
         event_record(

@@ -126,7 +126,7 @@ def _lines_resolve(
         )
     if not resolved:
         raise InvalidInput(
-            "invalid", _("Nothing to claim: no holdings and no lines."), extra={"fields": {"lines": ["no lines"]}}
+            "invalid", _("Nothing to claim: no holdings and no lines."), extra={"fields": {"lines": [_("no lines")]}}
         )
     return [resolved[symbol] for symbol in sorted(resolved)]
 
@@ -192,7 +192,7 @@ def claim_file(
         raise InvalidInput(
             "invalid",
             _("An Idempotency-Key of 1-128 characters is required."),
-            extra={"fields": {"Idempotency-Key": ["required, at most 128 characters"]}},
+            extra={"fields": {"Idempotency-Key": [_("required, at most 128 characters")]}},
         )
     actor = customer.user  # the signed-in user the view passed along (no query when it is cached)
     # One customer's filings queue behind each other: the checks below cannot race.
@@ -337,7 +337,7 @@ def claim_respond(
         )
     if not lines and not evidence and not message.strip():
         raise InvalidInput(
-            "invalid", _("Edit a line, add a file or write a note."), extra={"fields": {"message": ["required"]}}
+            "invalid", _("Edit a line, add a file or write a note."), extra={"fields": {"message": [_("required")]}}
         )
     before = lines_state(claim)
     if lines:

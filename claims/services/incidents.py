@@ -72,34 +72,36 @@ def _check_times(
 ) -> None:
     fields: dict[str, list[str]] = {}
     if detected_at < occurred_at:
-        fields["detected_at"] = ["must not be before occurred_at"]
+        fields["detected_at"] = [_("must not be before occurred_at")]
     if claim_closes_at <= claim_opens_at:
-        fields["claim_closes_at"] = ["must be after claim_opens_at"]
+        fields["claim_closes_at"] = [_("must be after claim_opens_at")]
     if fields:
-        raise InvalidInput("invalid", "The incident's times are inconsistent.", extra={"fields": fields})
+        raise InvalidInput("invalid", _("The incident's times are inconsistent."), extra={"fields": fields})
 
 
 def _check_asset(asset: AssetInput) -> None:
     fields: dict[str, list[str]] = {}
     if not asset.symbol or len(asset.symbol) > 16 or not asset.symbol.replace("-", "").isalnum():
-        fields["symbol"] = ["must be 1-16 letters or digits"]
+        fields["symbol"] = [_("must be 1-16 letters or digits")]
     if not isinstance(asset.quantity_lost, Decimal) or asset.quantity_lost < 0:
-        fields["quantity_lost"] = ["must be a non-negative decimal"]
+        fields["quantity_lost"] = [_("must be a non-negative decimal")]
     if asset.wallet_type not in IncidentAsset.WalletType.values:
-        fields["wallet_type"] = ["must be hot or cold"]
+        fields["wallet_type"] = [_("must be hot or cold")]
     if asset.reference_price_jpy is not None:
         if not isinstance(asset.reference_price_jpy, Decimal) or asset.reference_price_jpy <= 0:
-            fields["reference_price_jpy"] = ["must be a positive decimal"]
+            fields["reference_price_jpy"] = [_("must be a positive decimal")]
         if not asset.price_source.strip():
-            fields["price_source"] = ["is required with a reference price"]
+            fields["price_source"] = [_("is required with a reference price")]
     if (
         asset.price_window_start is not None
         and asset.price_window_end is not None
         and asset.price_window_end < asset.price_window_start
     ):
-        fields["price_window_end"] = ["must not be before price_window_start"]
+        fields["price_window_end"] = [_("must not be before price_window_start")]
     if fields:
-        raise InvalidInput("invalid", f"Asset {asset.symbol!r} is invalid.", extra={"fields": fields})
+        raise InvalidInput(
+            "invalid", _("Asset %(symbol)s is invalid.") % {"symbol": asset.symbol}, extra={"fields": fields}
+        )
 
 
 @transaction.atomic(durable=True)
@@ -123,7 +125,9 @@ def incident_declare(
     )
     symbols = [a.symbol for a in assets]
     if len(set(symbols)) != len(symbols):
-        raise InvalidInput("invalid", "An asset is listed twice.", extra={"fields": {"assets": ["duplicate symbol"]}})
+        raise InvalidInput(
+            "invalid", _("An asset is listed twice."), extra={"fields": {"assets": [_("duplicate symbol")]}}
+        )
     for asset in assets:
         _check_asset(asset)
     if Incident.objects.filter(code=code).exists():
@@ -296,7 +300,11 @@ def incident_transition(*, actor: User | Actor, incident: Incident, to_status: s
     """Move an incident along draft → open → closed → settled; any other move is refused (422)."""
     incident = locked(Incident.objects).get(pk=incident.pk)
     if to_status not in INCIDENT_TRANSITIONS:
-        raise InvalidInput("invalid", f"Unknown status {to_status!r}.", extra={"fields": {"to": ["unknown status"]}})
+        raise InvalidInput(
+            "invalid",
+            _("Unknown status %(status)s.") % {"status": to_status},
+            extra={"fields": {"to": [_("unknown status")]}},
+        )
     if to_status not in INCIDENT_TRANSITIONS[incident.status]:
         raise ApplicationError(
             "invalid_transition",

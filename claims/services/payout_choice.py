@@ -59,7 +59,7 @@ def payout_resolve(*, incident: Incident, payout: PayoutInput) -> dict[str, Any]
     if payout.method == PayoutChoice.Method.IN_KIND:
         return _in_kind_resolve(incident, payout)
     raise InvalidInput(
-        "invalid", _("Choose how to be paid."), extra={"fields": {"payout.method": ["must be bank or in_kind"]}}
+        "invalid", _("Choose how to be paid."), extra={"fields": {"payout.method": [_("must be bank or in_kind")]}}
     )
 
 

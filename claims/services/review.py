@@ -190,10 +190,10 @@ def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjust
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(
-            "invalid", _("A reason is required to adjust a line."), extra={"fields": {"reason": ["required"]}}
+            "invalid", _("A reason is required to adjust a line."), extra={"fields": {"reason": [_("required")]}}
         )
     if not adjustments:
-        raise InvalidInput("invalid", _("Name a line to adjust."), extra={"fields": {"lines": ["required"]}})
+        raise InvalidInput("invalid", _("Name a line to adjust."), extra={"fields": {"lines": [_("required")]}})
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "adjust", _("adjusted"))
     check_appeal_independence(claim, decider(actor, claim))
@@ -202,14 +202,16 @@ def claim_line_adjust(*, actor: User, claim: Claim, adjustments: list[LineAdjust
     for i, adjustment in enumerate(adjustments):
         line = lines.get(adjustment.symbol)
         if line is None:
-            fields[f"lines[{i}].asset"] = [f"claim {claim.ref} has no {adjustment.symbol!r} line"]
+            fields[f"lines[{i}].asset"] = [
+                _("claim %(ref)s has no %(symbol)s line") % {"ref": claim.ref, "symbol": adjustment.symbol}
+            ]
             continue
         problem = quantity_errors(adjustment.approved_quantity, lost=line.asset.quantity_lost)
         if problem:
             fields[f"lines[{i}].approved_quantity"] = [problem]
         elif claim.appealed_from in PAYOUT_LOCKED and adjustment.approved_quantity < line.approved_quantity:
             # Money already promised is not taken back by an appeal the customer made.
-            fields[f"lines[{i}].approved_quantity"] = ["an appeal cannot lower an approved quantity"]
+            fields[f"lines[{i}].approved_quantity"] = [_("an appeal cannot lower an approved quantity")]
     if fields:
         raise InvalidInput(
             "invalid", _("Invalid input: %(fields)s.") % {"fields": ", ".join(fields)}, extra={"fields": fields}
@@ -245,7 +247,7 @@ def claim_info_request(*, actor: User, claim: Claim, message: str) -> Claim:
     message = (message or "").strip()
     if not message:
         raise InvalidInput(
-            "invalid", _("Write the message to the customer."), extra={"fields": {"reason": ["required"]}}
+            "invalid", _("Write the message to the customer."), extra={"fields": {"reason": [_("required")]}}
         )
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "request_info", _("asked"))
@@ -400,7 +402,9 @@ def claim_reject(*, actor: User, claim: Claim, reason: str) -> Claim:
     _check_may(actor, "reject")
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("invalid", _("A reason is required to reject."), extra={"fields": {"reason": ["required"]}})
+        raise InvalidInput(
+            "invalid", _("A reason is required to reject."), extra={"fields": {"reason": [_("required")]}}
+        )
     claim = claim_lock_for_staff(claim)
     _check_status(claim, "reject", _("rejected"))
     check_appeal_independence(claim, decider(actor, claim))
@@ -469,4 +473,6 @@ def claim_decide(
         return claim_approve(actor=actor, claim=claim, reason=reason)
     if action == "reject":
         return claim_reject(actor=actor, claim=claim, reason=reason)
-    raise InvalidInput("invalid", f"Unknown decision {action!r}.", extra={"fields": {"action": list(DECISIONS)}})
+    raise InvalidInput(
+        "invalid", _("Unknown decision %(action)s.") % {"action": action}, extra={"fields": {"action": list(DECISIONS)}}
+    )

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from django import forms
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -113,7 +114,7 @@ class RegulatorPayoutListApi(StreamedExportMixin, generics.GenericAPIView):
         responses={200: PayoutHistorySerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer},
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
-        form = _valid(RegulatorPayoutFilterForm(_query(request)), "Invalid payout filters.")
+        form = _valid(RegulatorPayoutFilterForm(_query(request)), _("Invalid payout filters."))
         rows = history.payout_history(filters=form.filters())
         export = self.streamed_export(rows=rows, columns=history.PAYOUT_COLUMNS, filename_stem="payouts")
         if export is not None:
@@ -177,7 +178,7 @@ class RegulatorReserveApi(APIView):
         responses={200: ReserveOverviewSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        form = _valid(ReserveRangeForm(_query(request)), "Invalid date range.")
+        form = _valid(ReserveRangeForm(_query(request)), _("Invalid date range."))
         overview = reserve.reserve_overview(since=form.cleaned_data["since"], until=form.cleaned_data["until"])
         return Response(ReserveOverviewSerializer(overview).data)
 

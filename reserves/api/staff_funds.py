@@ -2,6 +2,7 @@
 insurer recoveries. Thin: validate input, call one service or selector.
 """
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
@@ -278,7 +279,7 @@ class RecoveryActionApi(APIView):
             recovery = services.recovery_deny(actor=signed_in_user(request), recovery=recovery, reason=values["reason"])
         else:
             if "amount_jpy" not in values or "reference" not in values:
-                raise serializers.ValidationError({"amount_jpy": ["required"], "reference": ["required"]})
+                raise serializers.ValidationError({"amount_jpy": [_("required")], "reference": [_("required")]})
             recovery = services.recovery_settle(
                 actor=signed_in_user(request),
                 recovery=recovery,

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import Greatest
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, event_record
 from core.dispatch import enqueue_after_commit
@@ -94,7 +95,7 @@ def basis_seq_of(fund: IncidentFund) -> int:
 def _queue_drainers(fund: IncidentFund, *, admitted_round: int | None = None) -> None:
     """After commit, queue the tasks that allocate the round: all of it, or only what `admitted_round` admitted."""
     tasks = 1 if admitted_round else max(1, settings.PAYOUT_PARALLEL_TASKS)
-    for _ in range(tasks):
+    for _task in range(tasks):
         enqueue_after_commit("reserves.payouts_process", fund.pk, 0, admitted_round)
 
 
@@ -171,7 +172,7 @@ def allocation_run(
     """
     fund = locked(IncidentFund.objects).filter(incident_code=incident_code).first()
     if fund is None:
-        raise NotFound("fund_not_open", f"No incident fund is open for {incident_code}.")
+        raise NotFound("fund_not_open", _("No incident fund is open for %(code)s.") % {"code": incident_code})
     current = fund.allocations.filter(seq=fund.round).first() if fund.round else None
     if fund.on_hold:
         return current

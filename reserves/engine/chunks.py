@@ -14,6 +14,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import EventInput, events_record
 from core.bulk import ids_reserve, rows_insert, rows_update
@@ -98,7 +99,7 @@ def payouts_allocate_chunk(
     """
     row = _fund_share_lock(fund_id)
     if row is None:
-        raise NotFound("not_found", "No such incident fund.")
+        raise NotFound("not_found", _("No such incident fund."))
     seq, on_hold, incident_code, pool_id, allocated_id = row
     if on_hold or seq == 0:
         return Chunk(last_id=after_id)

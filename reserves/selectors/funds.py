@@ -123,7 +123,7 @@ def fund_get(*, incident_code: str) -> IncidentFund:
     )
     found = fund.first()
     if found is None:
-        raise NotFound("not_found", f"No incident fund for {incident_code}.")
+        raise NotFound("not_found", gettext("No incident fund for %(code)s.") % {"code": incident_code})
     return found
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import NotFound
 from reserves.models import Payout, RecoveryClaim
@@ -47,7 +48,7 @@ def payout_list(
 def payout_get(*, payout_id: int) -> Payout:
     payout = Payout.objects.select_related("fund", "allocation", "entitlement").filter(pk=payout_id).first()
     if payout is None:
-        raise NotFound("not_found", "No such payout.")
+        raise NotFound("not_found", _("No such payout."))
     return payout
 
 
@@ -84,5 +85,5 @@ def recovery_missing_steps(*, recovery: RecoveryClaim) -> list[str]:
 def recovery_get(*, recovery_id: int) -> RecoveryClaim:
     recovery = RecoveryClaim.objects.select_related("fund", "policy").filter(pk=recovery_id).first()
     if recovery is None:
-        raise NotFound("not_found", "No such recovery claim.")
+        raise NotFound("not_found", _("No such recovery claim."))
     return recovery

@@ -68,13 +68,13 @@ def payout_receipt_for_claim(*, claim_ref: str, receipt_id: str) -> Receipt:
     for summary in payout_receipts_for_claim(claim_ref=claim_ref):
         if summary.id == str(receipt_id):
             return summary.receipt
-    raise NotFound("not_found", "No such receipt.")
+    raise NotFound("not_found", _("No such receipt."))
 
 
 def payout_receipt_get(*, payout_id: int) -> Receipt:
     receipt = Receipt.objects.filter(subject_type=SUBJECT_TYPE, subject_id=str(payout_id)).first()
     if receipt is None:
-        raise NotFound("not_found", "This payout has no receipt yet.")
+        raise NotFound("not_found", _("This payout has no receipt yet."))
     return receipt
 
 

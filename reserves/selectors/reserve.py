@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import NotFound
 from reserves import ledger
@@ -80,7 +81,7 @@ def funding_list(*, status: str | None = None) -> QuerySet[ReserveFunding]:
 def funding_get(*, funding_id: int) -> ReserveFunding:
     funding = ReserveFunding.objects.filter(pk=funding_id).first()
     if funding is None:
-        raise NotFound("not_found", "No such funding request.")
+        raise NotFound("not_found", _("No such funding request."))
     return funding
 
 
@@ -178,7 +179,7 @@ def reserve_series(*, since: dt.date, until: dt.date) -> list[ReservePoint]:
 
 def reserve_opened_on() -> dt.date | None:
     """The day of the reserve's first transfer (None: never funded). Its history starts there."""
-    _, transfers = reserve_transfers()
+    _account, transfers = reserve_transfers()
     first = transfers.order_by("created_at").values_list("created_at", flat=True).first()
     return timezone.localdate(first) if first is not None else None
 

@@ -66,36 +66,38 @@ def _payee_json(payee: PayeeInput, symbols: set[str], fields: dict[str, list[str
             "holder_kana": payee.holder_kana,
         }
         if not re.fullmatch(r"\d{4}", payee.bank_code or ""):
-            fields[f"{prefix}.bank_code"] = ["4 digits"]
+            fields[f"{prefix}.bank_code"] = [_("4 digits")]
         if not re.fullmatch(r"\d{3}", payee.branch_code or ""):
-            fields[f"{prefix}.branch_code"] = ["3 digits"]
+            fields[f"{prefix}.branch_code"] = [_("3 digits")]
         if payee.account_type not in ACCOUNT_TYPES:
-            fields[f"{prefix}.account_type"] = ["ordinary, current or savings"]
+            fields[f"{prefix}.account_type"] = [_("ordinary, current or savings")]
         if not re.fullmatch(r"\d{1,7}", payee.account_number or ""):
-            fields[f"{prefix}.account_number"] = ["1-7 digits"]
+            fields[f"{prefix}.account_number"] = [_("1-7 digits")]
         try:
             kana = to_zengin_kana(payee.holder_kana or "")
             if not kana.strip() or len(kana) > 30:
                 raise ZenginError("1-30 characters")
             result["holder_kana"] = kana
         except ZenginError as exc:
-            fields[f"{prefix}.holder_kana"] = [f"half-width katakana as the bank holds the name: {exc}"]
+            fields[f"{prefix}.holder_kana"] = [
+                _("half-width katakana as the bank holds the name: %(problem)s") % {"problem": exc}
+            ]
         return result
     if payee.method == "exchange":
         if not re.fullmatch(r"[-A-Za-z0-9_.:]{1,64}", payee.account_id or ""):
-            fields[f"{prefix}.account_id"] = ["the customer's account at the exchange: 1-64 letters, digits or -_.:"]
+            fields[f"{prefix}.account_id"] = [_("the customer's account at the exchange: 1-64 letters, digits or -_.:")]
         return {"account_id": payee.account_id}
     if payee.method == "crypto":
         addresses = dict(payee.addresses or {})
         if not addresses or not all(isinstance(v, str) and 10 <= len(v) <= 128 for v in addresses.values()):
-            fields[f"{prefix}.addresses"] = ["one address (10-128 characters) per asset symbol"]
+            fields[f"{prefix}.addresses"] = [_("one address (10-128 characters) per asset symbol")]
         missing = sorted(symbols - addresses.keys())
         if missing:
-            fields[f"{prefix}.addresses"] = [f"no address for {', '.join(missing)}"]
+            fields[f"{prefix}.addresses"] = [_("no address for %(symbols)s") % {"symbols": ", ".join(missing)}]
         if not symbols:
-            fields[f"{prefix}.method"] = ["a crypto payout needs the claim's lines (what to pay in kind)"]
+            fields[f"{prefix}.method"] = [_("a crypto payout needs the claim's lines (what to pay in kind)")]
         return {"addresses": addresses}
-    fields[f"{prefix}.method"] = ["bank, crypto or exchange"]
+    fields[f"{prefix}.method"] = [_("bank, crypto or exchange")]
     return {}
 
 
@@ -112,22 +114,22 @@ def _lines_checked(
             if quantity < 0 or price <= 0 or value < 0:
                 raise ValueError("negative")
         except (TypeError, ValueError):
-            fields[f"{prefix}.lines[{n}]"] = ["quantity and price are Decimals (price > 0), value_jpy int yen"]
+            fields[f"{prefix}.lines[{n}]"] = [_("quantity and price are Decimals (price > 0), value_jpy int yen")]
             continue
         lines.append({"symbol": line.symbol, "quantity": str(quantity), "price_jpy": str(price), "value_jpy": value})
     if lines and f"{prefix}.eligible_jpy" not in fields and sum(x["value_jpy"] for x in lines) != eligible_jpy:
-        fields[f"{prefix}.lines"] = ["the lines' values must add up to eligible_jpy"]
+        fields[f"{prefix}.lines"] = [_("the lines' values must add up to eligible_jpy")]
     return lines
 
 
 def _entitlement_row(fund: IncidentFund, item: EntitlementInput, index: int, fields: dict) -> Entitlement:
     prefix = f"entitlements[{index}]"
     if not REF.match(item.claim_ref or ""):
-        fields[f"{prefix}.claim_ref"] = ["1-64 letters, digits or -_.:/"]
+        fields[f"{prefix}.claim_ref"] = [_("1-64 letters, digits or -_.:/")]
     if isinstance(item.eligible_jpy, bool) or not isinstance(item.eligible_jpy, int) or item.eligible_jpy < 0:
-        fields[f"{prefix}.eligible_jpy"] = ["a whole number of yen, 0 or more"]
+        fields[f"{prefix}.eligible_jpy"] = [_("a whole number of yen, 0 or more")]
     if not item.customer_account_id or len(item.customer_account_id) > 64:
-        fields[f"{prefix}.customer_account_id"] = ["1-64 characters"]
+        fields[f"{prefix}.customer_account_id"] = [_("1-64 characters")]
     lines = _lines_checked(item.lines, item.eligible_jpy, fields, prefix)
     payee = _payee_json(item.payee, {line["symbol"] for line in lines}, fields, f"{prefix}.payee")
     eligible = item.eligible_jpy if isinstance(item.eligible_jpy, int) else 0
@@ -194,14 +196,14 @@ def entitlements_register(
     """
     fund = IncidentFund.objects.filter(incident_code=incident_code).first()
     if fund is None:
-        raise NotFound("fund_not_open", f"No incident fund is open for {incident_code}.")
+        raise NotFound("fund_not_open", _("No incident fund is open for %(code)s.") % {"code": incident_code})
     fields: dict[str, list[str]] = {}
     rows = [_entitlement_row(fund, item, i, fields) for i, item in enumerate(entitlements)]
     refs = [row.claim_ref for row in rows]
     if len(set(refs)) != len(refs):
-        fields["entitlements"] = ["a claim_ref appears twice"]
+        fields["entitlements"] = [_("a claim_ref appears twice")]
     if fields:
-        raise invalid("Some entitlements are invalid; none was registered.", fields)
+        raise invalid(_("Some entitlements are invalid; none was registered."), fields)
     existing = {
         e.claim_ref: e
         for start in range(0, len(refs), AUDIT_CHUNK)
@@ -267,7 +269,7 @@ def entitlement_eligible_raise(
     """
     current = Entitlement.objects.filter(claim_ref=claim_ref).values_list("fund_id", flat=True).first()
     if current is None:
-        raise NotFound("not_found", f"No entitlement for claim {claim_ref}.")
+        raise NotFound("not_found", _("No entitlement for claim %(ref)s.") % {"ref": claim_ref})
     fund = fund_lock(current)
     entitlement = locked(Entitlement.objects).get(claim_ref=claim_ref)
     require_yen(eligible_jpy, "eligible_jpy")
@@ -282,7 +284,7 @@ def entitlement_eligible_raise(
     fields: dict[str, list[str]] = {}
     checked_lines = _lines_checked(lines, eligible_jpy, fields, "entitlement")
     if fields:
-        raise invalid("The raised entitlement is invalid.", fields)
+        raise invalid(_("The raised entitlement is invalid."), fields)
     before = {"eligible_jpy": entitlement.eligible_jpy, "base_jpy": entitlement.base_jpy}
     entitlement.eligible_jpy = eligible_jpy
     entitlement.base_jpy = base_of(eligible_jpy=eligible_jpy, base_amount_jpy=fund.base_amount_jpy)
@@ -306,7 +308,7 @@ def entitlement_payee_update(*, actor: User | Actor, claim_ref: str, payee: Paye
     """Change where a claimant is paid; unpaid payouts use the new payee."""
     entitlement = locked(Entitlement.objects).filter(claim_ref=claim_ref).first()
     if entitlement is None:
-        raise NotFound("not_found", "No such entitlement.")
+        raise NotFound("not_found", _("No such entitlement."))
     if Payout.objects.filter(entitlement=entitlement, status=Payout.Status.SUBMITTED).exists():
         raise Conflict("payout_in_flight", _("A payout to the old account is with the bank; wait for its result."))
     return entitlement_payee_apply(actor=actor, entitlement=entitlement, payee=payee)
@@ -318,7 +320,7 @@ def entitlement_payee_apply(*, actor: User | Actor, entitlement: Entitlement, pa
     symbols = {line["symbol"] for line in entitlement.lines}
     new_payee = _payee_json(payee, symbols, fields, "payee")
     if fields:
-        raise invalid("The payee is invalid.", fields)
+        raise invalid(_("The payee is invalid."), fields)
     before = {"method": entitlement.payee_method}
     entitlement.payee_method, entitlement.payee = payee.method, new_payee
     entitlement.save(update_fields=["payee_method", "payee"])

@@ -29,15 +29,15 @@ def funding_request(
     who = actor_of(actor)
     fields: dict[str, list[str]] = {}
     if kind not in ReserveFunding.Kind.values:
-        fields["kind"] = ["must be funding or replenishment"]
+        fields["kind"] = [_("must be funding or replenishment")]
     if isinstance(amount_jpy, bool) or not isinstance(amount_jpy, int) or amount_jpy <= 0:
-        fields["amount_jpy"] = ["must be a positive whole number of yen"]
+        fields["amount_jpy"] = [_("must be a positive whole number of yen")]
     if not reference.strip() or len(reference) > 100:
-        fields["reference"] = ["required, at most 100 characters (the remittance reference)"]
+        fields["reference"] = [_("required, at most 100 characters (the remittance reference)")]
     if len(idempotency_key) > 100:
-        fields["idempotency_key"] = ["at most 100 characters"]
+        fields["idempotency_key"] = [_("at most 100 characters")]
     if fields:
-        raise invalid("The funding request is invalid.", fields)
+        raise invalid(_("The funding request is invalid."), fields)
 
     def replayed() -> ReserveFunding | None:
         existing = ReserveFunding.objects.filter(requested_by=who.name, idempotency_key=idempotency_key).first()
@@ -141,7 +141,7 @@ def funding_approve(*, actor: User | Actor, funding: ReserveFunding) -> ReserveF
 def funding_reject(*, actor: User | Actor, funding: ReserveFunding, reason: str) -> ReserveFunding:
     who = actor_of(actor)
     if not reason.strip():
-        raise invalid("Say why the request is rejected.", {"reason": ["required"]})
+        raise invalid(_("Say why the request is rejected."), {"reason": ["required"]})
     funding = _funding_lock(funding.pk)
     _check_four_eyes(funding, who)
     funding.status = ReserveFunding.Status.REJECTED
@@ -161,7 +161,9 @@ def funding_reject(*, actor: User | Actor, funding: ReserveFunding, reason: str)
 def custody_value_record(*, actor: User | Actor, value_jpy: int, as_of: dt.datetime) -> CustodyValuation:
     """Record the value of customer assets in custody (the percentage part of the reserve requirement)."""
     if isinstance(value_jpy, bool) or not isinstance(value_jpy, int) or value_jpy < 0:
-        raise invalid("The custody value is invalid.", {"value_jpy": ["must be a whole number of yen, 0 or more"]})
+        raise invalid(
+            _("The custody value is invalid."), {"value_jpy": [_("must be a whole number of yen, 0 or more")]}
+        )
     valuation = CustodyValuation.objects.create(as_of=as_of, value_jpy=value_jpy, recorded_by=actor_of(actor).name)
     event_record(
         actor=actor, action="reserve.custody_valued", subject=valuation, data={"after": {"value_jpy": value_jpy}}

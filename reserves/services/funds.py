@@ -32,13 +32,13 @@ def incident_fund_open(
         return fund
     fields: dict[str, list[str]] = {}
     if not SLUG.match(incident_code or ""):
-        fields["incident_code"] = ["1-32 letters, digits, - or _"]
+        fields["incident_code"] = [_("1-32 letters, digits, - or _")]
     if isinstance(base_amount_jpy, bool) or not isinstance(base_amount_jpy, int) or base_amount_jpy < 0:
-        fields["base_amount_jpy"] = ["must be a whole number of yen, 0 or more"]
+        fields["base_amount_jpy"] = [_("must be a whole number of yen, 0 or more")]
     if detected_at is None or timezone.is_naive(detected_at):
-        fields["detected_at"] = ["a timezone-aware time is required"]
+        fields["detected_at"] = [_("a timezone-aware time is required")]
     if fields:
-        raise invalid("The incident fund is invalid.", fields)
+        raise invalid(_("The incident fund is invalid."), fields)
     accounts = {
         kind: ledger.account_ensure(code=f"{kind}:{incident_code}", name=f"{label} {incident_code}", kind=kind)
         for kind, label in (
@@ -112,7 +112,7 @@ def incident_fund_configure(
         raise ApplicationError(
             "payments_started",
             _("The fund settings cannot change: payments to claimants have started."),
-            extra={"fields": {name: ["fixed once payments start"] for name in after if after[name] != before[name]}},
+            extra={"fields": {name: [_("fixed once payments start")] for name in after if after[name] != before[name]}},
         )
     for name, value in after.items():
         setattr(fund, name, value)

@@ -47,16 +47,16 @@ def _checked(holds: list[HoldInput]) -> None:
     fields: dict[str, list[str]] = {}
     for i, hold in enumerate(holds):
         if not hold.claim_ref or len(hold.claim_ref) > 64:
-            fields[f"holds[{i}].claim_ref"] = ["1-64 characters"]
+            fields[f"holds[{i}].claim_ref"] = [_("1-64 characters")]
         try:
             if require_yen(hold.amount_jpy, "amount_jpy") < 0:
-                fields[f"holds[{i}].amount_jpy"] = ["must be 0 or more"]
+                fields[f"holds[{i}].amount_jpy"] = [_("must be 0 or more")]
         except TypeError:
-            fields[f"holds[{i}].amount_jpy"] = ["a whole number of yen"]
+            fields[f"holds[{i}].amount_jpy"] = [_("a whole number of yen")]
     if len({h.claim_ref for h in holds}) != len(holds):
-        fields["holds"] = ["a claim_ref appears twice"]
+        fields["holds"] = [_("a claim_ref appears twice")]
     if fields:
-        raise InvalidInput("invalid", "Some holdbacks are invalid; none was recorded.", extra={"fields": fields})
+        raise InvalidInput("invalid", _("Some holdbacks are invalid; none was recorded."), extra={"fields": fields})
 
 
 def _locked(refs: list[str]) -> dict[str, Holdback]:
@@ -116,7 +116,7 @@ def holdbacks_set(*, actor: User | Actor | None, incident_code: str, holds: list
     """
     fund = IncidentFund.objects.filter(incident_code=incident_code).first()
     if fund is None:
-        raise NotFound("fund_not_open", f"No incident fund is open for {incident_code}.")
+        raise NotFound("fund_not_open", _("No incident fund is open for %(code)s.") % {"code": incident_code})
     _checked(holds)
     refs = [h.claim_ref for h in holds]
     locked = _locked(refs)

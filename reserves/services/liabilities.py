@@ -4,6 +4,8 @@ The total is the sum of the eligible amounts, which is the eligible loss the
 regulator portal shows; audit.liabilities builds, signs and serves the tree.
 """
 
+from django.utils.translation import gettext as _
+
 from audit.liabilities import LiabilityInput, liabilities_publish
 from audit.models import LiabilityTree
 from audit.services import Actor
@@ -16,7 +18,7 @@ def incident_liabilities_publish(*, actor: User | Actor | None, incident_code: s
     """Publish a fresh proof of liabilities over the incident's registered entitlements (NotFound without a fund)."""
     fund = IncidentFund.objects.filter(incident_code=incident_code).first()
     if fund is None:
-        raise NotFound("not_found", f"Incident {incident_code} has no fund.")
+        raise NotFound("not_found", _("Incident %(code)s has no fund.") % {"code": incident_code})
     rows = (
         Entitlement.objects.filter(fund=fund)
         .order_by("id")

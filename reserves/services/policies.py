@@ -32,32 +32,32 @@ class PolicyInput:
 def _check_policy(data: PolicyInput) -> None:
     fields: dict[str, list[str]] = {}
     if not data.insurer.strip():
-        fields["insurer"] = ["required"]
+        fields["insurer"] = [_("required")]
     if not REF.match(data.policy_number or ""):
-        fields["policy_number"] = ["1-64 letters, digits or -_.:/"]
+        fields["policy_number"] = [_("1-64 letters, digits or -_.:/")]
     if data.period_end <= data.period_start:
-        fields["period_end"] = ["must be after period_start"]
+        fields["period_end"] = [_("must be after period_start")]
     if isinstance(data.layer_order, bool) or not isinstance(data.layer_order, int) or data.layer_order < 1:
-        fields["layer_order"] = ["must be 1 or more"]
+        fields["layer_order"] = [_("must be 1 or more")]
     for name in ("retention_jpy", "per_occurrence_limit_jpy", "aggregate_limit_jpy"):
         value = getattr(data, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            fields[name] = ["must be a whole number of yen, 0 or more"]
+            fields[name] = [_("must be a whole number of yen, 0 or more")]
     if "per_occurrence_limit_jpy" not in fields and data.per_occurrence_limit_jpy <= 0:
-        fields["per_occurrence_limit_jpy"] = ["must be more than 0"]
+        fields["per_occurrence_limit_jpy"] = [_("must be more than 0")]
     if not fields.keys() & {"per_occurrence_limit_jpy", "aggregate_limit_jpy"} and (
         data.aggregate_limit_jpy < data.per_occurrence_limit_jpy
     ):
-        fields["aggregate_limit_jpy"] = ["must be at least the per-occurrence limit"]
+        fields["aggregate_limit_jpy"] = [_("must be at least the per-occurrence limit")]
     share = data.coinsurance_share
     if (
         not isinstance(share, Decimal)
         or not Decimal(0) < share <= Decimal(1)
         or share != share.quantize(Decimal("0.0001"))
     ):
-        fields["coinsurance_share"] = ["a decimal above 0 and at most 1, with up to 4 places"]
+        fields["coinsurance_share"] = [_("a decimal above 0 and at most 1, with up to 4 places")]
     if fields:
-        raise invalid("The policy is invalid.", fields)
+        raise invalid(_("The policy is invalid."), fields)
 
 
 @transaction.atomic(durable=True)

@@ -24,7 +24,7 @@ RECOVERY_CLOSED = (RecoveryClaim.Status.SETTLED, RecoveryClaim.Status.DENIED)
 def _recovery_lock(recovery_id: int) -> RecoveryClaim:
     recovery = locked(RecoveryClaim.objects).select_related("policy", "fund").filter(pk=recovery_id).first()
     if recovery is None:
-        raise NotFound("not_found", "No such recovery claim.")
+        raise NotFound("not_found", _("No such recovery claim."))
     return recovery
 
 
@@ -119,7 +119,7 @@ def recovery_deny(*, actor: User | Actor, recovery: RecoveryClaim, reason: str) 
             "invalid_state", _("The recovery is already %(status)s.") % {"status": recovery.get_status_display()}
         )
     if not reason.strip():
-        raise invalid("Say why the insurer denied the claim.", {"reason": ["required"]})
+        raise invalid(_("Say why the insurer denied the claim."), {"reason": ["required"]})
     return _recovery_step(
         actor=actor,
         recovery=recovery,
@@ -145,9 +145,9 @@ def recovery_settle(
     with another amount it is a 409. The total settled cannot exceed the claim.
     """
     if isinstance(amount_jpy, bool) or not isinstance(amount_jpy, int) or amount_jpy <= 0:
-        raise invalid("The settlement is invalid.", {"amount_jpy": ["a positive whole number of yen"]})
+        raise invalid(_("The settlement is invalid."), {"amount_jpy": [_("a positive whole number of yen")]})
     if not REF.match(reference or ""):
-        raise invalid("The settlement is invalid.", {"reference": ["1-64 letters, digits or -_.:/"]})
+        raise invalid(_("The settlement is invalid."), {"reference": [_("1-64 letters, digits or -_.:/")]})
     recovery = _recovery_lock(recovery.pk)
     key = f"settlement:{recovery.pk}:{reference}"
     previous = ledger.Transfer.objects.filter(idempotency_key=key).first()

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from audit.services import Actor, event_record
 from core.errors import InvalidInput
@@ -111,7 +112,9 @@ def result_import(*, actor: User | Actor, format_name: str, content: bytes) -> R
     fmt = FORMATS.get(format_name)
     if fmt is None:
         raise InvalidInput(
-            "invalid", f"Unknown result format {format_name!r}.", extra={"fields": {"format": ["unknown"]}}
+            "invalid",
+            _("Unknown result format %(format)s.") % {"format": format_name},
+            extra={"fields": {"format": [_("unknown")]}},
         )
     try:
         parsed = fmt.parse(content)

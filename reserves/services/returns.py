@@ -149,7 +149,7 @@ def payout_resend(*, actor: User | Actor, payout_id: int, payee: Any, reason: st
     """
     payout = locked(Payout.objects).filter(pk=payout_id).first()
     if payout is None:
-        raise NotFound("not_found", "No such payout.")
+        raise NotFound("not_found", _("No such payout."))
     if payout.status not in (Payout.Status.RETURNED, Payout.Status.UNCLAIMED):
         raise Conflict(
             "not_returned",

@@ -178,3 +178,35 @@ def test_price_api_sets_price_with_source(api_as):
     assert response.status_code == 200
     assert IncidentAsset.objects.get(incident=incident, symbol="XEM").price_source == "exchange A"
     assert missing.status_code == 404
+
+
+def test_a_field_error_is_answered_in_the_language_the_request_asks_for(api_as):
+    now = timezone.now()
+    client = api_as(Role.APPROVER)
+    body = _payload(claim_closes_at=(now - dt.timedelta(days=3)).isoformat())
+
+    japanese = client.post("/api/staff/incidents/", body, format="json", HTTP_ACCEPT_LANGUAGE="ja")
+    english = client.post("/api/staff/incidents/", body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert japanese.status_code == english.status_code == 400
+    assert japanese.json() == {
+        "error": "invalid",
+        "detail": "事故の日時が矛盾しています。",
+        "fields": {"claim_closes_at": ["請求受付開始（claim_opens_at）より後にしてください"]},  # noqa: RUF001
+    }
+    assert english.json() == {
+        "error": "invalid",
+        "detail": "The incident's times are inconsistent.",
+        "fields": {"claim_closes_at": ["must be after claim_opens_at"]},
+    }
+
+
+def test_a_missing_incident_is_answered_in_the_language_the_request_asks_for(api_as):
+    client = api_as(Role.APPROVER)
+
+    japanese = client.get("/api/staff/incidents/no-such/", HTTP_ACCEPT_LANGUAGE="ja")
+    english = client.get("/api/staff/incidents/no-such/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert japanese.status_code == english.status_code == 404
+    assert japanese.json() == {"error": "not_found", "detail": "事故 no-such はありません。"}
+    assert english.json() == {"error": "not_found", "detail": "No incident no-such."}

@@ -46,7 +46,9 @@ def test_declare_form_creates_a_draft_and_redirects(approver_client):
 
 
 def test_declare_form_shows_service_errors_on_the_field(approver_client):
-    response = approver_client.post("/staff/incidents/new/", _form(claim_closes_at="2026-11-01T00:00"))
+    response = approver_client.post(
+        "/staff/incidents/new/", _form(claim_closes_at="2026-11-01T00:00"), HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 200
     assert "must be after claim_opens_at" in response.content.decode()
     assert not Incident.objects.exists()

@@ -88,7 +88,9 @@ def _refs_of(body: dict) -> list[str]:
 
 def test_bad_filters_are_400(api_as, claims):
     client = api_as(Role.REVIEWER)
-    assert client.get("/api/staff/claims/?status=lost").json()["fields"] == {"status": ["unknown status"]}
+    assert client.get("/api/staff/claims/?status=lost", HTTP_ACCEPT_LANGUAGE="en").json()["fields"] == {
+        "status": ["unknown status"]
+    }
     assert client.get("/api/staff/claims/?amount_min=ten").status_code == 400
     assert client.get("/api/staff/claims/?sort=random").status_code == 400
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from audit.models import Event
 from core.errors import ApplicationError
@@ -102,7 +103,7 @@ def test_saving_settings_before_any_claim_makes_no_round_and_they_change_until_t
     # ¥1,000 over a base total of ¥3,500: A's ¥500, and ¥3,000 still expected that may all be base.
     assert paid_by_claim() == {"A": 142}
 
-    with pytest.raises(ApplicationError) as refused:
+    with translation.override("en"), pytest.raises(ApplicationError) as refused:
         services.incident_fund_configure(actor=CHECKER, fund=fund, base_amount_jpy=0)
     assert refused.value.code == "payments_started"
     assert refused.value.extra["fields"] == {"base_amount_jpy": ["fixed once payments start"]}
