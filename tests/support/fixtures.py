@@ -1,7 +1,7 @@
 """Fixtures every test package may use (registered by tests/conftest.py as a pytest plugin).
 
-API clients per role, a real Celery worker, real `celery worker` processes, fast payout settings,
-and Debian's Chromium driven by Playwright.
+Every test starts in the site's language; API clients per role, a real Celery worker, real `celery worker`
+processes, fast payout settings, and Debian's Chromium driven by Playwright.
 """
 
 import os
@@ -17,6 +17,18 @@ from tests.support.browser import screenshot
 from tests.support.factories import user_with_role
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(autouse=True)
+def site_language() -> Iterator[None]:
+    """Each test starts in the site's default language (Japanese). A request through Django's test client
+    activates the language it asked for in this thread and leaves it active, so without this a test would read
+    whatever language the test before it last requested."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
