@@ -32,6 +32,15 @@ def person_of(user: Any) -> StaffMember | None:
     return account.member if account is not None else None
 
 
+def same_person(user_id: int, other_user_id: int) -> bool:
+    """Whether two logins are one person: the same login, or two logins of one staff member."""
+    if user_id == other_user_id:
+        return True
+    members = StaffAccount.objects.filter(user_id__in=[user_id, other_user_id]).values_list("member_id", flat=True)
+    found = list(members)
+    return len(found) == 2 and found[0] == found[1]
+
+
 def staff_member_require(user: User) -> StaffMember:
     """The acting staff login's person; 403 when the login belongs to nobody or the person is disabled."""
     member = person_of(user)

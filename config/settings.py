@@ -498,6 +498,9 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint-sign"] = {
     "schedule": AUDIT_CHECKPOINT_INTERVAL,
 }
 # Functions (*, start, end) -> list[core.reports.Section] that make up the quarterly report.
+# Whether two logins (user ids) are one person: reserves asks it for the reserve funding's maker and checker
+# without importing the accounts app, which keeps the people.
+SAME_PERSON = "accounts.people.same_person"
 QUARTERLY_REPORT_SECTIONS = [
     "claims.selectors.regulator.claims_report_sections",
     "reserves.selectors.report.reserve_report_sections",

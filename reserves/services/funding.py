@@ -2,8 +2,10 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from audit.services import Actor, event_record
@@ -89,7 +91,14 @@ def _funding_lock(funding_id: int) -> ReserveFunding:
 
 
 def _check_four_eyes(funding: ReserveFunding, who: Actor) -> None:
-    if who.name == funding.requested_by or (who.id is not None and who.id == funding.requested_by_id):
+    """The checker is another person than the maker: another name (system actors), and for logins another person
+    (settings.SAME_PERSON: two logins of one staff member count once)."""
+    same_login_person = (
+        who.id is not None
+        and funding.requested_by_id is not None
+        and import_string(settings.SAME_PERSON)(who.id, funding.requested_by_id)
+    )
+    if who.name == funding.requested_by or same_login_person:
         raise ApplicationError("four_eyes", _("The checker must be a different person from the maker."), status=403)
 
 

@@ -9,9 +9,12 @@ from django.utils import timezone
 from audit.models import Event
 from audit.services import Actor
 from core.errors import ApplicationError, Conflict, InvalidInput
+from core.roles import Role
 from reserves import ledger, services
 from reserves.models import ReserveFunding
 from reserves.selectors import reserve_position
+from tests.support.factories import staff_member_of
+from tests.support.login import login_verified, staff
 from tests.support.money import CHECKER, MAKER
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +41,28 @@ def test_money_moves_only_when_a_different_person_approves():
     assert ledger.reserve_account().balance_jpy == 5_000_000
     actions = list(Event.objects.values_list("action", flat=True))
     assert actions == ["reserve.funding_requested", "reserve.funding_approved"]
+
+
+def test_two_logins_of_one_person_are_one_maker(client):
+    """Maker and checker are compared as people: a person's second approver login cannot check their request."""
+    maker = staff(Role.APPROVER)
+    second = staff(Role.APPROVER, username=f"{maker.username}-2")
+    second.staff_account.delete()
+    staff_member_of(second, member=maker.staff_account.member)
+    funding = request(actor=maker)
+
+    assert services.funding_allowed_actions(funding, second) == []
+    with pytest.raises(ApplicationError, match="four_eyes"):
+        services.funding_approve(actor=second, funding=funding)
+    login_verified(client, second)
+    client.post(f"/staff/reserve/fundings/{funding.pk}/approve/", {"confirmed": "1"})
+    assert ReserveFunding.objects.get(pk=funding.pk).status == "requested"
+    assert ledger.reserve_account().balance_jpy == 0
+
+    someone_else = staff(Role.APPROVER)
+    assert services.funding_allowed_actions(funding, someone_else) == ["approve", "reject"]
+    services.funding_approve(actor=someone_else, funding=funding)
+    assert ledger.reserve_account().balance_jpy == 5_000_000
 
 
 def test_a_decided_request_cannot_be_decided_again():
