@@ -258,6 +258,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # API tokens of staff expire after this many hours (customers' tokens do not).
 STAFF_TOKEN_HOURS = float(os.environ.get("STAFF_TOKEN_HOURS", "8"))
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Breach compensation")
+# Nobody, admins included, reads another person's TOTP secret or its QR code in the Django admin (403).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "claims:home"
 LOGOUT_REDIRECT_URL = "login"
