@@ -2,7 +2,6 @@
 rule each (fund_allowed_actions, recovery_allowed_actions), which the action views also apply (refusing in the
 site's default language, Japanese: "…状態に合いません")."""
 
-import datetime as dt
 import re
 
 import pytest
@@ -13,19 +12,9 @@ from core.roles import Role
 from reserves import services
 from reserves.models import IncidentFund, RecoveryClaim
 from tests.support.login import login_verified, staff
-from tests.support.money import CHECKER, fund_open, policy, register, reserve_fund
+from tests.support.money import CHECKER
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def recovery(django_capture_on_commit_callbacks) -> RecoveryClaim:
-    reserve_fund(100)
-    policy(per_occurrence_limit_jpy=900, aggregate_limit_jpy=900)
-    fund = fund_open(detected_at=timezone.now() - dt.timedelta(days=3))
-    with django_capture_on_commit_callbacks(execute=True):
-        register(fund, {"A": 1000})
-    return RecoveryClaim.objects.get()
 
 
 def _offered(page: str, testid: str) -> list[str]:

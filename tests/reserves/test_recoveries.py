@@ -10,19 +10,9 @@ from audit.models import Event
 from core.errors import ApplicationError, InvalidInput
 from reserves import services
 from reserves.models import RecoveryClaim
-from tests.support.money import CHECKER, fund_open, paid_by_claim, policy, register, reserve_fund
+from tests.support.money import CHECKER, paid_by_claim
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def recovery(django_capture_on_commit_callbacks) -> RecoveryClaim:
-    reserve_fund(100)
-    policy(per_occurrence_limit_jpy=900, aggregate_limit_jpy=900)
-    fund = fund_open(detected_at=timezone.now() - dt.timedelta(days=3))
-    with django_capture_on_commit_callbacks(execute=True):
-        register(fund, {"A": 1000})
-    return RecoveryClaim.objects.get()
 
 
 def test_money_before_the_notice_and_the_proof_is_refused_naming_what_is_missing(recovery):
