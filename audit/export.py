@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from audit import tlog
 from audit.checkpoints import checkpoint_note
@@ -23,24 +24,27 @@ from audit.models import Checkpoint, SigningKey, TreeHead, Witness
 from audit.signing import log_origin, signer
 from core.exports import Column
 
+# The regulators' downloads of a search (audit_browser.html) and of the checkpoints (checkpoint_list.html),
+# not the trail export below, whose files are the entries' canonical bytes. The labels are the CSV
+# header a person reads, in their language; the JSON Lines keys are the field names.
 EVENT_COLUMNS = [
-    Column("seq"),
-    Column("created_at", lambda e: e.created_at.isoformat()),
-    Column("actor_id"),
-    Column("actor"),
-    Column("role"),
-    Column("action"),
-    Column("subject_type"),
-    Column("subject_id"),
-    Column("data"),
-    Column("request_id"),
+    Column("seq", label=gettext_lazy("Audit sequence number")),
+    Column("created_at", lambda e: e.created_at.isoformat(), label=gettext_lazy("Time")),
+    Column("actor_id", label=gettext_lazy("Actor ID")),
+    Column("actor", label=gettext_lazy("Actor")),
+    Column("role", label=gettext_lazy("Role")),
+    Column("action", label=gettext_lazy("Action")),
+    Column("subject_type", label=gettext_lazy("Subject type")),
+    Column("subject_id", label=gettext_lazy("Subject id")),
+    Column("data", label=gettext_lazy("Data")),
+    Column("request_id", label=gettext_lazy("Request ID")),
 ]
 CHECKPOINT_COLUMNS = [
-    Column("size"),
-    Column("root"),
-    Column("signed_at", lambda c: format_time(c.signed_at)),
-    Column("key_id"),
-    Column("note", checkpoint_note),
+    Column("size", label=gettext_lazy("Size")),
+    Column("root", label=gettext_lazy("Root hash")),
+    Column("signed_at", lambda c: format_time(c.signed_at), label=gettext_lazy("Signed at")),
+    Column("key_id", label=gettext_lazy("Key")),
+    Column("note", checkpoint_note, label=pgettext_lazy("checkpoint", "Signed note")),
 ]
 
 

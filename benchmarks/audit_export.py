@@ -97,7 +97,7 @@ def _naive(rows: int, *, trace: bool) -> tuple[int, float, int]:
     events = list(Event.objects.order_by("seq")[:rows])
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([c.header for c in EVENT_COLUMNS])
+    writer.writerow([c.title() for c in EVENT_COLUMNS])
     for event in events:
         writer.writerow([c.value(event) for c in EVENT_COLUMNS])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv")

@@ -176,7 +176,7 @@ def _naive(rows: int, *, trace: bool) -> tuple[int, float, int]:
     payouts = list(Payout.objects.select_related("fund", "allocation", "entitlement").order_by("id")[:rows])
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c.header for c in PAYOUT_COLUMNS])
+    writer.writerow([c.title() for c in PAYOUT_COLUMNS])
     for p in payouts:
         row = {
             "id": p.pk,

@@ -17,8 +17,14 @@ Rows are read with `QuerySet.iterator(chunk_size=…)` (a server-side cursor on
 PostgreSQL) and written to the client as they come, a batch of rows per chunk,
 so a 1,000,000-row export uses the memory of one batch:
 
-    columns = [Column("seq"), Column("time", lambda e: e.created_at.isoformat())]
+    columns = [Column("seq"), Column("time", lambda e: e.created_at.isoformat(), label=gettext_lazy("Time"))]
     return stream_csv(rows=events, columns=columns, filename="events.csv")
+
+A column's `header` is its field name, for programs; its optional `label`
+(gettext_lazy) is for people. The CSV header row is the labels, in the language
+active when the download is asked for (the reader's, by LocaleMiddleware), and the
+field name for a column without a label. JSON Lines keys are always the field
+names, in every language: a program reads JSON Lines, whose keys never change.
 
 In a DRF list API, mix in StreamedExportMixin: `?format=csv` / `?format=jsonl`
 (or an Accept header) then selects the export, and `self.streamed_export(...)`
@@ -41,6 +47,7 @@ from rest_framework.views import APIView
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
+    from django_stubs_ext import StrOrPromise
 
 ROWS_PER_CHUNK = 500
 ITERATOR_CHUNK_SIZE = 2000
@@ -78,10 +85,19 @@ class CsvWriter:
 
 @dataclass(frozen=True)
 class Column:
-    """One exported field: a header and how to read it from a row (attribute/key name or a function)."""
+    """One exported field: a header and how to read it from a row (attribute/key name or a function).
+
+    `header` is the field name (JSON Lines key; stable); `label`, when given, is what a person
+    reads at the top of the CSV column, translated (gettext_lazy) into the active language.
+    """
 
     header: str
     source: str | Callable[[Any], Any] | None = None
+    label: "StrOrPromise | None" = None
+
+    def title(self) -> str:
+        """The CSV header cell: the label in the active language, else the field name."""
+        return self.header if self.label is None else str(self.label)
 
     def value(self, row: Any) -> Any:
         source = self.source or self.header
@@ -99,10 +115,19 @@ def _iterate(rows: Iterable[Any]) -> Iterator[Any]:
 
 
 def csv_chunks(*, rows: Iterable[Any], columns: Sequence[Column], bom: bool = True) -> Iterator[bytes]:
-    """The CSV document in byte chunks: header, then ROWS_PER_CHUNK rows per chunk."""
+    """The CSV document in byte chunks: header, then ROWS_PER_CHUNK rows per chunk.
+
+    The header cells are the columns' titles, translated now, in the language of the request
+    that asked for the download: the server reads the chunks later, when another language may
+    be active in the thread.
+    """
+    return _csv_chunks(rows=rows, columns=columns, titles=[column.title() for column in columns], bom=bom)
+
+
+def _csv_chunks(*, rows: Iterable[Any], columns: Sequence[Column], titles: list[str], bom: bool) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = CsvWriter(buffer)
-    writer.row(column.header for column in columns)
+    writer.row(titles)
     prefix = BOM if bom else ""
     pending = 0
     for row in _iterate(rows):
@@ -124,7 +149,7 @@ def _json_default(value: Any) -> Any:
 
 
 def jsonl_chunks(*, rows: Iterable[Any], columns: Sequence[Column]) -> Iterator[bytes]:
-    """JSON Lines: one object per row with the columns' headers as keys."""
+    """JSON Lines: one object per row with the columns' headers (field names, never labels) as keys."""
     lines: list[str] = []
     for row in _iterate(rows):
         record = {column.header: column.value(row) for column in columns}

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from claims.models import Claim, ClaimTimelineEntry, Incident
 from claims.selectors.staff import ReviewFilters, claim_status_counts, incident_get
@@ -171,18 +171,23 @@ def claim_paid_rate(row: dict) -> str:
     return rate_text(rate_of(row["paid_jpy"], approved))
 
 
+# The incident's claims as a download; headers read as on regulator_incident_claims.html, in the reader's language.
 CLAIM_COLUMNS = [
-    Column("ref"),
-    Column("account_id"),
-    Column("status"),
-    Column("amount_jpy"),
-    Column("approved_amount_jpy"),
-    Column("paid_jpy"),
-    Column("outstanding_jpy", claim_outstanding_jpy),
-    Column("paid_rate", claim_paid_rate),
-    Column("submitted_at", lambda row: row["submitted_at"].isoformat()),
-    Column("approved_at", lambda row: row["approved_at"].isoformat() if row["approved_at"] else ""),
-    Column("paid_at", lambda row: row["paid_at"].isoformat() if row["paid_at"] else ""),
+    Column("ref", label=pgettext_lazy("claim", "Reference")),
+    Column("account_id", label=gettext_lazy("Account")),
+    Column("status", label=gettext_lazy("Status")),
+    Column("amount_jpy", label=pgettext_lazy("amount", "Claimed")),
+    Column("approved_amount_jpy", label=gettext_lazy("Approved amount")),
+    Column("paid_jpy", label=gettext_lazy("Paid so far")),
+    Column("outstanding_jpy", claim_outstanding_jpy, label=gettext_lazy("Outstanding")),
+    Column("paid_rate", claim_paid_rate, label=gettext_lazy("Rate received")),
+    Column("submitted_at", lambda row: row["submitted_at"].isoformat(), label=gettext_lazy("Filed")),
+    Column(
+        "approved_at",
+        lambda row: row["approved_at"].isoformat() if row["approved_at"] else "",
+        label=gettext_lazy("Approved at"),
+    ),
+    Column("paid_at", lambda row: row["paid_at"].isoformat() if row["paid_at"] else "", label=gettext_lazy("Paid at")),
 ]
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.people import person_of
@@ -80,21 +80,22 @@ def staff_claim_list(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-# The filtered queue as a download: no account numbers or names.
+# The filtered queue as a download: no account numbers or names. Headers read as on the page
+# (staff_claim_list.html), in the reader's language; the field names are the columns' headers.
 QUEUE_CSV_COLUMNS = [
-    Column("ref"),
-    Column("incident", lambda c: c.incident.code),
-    Column("account_id", lambda c: c.customer.account_id),
-    Column("status"),
-    Column("disputed"),
-    Column("matches_snapshot"),
-    Column("amount_jpy"),
-    Column("approved_amount_jpy"),
-    Column("paid_jpy"),
-    Column("outstanding_jpy"),
-    Column("required_approvals"),
-    Column("review_round"),
-    Column("submitted_at", lambda c: c.submitted_at.isoformat()),
+    Column("ref", label=pgettext_lazy("claim", "Reference")),
+    Column("incident", lambda c: c.incident.code, label=gettext_lazy("Incident")),
+    Column("account_id", lambda c: c.customer.account_id, label=gettext_lazy("Account")),
+    Column("status", label=gettext_lazy("Status")),
+    Column("disputed", label=gettext_lazy("Disputed")),
+    Column("matches_snapshot", label=gettext_lazy("Matches snapshot")),
+    Column("amount_jpy", label=gettext_lazy("Amount (JPY)")),
+    Column("approved_amount_jpy", label=gettext_lazy("Approved amount")),
+    Column("paid_jpy", label=gettext_lazy("Paid so far")),
+    Column("outstanding_jpy", label=gettext_lazy("Outstanding")),
+    Column("required_approvals", label=gettext_lazy("Approvals required")),
+    Column("review_round", label=pgettext_lazy("review round", "Round")),
+    Column("submitted_at", lambda c: c.submitted_at.isoformat(), label=gettext_lazy("Filed")),
 ]
 
 

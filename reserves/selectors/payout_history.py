@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 
 from core.exports import Column
 from reserves.models import IncidentFund, InsurancePolicy, Payout
@@ -126,23 +126,23 @@ def _local_iso(value: dt.datetime | None) -> str | None:
 
 
 PAYOUT_COLUMNS = [
-    Column("id"),
-    Column("incident"),
-    Column("claim_ref"),
-    Column("customer_account_id"),
-    Column("customer_name"),
-    Column("round"),
-    Column("amount_jpy"),
-    Column("reserve_jpy", reserve_part),
-    Column("insurance_jpy", insurance_part),
-    Column("breakdown"),
-    Column("method"),
-    Column("rail"),
-    Column("status"),
-    Column("attempts"),
-    Column("rail_reference"),
-    Column("created_at", lambda row: _local_iso(row["created_at"])),
-    Column("paid_at", lambda row: _local_iso(row["paid_at"])),
+    Column("id", label=gettext_lazy("Payout ID")),
+    Column("incident", label=gettext_lazy("Incident")),
+    Column("claim_ref", label=gettext_lazy("Claim")),
+    Column("customer_account_id", label=gettext_lazy("Account")),
+    Column("customer_name", label=pgettext_lazy("regulator", "Customer name")),
+    Column("round", label=pgettext_lazy("payout round", "Round")),
+    Column("amount_jpy", label=gettext_lazy("Amount")),
+    Column("reserve_jpy", reserve_part, label=pgettext_lazy("regulator", "Reserve")),
+    Column("insurance_jpy", insurance_part, label=gettext_lazy("Insurance")),
+    Column("breakdown", label=gettext_lazy("Sources")),
+    Column("method", label=gettext_lazy("Payment method")),
+    Column("rail", label=pgettext_lazy("regulator", "Rail")),
+    Column("status", label=gettext_lazy("Status")),
+    Column("attempts", label=pgettext_lazy("regulator", "Attempts")),
+    Column("rail_reference", label=gettext_lazy("Rail reference")),
+    Column("created_at", lambda row: _local_iso(row["created_at"]), label=pgettext_lazy("regulator", "Created")),
+    Column("paid_at", lambda row: _local_iso(row["paid_at"]), label=pgettext_lazy("payout time", "Paid")),
 ]
 
 

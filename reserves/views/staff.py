@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from audit.views import receipt_json_response, receipt_page_response, receipt_pdf_response
@@ -323,19 +324,20 @@ def recovery_action(request: HttpRequest, recovery_id: int) -> HttpResponse:
     return redirect("reserves:fund", code=recovery.fund.incident_code)
 
 
-# The staff payout list as a download (the one CSV writer: core.exports).
+# The staff payout list as a download (the one CSV writer: core.exports); headers read as on the page
+# (payout_list.html), in the reader's language.
 PAYOUT_CSV_COLUMNS = [
-    Column("id", lambda p: p.pk),
-    Column("incident", lambda p: p.fund.incident_code),
-    Column("claim_ref"),
-    Column("account", lambda p: p.entitlement.customer_account_id),
-    Column("round", lambda p: p.allocation.seq),
-    Column("amount_jpy"),
-    Column("status"),
-    Column("attempts"),
-    Column("rail"),
-    Column("reference", lambda p: p.rail_reference),
-    Column("error", lambda p: p.last_error),
+    Column("id", lambda p: p.pk, label=gettext_lazy("Payout ID")),
+    Column("incident", lambda p: p.fund.incident_code, label=gettext_lazy("Incident")),
+    Column("claim_ref", label=gettext_lazy("Claim")),
+    Column("account", lambda p: p.entitlement.customer_account_id, label=gettext_lazy("Account")),
+    Column("round", lambda p: p.allocation.seq, label=pgettext_lazy("payout round", "Round")),
+    Column("amount_jpy", label=gettext_lazy("Amount")),
+    Column("status", label=gettext_lazy("Status")),
+    Column("attempts", label=gettext_lazy("Attempts")),
+    Column("rail", label=gettext_lazy("Rail")),
+    Column("reference", lambda p: p.rail_reference, label=gettext_lazy("Rail reference")),
+    Column("error", lambda p: p.last_error, label=gettext_lazy("Error")),
 ]
 
 

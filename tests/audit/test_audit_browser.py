@@ -92,21 +92,40 @@ def test_results_are_paginated_by_a_stable_cursor(api_as):
 
 
 def test_csv_export_streams_every_match_in_sequence_order(api_as, trail):
-    response = api_as(Role.REGULATOR).get(API, {"actor": "bob", "format": "csv"})
+    response = api_as(Role.REGULATOR).get(API, {"actor": "bob", "format": "csv"}, HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="audit-events.csv"' in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(_body(response))))
-    assert [int(r["seq"]) for r in rows] == [2, 3]
-    assert set(rows[0]) == {*ENTRY_FIELDS}
-    assert json.loads(rows[0]["data"]) == {"n": 2}
+    assert [int(r["Audit sequence number"]) for r in rows] == [2, 3]
+    assert list(rows[0]) == [  # the header a person reads, in their language: one column per entry field
+        "Audit sequence number",
+        "Time",
+        "Actor ID",
+        "Actor",
+        "Role",
+        "Action",
+        "Subject type",
+        "Subject id",
+        "Data",
+        "Request ID",
+    ]
+    assert len(rows[0]) == len(ENTRY_FIELDS)
+    assert json.loads(rows[0]["Data"]) == {"n": 2}
+
+
+def test_csv_export_header_is_japanese_for_a_japanese_reader(api_as, trail):
+    response = api_as(Role.REGULATOR).get(API, {"actor": "bob", "format": "csv"}, HTTP_ACCEPT_LANGUAGE="ja")
+    header = next(csv.reader(io.StringIO(_body(response))))
+    assert header[:2] == ["監査連番", "日時"] and header[-1] == "リクエストID"
 
 
 def test_jsonl_export(api_as, trail):
     response = api_as(Role.REGULATOR).get(API, {"format": "jsonl", "action": "claim.*"})
     lines = [json.loads(line) for line in _body(response).splitlines()]
     assert [line["seq"] for line in lines] == [1, 2]
+    assert list(lines[0]) == list(ENTRY_FIELDS)  # programs read the entry's field names, in every language
     assert lines[0]["data"] == {"n": 1}
 
 
@@ -162,14 +181,14 @@ def test_page_searches_pages_and_exports(client, trail):
     client.login(username=user.username, password=PASSWORD)
 
     html = client.get("/regulator/audit/", {"actor": "bob"}).content.decode()
-    export = client.get("/regulator/audit/", {"actor": "bob", "format": "csv"})
+    export = client.get("/regulator/audit/", {"actor": "bob", "format": "csv"}, HTTP_ACCEPT_LANGUAGE="en")
 
     assert "claim.verified" in html
     assert "claim.approved" not in html
     assert '<summary translate="no">{&quot;n&quot;:2}</summary>' in html  # data shown as JSON, in full when opened
     assert 'data-testid="chain-status"' in html
     rows = list(csv.DictReader(io.StringIO(_body(export))))
-    assert [r["action"] for r in rows] == ["claim.verified", "incident.opened"]
+    assert [r["Action"] for r in rows] == ["claim.verified", "incident.opened"]
 
 
 def test_page_with_bad_filters_shows_errors_and_no_events(client, trail):

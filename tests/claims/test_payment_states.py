@@ -98,9 +98,9 @@ def test_the_regulator_sees_paid_so_far_and_outstanding_per_claim_and_exports_th
     assert regulator.get(f"/api/regulator/incidents/{incident.code}/claims/?status=nope").status_code == 400
     assert api_as(staff(Role.REVIEWER)).get(f"/api/regulator/incidents/{incident.code}/claims/").status_code == 403
 
-    export = regulator.get(f"/api/regulator/incidents/{incident.code}/claims/?format=csv")
+    export = regulator.get(f"/api/regulator/incidents/{incident.code}/claims/?format=csv", HTTP_ACCEPT_LANGUAGE="en")
     table = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
-    assert [(r["ref"], r["status"], r["outstanding_jpy"]) for r in table] == [
+    assert [(r["Reference"], r["Status"], r["Outstanding"]) for r in table] == [
         (sato.ref, "partly_paid", str(Claim.objects.get(pk=sato.pk).outstanding_jpy)),
         (suzuki.ref, "submitted", "0"),
     ]

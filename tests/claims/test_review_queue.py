@@ -125,10 +125,10 @@ def test_customer_user_is_not_staff(client, claims):
 def test_queue_exports_the_filtered_claims_as_csv(client, claims):
     reviewer = staff(Role.REVIEWER)
     login_verified(client, reviewer)
-    response = client.get("/staff/claims/?disputed=false&export=csv")
+    response = client.get("/staff/claims/?disputed=false&export=csv", HTTP_ACCEPT_LANGUAGE="en")
     assert response["Content-Type"].startswith("text/csv")
     lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("ref,incident,account_id,status")
+    assert lines[0].startswith("Reference,Incident,Account,Status")
     assert sorted(line.split(",")[2] for line in lines[1:]) == ["ACC-1", "ACC-3", "ACC-4"]
 
 

@@ -7,6 +7,8 @@ import tracemalloc
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from audit.models import Event
 from core.exports import ROWS_PER_CHUNK, Column, CsvWriter, csv_cell, csv_chunks, jsonl_chunks, stream_csv
@@ -103,6 +105,33 @@ def test_columns_read_attributes_or_functions():
 
     chunks = list(csv_chunks(rows=[Row()], columns=[Column("seq"), Column("double", lambda r: r.seq * 2)], bom=False))
     assert b"".join(chunks) == b"seq,double\r\n7,14\r\n"
+
+
+LABELLED = [
+    Column("ref", label=pgettext_lazy("claim", "Reference")),
+    Column("amount", label=gettext_lazy("Amount")),
+    Column("rate"),  # no label: the field name
+]
+
+
+def test_the_csv_header_is_the_labels_in_the_active_language_and_jsonl_keys_are_the_field_names():
+    rows = [{"ref": "C-1", "amount": 5, "rate": Decimal("0.5")}]
+    with translation.override("en"):
+        english = b"".join(csv_chunks(rows=rows, columns=LABELLED, bom=False))
+        english_jsonl = b"".join(jsonl_chunks(rows=rows, columns=LABELLED))
+    with translation.override("ja"):
+        japanese = b"".join(csv_chunks(rows=rows, columns=LABELLED, bom=False))
+        japanese_jsonl = b"".join(jsonl_chunks(rows=rows, columns=LABELLED))
+    assert english == b"Reference,Amount,rate\r\nC-1,5,0.5\r\n"
+    assert japanese.decode("utf-8") == "請求番号,金額,rate\r\nC-1,5,0.5\r\n"
+    assert json.loads(english_jsonl) == json.loads(japanese_jsonl) == {"ref": "C-1", "amount": 5, "rate": "0.5"}
+
+
+def test_the_header_is_in_the_language_of_the_request_not_of_whoever_reads_the_chunks_later():
+    with translation.override("ja"):
+        chunks = csv_chunks(rows=[], columns=LABELLED, bom=False)
+    with translation.override("en"):
+        assert b"".join(chunks).decode("utf-8") == "請求番号,金額,rate\r\n"
 
 
 def test_rows_are_sent_in_chunks_not_all_at_once():

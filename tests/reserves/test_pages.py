@@ -59,10 +59,9 @@ def test_the_payout_list_filters_exports_and_retries(client, settings, django_ca
 
     html = client.get("/staff/payouts/?status=failed").content.decode()
     assert 'data-testid="failed-banner"' in html and "F-1" in html and "F-2" in html
-    csv_body = b"".join(client.get("/staff/payouts/?incident=list-inc&format=csv").streaming_content).decode(
-        "utf-8-sig"
-    )
-    assert csv_body.splitlines()[0].startswith("id,incident,claim_ref")
+    export = client.get("/staff/payouts/?incident=list-inc&format=csv", HTTP_ACCEPT_LANGUAGE="en")
+    csv_body = b"".join(export.streaming_content).decode("utf-8-sig")
+    assert csv_body.splitlines()[0].startswith("Payout ID,Incident,Claim,Account,Round,Amount")
     assert len(csv_body.splitlines()) == 3
 
     settings.SANDBOX_RAIL_FAILURE_RATE = 0.0

@@ -44,10 +44,80 @@ def api_ids(client, **params) -> list[int]:
     return [row["id"] for row in response.json()["results"]]
 
 
-def csv_rows(body: bytes) -> list[dict]:
+# The export's field names: the JSON Lines keys, stable for programs (docs/regulator.md "Export columns").
+FIELDS = [
+    "id",
+    "incident",
+    "claim_ref",
+    "customer_account_id",
+    "customer_name",
+    "round",
+    "amount_jpy",
+    "reserve_jpy",
+    "insurance_jpy",
+    "breakdown",
+    "method",
+    "rail",
+    "status",
+    "attempts",
+    "rail_reference",
+    "created_at",
+    "paid_at",
+]
+# The CSV header people read, as on the page: in English with Accept-Language en ...
+ENGLISH_HEADER = [
+    "Payout ID",
+    "Incident",
+    "Claim",
+    "Account",
+    "Customer name",
+    "Round",
+    "Amount",
+    "Reserve",
+    "Insurance",
+    "Sources",
+    "Payment method",
+    "Rail",
+    "Status",
+    "Attempts",
+    "Rail reference",
+    "Created",
+    "Paid",
+]
+# ... and in Japanese with ja (the site's language).
+JAPANESE_HEADER = [
+    "支払ID",
+    "事故",
+    "請求",
+    "口座",
+    "顧客名",
+    "支払回",
+    "金額",
+    "準備金",
+    "保険",
+    "資金源",
+    "お支払い方法",
+    "送金手段",
+    "ステータス",
+    "試行回数",
+    "送金の照会番号",
+    "作成日時",
+    "支払日時",
+]
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+def csv_table(body: bytes) -> list[list[str]]:
     text = body.decode("utf-8")
     assert text.startswith("\ufeff")  # spreadsheets read UTF-8 with a BOM
-    return list(csv.DictReader(io.StringIO(text[1:])))
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def csv_rows(body: bytes) -> list[dict]:
+    """The rows of a CSV downloaded in English, keyed by field name."""
+    header, *rows = csv_table(body)
+    assert header == ENGLISH_HEADER
+    return [dict(zip(FIELDS, row, strict=True)) for row in rows]
 
 
 def test_the_scenario_has_what_the_filters_need(scenario):
@@ -165,32 +235,13 @@ def test_a_bad_filter_is_400_naming_the_field(scenario, regulator_api, params, f
 
 
 def test_csv_export_holds_exactly_the_filtered_rows_with_their_amounts(scenario, regulator_api):
-    response = regulator_api.get(API, {"incident": "reg-a", "amount_min": 100_000, "format": "csv"})
+    response = regulator_api.get(API, {"incident": "reg-a", "amount_min": 100_000, "format": "csv"}, **EN)
 
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="payouts.csv"'
     rows = csv_rows(b"".join(response.streaming_content))
     expected = Payout.objects.filter(fund=scenario.fund_a, amount_jpy__gte=100_000).order_by("id")
     assert [int(r["id"]) for r in rows] == [p.pk for p in expected]  # every match, oldest first
-    assert list(rows[0]) == [
-        "id",
-        "incident",
-        "claim_ref",
-        "customer_account_id",
-        "customer_name",
-        "round",
-        "amount_jpy",
-        "reserve_jpy",
-        "insurance_jpy",
-        "breakdown",
-        "method",
-        "rail",
-        "status",
-        "attempts",
-        "rail_reference",
-        "created_at",
-        "paid_at",
-    ]
     for row, payout in zip(rows, expected, strict=True):
         assert int(row["amount_jpy"]) == payout.amount_jpy
         assert json.loads(row["breakdown"]) == payout.breakdown
@@ -198,6 +249,26 @@ def test_csv_export_holds_exactly_the_filtered_rows_with_their_amounts(scenario,
         assert int(row["reserve_jpy"]) + int(row["insurance_jpy"]) == payout.amount_jpy
         assert row["customer_account_id"] == payout.entitlement.customer_account_id
         assert dt.datetime.fromisoformat(row["paid_at"]) == payout.paid_at
+
+
+@pytest.mark.parametrize("path", [API, PAGE])
+def test_the_csv_header_is_in_the_readers_language_and_jsonl_keys_are_the_field_names(scenario, client, path):
+    login(client, Role.REGULATOR)
+    exports = {}
+    for language in ("ja", "en"):
+        for export_format in ("csv", "jsonl"):
+            response = client.get(path, {"incident": "reg-a", "format": export_format}, HTTP_ACCEPT_LANGUAGE=language)
+            assert response.status_code == 200
+            exports[language, export_format] = b"".join(response.streaming_content)
+
+    japanese, english = csv_table(exports["ja", "csv"]), csv_table(exports["en", "csv"])
+    assert japanese[0] == JAPANESE_HEADER
+    assert english[0] == ENGLISH_HEADER
+    assert japanese[1:] == english[1:]  # only the header row is translated, never the data
+    for language in ("ja", "en"):
+        records = [json.loads(line) for line in exports[language, "jsonl"].splitlines()]
+        assert records and all(list(record) == FIELDS for record in records)
+    assert exports["ja", "jsonl"] == exports["en", "jsonl"]
 
 
 def test_jsonl_export_holds_exactly_the_filtered_rows_with_their_amounts(scenario, regulator_api):
@@ -231,7 +302,7 @@ def test_exports_stream_more_than_one_internal_chunk(settings, django_capture_on
         register(fund, amounts)
     assert Payout.objects.filter(fund=fund, status="paid").count() == 2_345  # > 2,000: the iterator's chunk size
 
-    rows = csv_rows(b"".join(regulator_api.get(API, {"incident": "many", "format": "csv"}).streaming_content))
+    rows = csv_rows(b"".join(regulator_api.get(API, {"incident": "many", "format": "csv"}, **EN).streaming_content))
     assert len(rows) == 2_345
     assert len({r["id"] for r in rows}) == 2_345
     assert {r["claim_ref"]: int(r["amount_jpy"]) for r in rows} == amounts
@@ -335,7 +406,7 @@ def test_the_page_shows_filtered_rows_totals_and_exports_that_keep_the_filters(s
     assert 'href="?incident=reg-a&amp;format=csv"' in html
     assert 'href="?incident=reg-a&amp;format=jsonl"' in html
 
-    body = b"".join(client.get(PAGE, {"incident": "reg-a", "format": "csv"}).streaming_content)
+    body = b"".join(client.get(PAGE, {"incident": "reg-a", "format": "csv"}, **EN).streaming_content)
     assert sorted(int(r["id"]) for r in csv_rows(body)) == sorted(p.pk for p in reg_a)
 
 
