@@ -143,14 +143,15 @@ def _batch_values_current(batch: ClaimBatch) -> bool:
         return False
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM claims_claim c JOIN ("
-            " SELECT l.claim_id, SUM(l.value_jpy) AS total,"
-            " bool_or(l.value_jpy <> trunc(l.approved_quantity * a.reference_price_jpy)) AS stale"
-            " FROM claims_claimline l JOIN claims_incidentasset a ON a.id = l.asset_id"
-            " WHERE l.claim_id IN (SELECT id FROM claims_claim WHERE batch_id = %s AND status = 'recommended')"
-            " GROUP BY l.claim_id) x ON x.claim_id = c.id"
-            " WHERE c.batch_id = %s AND c.status = 'recommended' AND (x.stale OR c.amount_jpy <> x.total))",
-            [batch.pk, batch.pk],
+            # One pass over the batch's claims and their lines, grouped once. (A join against a grouped subquery
+            # was planned, on tables not yet analysed after a bulk filing, as a nested loop that re-grouped every
+            # line for each claim: minutes for 19,000 claims instead of 0.1 s.)
+            "SELECT EXISTS (SELECT 1 FROM claims_claim c"
+            " JOIN claims_claimline l ON l.claim_id = c.id JOIN claims_incidentasset a ON a.id = l.asset_id"
+            " WHERE c.batch_id = %s AND c.status = 'recommended' GROUP BY c.id, c.amount_jpy"
+            " HAVING bool_or(l.value_jpy <> trunc(l.approved_quantity * a.reference_price_jpy))"
+            " OR c.amount_jpy <> SUM(l.value_jpy))",
+            [batch.pk],
         )
         return not cursor.fetchone()[0]
 

@@ -182,6 +182,17 @@ def test_stale_stored_values_are_recomputed_at_bulk_approval(incident):
     assert kato.approved_amount_jpy == 7_500_000
 
 
+def test_a_claim_total_out_of_step_with_its_lines_is_recomputed_at_bulk_approval(incident):
+    batch = services.claim_batch_create(actor=staff(Role.REVIEWER), incident=incident)
+    kato = Claim.objects.get(customer__account_id="ACC-3")
+    Claim.objects.filter(pk=kato.pk).update(amount_jpy=1)  # the lines are right, the total is not
+
+    services.claim_batch_approve(actor=staff(Role.APPROVER), batch=batch)
+
+    kato.refresh_from_db()
+    assert kato.approved_amount_jpy == 7_500_000
+
+
 def test_every_customer_of_an_approved_batch_is_emailed_once(incident, django_capture_on_commit_callbacks):
     from django.core import mail
 
