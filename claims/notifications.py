@@ -96,9 +96,28 @@ def claim_notify(*, claim_id: int, kind: str, note: str = "") -> None:
         claim_message(claim=claim, kind=kind, note=note).send()
 
 
+# What claim_messages reads of a claim: loading whole claims, customers and incidents cost more than
+# building the messages (their dozen timestamps alone).
+MESSAGE_FIELDS = (
+    "ref",
+    "status",
+    "language",
+    "approved_amount_jpy",
+    "paid_jpy",
+    "customer__name",
+    "customer__email",
+    "incident__title",
+)
+
+
 def claims_notify_many(*, claim_ids: Iterable[int], kind: str) -> int:
     """One connection for a chunk of emails of the same kind (bulk approval, payouts marked paid)."""
-    claims = Claim.objects.select_related("customer", "incident").filter(pk__in=list(claim_ids)).order_by("pk")
+    claims = (
+        Claim.objects.select_related("customer", "incident")
+        .only(*MESSAGE_FIELDS)
+        .filter(pk__in=list(claim_ids))
+        .order_by("pk")
+    )
     messages = claim_messages(claims=list(claims), kind=kind)
     with get_connection() as connection:
         return connection.send_messages(messages) or 0
@@ -117,16 +136,16 @@ _VALUES = ("ref", "status", "name", "title", "message", "note", "amount", "paid"
 _URL_SAFE = "!$&'()*+,;=/~:@"  # what reverse() leaves unquoted in a path
 
 
-def _values(claim: Claim, kind: str, url_of: Callable[[str], str]) -> dict[str, str]:
-    """The per-claim values of claim_message's context, as text (call under the claim's language)."""
+def _values(claim: Claim, words: dict[str, str], url_of: Callable[[str], str]) -> dict[str, str]:
+    """The per-claim values of claim_message's context, as text; `words` are those of the claim's language."""
     paid = claim.paid_jpy
     return {
         "ref": claim.ref,
-        "status": str(claim.get_status_display()),
+        "status": words[claim.status],
         "name": claim.customer.name,
         "title": claim.incident.title,
-        "message": str(CLAIM_MESSAGES[kind]),
-        "note": str(_note_for(kind, "")),
+        "message": words["message"],
+        "note": words["note"],
         "amount": format_jpy(claim.approved_amount_jpy) if claim.approved_amount_jpy is not None else "",
         "paid": format_jpy(paid) if paid else "",
         "paid_rate": format_percent(paid, claim.approved_amount_jpy or 0) if paid else "",
@@ -164,14 +183,22 @@ def claim_messages(*, claims: Sequence[Claim], kind: str) -> list[EmailMessage]:
     def url_of(ref: str) -> str:
         return _absolute(f"{prefix}{quote(ref, safe=_URL_SAFE)}{suffix}")
 
+    words: dict[str, dict[str, str]] = {}  # by language: the status names, the kind's message and note
     skeletons: dict[tuple[str, tuple[bool, ...]], tuple[str, str]] = {}
     messages = []
     for claim in claims:
         language = _language(claim.language)
-        with translation.override(language):
-            values = _values(claim, kind, url_of)
-            shape = (language, tuple(bool(values[name]) for name in _VALUES))
-            if shape not in skeletons:
+        if language not in words:
+            with translation.override(language):
+                words[language] = {
+                    **{status: str(label) for status, label in Claim.Status.choices},
+                    "message": str(CLAIM_MESSAGES[kind]),
+                    "note": str(_note_for(kind, "")),
+                }
+        values = _values(claim, words[language], url_of)
+        shape = (language, tuple(bool(values[name]) for name in _VALUES))
+        if shape not in skeletons:
+            with translation.override(language):
                 skeletons[shape] = _skeleton(shape[1])
         subject, body = skeletons[shape]
         messages.append(
