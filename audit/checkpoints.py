@@ -23,6 +23,7 @@ from audit.log.verify import tail_verify
 from audit.models import Checkpoint, Cosignature, Event, SigningKey, TreeHead, Witness
 from audit.signing import Signer, log_origin, signer
 from core.errors import ApplicationError, Conflict, InvalidInput, NotFound
+from core.locks import locked
 
 # A witness's clock may run a little ahead of ours; a cosignature from further in the future is refused.
 COSIGNATURE_CLOCK_SKEW_SECONDS = 600
@@ -53,10 +54,13 @@ def checkpoint_create() -> Checkpoint | None:
     head's root; SigningKeyMissing when no key is configured.
     """
     current = signer()
+    key = signing_key_register(current)
+    # One signer at a time per key: a second worker waits, then verifies only what the first left unchecked
+    # (two at once each verified the same tail, and receipts sign a checkpoint after every task).
+    locked(SigningKey.objects).get(pk=key.pk)
     head = TreeHead.objects.filter(pk=1).first()
     if head is None or head.size == 0:
         return None
-    key = signing_key_register(current)
     if Checkpoint.objects.filter(key=key, size__gte=head.size).exists():
         return None
     base = Checkpoint.objects.filter(size__lte=head.size).order_by("-size", "-id").first()

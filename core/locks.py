@@ -42,6 +42,7 @@ in id order. Two transactions can then wait for each other but never deadlock.
     reserves figures            PayoutFigure and FundFigure rows, written by the triggers of payout,
                                entitlement and holdback writes: after the accounts (18), never before them
 19. audit tree head            always last: event_record and receipts take it and hold it to commit
+    audit.SigningKey            signing a checkpoint, in a transaction of its own (nothing else held)
 
 The hand-off from claims to reserves (entitlements for approved claims) runs in its own
 transaction after the approval commits. The paths that hold a claims lock while they take
