@@ -80,12 +80,13 @@ def test_many_emails_read_each_claim_once(claim, django_assert_num_queries):
     from claims.models import Claim
     from claims.notifications import claims_notify_many
 
-    Claim.objects.filter(pk=claim.pk).update(status=Claim.Status.PARTLY_PAID, approved_amount_jpy=900, paid_jpy=300)
+    services.claim_recommend(actor=staff(Role.REVIEWER), claim=claim)
+    services.claim_approve(actor=staff(Role.APPROVER), claim=claim)
     with django_assert_num_queries(1):
-        sent = claims_notify_many(claim_ids=[claim.pk], kind="partly_paid")
+        sent = claims_notify_many(claim_ids=[claim.pk], kind="approved")
 
-    single = claim_message(claim=Claim.objects.get(pk=claim.pk), kind="partly_paid")
+    single = claim_message(claim=Claim.objects.get(pk=claim.pk), kind="approved")
     assert sent == 1
     sent_mail = mail.outbox[-1]
     assert (sent_mail.subject, sent_mail.body, sent_mail.to) == (single.subject, single.body, single.to)
-    assert "¥300" in single.body
+    assert "¥3,838,593" in sent_mail.body and "承認" in sent_mail.subject
