@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +46,8 @@ class Customer(models.Model):
         ordering = ["account_id"]
         # A constraint rather than unique=True: no extra LIKE index to maintain on bulk imports.
         constraints = [models.UniqueConstraint(fields=["account_id"], name="customer_account_id_unique")]
+        # Activation links are asked for by e-mail address, whatever its case (email__iexact).
+        indexes = [models.Index(Upper("email"), name="customer_email_upper_idx")]
 
     def __str__(self) -> str:
         return self.account_id
