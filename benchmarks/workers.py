@@ -110,6 +110,7 @@ def worker_env(*, database_url: str, redis_url: str, queue: str, **settings: obj
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PYTHONUNBUFFERED": "1",
+        "DEBUG": "0",  # as in production: no log of every query
     }
     env.setdefault("SECRET_KEY", "")
     if not env["SECRET_KEY"]:
