@@ -797,7 +797,10 @@ class Invitation(models.Model):
             models.UniqueConstraint(fields=["incident", "customer"], name="invitation_once_per_customer"),
             models.CheckConstraint(condition=Q(status__in=["pending", "sending", "sent"]), name="invitation_status"),
         ]
-        indexes = [models.Index(fields=["incident", "status"], name="invitation_incident_status_idx")]
+        # With the id last, the next batch of pending invitations (in id order, SKIP LOCKED) is read off
+        # the index and stops at the batch: with only (incident, status), every batch sorted all the
+        # pending rows (0.55 s per batch half way through 260,000 invitations).
+        indexes = [models.Index(fields=["incident", "status", "id"], name="invitation_pending_order_idx")]
 
     def __str__(self) -> str:
         return f"{self.incident_id}:{self.customer_id} {self.status}"
