@@ -416,8 +416,13 @@ class Payout(models.Model):
         ]
         # Few indexes, and none on the columns a payout's life changes (status, attempts, times), so
         # inserts are cheap and updates stay HOT: 100,000 payouts are a few seconds of database work.
-        # A claim's payouts are found through its entitlement (the unique constraint's index).
-        indexes = [models.Index(fields=["fund", "id"], name="payout_fund_id_idx")]
+        # A claim's payouts are found through its entitlement: the unique constraint's index is partial
+        # (first sends only), so without an index of their own every look-up of paid-so-far read all payouts
+        # (0.6-1 s per chunk of claims marked paid at 247,000 payouts). The entitlement never changes.
+        indexes = [
+            models.Index(fields=["fund", "id"], name="payout_fund_id_idx"),
+            models.Index(fields=["entitlement"], name="payout_entitlement_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"payout {self.pk} {self.claim_ref} ¥{self.amount_jpy:,} {self.status}"
