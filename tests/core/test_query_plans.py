@@ -1,17 +1,19 @@
 """Queries that run once per request or per batch are answered from an index, at any size.
 
 Each was found slow at 260,000 customers: a sign-in that read the whole user table (0.34 s of the database's
-time each; the launch-day surge queued behind it), and invitation batches that sorted every pending invitation
-(0.55 s per batch half way through). Test tables are tiny, so sequential scans are priced out; what is checked
+time each; the launch-day surge queued behind it), invitation batches that sorted every pending invitation
+(0.55 s per batch half way through), and claims marked paid whose payments were summed by reading every payout. Test tables are tiny, so sequential scans are priced out; what is checked
 is that an index answers the exact query the code makes.
 """
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from claims.models import Customer, Invitation
 from core.locks import locked_skipping
+from reserves.selectors import paid_for_claims
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -50,3 +52,17 @@ def test_the_next_invitation_batch_is_read_in_order_off_the_index():
     plan = _plan(batch)
     assert "invitation_pending_order_idx" in plan
     assert "Sort" not in plan  # rows come in id order: the batch stops after 500, whatever is pending
+
+
+def test_what_claims_have_been_paid_is_found_through_the_payouts_entitlement_index():
+    """The query that marking claims paid makes (reserves' paid_for_claims), captured as it runs."""
+    with CaptureQueriesContext(connection) as captured:
+        paid_for_claims(claim_refs=["C-AAAA-0001", "C-AAAA-0002"])
+    (query,) = captured.captured_queries
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL plans")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {query['sql']}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "payout_entitlement_idx" in plan
