@@ -355,7 +355,7 @@ def _run(
             disputing = _file(incident, prefix=prefix, chunk=file_chunk)
             _wait("filing", n, Claim.objects.filter(incident=incident).count, running, stall, stats)
             # Each filing e-mails its customer ("filed", after commit): part of filing, not of what follows.
-            _wait("filed e-mails", 2 * n, lambda: mail_count(counter), running, stall)
+            _wait("filed e-mails", 2 * n, lambda: mail_count(counter), running, stall, stats)
             return disputing
 
         disputing = stages.run("filing", file)
