@@ -21,9 +21,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 def _plan(queryset) -> str:
     """PostgreSQL's plan for the query, with sequential scans priced out."""
+    return _plan_of(*queryset.query.sql_with_params())
+
+
+def _plan_of(sql: str, params: tuple | None = None) -> str:
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL plans")
-    sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
@@ -60,10 +63,4 @@ def test_what_claims_have_been_paid_is_found_through_the_payouts_entitlement_ind
     with CaptureQueriesContext(connection) as captured:
         paid_for_claims(claim_refs=["C-AAAA-0001", "C-AAAA-0002"])
     (query,) = captured.captured_queries
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL plans")
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN {query['sql']}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "payout_entitlement_idx" in plan
+    assert "payout_entitlement_idx" in _plan_of(query["sql"])
