@@ -46,8 +46,11 @@ class Customer(models.Model):
         ordering = ["account_id"]
         # A constraint rather than unique=True: no extra LIKE index to maintain on bulk imports.
         constraints = [models.UniqueConstraint(fields=["account_id"], name="customer_account_id_unique")]
-        # Activation links are asked for by e-mail address, whatever its case (email__iexact).
-        indexes = [models.Index(Upper("email"), name="customer_email_upper_idx")]
+        # Activation links are asked for by e-mail address, staff search by account, whatever the case (iexact).
+        indexes = [
+            models.Index(Upper("email"), name="customer_email_upper_idx"),
+            models.Index(Upper("account_id"), name="customer_account_id_upper_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.account_id
@@ -325,6 +328,8 @@ class Claim(models.Model):
             ),
             models.Index(fields=["incident", "status"], name="claim_incident_status_idx"),
             models.Index(fields=["status", "submitted_at"], name="claim_status_submitted_idx"),
+            # Staff search by reference, whatever its case (ref__iexact).
+            models.Index(Upper("ref"), name="claim_ref_upper_idx"),
         ]
         permissions = [
             ("review_claim", "Review claims: verify, adjust, request information, recommend, reject"),
