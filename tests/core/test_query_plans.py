@@ -3,8 +3,8 @@
 Each was found slow at 260,000 customers: a sign-in that read the whole user table (0.34 s of the database's
 time each; the launch-day surge queued behind it), invitation batches that sorted every pending invitation
 (0.55 s per batch half way through), claims marked paid whose payments were summed by reading every
-payout, and a staff search that read every claim. Test tables are tiny, so sequential scans are priced out; what is checked is that an index answers
-the exact query the code makes.
+payout, and a staff search that read every claim. Test tables are tiny, so sequential scans are priced
+out; what is checked is that an index answers the exact query the code makes.
 """
 
 import pytest
