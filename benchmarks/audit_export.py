@@ -51,6 +51,13 @@ def _fill(rows: int) -> None:
             bar.update(n)
 
 
+class HttpsClient(Client):
+    """The test client over HTTPS, as production is served: with DEBUG off, plain HTTP is redirected (301)."""
+
+    def request(self, **request: Any) -> Any:
+        return super().request(**{**request, "wsgi.url_scheme": "https", "SERVER_PORT": "443"})
+
+
 def regulator_client() -> Client:
     """A test client logged in as a regulator (`bench-regulator`), for benchmarks of the portal's exports."""
     from django.contrib.auth import get_user_model
@@ -58,7 +65,7 @@ def regulator_client() -> Client:
 
     user, _ = get_user_model().objects.get_or_create(username="bench-regulator")
     user.groups.add(Group.objects.get(name=Role.REGULATOR.value))
-    client = Client(HTTP_HOST="localhost")  # a name in the default ALLOWED_HOSTS
+    client = HttpsClient(HTTP_HOST="localhost")  # a name in the default ALLOWED_HOSTS
     client.force_login(user)
     return client
 

@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from audit.services import staged_events_drain
+from benchmarks.audit_export import HttpsClient
 from benchmarks.payout_export import _fill
 from benchmarks.snapshot import bench_incident
 from core.roles import Role
@@ -63,7 +64,7 @@ def run(*, payouts: int, requests: int, naive_requests: int, **_: Any) -> dict[s
         bench_incident(fund.incident_code)
     user = User.objects.create_user(username=f"bench-regulator-{time.time_ns()}")
     user.groups.add(Group.objects.get(name=Role.REGULATOR))
-    client = Client(HTTP_HOST="127.0.0.1")
+    client = HttpsClient(HTTP_HOST="127.0.0.1")
     client.force_login(user)
     summary = f"/api/regulator/incidents/{fund.incident_code}/summary/"
     paths = {

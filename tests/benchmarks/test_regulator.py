@@ -14,9 +14,10 @@ from reserves.selectors.funds import paid_per_day
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def test_bench_regulator_prints_one_json_line_with_every_figure_read():
+def test_bench_regulator_prints_one_json_line_with_every_figure_read(settings):
     if connection.vendor != "postgresql":
         pytest.skip("the figures are kept by PostgreSQL triggers")
+    settings.SECURE_SSL_REDIRECT = True  # as the bench runs, with DEBUG off: its reads go over HTTPS
     out = io.StringIO()
     call_command(
         "bench",
