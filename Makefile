@@ -13,6 +13,10 @@ PORT ?= 8000
 # `DATABASE_URL= REDIS_URL= make test` runs on SQLite with eager tasks (PostgreSQL-only tests skip).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# The suite runs in this many processes (pytest-xdist), each with its own test database, Redis database and
+# queue; tests wait on workers, servers and browsers much of the time. TEST_PROCESSES=0 runs it in one.
+TEST_PROCESSES ?= 2
+PYTEST_PARALLEL = $(if $(filter 0,$(TEST_PROCESSES)),,-n $(TEST_PROCESSES) --dist loadfile)
 
 .PHONY: run test test-fast check install test-deps chromium lint format bench-snapshot bench-payouts restore-drill clean
 
@@ -98,13 +102,13 @@ check: test-deps
 test: test-deps chromium check
 	@export DATABASE_URL="$${DATABASE_URL-$(TEST_DATABASE_URL)}"
 	export REDIS_URL="$${REDIS_URL-$(TEST_REDIS_URL)}"
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The quick subset while working: no browser, no real worker processes, no benchmarks (see docs/testing.md).
 test-fast: test-deps check
 	@export DATABASE_URL="$${DATABASE_URL-$(TEST_DATABASE_URL)}"
 	export REDIS_URL="$${REDIS_URL-$(TEST_REDIS_URL)}"
-	$(BIN)/pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow and not e2e" $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: test-deps
 	$(BIN)/ruff check --fix .

@@ -2,11 +2,28 @@
 
 import os
 import tempfile
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("DJANGO_TESTING", "1")
 
-from config.settings import *  # noqa: F403
-from config.settings import VAR_DIR
+
+def _redis_url_for_worker(url: str, worker: str) -> str:
+    """The Redis URL of one pytest-xdist worker ("gw0", "gw1", ...): the next databases after the one given.
+
+    `make test` runs the suite in several processes; each has its own test database (pytest-django) and
+    its own queue (below), and with this its own Redis database, so a test that clears the cache never
+    drops a task another process queued.
+    """
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0) + 1 + int(worker.removeprefix("gw") or 0)
+    return urlunsplit(parts._replace(path=f"/{number % 16}"))
+
+
+if os.environ.get("REDIS_URL") and os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["REDIS_URL"] = _redis_url_for_worker(os.environ["REDIS_URL"], os.environ["PYTEST_XDIST_WORKER"])
+
+from config.settings import *  # noqa: E402, F403 (the environment above first)
+from config.settings import VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
