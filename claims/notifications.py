@@ -14,6 +14,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim, Incident
+from core.lookups import any_of
 from core.money import format_jpy, format_percent
 
 # What each claim email says, by kind (the claim page has the details).
@@ -115,7 +116,7 @@ def claims_notify_many(*, claim_ids: Iterable[int], kind: str) -> int:
     claims = (
         Claim.objects.select_related("customer", "incident")
         .only(*MESSAGE_FIELDS)
-        .filter(pk__in=list(claim_ids))
+        .filter(any_of("pk", claim_ids))
         .order_by("pk")
     )
     messages = claim_messages(claims=list(claims), kind=kind)

@@ -8,6 +8,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from claims.models import Claim, ClaimLine, PayoutAddress, PayoutChoice
+from core.lookups import any_of
 from core.money import jpy_value
 from reserves import selectors as reserve_selectors
 
@@ -52,7 +53,7 @@ def claim_payout_details(*, claim_ids: list[int]) -> list[ClaimPayoutDetail]:
     """
     claims = list(
         Claim.objects.filter(
-            pk__in=list(claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PARTLY_PAID, Claim.Status.PAID]
+            any_of("pk", claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PARTLY_PAID, Claim.Status.PAID]
         )
         .order_by("pk")
         .values_list("pk", "ref", "incident__code", "customer__account_id", "customer__name", "approved_amount_jpy")
@@ -60,7 +61,7 @@ def claim_payout_details(*, claim_ids: list[int]) -> list[ClaimPayoutDetail]:
     # Details changed within the cooling-off period are not used yet: those claims wait (the sweep returns).
     cooling = set(
         PayoutChoice.objects.filter(
-            claim_id__in=[row[0] for row in claims], effective_at__gt=timezone.now()
+            any_of("claim_id", [row[0] for row in claims]), effective_at__gt=timezone.now()
         ).values_list("claim_id", flat=True)
     )
     claims = [row for row in claims if row[0] not in cooling]
@@ -90,7 +91,9 @@ def _payout_choices(claim_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Each claim's payout choice, unmasked: the bank account, or the address per asset paid in kind."""
     choices = {
         row["claim_id"]: row
-        for row in PayoutChoice.objects.filter(claim_id__in=claim_ids).values("claim_id", "pk", "method", *_BANK_FIELDS)
+        for row in PayoutChoice.objects.filter(any_of("claim_id", claim_ids)).values(
+            "claim_id", "pk", "method", *_BANK_FIELDS
+        )
     }
     in_kind = [row["pk"] for row in choices.values() if row["method"] == PayoutChoice.Method.IN_KIND]
     addresses: dict[int, dict[str, str]] = {}
@@ -110,7 +113,7 @@ def _payout_lines(claim_ids: list[int]) -> dict[int, list[PayoutLine]]:
     """Each claim's lines at the quantities decided (an upheld appeal's, else the approved), valued."""
     lines: dict[int, list[PayoutLine]] = {}
     for claim_id, symbol, decided, approved, price in (
-        ClaimLine.objects.filter(claim_id__in=claim_ids)
+        ClaimLine.objects.filter(any_of("claim_id", claim_ids))
         .order_by("claim_id", "asset__symbol")
         .values_list("claim_id", "asset__symbol", "decided_quantity", "approved_quantity", "asset__reference_price_jpy")
     ):

@@ -32,6 +32,7 @@ from claims.services._shared import notify_many
 from core.bulk import rows_update
 from core.dispatch import enqueue_after_commit
 from core.locks import locked
+from core.lookups import any_of
 from reserves import selectors as reserve_selectors
 from reserves import services as reserve_services
 
@@ -157,7 +158,7 @@ def payments_after_return(sender: object, claim_ref: str, **kwargs: object) -> N
 
 def claims_paid_sync(*, claim_refs: Sequence[str]) -> int:
     """Record what reserves reports paid on these claims (idempotent); returns how many claims changed."""
-    ids = list(Claim.objects.filter(ref__in=list(claim_refs)).values_list("pk", flat=True))
+    ids = list(Claim.objects.filter(any_of("ref", claim_refs)).values_list("pk", flat=True))
     return claims_payments_sync(claim_ids=ids, actor=PAID_SYNC_ACTOR) if ids else 0
 
 
@@ -182,7 +183,9 @@ def claims_payments_sync(*, claim_ids: Sequence[int], actor: Actor | None = None
     """
     rows = list(
         locked(Claim.objects)
-        .filter(pk__in=list(claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PARTLY_PAID, Claim.Status.PAID])
+        .filter(
+            any_of("pk", claim_ids), status__in=[Claim.Status.APPROVED, Claim.Status.PARTLY_PAID, Claim.Status.PAID]
+        )
         .order_by("pk")
         .values_list("pk", "ref", "status", "approved_amount_jpy", "paid_jpy")
     )

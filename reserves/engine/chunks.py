@@ -20,6 +20,7 @@ from audit.services import EventInput, events_record
 from core.bulk import ids_reserve, rows_insert, rows_update
 from core.errors import NotFound
 from core.locks import locked_skipping
+from core.lookups import any_of
 from reserves import ledger
 from reserves.engine.pool import draw_segments, pool_split
 from reserves.models import Account, Allocation, Entitlement, IncidentFund, Payout
@@ -109,7 +110,7 @@ def payouts_allocate_chunk(
         fund_id=fund_id, admitted_round__isnull=False, round__lt=basis_seq, pk__gt=after_id
     )
     if entitlement_ids is not None:
-        queryset = queryset.filter(pk__in=entitlement_ids)
+        queryset = queryset.filter(any_of("pk", entitlement_ids))
     if admitted_round is not None:
         queryset = queryset.filter(admitted_round=admitted_round)
     rows = list(

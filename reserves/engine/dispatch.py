@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.locks import locked_skipping
+from core.lookups import any_of
 from reserves.engine.results import payouts_record
 from reserves.models import Payout
 from reserves.rails import Instruction, RailResult, rail_get, rail_name_for
@@ -30,7 +31,7 @@ def payouts_lease(
         fund__on_hold=False,
     )
     if payout_ids is not None:
-        queryset = queryset.filter(pk__in=payout_ids)
+        queryset = queryset.filter(any_of("pk", payout_ids))
     if fund_id is not None:
         queryset = queryset.filter(fund_id=fund_id)
     ids = list(
@@ -38,7 +39,7 @@ def payouts_lease(
     )
     if ids:
         lease = now + dt.timedelta(seconds=settings.PAYOUT_LEASE_SECONDS)
-        Payout.objects.filter(pk__in=ids).update(locked_until=lease)
+        Payout.objects.filter(any_of("pk", ids)).update(locked_until=lease)
     return ids
 
 
@@ -57,7 +58,7 @@ def payouts_dispatch(*, payout_ids: list[int], leased: bool = False) -> dict[str
 
 def _instructions_load(payout_ids: list[int]) -> list[Instruction]:
     rows = (
-        Payout.objects.filter(pk__in=payout_ids, status=Payout.Status.PENDING)
+        Payout.objects.filter(any_of("pk", payout_ids), status=Payout.Status.PENDING)
         .order_by("id")
         .values_list(
             "id",

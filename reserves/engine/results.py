@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit.services import Actor, EventInput, events_record
 from core.bulk import rows_update
 from core.dispatch import enqueue_after_commit
+from core.lookups import any_of
 from core.types import User
 from reserves import ledger, signals
 from reserves.models import Account, IncidentFund, Payout
@@ -164,7 +165,7 @@ def payouts_record(*, results: list[RailResult]) -> dict[str, int]:
     by_id = {r.payout_id: r for r in results}
     rows = [
         PayoutRow(*row)
-        for row in Payout.objects.filter(pk__in=by_id, status=Payout.Status.PENDING)
+        for row in Payout.objects.filter(any_of("pk", by_id), status=Payout.Status.PENDING)
         .order_by("id")
         .values_list(*PAYOUT_RECORD_FIELDS)
     ]

@@ -2,6 +2,7 @@
 
 from django.db.models import QuerySet, Sum
 
+from core.lookups import any_of
 from reserves.models import Entitlement, Payout
 
 
@@ -10,7 +11,7 @@ def entitlement_amounts(*, claim_refs: list[str]) -> dict[str, int]:
     amounts: dict[str, int] = {}
     for start in range(0, len(claim_refs), 5000):
         amounts.update(
-            Entitlement.objects.filter(claim_ref__in=claim_refs[start : start + 5000]).values_list(
+            Entitlement.objects.filter(any_of("claim_ref", claim_refs[start : start + 5000])).values_list(
                 "claim_ref", "eligible_jpy"
             )
         )
@@ -23,7 +24,7 @@ def paid_for_claims(*, claim_refs: list[str]) -> dict[str, int]:
     for start in range(0, len(claim_refs), 5000):
         refs = claim_refs[start : start + 5000]
         rows = (
-            Payout.objects.filter(entitlement__claim_ref__in=refs, status=Payout.Status.PAID)
+            Payout.objects.filter(any_of("entitlement__claim_ref", refs), status=Payout.Status.PAID)
             .values("entitlement__claim_ref")
             .annotate(s=Sum("amount_jpy"))
             .order_by()

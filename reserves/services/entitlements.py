@@ -14,6 +14,7 @@ from audit.services import Actor, EventInput, event_record, events_record
 from core.bulk import rows_insert
 from core.errors import Conflict, NotFound
 from core.locks import locked
+from core.lookups import any_of
 from core.money import require_decimal, require_yen
 from core.types import User
 from core.zengin import ZenginError, to_zengin_kana
@@ -207,7 +208,7 @@ def entitlements_register(
     existing = {
         e.claim_ref: e
         for start in range(0, len(refs), AUDIT_CHUNK)
-        for e in Entitlement.objects.filter(claim_ref__in=refs[start : start + AUDIT_CHUNK])
+        for e in Entitlement.objects.filter(any_of("claim_ref", refs[start : start + AUDIT_CHUNK]))
     }
     new_rows = [row for row in rows if row.claim_ref not in existing]
     stored = dict(existing)

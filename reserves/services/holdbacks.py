@@ -27,6 +27,7 @@ from audit.services import Actor, EventInput, events_record
 from core.bulk import rows_insert, rows_update
 from core.errors import Conflict, InvalidInput, NotFound
 from core.locks import locked
+from core.lookups import any_of
 from core.money import require_yen
 from core.types import User
 from reserves.engine.allocation import allocation_queue
@@ -60,7 +61,7 @@ def _checked(holds: list[HoldInput]) -> None:
 
 
 def _locked(refs: list[str]) -> dict[str, Holdback]:
-    return {h.claim_ref: h for h in locked(Holdback.objects).filter(claim_ref__in=refs).order_by("id")}
+    return {h.claim_ref: h for h in locked(Holdback.objects).filter(any_of("claim_ref", refs)).order_by("id")}
 
 
 def _write(*, fund: IncidentFund, rows: list[tuple[str, int, int]], locked: dict[str, Holdback]) -> list[list]:
@@ -123,7 +124,7 @@ def holdbacks_set(*, actor: User | Actor | None, incident_code: str, holds: list
     foreign = [ref for ref, row in locked.items() if row.fund_id != fund.pk]
     registered = {
         ref: (eligible, fund_id)
-        for ref, eligible, fund_id in Entitlement.objects.filter(claim_ref__in=refs).values_list(
+        for ref, eligible, fund_id in Entitlement.objects.filter(any_of("claim_ref", refs)).values_list(
             "claim_ref", "eligible_jpy", "fund_id"
         )
     }

@@ -32,6 +32,7 @@ from audit.receipts import ReceiptInput, receipts_issue_many
 from audit.services import Actor
 from audit.signing import signer
 from core.locks import locked
+from core.lookups import any_of
 from core.masking import account_number_masked, address_masked
 from reserves.models import Payout
 from reserves.selectors.receipts import SUBJECT_TYPE, payouts_without_receipt
@@ -129,21 +130,21 @@ def _receipts_issue_chunk(*, payout_ids: list[int]) -> int:
     """Lock the payouts (id order), then sign a receipt for each paid one that has none. Returns how many."""
     paid = list(
         locked(Payout.objects)
-        .filter(pk__in=payout_ids, status=Payout.Status.PAID)
+        .filter(any_of("pk", payout_ids), status=Payout.Status.PAID)
         .order_by("id")
         .values_list("id", flat=True)
     )
     if not paid:
         return 0
     issued = set(
-        Receipt.objects.filter(subject_type=SUBJECT_TYPE, subject_id__in=[str(pk) for pk in paid]).values_list(
+        Receipt.objects.filter(any_of("subject_id", [str(pk) for pk in paid]), subject_type=SUBJECT_TYPE).values_list(
             "subject_id", flat=True
         )
     )
     wanted = [pk for pk in paid if str(pk) not in issued]
     if not wanted:
         return 0
-    rows = Payout.objects.filter(pk__in=wanted).order_by("id").values_list(*_PAYLOAD_FIELDS)
+    rows = Payout.objects.filter(any_of("pk", wanted)).order_by("id").values_list(*_PAYLOAD_FIELDS)
     receipts_issue_many(actor=ACTOR, items=[ReceiptInput(SUBJECT_TYPE, str(row[0]), _payload(row)) for row in rows])
     return len(wanted)
 

@@ -18,6 +18,7 @@ BENCHMARKS = {
     "web": "benchmarks.web",
     "regulator": "benchmarks.regulator",
     "pipeline": "benchmarks.pipeline",
+    "lookups": "benchmarks.lookups",
 }
 
 
