@@ -359,6 +359,7 @@ def _run(
             return disputing
 
         disputing = stages.run("filing", file)
+        stats.tick()  # filing (bulk) has no waits: autovacuum would have analysed the claims by now
         total = Claim.objects.filter(incident=incident).aggregate(total=Sum("amount_jpy"))["total"] or 0
         stages.run("funding", lambda: _fund(total=total, stamp=stamp))
         mails_before = mail_count(counter)
