@@ -70,11 +70,31 @@ def celery_worker(transactional_db: None) -> Iterator[object]:
     try:
         with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING") as worker:
             yield worker
+            _worker_drained(app, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
     finally:
         app.conf.task_always_eager = True
         from django.db import connections
 
         connections.close_all()
+
+
+def _worker_drained(app, *, queue: str, timeout: float = 20) -> None:
+    """Let the test's trailing work finish (a last round, receipts, e-mails) before its database is emptied.
+
+    A task still running when pytest-django empties the tables deadlocks with it, and one left queued
+    would run in the next test of this process. Gives up after `timeout` (a task waiting for its retry time).
+    """
+    import time
+
+    from celery.worker import state
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.connection_for_read() as conn:
+            waiting = conn.default_channel.queue_declare(queue=queue).message_count
+        if not waiting and not state.active_requests and not state.reserved_requests:
+            return
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
