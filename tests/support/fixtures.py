@@ -4,6 +4,7 @@ Every test starts in the site's language; API clients per role, a real Celery wo
 processes, fast payout settings, and Debian's Chromium driven by Playwright.
 """
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,7 +71,7 @@ def celery_worker(transactional_db: None) -> Iterator[object]:
     try:
         with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING") as worker:
             yield worker
-            _worker_drained(app, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+            _worker_drained()
     finally:
         app.conf.task_always_eager = True
         from django.db import connections
@@ -78,23 +79,24 @@ def celery_worker(transactional_db: None) -> Iterator[object]:
         connections.close_all()
 
 
-def _worker_drained(app, *, queue: str, timeout: float = 20) -> None:
+def _worker_drained(timeout: float = 20) -> None:
     """Let the test's trailing work finish (a last round, receipts, e-mails) before its database is emptied.
 
     A task still running when pytest-django empties the tables deadlocks with it, and one left queued
     would run in the next test of this process. Gives up after `timeout` (a task waiting for its retry time).
     """
-    import time
-
     from celery.worker import state
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with app.connection_for_read() as conn:
-            waiting = conn.default_channel.queue_declare(queue=queue).message_count
-        if not waiting and not state.active_requests and not state.reserved_requests:
-            return
-        time.sleep(0.1)
+    from operations.selectors import queue_lengths
+    from tests.support.workers import wait_until
+
+    def idle() -> bool:
+        waiting = sum(queue.length for queue in queue_lengths())
+        return not waiting and not state.active_requests and not state.reserved_requests
+
+    # What is still left after `timeout` waits for its retry time; the next test purges the queue before it starts.
+    with contextlib.suppress(AssertionError):
+        wait_until(idle, timeout=timeout, what="the test's worker to go idle")
 
 
 @pytest.fixture(scope="session")
