@@ -1,7 +1,23 @@
 from django.db import models
 
 
-class Event(models.Model):
+class EventFields(models.Model):
+    """What an event says: who did what to which subject, with its data (shared by logged and staged events)."""
+
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor = models.CharField(max_length=150)
+    role = models.CharField(max_length=32)
+    action = models.CharField(max_length=64)
+    subject_type = models.CharField(max_length=64)
+    subject_id = models.CharField(max_length=64)
+    data = models.JSONField(default=dict)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Event(EventFields):
     """One entry of the tamper-evident trail: leaf `seq - 1` of the Merkle tree. Append-only on PostgreSQL.
 
     The leaf hash is SHA-256(0x00 || the canonical JSON of the event's fields)
@@ -13,14 +29,6 @@ class Event(models.Model):
 
     seq = models.PositiveBigIntegerField(primary_key=True)
     created_at = models.DateTimeField()
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    actor = models.CharField(max_length=150)
-    role = models.CharField(max_length=32)
-    action = models.CharField(max_length=64)
-    subject_type = models.CharField(max_length=64)
-    subject_id = models.CharField(max_length=64)
-    data = models.JSONField(default=dict)
-    request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["seq"]
@@ -37,7 +45,7 @@ class Event(models.Model):
         return f"#{self.seq} {self.action} {self.subject_type}:{self.subject_id}"
 
 
-class StagedEvent(models.Model):
+class StagedEvent(EventFields):
     """An event written without the tree head lock, waiting to be appended to the log (a regulator's read).
 
     Reads must not queue behind each other (and behind every writer) on the head
@@ -49,14 +57,6 @@ class StagedEvent(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     staged_at = models.DateTimeField()
-    actor_id = models.BigIntegerField(null=True, blank=True)
-    actor = models.CharField(max_length=150)
-    role = models.CharField(max_length=32)
-    action = models.CharField(max_length=64)
-    subject_type = models.CharField(max_length=64)
-    subject_id = models.CharField(max_length=64)
-    data = models.JSONField(default=dict)
-    request_id = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"staged {self.action} {self.subject_type}:{self.subject_id}"
