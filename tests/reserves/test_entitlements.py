@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from audit.models import Event
 from core.errors import Conflict, InvalidInput, NotFound
@@ -22,6 +23,16 @@ def test_registration_queues_the_allocation_after_commit(django_capture_on_commi
     assert len(callbacks) == 1  # incident_allocate, once, after the caller's commit
     event = Event.objects.get(action="entitlements.registered")
     assert event.data["count"] == 2 and event.data["total_jpy"] == 3000
+
+
+def test_one_registration_stamps_its_entitlements_with_one_time_and_a_later_one_with_a_later_time():
+    fund = fund_open()
+    before = timezone.now()
+    register(fund, {"C-1": 1000, "C-2": 2000})
+    register(fund, {"C-3": 3000})
+    stamps = dict(Entitlement.objects.values_list("claim_ref", "registered_at"))
+    assert stamps["C-1"] == stamps["C-2"]
+    assert before <= stamps["C-1"] < stamps["C-3"] <= timezone.now()
 
 
 def test_the_same_claim_with_the_same_amount_is_a_no_op():
