@@ -208,6 +208,13 @@ class Holding(models.Model):
         return f"{self.customer_id}:{self.asset_id}={self.quantity}"
 
 
+def outstanding_of(*, status: str, approved_amount_jpy: int | None, paid_jpy: int) -> int:
+    """What is still to be paid on a claim (0 before approval, when rejected or closed with nothing due)."""
+    if approved_amount_jpy is None or status in (Claim.Status.REJECTED, Claim.Status.CLOSED_NOTHING_DUE):
+        return 0
+    return approved_amount_jpy - paid_jpy
+
+
 class Claim(models.Model):
     """A customer's claim for what they lost in one incident, and where it stands.
 
@@ -342,9 +349,7 @@ class Claim(models.Model):
     @property
     def outstanding_jpy(self) -> int:
         """What is still to be paid on an approved claim (0 before approval and once closed)."""
-        if self.approved_amount_jpy is None or self.status in (self.Status.REJECTED, self.Status.CLOSED_NOTHING_DUE):
-            return 0
-        return self.approved_amount_jpy - self.paid_jpy
+        return outstanding_of(status=self.status, approved_amount_jpy=self.approved_amount_jpy, paid_jpy=self.paid_jpy)
 
     @property
     def paid_rate(self) -> Decimal | None:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
-from claims.models import Claim, ClaimTimelineEntry, Incident
+from claims.models import Claim, ClaimTimelineEntry, Incident, outstanding_of
 from claims.selectors.staff import ReviewFilters, claim_status_counts, incident_get
 from core.exports import Column
 from core.reports import Section
@@ -158,9 +158,9 @@ def incident_claims(*, code: str, status: str | None = None):
 
 def claim_outstanding_jpy(row: dict) -> int:
     """Approved and not yet paid (0 before approval, when rejected or closed with nothing due)."""
-    if row["approved_amount_jpy"] is None or row["status"] in (Claim.Status.REJECTED, Claim.Status.CLOSED_NOTHING_DUE):
-        return 0
-    return row["approved_amount_jpy"] - row["paid_jpy"]
+    return outstanding_of(
+        status=row["status"], approved_amount_jpy=row["approved_amount_jpy"], paid_jpy=row["paid_jpy"]
+    )
 
 
 def claim_paid_rate(row: dict) -> str:

@@ -5,7 +5,7 @@ from django.core import mail
 
 from claims import services
 from claims.models import Customer
-from claims.notifications import CLAIM_MESSAGES, claim_message, claim_messages
+from claims.notifications import CLAIM_MESSAGES, ClaimMailFacts, claim_message, claim_messages
 from core.errors import InvalidInput
 from core.roles import Role
 from tests.support.factories import claim_file, incident_with_snapshot
@@ -64,7 +64,7 @@ def test_many_emails_at_once_say_exactly_what_one_email_says(claim, kind):
     english.language = "en"
     claims = [other, paid, english]
 
-    many = claim_messages(claims=claims, kind=kind)
+    many = claim_messages(claims=[ClaimMailFacts.of(c) for c in claims], kind=kind)
 
     singles = [claim_message(claim=c, kind=kind) for c in claims]
     assert [(m.subject, m.body, m.to, m.from_email) for m in many] == [
