@@ -219,13 +219,20 @@ class ClaimAppealApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: ClaimSerializer, 404: ErrorSerializer, 409: ErrorSerializer, 422: ErrorSerializer},
+        responses={
+            200: ClaimSerializer,
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+        },
     )
     def post(self, request: Request, ref: str) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        # Another's claim is a 404 whatever the body says (as for the payout change).
         customer = selectors.customer_for_user(user=request.user)
         claim = selectors.claim_get_for_customer(customer=customer, ref=ref)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
         claim = services.claim_appeal(customer=customer, claim=claim, reason=data.validated_data["reason"])
         return _claim_response(claim)
 

@@ -45,6 +45,7 @@ def test_another_customers_claim_is_404_everywhere(api_as, claim, suzuki):
     client = api_as(suzuki.user)
     assert client.get(f"/api/claims/{claim.ref}/").status_code == 404
     assert client.post(f"/api/claims/{claim.ref}/appeal/", {"reason": "x"}).status_code == 404
+    assert client.post(f"/api/claims/{claim.ref}/appeal/", {}).status_code == 404  # not a 400 about the body
     assert client.put(f"/api/claims/{claim.ref}/payout/", BANK_PAYOUT, format="json").status_code == 404
     response = client.post(f"/api/claims/{claim.ref}/evidence/", {"files": [upload()]}, format="multipart")
     assert response.status_code == 404
