@@ -244,6 +244,46 @@ def _locust(
     return figures
 
 
+def _cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) spent so far by the server (its process and children) and by PostgreSQL.
+
+    PostgreSQL counts every process named `postgres` on the machine (its server runs on the same box
+    here). Read from /proc; empty where there is none. The difference over a phase, divided by its
+    filings, is what one filing costs each tier: the capacity a number of cores gives.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {"web": 0.0, "postgres": 0.0}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == server_pid or int(fields[1]) == server_pid:
+            totals["web"] += seconds
+        elif name == "postgres":
+            totals["postgres"] += seconds
+    return totals
+
+
+def _cpu_per_filing(before: dict[str, float], after: dict[str, float], *, filed: int, seconds: float) -> dict:
+    """Each tier's CPU milliseconds per filing and the cores it kept busy over the phase."""
+    if not before or not filed or not seconds:
+        return {}
+    spent = {tier: after[tier] - before[tier] for tier in before}
+    return {
+        **{f"{tier}_ms_per_filing": round(1000 * cpu / filed, 1) for tier, cpu in spent.items()},
+        **{f"{tier}_cores": round(cpu / seconds, 2) for tier, cpu in spent.items()},
+    }
+
+
 def _uptime() -> str:
     """The machine's load averages (1, 5, 15 minutes), as `uptime` prints them."""
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -276,6 +316,7 @@ def run(**options: Any) -> dict[str, Any]:
     surge_count = customers - naive_count
     result: dict[str, Any] = {"bench": "web", "n": customers, "prepare_seconds": round(prepare_seconds, 1)}
     surge: dict[str, dict[str, float]] = {"_wall": {"seconds": 0.0}}
+    surge_cpu: dict[str, float] = {}
     pages: dict[str, dict[str, float]] = {}
     regulator: dict[str, dict[str, float]] = {}
     naive: dict[str, dict[str, float]] = {}
@@ -284,6 +325,7 @@ def run(**options: Any) -> dict[str, Any]:
         server = _start_server(kind="gunicorn", port=port, workers=options["workers"], threads=options["threads"])
         try:
             if "surge" in phases:
+                cpu_before = _cpu_seconds(server.pid)
                 surge = _locust(
                     classes=["SurgeCustomer"],
                     users=options["users"],
@@ -291,6 +333,12 @@ def run(**options: Any) -> dict[str, Any]:
                     port=port,
                     env={**env, "BENCH_WEB_FIRST": "0", "BENCH_WEB_COUNT": str(surge_count)},
                     out=out / "surge",
+                )
+                surge_cpu = _cpu_per_filing(
+                    cpu_before,
+                    _cpu_seconds(server.pid),
+                    filed=int(surge.get("POST /api/claims/", {"count": 0})["count"]),
+                    seconds=surge["_wall"]["seconds"],
                 )
             filed = surge.get("POST /api/claims/", {"count": 0})["count"]
             if "pages" in phases:
@@ -346,6 +394,7 @@ def run(**options: Any) -> dict[str, Any]:
             "filing_p99_ms": filing.get("p99_ms"),
             "errors": sum(int(f.get("failures", 0)) for name, f in surge.items() if name != "Aggregated"),
             "surge": surge,
+            "surge_cpu": surge_cpu,
             "pages_p95_ms_max": max((f["p95_ms"] for f in page_rows.values()), default=None),
             "pages_errors": sum(int(f["failures"]) for f in page_rows.values()),
             "pages": pages,

@@ -55,6 +55,9 @@ def test_bench_web_files_claims_through_gunicorn_and_prints_one_json_line(settin
     assert result["errors"] == 0 and result["pages_errors"] == 0
     # Bounded in count: the 54 customers of the surge's share file once each (6 are the naive run's).
     assert 0 < result["filed"] <= 54
+    # What a filing cost each tier, from the processes' CPU counters: the server's did work for every filing.
+    assert result["surge_cpu"]["web_ms_per_filing"] > 0 and result["surge_cpu"]["web_cores"] > 0
+    assert result["surge_cpu"]["postgres_ms_per_filing"] >= 0
     # Every filing locust counted is in the database (one cut off by the time limit may be there uncounted).
     assert Claim.objects.count() >= result["filed"] + (result["naive"] or {"count": 0})["count"]
     assert Claim.objects.count() <= 60
