@@ -245,17 +245,19 @@ def _locust(
 
 
 def _cpu_seconds(server_pid: int) -> dict[str, float]:
-    """CPU seconds (user + system) spent so far by the server (its process and children) and by PostgreSQL.
+    """CPU seconds (user + system) spent so far by the server and by PostgreSQL, each a process tree.
 
-    PostgreSQL counts every process named `postgres` on the machine (its server runs on the same box
-    here). Read from /proc; empty where there is none. The difference over a phase, divided by its
-    filings, is what one filing costs each tier: the capacity a number of cores gives.
+    A tree's count is its root's own time, the time of the children it has reaped (a PostgreSQL
+    backend ends with its connection) and that of its live children, so it only grows. PostgreSQL
+    counts every server (a `postgres` process whose parent is not one) on the machine: here it runs
+    on the same box. Read from /proc; empty where there is none. The difference over a phase, divided
+    by its filings, is what one filing costs each tier: the capacity a number of cores gives.
     """
     proc = Path("/proc")
     if not proc.is_dir():
         return {}
     tick = os.sysconf("SC_CLK_TCK")
-    totals = {"web": 0.0, "postgres": 0.0}
+    processes: dict[int, tuple[str, int, list[int]]] = {}  # pid -> (name, parent, [utime, stime, cutime, cstime])
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -263,14 +265,21 @@ def _cpu_seconds(server_pid: int) -> dict[str, float]:
             stat = (entry / "stat").read_text()
         except OSError:  # the process ended meanwhile
             continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        seconds = (int(fields[11]) + int(fields[12])) / tick
-        if int(entry.name) == server_pid or int(fields[1]) == server_pid:
-            totals["web"] += seconds
-        elif name == "postgres":
-            totals["postgres"] += seconds
-    return totals
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        processes[int(entry.name)] = (name, int(fields[1]), [int(n) for n in fields[11:15]])
+
+    def tree(root: int) -> float:
+        own = sum(processes[root][2]) if root in processes else 0
+        children = sum(sum(times[:2]) for _name, parent, times in processes.values() if parent == root)
+        return (own + children) / tick
+
+    servers = [
+        pid
+        for pid, (name, parent, _times) in processes.items()
+        if name == "postgres" and processes.get(parent, ("",))[0] != "postgres"
+    ]
+    return {"web": tree(server_pid), "postgres": sum(tree(pid) for pid in servers)}
 
 
 def _cpu_per_filing(before: dict[str, float], after: dict[str, float], *, filed: int, seconds: float) -> dict:

@@ -57,7 +57,7 @@ def test_bench_web_files_claims_through_gunicorn_and_prints_one_json_line(settin
     assert 0 < result["filed"] <= 54
     # What a filing cost each tier, from the processes' CPU counters: the server's did work for every filing.
     assert result["surge_cpu"]["web_ms_per_filing"] > 0 and result["surge_cpu"]["web_cores"] > 0
-    assert result["surge_cpu"]["postgres_ms_per_filing"] >= 0
+    assert result["surge_cpu"]["postgres_ms_per_filing"] > 0  # the suite's PostgreSQL runs on this machine
     # Every filing locust counted is in the database (one cut off by the time limit may be there uncounted).
     assert Claim.objects.count() >= result["filed"] + (result["naive"] or {"count": 0})["count"]
     assert Claim.objects.count() <= 60
