@@ -100,7 +100,7 @@ def incident_summary(*, code: str) -> IncidentSummary:
     fund = IncidentFund.objects.filter(incident_code=incident.code).first()
     if fund is None:
         return summary
-    funding = reserve_selectors.fund_summary(fund=fund)
+    funding = reserve_selectors.fund_figures(fund=fund)  # not the panel's per-round and per-payout lists
     paid_by_source = reserve_selectors.paid_by_source(fund=fund)
     summary.eligible_loss_jpy = funding.registered_jpy
     summary.loss_basis_jpy = funding.loss_basis_jpy

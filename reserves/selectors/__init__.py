@@ -17,10 +17,12 @@ Callers use this package for the common reads (`from reserves import selectors`)
 """
 
 from reserves.selectors.funds import (
+    FundFigures,
     FundSummary,
     Source,
     allocation_replay,
     first_paid_at,
+    fund_figures,
     fund_get,
     fund_list,
     fund_summary,
@@ -52,6 +54,7 @@ from reserves.selectors.reserve import (
 
 __all__ = [
     "PAYOUT_SORTS",
+    "FundFigures",
     "FundSummary",
     "ReconcileReport",
     "RecoveryDeadline",
@@ -61,6 +64,7 @@ __all__ = [
     "entitlement_amounts",
     "entitlements_by_ref",
     "first_paid_at",
+    "fund_figures",
     "fund_get",
     "fund_list",
     "fund_summary",

@@ -3,7 +3,7 @@
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from django.core.exceptions import EmptyResultSet
@@ -136,7 +136,9 @@ class Source:
 
 
 @dataclass
-class FundSummary:
+class FundFigures:
+    """An incident fund's money at a glance: what the regulator's summary shows (no per-round or per-payout lists)."""
+
     fund: IncidentFund
     allocation: Allocation | None
     claimants: int
@@ -154,6 +156,12 @@ class FundSummary:
     allocated_jpy: int
     paid_jpy: int
     outstanding_jpy: int
+
+
+@dataclass
+class FundSummary(FundFigures):
+    """Everything the incident funding panel shows: the figures, and payouts by status, recoveries and rounds."""
+
     payouts_by_status: dict[str, int]
     failed_count: int
     recoveries: list[RecoveryClaim]
@@ -161,8 +169,8 @@ class FundSummary:
     settings_fixed: bool  # payments have started: base amount and expectations can no longer change
 
 
-def fund_summary(*, fund: IncidentFund) -> FundSummary:
-    """Everything the incident funding panel shows."""
+def fund_figures(*, fund: IncidentFund) -> FundFigures:
+    """An incident fund's figures: what is registered, received, allocated and paid, and at what rates."""
     allocation = fund.allocations.order_by("-seq").first()
     if figures.maintained():
         kept = figures.fund_totals(fund=fund)
@@ -186,15 +194,11 @@ def fund_summary(*, fund: IncidentFund) -> FundSummary:
         sources.append(
             Source(key, f"{policy.insurer} {policy.policy_number}", planned[policy.policy_number], received.get(key, 0))
         )
-    if figures.maintained():
-        by_status = {status: count for status, (count, _amount) in figures.status_totals(fund=fund).items()}
-    else:
-        by_status = dict(fund.payouts.values("status").annotate(n=Count("id")).values_list("status", "n"))
     balances = dict(
         Account.objects.filter(pk__in=[fund.paid_account_id, fund.pool_account_id]).values_list("pk", "balance_jpy")
     )
     paid = balances[fund.paid_account_id]
-    return FundSummary(
+    return FundFigures(
         fund=fund,
         allocation=allocation,
         claimants=stats["count"],
@@ -210,6 +214,18 @@ def fund_summary(*, fund: IncidentFund) -> FundSummary:
         allocated_jpy=int(stats["allocated"] or 0),
         paid_jpy=paid,
         outstanding_jpy=registered - paid,
+    )
+
+
+def fund_summary(*, fund: IncidentFund) -> FundSummary:
+    """Everything the incident funding panel shows."""
+    base = fund_figures(fund=fund)
+    if figures.maintained():
+        by_status = {status: count for status, (count, _amount) in figures.status_totals(fund=fund).items()}
+    else:
+        by_status = dict(fund.payouts.values("status").annotate(n=Count("id")).values_list("status", "n"))
+    return FundSummary(
+        **{field.name: getattr(base, field.name) for field in fields(FundFigures)},
         payouts_by_status=by_status,
         failed_count=by_status.get("failed", 0),
         recoveries=list(fund.recoveries.select_related("policy").order_by("policy__layer_order", "id")),

@@ -46,6 +46,33 @@ def test_summary_of_a_paid_incident_adds_up():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_summary_reads_the_funds_figures_the_panel_shows_without_the_panels_lists():
+    """Every regulator read computes the summary: it shares the funding panel's figures (one implementation)
+    but not its rounds, recoveries and payouts by status (a quarter of a summary's CPU under load)."""
+    from dataclasses import fields
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reserves.selectors import FundFigures, fund_figures, fund_summary
+
+    incident = paid_incident()
+    fund = IncidentFund.objects.get(incident_code=incident.code)
+    panel = fund_summary(fund=fund)
+    figures = fund_figures(fund=fund)
+    assert {f.name: getattr(panel, f.name) for f in fields(FundFigures)} == {
+        f.name: getattr(figures, f.name) for f in fields(FundFigures)
+    }
+    assert panel.rounds and panel.payouts_by_status["paid"] == 2
+
+    with CaptureQueriesContext(connection) as summary_queries:
+        regulator.incident_summary(code=incident.code)
+    read = " ".join(q["sql"] for q in summary_queries.captured_queries)
+    assert "reserves_recoveryclaim" not in read
+    assert read.count('FROM "reserves_allocation"') == 1  # the newest round only, not the panel's twenty
+
+
+@pytest.mark.django_db(transaction=True)
 def test_ninety_percent_paid_is_the_moment_the_running_total_crosses_it(client):
     incident = paid_incident()
     sato = Payout.objects.get(amount_jpy=SATO_JPY)
