@@ -1,21 +1,15 @@
 """`bench lookups`: both paths read the same rows; one JSON line; the bench's claims are removed."""
 
-import io
-import json
-
 import pytest
-from django.core.management import call_command
 
 from claims.models import Claim, Incident
+from tests.support.bench import bench_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_bench_lookups_prints_one_json_line_and_cleans_up():
-    out = io.StringIO()
-    call_command("bench", "lookups", "--claims", "120", "--repeat", "2", stdout=out, stderr=io.StringIO())
-
-    result = json.loads(out.getvalue().strip())
+    result = bench_json("lookups", "--claims", "120", "--repeat", "2")
     assert {"bench", "n", "seconds", "fast_per_s", "naive_per_s", "ratio"} <= result.keys()
     assert result["bench"] == "lookups" and result["n"] == 120
     # Each claim: itself twice (by id, by reference), its payout choice and its two lines; no entitlement yet.

@@ -1,20 +1,14 @@
-import io
-import json
-
 import pytest
-from django.core.management import call_command
 
 from reserves.models import Payout
 from reserves.selectors import ledger_reconcile
+from tests.support.bench import bench_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_bench_payout_export_prints_one_json_line_and_the_ledger_still_reconciles():
-    out = io.StringIO()
-    call_command("bench", "payout_export", "--rows", "2300", "--naive-rows", "300", stdout=out, stderr=io.StringIO())
-
-    result = json.loads(out.getvalue().strip())
+    result = bench_json("payout_export", "--rows", "2300", "--naive-rows", "300")
     expected_keys = {"bench", "n", "seconds", "fast_per_s", "naive_per_s", "ratio", "fast_peak_mb", "naive_peak_mb"}
     assert expected_keys <= result.keys()
     assert result["bench"] == "payout_export"
@@ -24,6 +18,5 @@ def test_bench_payout_export_prints_one_json_line_and_the_ledger_still_reconcile
     report = ledger_reconcile()
     assert report.ok, report.problems
 
-    again = io.StringIO()
-    call_command("bench", "payout_export", "--rows", "2000", "--naive-rows", "10", stdout=again, stderr=io.StringIO())
-    assert json.loads(again.getvalue())["inserted"] == 0  # enough rows already: nothing added
+    again = bench_json("payout_export", "--rows", "2000", "--naive-rows", "10")
+    assert again["inserted"] == 0  # enough rows already: nothing added

@@ -1,34 +1,17 @@
 """`bench payouts` and `bench payouts_engine` end to end on real worker processes (small N; docs/benchmarks.md)."""
 
-import io
-import json
-
 import pytest
-from django.core.management import call_command
 
 from audit.models import Receipt
 from reserves.models import Payout
 from reserves.selectors import ledger_reconcile
+from tests.support.bench import bench_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_bench_payouts_engine_prints_one_json_line_and_pays_everyone(worker_env_for):
-    out = io.StringIO()
-    call_command(
-        "bench",
-        "payouts_engine",
-        "--claims",
-        "400",
-        "--naive-claims",
-        "20",
-        "--chunk",
-        "100",
-        stdout=out,
-        stderr=io.StringIO(),
-    )
-
-    result = json.loads(out.getvalue().strip())
+    result = bench_json("payouts_engine", "--claims", "400", "--naive-claims", "20", "--chunk", "100")
     assert {"bench", "n", "seconds", "fast_per_s", "naive_per_s", "ratio"} <= result.keys()
     assert (result["bench"], result["n"], result["naive_n"]) == ("payouts", 400, 20)
     assert result["ratio"] == pytest.approx(result["fast_per_s"] / result["naive_per_s"], rel=0.01)
@@ -39,21 +22,7 @@ def test_bench_payouts_engine_prints_one_json_line_and_pays_everyone(worker_env_
 def test_bench_payouts_takes_approved_claims_to_paid(worker_env_for):
     from claims.models import Claim
 
-    out = io.StringIO()
-    call_command(
-        "bench",
-        "payouts",
-        "--claims",
-        "300",
-        "--naive-claims",
-        "10",
-        "--chunk",
-        "100",
-        stdout=out,
-        stderr=io.StringIO(),
-    )
-
-    result = json.loads(out.getvalue().strip())
+    result = bench_json("payouts", "--claims", "300", "--naive-claims", "10", "--chunk", "100")
     assert {"bench", "n", "seconds", "fast_per_s", "naive_per_s", "ratio"} <= result.keys()
     assert (result["bench"], result["n"], result["naive_n"]) == ("payouts", 300, 10)
     assert result["seconds"] == pytest.approx(result["hand_off_seconds"] + result["payments_seconds"], abs=0.01)
@@ -68,9 +37,7 @@ def test_bench_payouts_takes_approved_claims_to_paid(worker_env_for):
 
 
 def test_bench_single_approvals_pays_each_newcomer_once_on_one_curve(worker_env_for):
-    out = io.StringIO()
-    call_command(
-        "bench",
+    result = bench_json(
         "single_approvals",
         "--registered",
         "300",
@@ -82,11 +49,7 @@ def test_bench_single_approvals_pays_each_newcomer_once_on_one_curve(worker_env_
         "100",
         "--coalesce",
         "0.5",
-        stdout=out,
-        stderr=io.StringIO(),
     )
-
-    result = json.loads(out.getvalue().strip())
     assert (result["bench"], result["registered"], result["n"], result["naive_n"]) == ("single_approvals", 300, 30, 1)
     assert 1 <= result["rounds"] < 30  # coalesced
     assert result["replay_ok"] and result["replay_payouts"] == 331  # one payout each: nobody brought up again

@@ -1,38 +1,20 @@
 """`bench pipeline` end to end on real worker processes at a tiny N, so the benchmark cannot rot."""
 
-import io
-import json
-
 import pytest
-from django.core.management import call_command
 
 from audit.log.verify import log_verify
 from audit.models import Receipt
 from claims.models import Claim, Invitation
 from reserves.models import Payout
 from reserves.selectors import ledger_reconcile
+from tests.support.bench import bench_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_bench_pipeline_replays_an_incident_from_declaration_to_reconciled_books(worker_env_for):
-    out = io.StringIO()
-    call_command(
-        "bench",
-        "pipeline",
-        "--customers",
-        "200",
-        "--naive-claims",
-        "4",
-        "--file-chunk",
-        "50",
-        "--chunk",
-        "100",
-        stdout=out,
-        stderr=io.StringIO(),
-    )
-
-    result = json.loads(out.getvalue().strip())  # one JSON line and nothing else on stdout
+    # One JSON line and nothing else on stdout (bench_json refuses anything else).
+    result = bench_json("pipeline", "--customers", "200", "--naive-claims", "4", "--file-chunk", "50", "--chunk", "100")
     assert {"bench", "n", "seconds", "fast_per_s", "naive_per_s", "ratio"} <= result.keys()
     assert (result["bench"], result["n"], result["naive_n"]) == ("pipeline", 200, 4)
     assert (result["claims_disputed"], result["claims_approved"]) == (10, 190)  # 5 % dispute, the rest match

@@ -1,21 +1,14 @@
-import io
-import json
-
 import pytest
-from django.core.management import call_command
 
 from audit.log.verify import log_verify
 from audit.models import Event, Tile
+from tests.support.bench import bench_json
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def test_bench_proofs_fills_with_sql_that_the_python_rules_agree_with_and_prints_one_json_line():
-    out = io.StringIO()
-    args = ["--events", "1300", "--samples", "5", "--naive-events", "600"]
-    call_command("bench", "proofs", *args, stdout=out, stderr=io.StringIO())
-
-    result = json.loads(out.getvalue().strip())
+    result = bench_json("proofs", "--events", "1300", "--samples", "5", "--naive-events", "600")
     assert {
         "bench",
         "n",

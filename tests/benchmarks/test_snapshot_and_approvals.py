@@ -1,20 +1,14 @@
-import io
-import json
-
 import pytest
-from django.core.management import call_command
 
 from audit.log.verify import log_verify
 from claims.models import Customer, Holding, Incident
+from tests.support.bench import bench_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_bench_snapshot_prints_one_json_line_and_cleans_up():
-    out = io.StringIO()
-    call_command("bench", "snapshot", "--rows", "400", "--naive-rows", "40", stdout=out, stderr=io.StringIO())
-
-    result = json.loads(out.getvalue().strip())
+    result = bench_json("snapshot", "--rows", "400", "--naive-rows", "40")
     assert {"bench", "n", "seconds", "fast_per_s", "naive_per_s", "ratio"} <= result.keys()
     assert result["bench"] == "snapshot"
     assert result["n"] == 400
@@ -33,10 +27,7 @@ def test_bench_approvals_prints_one_json_line_and_cleans_up():
     from claims.models import Claim, ClaimBatch
 
     users_before = get_user_model().objects.count()
-    out = io.StringIO()
-    call_command("bench", "approvals", "--claims", "60", "--naive-claims", "5", stdout=out, stderr=io.StringIO())
-
-    result = json.loads(out.getvalue().strip())
+    result = bench_json("approvals", "--claims", "60", "--naive-claims", "5")
     assert {"bench", "n", "seconds", "fast_per_s", "naive_per_s", "ratio"} <= result.keys()
     assert result["bench"] == "approvals" and result["n"] == 60 and result["naive_n"] == 5
     assert result["audit_events"] >= 60

@@ -1,14 +1,12 @@
 """`bench web` on a tiny data set: gunicorn and locust really run, the JSON line carries the figures."""
 
-import io
-import json
 import socket
 
 import pytest
-from django.core.management import call_command
 
 from audit.log.verify import log_verify
 from claims.models import Claim
+from tests.support.bench import bench_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -22,9 +20,7 @@ def _free_port() -> int:
 def test_bench_web_files_claims_through_gunicorn_and_prints_one_json_line(settings):
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         pytest.skip("bench web needs PostgreSQL")
-    out = io.StringIO()
-    call_command(
-        "bench",
+    result = bench_json(
         "web",
         "--customers",
         "60",
@@ -46,10 +42,7 @@ def test_bench_web_files_claims_through_gunicorn_and_prints_one_json_line(settin
         "1",
         "--port",
         str(_free_port()),
-        stdout=out,
-        stderr=io.StringIO(),
     )
-    result = json.loads(out.getvalue().strip())
     assert {"bench", "n", "seconds", "fast_per_s", "naive_per_s", "ratio"} <= result.keys()
     assert result["bench"] == "web" and result["n"] == 60
     assert result["errors"] == 0 and result["pages_errors"] == 0
