@@ -82,7 +82,7 @@ def _days_between(start: dt.datetime, end: dt.datetime | None) -> Decimal | None
 
 def incident_summary(*, code: str) -> IncidentSummary:
     """The regulator's summary of one incident. NotFound for an unknown code."""
-    incident = incident_get(code=code)
+    incident = incident_get(code=code, assets=False)
     snapshot = getattr(incident, "snapshot", None)
     by_status = claim_status_counts(filters=ReviewFilters(incident=incident.code))
     summary = IncidentSummary(
@@ -112,11 +112,11 @@ def incident_summary(*, code: str) -> IncidentSummary:
         SourceBorne(s.key, s.label, s.planned_jpy, s.received_jpy, paid_by_source.get(s.key, 0))
         for s in funding.sources
     ]
-    summary.first_paid_at = reserve_selectors.first_paid_at(fund=fund)
     milestone = int((Decimal(funding.registered_jpy) * PAID_MILESTONE).to_integral_value(rounding=ROUND_HALF_UP))
-    summary.milestone_paid_at = reserve_selectors.paid_reached_at(fund=fund, amount_jpy=milestone)
-    summary.paid_per_day = reserve_selectors.paid_per_day(fund=fund)
-    held = rail_selectors.unclaimed_for_incident(incident_code=incident.code)
+    timeline = reserve_selectors.paid_timeline(fund=fund, milestone_jpy=milestone)
+    summary.first_paid_at, summary.milestone_paid_at = timeline.first_paid_at, timeline.reached_at
+    summary.paid_per_day = timeline.per_day
+    held = rail_selectors.unclaimed_for_fund(fund=fund)
     summary.returned_count, summary.returned_jpy = held["returned_count"], held["returned_jpy"]
     summary.unclaimed_count, summary.unclaimed_jpy = held["unclaimed_count"], held["unclaimed_jpy"]
     return summary

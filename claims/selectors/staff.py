@@ -19,9 +19,11 @@ def incident_list(*, status: str | None = None) -> QuerySet[Incident]:
     return incidents.select_related("snapshot").prefetch_related("assets")
 
 
-def incident_get(*, code: str) -> Incident:
+def incident_get(*, code: str, assets: bool = True) -> Incident:
+    """The incident with its snapshot (and its assets unless `assets` is False). NotFound for an unknown code."""
+    incidents = Incident.objects.select_related("snapshot")
     try:
-        return Incident.objects.select_related("snapshot").prefetch_related("assets").get(code=code)
+        return (incidents.prefetch_related("assets") if assets else incidents).get(code=code)
     except Incident.DoesNotExist as exc:
         raise NotFound("not_found", _("No incident %(code)s.") % {"code": code}) from exc
 

@@ -29,6 +29,7 @@ from reserves.selectors.funds import (
     paid_by_source,
     paid_per_day,
     paid_reached_at,
+    paid_timeline,
 )
 from reserves.selectors.handoff import entitlement_amounts, entitlements_by_ref, paid_for_claims, paid_payouts
 from reserves.selectors.payouts import (
@@ -76,6 +77,7 @@ __all__ = [
     "paid_payouts",
     "paid_per_day",
     "paid_reached_at",
+    "paid_timeline",
     "payout_get",
     "payout_list",
     "policy_list",

@@ -6,6 +6,7 @@ profile (SQLite) has no triggers; callers use `maintained()` to choose.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Sum
@@ -43,13 +44,33 @@ def _paid_minutes(fund: IncidentFund):
     )
 
 
-def paid_per_day(*, fund: IncidentFund) -> list[tuple[dt.date, int]]:
-    """Yen paid per day (local time), oldest first, from the per-minute figures."""
+@dataclass(frozen=True)
+class PaidTimeline:
+    """When a fund's payouts were paid: the first payment, the one that reached a milestone, yen per day."""
+
+    first_paid_at: dt.datetime | None
+    reached_at: dt.datetime | None  # None when the milestone is not reached yet (or is not positive)
+    per_day: list[tuple[dt.date, int]]
+
+
+def paid_timeline(*, fund: IncidentFund, milestone_jpy: int = 0) -> PaidTimeline:
+    """The timeline from one read of the per-minute figures (local days; the milestone's minute's last payment)."""
     days: dict[dt.date, int] = {}
-    for minute, amount in _paid_minutes(fund).values_list("minute", "amount_jpy"):
+    first_at = reached_at = None
+    running = 0
+    for minute, amount, first, last in _paid_minutes(fund).values_list("minute", "amount_jpy", "first_at", "last_at"):
+        first_at = first_at or first
+        running += amount
+        if reached_at is None and 0 < milestone_jpy <= running:
+            reached_at = last
         day = timezone.localdate(minute)
         days[day] = days.get(day, 0) + amount
-    return sorted(days.items())
+    return PaidTimeline(first_at, reached_at, sorted(days.items()))
+
+
+def paid_per_day(*, fund: IncidentFund) -> list[tuple[dt.date, int]]:
+    """Yen paid per day (local time), oldest first, from the per-minute figures."""
+    return paid_timeline(fund=fund).per_day
 
 
 def first_paid_at(*, fund: IncidentFund) -> dt.datetime | None:
@@ -58,14 +79,7 @@ def first_paid_at(*, fund: IncidentFund) -> dt.datetime | None:
 
 def paid_reached_at(*, fund: IncidentFund, amount_jpy: int) -> dt.datetime | None:
     """When the running total of paid yen reached `amount_jpy`: the last payment of the minute in which it did."""
-    if amount_jpy <= 0:
-        return None
-    running = 0
-    for amount, last_at in _paid_minutes(fund).values_list("amount_jpy", "last_at"):
-        running += amount
-        if running >= amount_jpy:
-            return last_at
-    return None
+    return paid_timeline(fund=fund, milestone_jpy=amount_jpy).reached_at
 
 
 def fund_totals(*, fund: IncidentFund) -> dict[str, int]:
@@ -76,9 +90,9 @@ def fund_totals(*, fund: IncidentFund) -> dict[str, int]:
     return {name: int(value or 0) for name, value in totals.items()}
 
 
-def population(*, fund: IncidentFund) -> Population:
-    """The population the rates are computed over now, from the kept totals (reserves.engine.population)."""
-    t = fund_totals(fund=fund)
+def population(*, fund: IncidentFund, totals: dict[str, int] | None = None) -> Population:
+    """The population the rates are computed over now, from the kept totals (read here unless given)."""
+    t = totals if totals is not None else fund_totals(fund=fund)
     return population_of(
         fund,
         t["entitlements"],

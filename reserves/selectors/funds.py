@@ -111,6 +111,15 @@ def first_paid_at(*, fund: IncidentFund) -> dt.datetime | None:
     return fund.payouts.filter(status=Payout.Status.PAID).order_by("paid_at").values_list("paid_at", flat=True).first()
 
 
+def paid_timeline(*, fund: IncidentFund, milestone_jpy: int) -> figures.PaidTimeline:
+    """First payment, the payment that reached `milestone_jpy`, yen per day: one read of the kept figures."""
+    if figures.maintained():
+        return figures.paid_timeline(fund=fund, milestone_jpy=milestone_jpy)
+    return figures.PaidTimeline(
+        first_paid_at(fund=fund), paid_reached_at(fund=fund, amount_jpy=milestone_jpy), paid_per_day(fund=fund)
+    )
+
+
 def fund_list() -> QuerySet[IncidentFund]:
     return IncidentFund.objects.select_related("paid_account", "pool_account", "allocated_account").annotate(
         claimants=Count("entitlements", distinct=True)
@@ -175,7 +184,7 @@ def fund_figures(*, fund: IncidentFund) -> FundFigures:
     if figures.maintained():
         kept = figures.fund_totals(fund=fund)
         stats = {"count": kept["entitlements"], "eligible": kept["eligible_jpy"], "allocated": kept["allocated_jpy"]}
-        people = figures.population(fund=fund)
+        people = figures.population(fund=fund, totals=kept)
     else:
         stats = fund.entitlements.aggregate(
             count=Count("id"), eligible=Sum("eligible_jpy"), allocated=Sum("allocated_jpy")

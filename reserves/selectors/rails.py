@@ -105,33 +105,20 @@ def unclaimed_by_incident() -> list[dict]:
     ]
 
 
-def unclaimed_for_incident(*, incident_code: str) -> dict:
-    """For the regulator's incident summary: unclaimed payouts and yen held for deposit."""
+def unclaimed_for_fund(*, fund: IncidentFund) -> dict:
+    """For the regulator's incident summary: the fund's unclaimed payouts and yen held for deposit."""
+    held = [Payout.Status.UNCLAIMED, Payout.Status.RETURNED]
     if figures.maintained():
-        funds = IncidentFund.objects.filter(incident_code=incident_code)
-        held = {"unclaimed": (0, 0), "returned": (0, 0)}
-        for fund in funds:
-            for status, (count, amount) in figures.status_totals(fund=fund).items():
-                if status in held:
-                    held[status] = (held[status][0] + count, held[status][1] + amount)
-        return {
-            "unclaimed_count": held["unclaimed"][0],
-            "unclaimed_jpy": held["unclaimed"][1],
-            "returned_count": held["returned"][0],
-            "returned_jpy": held["returned"][1],
-            "as_of": timezone.now(),
-        }
-    totals = Payout.objects.filter(fund__incident_code=incident_code, status=Payout.Status.UNCLAIMED).aggregate(
-        count=Count("id"), amount=Sum("amount_jpy")
-    )
-    returned = Payout.objects.filter(fund__incident_code=incident_code, status=Payout.Status.RETURNED).aggregate(
-        count=Count("id"), amount=Sum("amount_jpy")
-    )
+        totals = figures.status_totals(fund=fund)
+    else:
+        rows = fund.payouts.filter(status__in=held).values("status").annotate(n=Count("id"), yen=Sum("amount_jpy"))
+        totals = {row["status"]: (row["n"], int(row["yen"])) for row in rows.order_by()}
+    unclaimed, returned = (totals.get(status, (0, 0)) for status in held)
     return {
-        "unclaimed_count": totals["count"] or 0,
-        "unclaimed_jpy": int(totals["amount"] or 0),
-        "returned_count": returned["count"] or 0,
-        "returned_jpy": int(returned["amount"] or 0),
+        "unclaimed_count": unclaimed[0],
+        "unclaimed_jpy": unclaimed[1],
+        "returned_count": returned[0],
+        "returned_jpy": returned[1],
         "as_of": timezone.now(),
     }
 

@@ -55,6 +55,7 @@ def test_the_summary_reads_the_funds_figures_the_panel_shows_without_the_panels_
     from django.test.utils import CaptureQueriesContext
 
     from reserves.selectors import FundFigures, fund_figures, fund_summary
+    from reserves.selectors import figures as reserve_figures
 
     incident = paid_incident()
     fund = IncidentFund.objects.get(incident_code=incident.code)
@@ -70,6 +71,13 @@ def test_the_summary_reads_the_funds_figures_the_panel_shows_without_the_panels_
     read = " ".join(q["sql"] for q in summary_queries.captured_queries)
     assert "reserves_recoveryclaim" not in read
     assert read.count('FROM "reserves_allocation"') == 1  # the newest round only, not the panel's twenty
+    # Each figure is read once: the fund, its kept totals (the population comes from the same row sums), the
+    # paid minutes (first payment, 90 %, per day); the incident's assets are not needed.
+    assert read.count('FROM "reserves_incidentfund"') == 1
+    assert 'FROM "claims_incidentasset"' not in read
+    if reserve_figures.maintained():  # PostgreSQL keeps the figures; the embedded profile scans
+        assert read.count('FROM "reserves_fundfigure"') == 1
+        assert read.count('SELECT "reserves_payoutfigure"."minute"') == 1
 
 
 @pytest.mark.django_db(transaction=True)

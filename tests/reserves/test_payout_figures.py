@@ -138,3 +138,20 @@ def test_entitlement_and_holdback_totals_follow_a_filing_workflow_and_equal_a_re
     payout_figures_rebuild()
     for fund in funds:
         assert figures.fund_totals(fund=fund) == _fund_scanned(fund)
+
+
+def test_one_read_of_the_timeline_gives_the_first_payment_the_milestone_and_the_days(
+    django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    scenario = paid_scenario(django_capture_on_commit_callbacks)
+    for fund in (scenario.fund_a, scenario.fund_b):
+        paid = list(Payout.objects.filter(fund=fund, status="paid"))
+        total = sum(p.amount_jpy for p in paid)
+        with django_assert_num_queries(1):
+            timeline = figures.paid_timeline(fund=fund, milestone_jpy=total)
+        assert timeline.first_paid_at == min(p.paid_at for p in paid)
+        assert timeline.reached_at == max(p.paid_at for p in paid)  # the whole total: reached by the last payment
+        assert sum(amount for _day, amount in timeline.per_day) == total
+        assert timeline.per_day == figures.paid_per_day(fund=fund)
+        assert figures.paid_timeline(fund=fund, milestone_jpy=total + 1).reached_at is None
+        assert figures.paid_timeline(fund=fund, milestone_jpy=0).reached_at is None
