@@ -161,6 +161,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Per process, never shared: figures many readers ask for within a second (core.read_cache).
+CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "read-cache"}
+# How old the regulator's incident summary may be (seconds; 0: computed for every read). Each read is still audited.
+REGULATOR_SUMMARY_CACHE_SECONDS = int(os.environ.get("REGULATOR_SUMMARY_CACHE_SECONDS", "1"))
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None

@@ -55,6 +55,8 @@ AXES_ENABLED = False
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# Every read computes the regulator's figures (tests/claims/test_regulator_incidents.py turns the cache on).
+REGULATOR_SUMMARY_CACHE_SECONDS = 0
 # Link requests answer at once in tests (tests/accounts/test_link_throttle.py sets a floor to check it).
 RESET_RESPONSE_MIN_SECONDS = 0.0
 # The test client is one client at one address: the throttle's own tests set the limits they check.

@@ -74,6 +74,9 @@ class IncidentSummarySerializer(serializers.Serializer):
     returned_jpy = serializers.IntegerField()
     unclaimed_count = serializers.IntegerField(help_text="payouts unclaimed past the deadline, held for deposit")
     unclaimed_jpy = serializers.IntegerField()
+    as_of = serializers.DateTimeField(
+        help_text="when these figures were read: at most REGULATOR_SUMMARY_CACHE_SECONDS (default 1) before the answer"
+    )
 
     @extend_schema_field(PaidDaySerializer(many=True))
     def get_paid_per_day(self, summary: regulator.IncidentSummary) -> list[dict]:

@@ -8,14 +8,16 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy, pgettext, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from claims.models import Claim, ClaimTimelineEntry, Incident, outstanding_of
 from claims.selectors.staff import ReviewFilters, claim_status_counts, incident_get
 from core.exports import Column
+from core.read_cache import cached_for
 from core.reports import Section
 from reserves import selectors as reserve_selectors
 from reserves.models import IncidentFund
@@ -56,6 +58,7 @@ class IncidentSummary:
     returned_jpy: int = 0
     unclaimed_count: int = 0
     unclaimed_jpy: int = 0
+    as_of: dt.datetime = field(default_factory=timezone.now)  # when the figures were read
 
     def paid_every_day(self) -> list[tuple[dt.date, int]]:
         """Yen paid per day from the day of detection to the last payment, zero where nothing was paid."""
@@ -81,7 +84,20 @@ def _days_between(start: dt.datetime, end: dt.datetime | None) -> Decimal | None
 
 
 def incident_summary(*, code: str) -> IncidentSummary:
-    """The regulator's summary of one incident. NotFound for an unknown code."""
+    """The regulator's summary of one incident, at most REGULATOR_SUMMARY_CACHE_SECONDS old (`as_of` says when
+    it was read). NotFound for an unknown code.
+
+    Many regulators reading at once share one computation per process and second; the labels are in
+    the reader's language, so each language has its own.
+    """
+    return cached_for(
+        f"regulator-summary:{code}:{get_language()}",
+        settings.REGULATOR_SUMMARY_CACHE_SECONDS,
+        lambda: _incident_summary_read(code=code),
+    )
+
+
+def _incident_summary_read(*, code: str) -> IncidentSummary:
     incident = incident_get(code=code, assets=False)
     snapshot = getattr(incident, "snapshot", None)
     by_status = claim_status_counts(filters=ReviewFilters(incident=incident.code))

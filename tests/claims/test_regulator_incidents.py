@@ -206,3 +206,47 @@ def test_quarterly_report_has_incidents_and_claims_of_the_quarter():
         "請求受付中" for row in sections["Incidents detected"]
     ]
     assert Claim.objects.filter(status="paid").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_within_the_interval_share_one_computation_each_audited_and_later_reads_see_new_figures(client, settings):
+    """Many regulators at once: the summary is computed once per process and interval (figures at most that
+    old, `as_of` says when they were read), per language; every read is still recorded in the trail."""
+    import time
+
+    from django.core.cache import caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from audit.models import StagedEvent
+
+    settings.REGULATOR_SUMMARY_CACHE_SECONDS = 1
+    caches["local"].clear()
+    incident = paid_incident()
+    client.force_login(user_with_role(Role.REGULATOR))
+    url = f"/api/regulator/incidents/{incident.code}/summary/"
+
+    def views() -> int:
+        return (
+            Event.objects.filter(action="regulator.viewed", data__path=url).count()
+            + StagedEvent.objects.filter(action="regulator.viewed", data__path=url).count()
+        )
+
+    first = client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()
+    Payout.objects.filter(amount_jpy=SATO_JPY).update(status="failed", paid_at=None)  # figures move
+    with CaptureQueriesContext(connection) as reads:
+        again = client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert again == first  # the same figures, read at the same moment
+    assert not [q for q in reads.captured_queries if "reserves_" in q["sql"] or '"claims_claim"' in q["sql"]]
+    japanese = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").json()  # its own labels, so its own computation
+    assert first["milestone_paid_at"] is not None  # 90 % was reached with Sato's payout
+    assert japanese["milestone_paid_at"] is None and japanese["sources"][0]["label"] != first["sources"][0]["label"]
+    assert views() == 3
+
+    time.sleep(1.1)
+    later = client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert later["milestone_paid_at"] is None
+    assert later["as_of"] > first["as_of"]
+    assert views() == 4
+    html = client.get(f"/regulator/incidents/{incident.code}/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "時点の数値" in html
