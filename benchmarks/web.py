@@ -7,7 +7,8 @@ nothing else changed) and runs locust headless against it (benchmarks/locust_web
 bounded in time (`--seconds`) and in count (each prepared customer files once):
 
 1. surge: `--users` customers at once, no think time: sign in (token), holdings, file;
-2. pages: `--page-users` customers and regulators reading pages with ~1 s think time;
+2. pages: `--page-users` customers and regulators reading pages with ~1 s think time, arriving
+   at `--page-spawn-rate` a second (50 over 5 s by default; 0 sends all in the same instant);
 3. regulator: `--regulator-users` regulators reading the incident summary, no think time
    (each read is itself audited: do the readers queue behind each other?).
 
@@ -53,6 +54,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--seconds", type=int, default=60, help="length of the surge")
     parser.add_argument("--page-users", type=int, default=50, help="concurrent readers of pages (half regulators)")
     parser.add_argument("--page-seconds", type=int, default=30)
+    parser.add_argument(
+        "--page-spawn-rate", type=float, default=10, help="readers starting per second (0: all in the same instant)"
+    )
     parser.add_argument("--page-wait", type=float, default=1.0, help="mean think time between page reads (s)")
     parser.add_argument("--regulator-users", type=int, default=16, help="regulators on the summary, no think time")
     parser.add_argument("--regulator-seconds", type=int, default=20)
@@ -198,9 +202,16 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def _locust(
-    *, classes: list[str], users: int, seconds: int, port: int, env: dict[str, str], out: Path
+    *,
+    classes: list[str],
+    users: int,
+    seconds: int,
+    port: int,
+    env: dict[str, str],
+    out: Path,
+    spawn_rate: float | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Run locust headless; return its per-request-name figures (and "Aggregated")."""
+    """Run locust headless (all users at once unless `spawn_rate` is given); return its figures per request name."""
     command = [
         str(BIN / "locust"),
         "-f",
@@ -209,7 +220,7 @@ def _locust(
         "--users",
         str(users),
         "--spawn-rate",
-        str(users),
+        str(spawn_rate or users),
         "--run-time",
         f"{seconds}s",
         "--stop-timeout",
@@ -333,6 +344,7 @@ def run(**options: Any) -> dict[str, Any]:
         out = Path(tmp)
         server = _start_server(kind="gunicorn", port=port, workers=options["workers"], threads=options["threads"])
         try:
+            filed = 0
             if "surge" in phases:
                 cpu_before = _cpu_seconds(server.pid)
                 surge = _locust(
@@ -343,21 +355,21 @@ def run(**options: Any) -> dict[str, Any]:
                     env={**env, "BENCH_WEB_FIRST": "0", "BENCH_WEB_COUNT": str(surge_count)},
                     out=out / "surge",
                 )
+                filed = int(surge.get("POST /api/claims/", {"count": 0})["count"])
                 surge_cpu = _cpu_per_filing(
-                    cpu_before,
-                    _cpu_seconds(server.pid),
-                    filed=int(surge.get("POST /api/claims/", {"count": 0})["count"]),
-                    seconds=surge["_wall"]["seconds"],
+                    cpu_before, _cpu_seconds(server.pid), filed=filed, seconds=surge["_wall"]["seconds"]
                 )
-            filed = surge.get("POST /api/claims/", {"count": 0})["count"]
+            # The readers are customers who filed in the surge; without a surge, customers who have not.
+            readers = filed if "surge" in phases else options["page_users"]
             if "pages" in phases:
                 pages = _locust(
                     classes=["PageCustomer", "PageRegulator"],
                     users=options["page_users"],
                     seconds=options["page_seconds"],
                     port=port,
-                    env={**env, "BENCH_WEB_FIRST": "0", "BENCH_WEB_COUNT": str(max(int(filed), 1))},
+                    env={**env, "BENCH_WEB_FIRST": "0", "BENCH_WEB_COUNT": str(max(readers, 1))},
                     out=out / "pages",
+                    spawn_rate=options["page_spawn_rate"],
                 )
             if "regulator" in phases:
                 regulator = _locust(
@@ -412,6 +424,7 @@ def run(**options: Any) -> dict[str, Any]:
             "workers": options["workers"],
             "threads": options["threads"],
             "users": options["users"],
+            "page_spawn_rate": options["page_spawn_rate"] or options["page_users"],
             "load_before": load_before,
             "load_after": _uptime(),
         }
