@@ -359,6 +359,31 @@ class Claim(models.Model):
         return Decimal(self.paid_jpy) / Decimal(self.approved_amount_jpy) if self.approved_amount_jpy else Decimal(1)
 
 
+class ClaimFigure(models.Model):
+    """Claims per incident and status, kept as they change (PostgreSQL triggers, migration 0012).
+
+    Sharded by the writing backend (`shard`): concurrent filings add to different rows
+    instead of queueing on one; a read sums an incident's few rows per status. The
+    regulator's summary and the review queue's counts read these instead of counting
+    the claims. No database foreign key: the rows of an incident deleted with its claims
+    are left behind at zero, never blocking the deletion. `python manage.py
+    claim_figures_rebuild` recounts them; the embedded profile (SQLite) counts the claims.
+    """
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    status = models.CharField(max_length=24)
+    shard = models.SmallIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "status", "shard"], name="claim_figure_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.status} shard {self.shard}: {self.count}"
+
+
 class ClaimLine(models.Model):
     """One asset of a claim: the snapshot, what the customer claims and what staff approve."""
 

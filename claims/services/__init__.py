@@ -15,6 +15,7 @@
     bulk           a maker's batch of matching claims, approved by a checker
     holdbacks      the most each undecided or appealable claim may still be allowed, told to reserves
     handoff        approved claims to reserves, payments back (the contract with reserves)
+    figures        recount the claims per incident and status that PostgreSQL keeps
 
 Callers use this package (`from claims import services`); modules inside it import
 each other by their own names. `_shared` holds what several of them need.
@@ -31,6 +32,7 @@ from claims.services.corrections import (
 )
 from claims.services.elections import elections_follow_up, incident_election_configure
 from claims.services.evidence import claim_evidence_add, evidence_access_record, evidence_is_open
+from claims.services.figures import claim_figures_rebuild
 from claims.services.filing import ClaimFiled, ClaimLineInput, claim_file, claim_respond
 from claims.services.handoff import claims_hand_off, claims_hand_off_sweep, claims_paid_sync, claims_payments_sync
 from claims.services.holdbacks import appeal_windows_close, hold_amount, holdbacks_push, holdbacks_refresh
@@ -96,6 +98,7 @@ __all__ = [
     "claim_batch_create",
     "claim_decide",
     "claim_evidence_add",
+    "claim_figures_rebuild",
     "claim_file",
     "claim_info_request",
     "claim_is_appealable",
