@@ -68,20 +68,6 @@ def paid_timeline(*, fund: IncidentFund, milestone_jpy: int = 0) -> PaidTimeline
     return PaidTimeline(first_at, reached_at, sorted(days.items()))
 
 
-def paid_per_day(*, fund: IncidentFund) -> list[tuple[dt.date, int]]:
-    """Yen paid per day (local time), oldest first, from the per-minute figures."""
-    return paid_timeline(fund=fund).per_day
-
-
-def first_paid_at(*, fund: IncidentFund) -> dt.datetime | None:
-    return _paid_minutes(fund).values_list("first_at", flat=True).first()
-
-
-def paid_reached_at(*, fund: IncidentFund, amount_jpy: int) -> dt.datetime | None:
-    """When the running total of paid yen reached `amount_jpy`: the last payment of the minute in which it did."""
-    return paid_timeline(fund=fund, milestone_jpy=amount_jpy).reached_at
-
-
 def fund_totals(*, fund: IncidentFund) -> dict[str, int]:
     """The fund's entitlement and holdback totals (the sum of its shards' rows)."""
     fields = ["entitlements", "eligible_jpy", "base_jpy", "allocated_jpy", "holdbacks", "held_jpy", "held_base_jpy"]

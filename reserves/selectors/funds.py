@@ -1,6 +1,5 @@
 """Reads of incident funds: the funding panel's summary, what each source bore, payments over time, round replays."""
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -73,51 +72,31 @@ def paid_by_source(*, fund: IncidentFund) -> dict[str, int]:
     return fund_payout_sources(fund, status=Payout.Status.PAID)
 
 
-def paid_per_day(*, fund: IncidentFund) -> list[tuple[dt.date, int]]:
-    """Yen paid to claimants per day (local time), oldest first; days without payments are left out."""
+def paid_timeline(*, fund: IncidentFund, milestone_jpy: int = 0) -> figures.PaidTimeline:
+    """First payment, the payment that reached `milestone_jpy` (None until then, or when not positive), and yen
+    paid per day (local time, oldest first, days without payments left out): one read of the kept figures."""
     if figures.maintained():
-        return figures.paid_per_day(fund=fund)
-    rows = (
-        fund.payouts.filter(status=Payout.Status.PAID)
-        .annotate(day=TruncDate("paid_at"))
+        return figures.paid_timeline(fund=fund, milestone_jpy=milestone_jpy)
+    paid = fund.payouts.filter(status=Payout.Status.PAID)
+    first = paid.order_by("paid_at").values_list("paid_at", flat=True).first()
+    reached = None
+    if milestone_jpy > 0:
+        running = Window(Sum("amount_jpy"), order_by=[F("paid_at").asc(), F("id").asc()])
+        reached = (
+            paid.annotate(running=running)
+            .filter(running__gte=milestone_jpy)
+            .order_by("paid_at", "id")
+            .values_list("paid_at", flat=True)
+            .first()
+        )
+    days = (
+        paid.annotate(day=TruncDate("paid_at"))
         .values("day")
         .annotate(total=Sum("amount_jpy"))
         .order_by("day")
         .values_list("day", "total")
     )
-    return [(day, int(total)) for day, total in rows]
-
-
-def paid_reached_at(*, fund: IncidentFund, amount_jpy: int) -> dt.datetime | None:
-    """When the running total of paid payouts first reached `amount_jpy` (None if it has not yet)."""
-    if amount_jpy <= 0:
-        return None
-    if figures.maintained():
-        return figures.paid_reached_at(fund=fund, amount_jpy=amount_jpy)
-    running = Window(Sum("amount_jpy"), order_by=[F("paid_at").asc(), F("id").asc()])
-    return (
-        fund.payouts.filter(status=Payout.Status.PAID)
-        .annotate(running=running)
-        .filter(running__gte=amount_jpy)
-        .order_by("paid_at", "id")
-        .values_list("paid_at", flat=True)
-        .first()
-    )
-
-
-def first_paid_at(*, fund: IncidentFund) -> dt.datetime | None:
-    if figures.maintained():
-        return figures.first_paid_at(fund=fund)
-    return fund.payouts.filter(status=Payout.Status.PAID).order_by("paid_at").values_list("paid_at", flat=True).first()
-
-
-def paid_timeline(*, fund: IncidentFund, milestone_jpy: int) -> figures.PaidTimeline:
-    """First payment, the payment that reached `milestone_jpy`, yen per day: one read of the kept figures."""
-    if figures.maintained():
-        return figures.paid_timeline(fund=fund, milestone_jpy=milestone_jpy)
-    return figures.PaidTimeline(
-        first_paid_at(fund=fund), paid_reached_at(fund=fund, amount_jpy=milestone_jpy), paid_per_day(fund=fund)
-    )
+    return figures.PaidTimeline(first, reached, [(day, int(total)) for day, total in days])
 
 
 def fund_list() -> QuerySet[IncidentFund]:

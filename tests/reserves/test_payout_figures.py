@@ -51,12 +51,12 @@ def _scanned(fund) -> dict:
 
 
 def _read(fund) -> dict:
-    days = figures.paid_per_day(fund=fund)
+    timeline = figures.paid_timeline(fund=fund)
     return {
         "by_status": figures.status_totals(fund=fund),
         "sources": figures.paid_by_source(fund=fund),
-        "first_paid_at": figures.first_paid_at(fund=fund),
-        "paid_total": sum(amount for _day, amount in days),
+        "first_paid_at": timeline.first_paid_at,
+        "paid_total": sum(amount for _day, amount in timeline.per_day),
     }
 
 
@@ -152,6 +152,5 @@ def test_one_read_of_the_timeline_gives_the_first_payment_the_milestone_and_the_
         assert timeline.first_paid_at == min(p.paid_at for p in paid)
         assert timeline.reached_at == max(p.paid_at for p in paid)  # the whole total: reached by the last payment
         assert sum(amount for _day, amount in timeline.per_day) == total
-        assert timeline.per_day == figures.paid_per_day(fund=fund)
         assert figures.paid_timeline(fund=fund, milestone_jpy=total + 1).reached_at is None
         assert figures.paid_timeline(fund=fund, milestone_jpy=0).reached_at is None
