@@ -411,7 +411,7 @@ def run(**options: Any) -> dict[str, Any]:
             "fast_per_s": fast_per_s,
             "naive_per_s": naive_per_s,
             "ratio": round(fast_per_s / naive_per_s, 1) if naive_per_s else None,
-            "filed": filing.get("count", 0),
+            "filed": filed,
             "filing_p99_ms": filing.get("p99_ms"),
             "errors": sum(int(f.get("failures", 0)) for name, f in surge.items() if name != "Aggregated"),
             "surge": surge,
