@@ -32,6 +32,20 @@ def site_language() -> Iterator[None]:
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def celery_may_wait_for_results() -> None:
+    """Each test starts with Celery's process-wide "would a join block?" flag cleared.
+
+    Eager tasks set and restore that flag around each call with no lock, so tests filing from several
+    threads at once (eager tasks publish after each commit) can leave it set; a later test in the same
+    process that waits for a real worker's result would then be refused ("Never call result.get() within
+    a task!"). Production never waits for a result; only the tests do.
+    """
+    from celery.result import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
