@@ -26,8 +26,18 @@ def task_named(task_name: str) -> Task:
     if task_name not in tasks:
         with _import_lock:
             if task_name not in current_app.tasks:
-                current_app.loader.import_default_modules()  # Celery's autodiscovery of <app>.tasks
+                _tasks_modules_import()
     return current_app.tasks[task_name]
+
+
+def _tasks_modules_import() -> None:
+    """Import each installed app's tasks module (Celery's autodiscovery), the caller holding `_import_lock`.
+
+    Not through `loader.import_default_modules()`: that also fires Celery's worker set-up for Django, which runs
+    `django.setup()` again (re-applying LOGGING, so every handler attached to the root logger since start is
+    dropped, mid-request) and all of Django's system checks (0.35 s), in a web process that is no worker.
+    """
+    current_app.autodiscover_tasks(force=True)
 
 
 def coalescing_claim(key: str, task_name: str, seconds: float) -> bool:
@@ -70,7 +80,7 @@ def tasks_import() -> None:
     """Import every installed app's tasks module and set up the broker side now (web processes call it at start,
     see config/wsgi.py)."""
     with _import_lock:
-        current_app.loader.import_default_modules()
+        _tasks_modules_import()
     # Celery builds its producer pool and result backend on the first task sent: build them now too.
     current_app.producer_pool  # noqa: B018
     current_app.backend  # noqa: B018
