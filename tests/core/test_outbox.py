@@ -23,7 +23,7 @@ from reserves.models import Entitlement
 from tests.support.factories import BANK_PAYOUT, claim_file, customer_user, incident_with_snapshot
 from tests.support.login import staff
 from tests.support.servers import PrivateRedis, free_port
-from tests.support.workers import wait_until
+from tests.support.workers import embedded_worker, wait_until
 
 REDIS_PORT = free_port()
 pytestmark = pytest.mark.postgres
@@ -58,12 +58,6 @@ def _reset_broker_pool() -> None:
     """Forget pooled broker connections (to the old broker URL, or to a Redis that was restarted)."""
     app._pool = None
     app.amqp._producer_pool = None
-
-
-def _worker():
-    from celery.contrib.testing.worker import start_worker
-
-    return start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING")
 
 
 def _emails() -> Counter:
@@ -110,7 +104,7 @@ def test_with_the_broker_down_requests_commit_answer_2xx_and_everything_is_deliv
     assert outbox.lag_seconds() > 0
 
     private_redis.start()  # the pooled broker connections were to the old server: they reconnect on their own
-    with _worker():
+    with embedded_worker(app):
         with app.connection_for_write() as broker:  # what beat does every OUTBOX_RELAY_SECONDS
             app.send_task("core.outbox_relay", connection=broker)
         wait_until(lambda: outbox.pending_count() == 0, timeout=30, what="the relay")

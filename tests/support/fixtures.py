@@ -73,17 +73,17 @@ def api_as():
 @pytest.fixture
 def celery_worker(transactional_db: None) -> Iterator[object]:
     """A real Celery worker (threads) consuming from Redis, against the test database."""
-    from celery.contrib.testing.worker import start_worker
     from django.conf import settings
 
     from config.celery import app
+    from tests.support.workers import embedded_worker
 
     if not settings.REDIS_URL:
         pytest.skip("needs Redis: set REDIS_URL (make test does)")
     app.conf.task_always_eager = False
     app.control.purge()
     try:
-        with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING") as worker:
+        with embedded_worker(app) as worker:
             yield worker
             _worker_drained()
     finally:
