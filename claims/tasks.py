@@ -8,6 +8,7 @@ from django.db import OperationalError
 
 from claims import notifications, services
 from core import outbox
+from core.dispatch import enqueue
 
 # Deadlocks and dropped connections are transient; both tasks are idempotent, so run them again.
 DB_RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 10}
@@ -18,8 +19,8 @@ def invitations_dispatch(incident_id: int) -> int:
     """Record who must be invited, then queue enough batch tasks to email them (workers share them)."""
     pending = services.invitations_prepare(incident_id=incident_id)
     batches = math.ceil(pending / settings.INVITATION_BATCH_SIZE)
-    for _ in range(batches):
-        invitations_send.delay(incident_id)
+    for _ in range(batches):  # through the outbox: with the broker down the batches wait there, not lost
+        enqueue("claims.invitations_send", incident_id)
     return pending
 
 

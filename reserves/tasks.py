@@ -13,6 +13,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError
 
 from audit.services import Actor
 from audit.signing import SigningKeyMissing
+from core.dispatch import enqueue
 from reserves import engine, selectors, services
 from reserves.selectors.receipts import payouts_without_receipt
 from reserves.services.liabilities import incident_liabilities_publish
@@ -43,10 +44,11 @@ def payouts_process(fund_id: int, after_id: int = 0, admitted_round: int | None 
     )
     outcome = engine.instructions_send(instructions=chunk.instructions)
     processed = chunk.processed
+    # The next link of the chain goes through the outbox: with the broker down it waits there, not lost.
     if processed:
-        payouts_process.delay(fund_id, chunk.last_id, admitted_round)
+        enqueue("reserves.payouts_process", fund_id, chunk.last_id, admitted_round)
     elif after_id:
-        payouts_process.delay(fund_id, 0, admitted_round)
+        enqueue("reserves.payouts_process", fund_id, 0, admitted_round)
     elif admitted_round is None:
         outcome["orphans_sent"] = engine.payouts_send_due(fund_id=fund_id)
     return {"fund_id": fund_id, "after_id": after_id, "processed": processed, **outcome}

@@ -173,3 +173,55 @@ def test_a_failed_send_leaves_no_mark_so_the_retry_sends(db, settings):
     with outbox.once("claims.claim_notify:outbox-7") as first:
         assert not first
     assert claim.pk
+
+
+def test_tasks_that_queue_the_next_link_of_their_chain_with_the_broker_down_leave_it_in_the_outbox(
+    transactional_db, private_redis, settings
+):
+    """A payout drainer queues the next chunk, the invitation dispatch its batches: with the broker down at that
+    moment the work waits in the outbox (once it was a direct publish that failed, and only a sweep resumed it)."""
+    from claims.models import Invitation
+    from claims.tasks import invitations_dispatch
+    from reserves.models import Payout
+    from reserves.tasks import incident_allocate, payouts_process
+    from tests.support.money import fund_open, paid_by_claim, register, reserve_fund
+
+    settings.INVITATION_BATCH_SIZE = 1
+    settings.PAYOUT_CHUNK_SIZE = 2
+    reserve_fund(1_000_000)
+    fund = fund_open()
+    register(fund, {f"LINK-{i}": 1_000 + i for i in range(5)})
+    private_redis.stop()
+
+    incident = incident_with_snapshot()  # opening it queues a dispatch: pending, the broker is down
+    started = time.monotonic()
+    assert invitations_dispatch(incident.pk) == 2  # the task's body, as a worker runs it
+    incident_allocate(fund.incident_code)  # a round: its drainers are queued after commit (pending too)
+    first = payouts_process(fund.pk)
+    assert time.monotonic() - started < 10, "the tasks waited on a broker that is down"
+
+    assert first["processed"] == 2
+    links = list(
+        OutboxMessage.objects.filter(task_name="reserves.payouts_process", sent_at__isnull=True)
+        .order_by("pk")
+        .values_list("args", flat=True)
+    )
+    assert links[-1][0] == fund.pk and links[-1][1] > 0  # the next chunk, after the first one's last id
+    pending = Counter(OutboxMessage.objects.filter(sent_at__isnull=True).values_list("task_name", flat=True))
+    assert pending["claims.invitations_send"] == 2
+
+    private_redis.start()
+    with embedded_worker(app):
+        outbox.relay()  # what beat does every OUTBOX_RELAY_SECONDS
+        wait_until(
+            lambda: (
+                outbox.pending_count() == 0
+                and not Invitation.objects.exclude(status=Invitation.Status.SENT).exists()
+                and not Payout.objects.filter(fund=fund).exclude(status=Payout.Status.PAID).exists()
+                and Payout.objects.filter(fund=fund).count() == 5
+            ),
+            timeout=60,
+            what="the chains to finish",
+        )
+    assert sorted(to for to, _ in _emails()) == ["sato@example.jp", "suzuki@example.jp"]
+    assert paid_by_claim(incident_code=fund.incident_code) == {f"LINK-{i}": 1_000 + i for i in range(5)}

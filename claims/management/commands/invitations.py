@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
-from claims import services, tasks
+from claims import services
 from claims.models import Incident, Invitation
+from core.dispatch import enqueue
 
 
 class Command(BaseCommand):
@@ -25,8 +26,8 @@ class Command(BaseCommand):
             released = services.invitations_release_sending(incident_id=found.pk)
             self.stdout.write(f"released {released} invitation(s) from 'sending'")
         if dispatch:
-            pending = tasks.invitations_dispatch.delay(found.pk)
-            self.stdout.write(f"dispatch queued ({pending.id})")
+            enqueue("claims.invitations_dispatch", found.pk)  # through the outbox, like every queued task
+            self.stdout.write("dispatch queued")
         counts = dict(
             Invitation.objects.filter(incident=found)
             .values("status")
