@@ -2,7 +2,8 @@
 
     gunicorn -c config/gunicorn_conf.py config.wsgi
 
-Everything is read from the environment: WEB_BIND (or HOST and PORT), WEB_WORKERS, WEB_THREADS, WEB_TIMEOUT.
+Everything is read from the environment: WEB_BIND (or HOST and PORT), WEB_WORKERS, WEB_THREADS, WEB_TIMEOUT,
+WEB_MAX_REQUESTS, WEB_ACCESS_LOG.
 """
 
 import os
@@ -19,7 +20,9 @@ keepalive = 5
 # Restart workers now and then, so a slow leak never grows without bound.
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "2000"))
 max_requests_jitter = max_requests // 10
-accesslog = "-"
+# Each request is logged once, by the site (a JSON line carrying the request id of its audit events,
+# operations.middleware.RequestLogMiddleware); gunicorn's plain-text access line only on request ("-": stdout).
+accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 errorlog = "-"
 # The proxy in front terminates TLS and sets X-Forwarded-Proto (settings SECURE_PROXY_SSL_HEADER).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

@@ -70,6 +70,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /healthz, /readyz and /metrics answer before host checks, sessions and sign-in (docs/operations.md).
     "operations.middleware.ProbeMiddleware",
+    # Every other request gets its id (kept from a sane X-Request-ID) for its audit events, and is counted for
+    # /metrics and logged once (JSON, with that id) — redirects, static files and refusals further down included.
+    "audit.middleware.RequestContextMiddleware",
+    "operations.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files straight from the WSGI process (gunicorn), compressed and cached; no web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -89,9 +93,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
-    "audit.middleware.RequestContextMiddleware",
-    # Counts every request for /metrics and logs it (JSON) with the id its audit events carry.
-    "operations.middleware.RequestLogMiddleware",
     "audit.middleware.RegulatorViewLogMiddleware",
     # Staff and admins reach nothing but the second-factor pages until verified.
     "accounts.second_factor.SecondFactorRequiredMiddleware",

@@ -33,7 +33,7 @@ class ProbeMiddleware:
 class RequestLogMiddleware:
     """Count the request (method, status) and its duration; log it with the request id its audit events carry.
 
-    Sits inside audit's RequestContextMiddleware, so the id is set while it logs.
+    Sits inside audit's RequestContextMiddleware (both right after the probes), so the id is set while it logs.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

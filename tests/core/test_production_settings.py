@@ -156,3 +156,7 @@ def test_gunicorn_serves_the_site_and_its_static_files_with_production_settings(
         server.terminate()
         server.wait(timeout=30)
         log.close()
+    # Each request is logged once, as JSON with the id its audit events carry (no second, plain-text line).
+    lines = [line for line in (tmp_path / "gunicorn.log").read_text().splitlines() if "/login/" in line]
+    assert len(lines) == 2, lines
+    assert all(json.loads(line)["event"] == "request" and json.loads(line)["request_id"] for line in lines), lines
