@@ -122,10 +122,11 @@ def test_queue_lengths_come_from_the_broker(settings):
 
     from config.celery import app
 
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # the overview reads the broker only when tasks go through it
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     client = redis.Redis.from_url(settings.REDIS_URL)
     client.delete(queue)
+    app.conf.task_always_eager = False  # and Celery publishes them there (no eager warning)
     try:
         for _ in range(3):
             app.send_task("audit.chain_verify", queue=queue)
@@ -136,6 +137,7 @@ def test_queue_lengths_come_from_the_broker(settings):
         assert metric(text, "claims_queue_length", queue=queue) == 3
         assert metric(text, "claims_queue_up") == 1
     finally:
+        app.conf.task_always_eager = True
         client.delete(queue)
         client.close()
 
