@@ -286,6 +286,7 @@ def test_search_by_claim_reference_finds_its_events_and_links_to_its_subject(cli
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres  # jsonb containment; the embedded SQLite demo finds single-payout events only
 def test_search_by_payout_finds_the_chunk_events_that_list_it(client):
     from reserves.models import Payout
     from tests.support.regulator import paid_scenario

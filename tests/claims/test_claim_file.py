@@ -187,6 +187,7 @@ def test_customer_with_an_extra_asset_may_claim_it_as_disputed(api_as):
     assert body["disputed"] is True
 
 
+@pytest.mark.postgres  # the bound is PostgreSQL's (bulk inserts in one statement); SQLite needs more
 def test_filing_costs_a_bounded_number_of_statements_and_takes_the_trail_lock_last(
     incident, django_assert_max_num_queries
 ):

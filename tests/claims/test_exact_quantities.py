@@ -16,6 +16,8 @@ from tests.support.factories import BANK_PAYOUT, PASSWORD, customer_user
 from tests.support.login import login_verified, staff
 
 pytestmark = pytest.mark.django_db
+# The exact 18 places are PostgreSQL's numeric(38,18); SQLite (the embedded demo) keeps 15 significant digits.
+exact_storage = pytest.mark.postgres
 
 EXACT = "0.123456789012345678"  # 18 places: a float would make it 0.12345678901234568
 NINETEEN = "0.1234567890123456789"
@@ -40,6 +42,7 @@ def _file_raw(client, incident, line: str, key: str = "exact-1"):
     )
 
 
+@exact_storage
 def test_a_bare_json_number_is_filed_exactly(sato, incident):
     response = _file_raw(sato, incident, _raw_line(EXACT, as_string=False))
 
@@ -72,6 +75,7 @@ def _adjust_raw(client, claim, quantity_text: str, *, as_string: bool):
     )
 
 
+@exact_storage
 def test_a_staff_adjustment_sent_as_a_bare_number_is_exact(api_as, claim):
     response = _adjust_raw(api_as(staff(Role.REVIEWER)), claim, EXACT, as_string=False)
 
@@ -105,6 +109,7 @@ def test_the_staff_page_refuses_inexact_adjustments(client, claim, text):
     assert not ClaimAction.objects.filter(kind="adjust").exists()
 
 
+@exact_storage
 def test_the_staff_page_adjusts_exactly(client, claim):
     login_verified(client, staff(Role.REVIEWER))
     client.post(f"/staff/claims/{claim.ref}/", {"action": "adjust", "reason": "ledger", "approved_BTC": EXACT})
@@ -122,6 +127,7 @@ def test_the_filing_page_refuses_inexact_quantities(client, incident, text):
     assert not Claim.objects.exists()
 
 
+@exact_storage
 def test_the_filing_page_files_exactly(client, incident):
     user = customer_user(Customer.objects.get(account_id="ACC-1"))
     client.login(username=user.username, password=PASSWORD)
