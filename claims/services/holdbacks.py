@@ -20,6 +20,7 @@ from django.utils import timezone
 from audit.services import Actor
 from claims.models import Claim, ClaimLine, Incident
 from claims.services.handoff import fund_open_for
+from core.errors import NotFound
 from core.locks import locked
 from core.money import jpy_value
 from reserves.services import HoldInput, holdbacks_set
@@ -85,8 +86,16 @@ def holdbacks_push(*, claims: Iterable[Claim], claimed_values: dict[int, int] | 
     else:
         incidents = Incident.objects.in_bulk(list(by_incident))
     for incident_id, holds in by_incident.items():
-        fund_open_for(incident=incidents[incident_id])  # opened with the incident; idempotent
-        holdbacks_set(actor=ACTOR, incident_code=incidents[incident_id].code, holds=holds)
+        incident = incidents[incident_id]
+        try:
+            holdbacks_set(actor=ACTOR, incident_code=incident.code, holds=holds)
+        except NotFound as exc:  # refused before writing anything (its savepoint is rolled back)
+            if exc.code != "fund_not_open":
+                raise
+            # A fund opens with its incident; one opened before that gets it now (idempotent). Looking first
+            # on every call cost each filing three statements.
+            fund_open_for(incident=incident)
+            holdbacks_set(actor=ACTOR, incident_code=incident.code, holds=holds)
 
 
 def appeal_windows_close(*, now: dt.datetime | None = None) -> int:

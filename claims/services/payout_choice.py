@@ -231,12 +231,17 @@ def choice_guard(*, choice: PayoutChoice, customer: Customer, changed: bool) -> 
 
     Caller's transaction, claim locked (claim_file, claim_payout_set).
     """
-    choice.name_check = name_check(customer=customer, method=choice.method, holder_kana=choice.holder_name_kana)
-    choice.name_accepted_by, choice.name_accepted_reason = "", ""
-    fields = ["name_check", "name_accepted_by", "name_accepted_reason"]
+    wanted = {
+        "name_check": name_check(customer=customer, method=choice.method, holder_kana=choice.holder_name_kana),
+        "name_accepted_by": "",
+        "name_accepted_reason": "",
+    }
     if changed:
-        choice.effective_at = cooling_off_end()
-        fields.append("effective_at")
+        wanted["effective_at"] = cooling_off_end()
         notify(choice.claim, "payout_details_changed")
-    choice.save(update_fields=fields)
+    fields = [name for name, value in wanted.items() if getattr(choice, name) != value]
+    for name in fields:
+        setattr(choice, name, wanted[name])
+    if fields:  # a new choice whose name check passes is already as it should be: no UPDATE
+        choice.save(update_fields=fields)
     return choice
