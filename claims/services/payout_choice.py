@@ -231,7 +231,7 @@ def choice_guard(*, choice: PayoutChoice, customer: Customer, changed: bool) -> 
 
     Caller's transaction, claim locked (claim_file, claim_payout_set).
     """
-    wanted = {
+    wanted: dict[str, Any] = {
         "name_check": name_check(customer=customer, method=choice.method, holder_kana=choice.holder_name_kana),
         "name_accepted_by": "",
         "name_accepted_reason": "",
