@@ -6,12 +6,13 @@ The SQL lives in `.sql` files beside the migration that runs it, where it reads 
     operations = [postgres_sql(__file__)]
 
 SQLite (the embedded profile) has no such triggers; there the services' own checks are the guard.
+`postgres_recount` calls the recount functions such SQL defines for the figures its triggers keep.
 """
 
 from pathlib import Path
 from typing import Any
 
-from django.db import migrations
+from django.db import connection, migrations
 
 
 def postgres_sql(migration_file: str) -> migrations.RunPython:
@@ -33,3 +34,13 @@ def postgres_sql(migration_file: str) -> migrations.RunPython:
             schema_editor.execute(backward_sql, params=None)
 
     return migrations.RunPython(forward, backward)
+
+
+def postgres_recount(*functions: str) -> int:
+    """Call these recount functions, which a migration's SQL defined (each returns the rows it wrote), in one
+    statement; return the total. 0 on SQLite, which keeps no figures (the readers count the rows there)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + " + ".join(f"{name}()" for name in functions))
+        return int(cursor.fetchone()[0])

@@ -1,6 +1,8 @@
 """Recounting the claims per incident and status that PostgreSQL keeps as claims change (ClaimFigure)."""
 
-from django.db import connection, transaction
+from django.db import transaction
+
+from core.sql_files import postgres_recount
 
 
 @transaction.atomic(durable=True)
@@ -9,8 +11,4 @@ def claim_figures_rebuild() -> int:
 
     Nothing to do on SQLite, where the counts are read from the claims themselves.
     """
-    if connection.vendor != "postgresql":
-        return 0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT claims_claim_figures_rebuild()")
-        return int(cursor.fetchone()[0])
+    return postgres_recount("claims_claim_figures_rebuild")
