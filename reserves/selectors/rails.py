@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Max, QuerySet, Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reserves.models import Account, IncidentFund, Payout, WalletBatch, ZenginFile
@@ -119,7 +118,6 @@ def unclaimed_for_fund(*, fund: IncidentFund) -> dict:
         "unclaimed_jpy": unclaimed[1],
         "returned_count": returned[0],
         "returned_jpy": returned[1],
-        "as_of": timezone.now(),
     }
 
 
