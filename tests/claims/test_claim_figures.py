@@ -17,13 +17,7 @@ from tests.support.factories import claim_file, incident_with_snapshot
 from tests.support.login import staff
 from tests.support.regulator import paid_incident
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("the figures are kept by PostgreSQL triggers")
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]  # kept by PostgreSQL triggers
 
 
 def _counted(incident=None) -> dict[str, int]:
