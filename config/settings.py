@@ -1,6 +1,7 @@
 """Settings, read from the environment (see docs/operations.md "Environment")."""
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -136,6 +137,13 @@ if DATABASE_URL:
     if os.environ.get("DATABASE_POOL_MODE", "") == "transaction":
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
         DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+    # The planner's price of reading a page at random, for this site's connections (docs/decisions/0024): the
+    # server's default (4) is for disks and makes the bulk work's lookups by key scan whole tables. A startup
+    # option, which PgBouncer refuses: behind it the server's setting applies (empty here: the server's too).
+    elif random_page_cost := os.environ.get("DATABASE_RANDOM_PAGE_COST", "1.1"):
+        if not re.fullmatch(r"\d+(\.\d+)?", random_page_cost):
+            raise ImproperlyConfigured("DATABASE_RANDOM_PAGE_COST is a decimal number, such as 1.1, or empty")
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c random_page_cost={random_page_cost}"
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

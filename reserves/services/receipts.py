@@ -137,9 +137,9 @@ def _receipts_issue_chunk(*, payout_ids: list[int]) -> int:
     if not paid:
         return 0
     issued = set(
-        Receipt.objects.filter(any_of("subject_id", [str(pk) for pk in paid]), subject_type=SUBJECT_TYPE).values_list(
-            "subject_id", flat=True
-        )
+        Receipt.objects.filter(any_of("subject_id", [str(pk) for pk in paid]), subject_type=SUBJECT_TYPE)
+        .order_by()  # a set: not sorted by the model's newest-first
+        .values_list("subject_id", flat=True)
     )
     wanted = [pk for pk in paid if str(pk) not in issued]
     if not wanted:

@@ -77,3 +77,26 @@ def test_staff_search_reads_claims_and_customers_through_indexes():
     plan = _plan(claims)
     assert "claim_ref_upper_idx" in plan
     assert "Seq Scan on claims_claim" not in plan  # before: an OR across the join read every claim
+
+
+def test_an_update_of_a_chunk_by_key_probes_the_primary_key_of_a_large_table():
+    """core.bulk.rows_update's statement for a chunk of 2,000 rows of a 100,000-row table, planned as the site plans.
+
+    Unlike the tests above, sequential scans keep their price: the planner must choose the index itself.
+    With the server's default random_page_cost (4) it scanned and hashed the whole table instead (marking
+    claims paid: 120 ms a chunk against 30 ms at 100,000 claims); the site's connections set 1.1
+    (DATABASE_RANDOM_PAGE_COST, docs/decisions/0024-planner-costs-for-bulk-work.md).
+    """
+    ids = list(range(40_001, 42_001))
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE chunk_target (id bigint PRIMARY KEY, paid_jpy bigint NOT NULL, note text)")
+        cursor.execute("INSERT INTO chunk_target SELECT g, 0, repeat('x', 40) FROM generate_series(1, 100000) g")
+        cursor.execute("ANALYZE chunk_target")
+        cursor.execute(
+            "EXPLAIN UPDATE chunk_target AS t SET paid_jpy = v.paid_jpy FROM unnest(%s::bigint[], %s::bigint[]) "
+            "AS v(id, paid_jpy) WHERE t.id = v.id",
+            [ids, ids],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Scan using chunk_target_pkey" in plan
+    assert "Seq Scan on chunk_target" not in plan

@@ -218,7 +218,7 @@ def test_operations_page_for_staff_only(django_capture_on_commit_callbacks):
     assert Client().get("/staff/operations/").status_code == 302
 
 
-def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursors_nor_prepared_statements():
+def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursors_prepared_statements_or_startup_options():
     import os
     import subprocess
     import sys
@@ -227,7 +227,8 @@ def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursors_nor_prepare
         "import django, json; from django.conf import settings; django.setup(); "
         "d = settings.DATABASES['default']; "
         "print(json.dumps([d.get('DISABLE_SERVER_SIDE_CURSORS', False), 'prepare_threshold' in d.get('OPTIONS', {}), "
-        "d['OPTIONS'].get('prepare_threshold', 'unset') if 'OPTIONS' in d else 'unset']))"
+        "d['OPTIONS'].get('prepare_threshold', 'unset') if 'OPTIONS' in d else 'unset', "
+        "d.get('OPTIONS', {}).get('options')]))"
     )
     base = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_TESTING": "1"}
     base["DATABASE_URL"] = "postgres://u@127.0.0.1:6432/claims"
@@ -238,5 +239,9 @@ def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursors_nor_prepare
         )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    assert settings_with(DATABASE_POOL_MODE="transaction") == [True, True, None]
-    assert settings_with()[:2] == [False, False]
+    # PgBouncer refuses a startup option it does not know: the planner's page cost is the server's there.
+    assert settings_with(DATABASE_POOL_MODE="transaction") == [True, True, None, None]
+    direct = settings_with()
+    assert direct[:2] == [False, False]
+    assert direct[3] == "-c random_page_cost=1.1"  # docs/decisions/0024
+    assert settings_with(DATABASE_RANDOM_PAGE_COST="")[3] is None
