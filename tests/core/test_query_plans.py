@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from claims.models import Customer, Invitation
+from claims.models import Customer
 from claims.selectors.staff import ReviewFilters, claim_list_for_review
-from core.locks import locked_skipping
+from claims.services.invitations import pending_batch
 from reserves.selectors import paid_for_claims
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -47,14 +47,7 @@ def test_an_activation_link_request_finds_the_customer_through_the_index():
 
 
 def test_the_next_invitation_batch_is_read_in_order_off_the_index():
-    # The query claims.services.invitations makes for each batch of pending invitations.
-    batch = (
-        locked_skipping(Invitation.objects)
-        .filter(incident_id=1, status=Invitation.Status.PENDING)
-        .select_related("customer")
-        .order_by("pk")[:500]
-    )
-    plan = _plan(batch)
+    plan = _plan(pending_batch(incident_id=1, batch_size=500))  # what each batch of invitations reads
     assert "invitation_pending_order_idx" in plan
     assert "Sort" not in plan  # rows come in id order: the batch stops after 500, whatever is pending
 
