@@ -99,7 +99,7 @@ def pending_batch(*, incident_id: int, batch_size: int) -> QuerySet:
         locked_skipping(Invitation.objects)
         .filter(incident_id=incident_id, status=Invitation.Status.PENDING)
         .order_by("pk")
-        .values_list(*_MAIL_COLUMNS)[:batch_size]
+        .values_list(*_MAIL_COLUMNS, named=True)[:batch_size]
     )
 
 
@@ -109,19 +109,19 @@ def _invitations_claim(*, incident_id: int, batch_size: int) -> list[InvitationM
         rows = list(pending_batch(incident_id=incident_id, batch_size=batch_size))
         if not rows:
             return []
-        tokens = activation_tokens_create([row[1] for row in rows if row[6] is None])
+        tokens = activation_tokens_create([row.customer_id for row in rows if row.customer__user_id is None])
         mails = [
             InvitationMail(
-                invitation_id=pk,
-                customer_id=customer_id,
-                email=email,
-                name=name,
-                language=language,
-                token=tokens.get(customer_id),  # None: the customer has a login already
+                invitation_id=row.pk,
+                customer_id=row.customer_id,
+                email=row.customer__email,
+                name=row.customer__name,
+                language=row.customer__language,
+                token=tokens.get(row.customer_id),  # None: the customer has a login already
             )
-            for pk, customer_id, email, name, language, _account_id, _user_id in rows
+            for row in rows
         ]
-        Invitation.objects.filter(any_of("pk", [row[0] for row in rows])).update(status=Invitation.Status.SENDING)
+        Invitation.objects.filter(any_of("pk", [row.pk for row in rows])).update(status=Invitation.Status.SENDING)
         events_record(
             actor=None,
             events=[
@@ -129,7 +129,7 @@ def _invitations_claim(*, incident_id: int, batch_size: int) -> list[InvitationM
                     "invitation.sending",
                     "claims.incident",
                     str(incident_id),
-                    {"after": {"accounts": [row[5] for row in rows]}},
+                    {"after": {"accounts": [row.customer__account_id for row in rows]}},
                 )
             ],
         )
